@@ -1,0 +1,51 @@
+//! One function per CLI subcommand. `main.rs` parses flags and calls these.
+
+pub mod check;
+pub mod init;
+pub mod probe;
+pub mod run;
+pub mod status;
+mod table;
+
+use std::path::Path;
+
+use crate::config::{Config, LoadError};
+
+/// Process exit codes, a contract with operators' scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// All is well.
+    Success = 0,
+    /// Something failed: a probe found a component down, or the command could not finish.
+    Failure = 1,
+    /// The configuration is invalid (every problem is printed).
+    ConfigInvalid = 2,
+}
+
+/// Why a command stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CommandError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            CommandError::Config(_) => Exit::ConfigInvalid,
+            CommandError::Other(_) => Exit::Failure,
+        }
+    }
+}
+
+impl From<crate::journal::JournalError> for CommandError {
+    fn from(e: crate::journal::JournalError) -> Self {
+        CommandError::Other(e.into())
+    }
+}
+
+pub fn load_config(path: &Path) -> Result<Config, CommandError> {
+    Ok(Config::load(path)?)
+}

@@ -1,0 +1,95 @@
+//! `forewarn probe`: one round of every check, now, as a table.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{CommandError, Exit, load_config, table};
+use crate::config::Config;
+use crate::probe::{Outcome, Prober, Sample, short_duration};
+
+#[derive(Debug, Serialize)]
+pub struct ProbeResult {
+    pub component: String,
+    pub check: String,
+    #[serde(flatten)]
+    pub sample: Sample,
+}
+
+/// Probe every component (or those named in `only`) once, at most
+/// `max_concurrency` at a time, in configuration order.
+pub async fn round(config: &Config, only: &[String]) -> anyhow::Result<Vec<ProbeResult>> {
+    for id in only {
+        if config.component(id).is_none() {
+            bail!("no component \"{id}\" in {}", config.file.display());
+        }
+    }
+    let prober = Prober::new().context("cannot set up the probes")?;
+    let limit = Arc::new(Semaphore::new(config.monitor.max_concurrency));
+    let mut tasks = JoinSet::new();
+    for (index, c) in config.components.iter().enumerate() {
+        if !only.is_empty() && !only.contains(&c.id) {
+            continue;
+        }
+        let (prober, limit, check) = (prober.clone(), limit.clone(), c.check.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire().await;
+            (index, prober.probe(&check).await)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (index, sample) = done.context("a probe task failed")?;
+        let c = &config.components[index];
+        results.push((
+            index,
+            ProbeResult {
+                component: c.id.clone(),
+                check: c.check.target.describe(),
+                sample,
+            },
+        ));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+pub async fn run(
+    config_path: &Path,
+    only: &[String],
+    json: bool,
+) -> Result<(String, Exit), CommandError> {
+    let config = load_config(config_path)?;
+    let results = round(&config, only).await?;
+    let exit = if results.iter().any(|r| r.sample.outcome.is_down()) {
+        Exit::Failure
+    } else {
+        Exit::Success
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&results).context("cannot encode results")?;
+        return Ok((text + "\n", exit));
+    }
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            vec![
+                r.component.clone(),
+                r.sample.outcome.word().to_owned(),
+                short_duration(r.sample.latency),
+                match &r.sample.outcome {
+                    Outcome::Up => String::new(),
+                    Outcome::Degraded(why) | Outcome::Down(why) => why.clone(),
+                },
+            ]
+        })
+        .collect();
+    Ok((
+        table::render(&["COMPONENT", "OUTCOME", "LATENCY", "REASON"], &rows),
+        exit,
+    ))
+}

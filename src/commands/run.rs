@@ -1,0 +1,67 @@
+//! `forewarn run`: the daemon, until SIGINT or SIGTERM.
+
+use std::path::Path;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::{CommandError, load_config};
+use crate::monitor::{self, RunOptions};
+
+pub async fn run(config_path: &Path, state_dir: &Path) -> Result<(), CommandError> {
+    let config = load_config(config_path)?;
+    raise_open_file_limit(config.monitor.max_concurrency);
+    let shutdown = CancellationToken::new();
+    spawn_shutdown_on_signal(shutdown.clone())?;
+    monitor::run(
+        RunOptions {
+            config_path: config_path.to_owned(),
+            state_dir: state_dir.to_owned(),
+        },
+        config,
+        shutdown,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Cancel `token` on SIGINT or SIGTERM.
+pub fn spawn_shutdown_on_signal(token: CancellationToken) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received, stopping"),
+                _ = int.recv() => tracing::info!("SIGINT received, stopping"),
+            }
+            token.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            token.cancel();
+        });
+    }
+    Ok(())
+}
+
+/// Many probes at once need many sockets: lift the soft open-file limit towards the
+/// hard one, and say so if it stays below what the concurrency needs.
+pub fn raise_open_file_limit(concurrency: usize) {
+    let wanted = concurrency as u64 + 256;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => tracing::warn!(
+            limit = got,
+            wanted,
+            "the open-file limit is below what max_concurrency needs; probes may fail with 'too many open files'"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::debug!(error = %e, "cannot read or raise the open-file limit"),
+    }
+}

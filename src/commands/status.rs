@@ -1,0 +1,103 @@
+//! `forewarn status`: what the journal says now, without disturbing a running daemon.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::{CommandError, table};
+use crate::config::Config;
+use crate::journal::Journal;
+use crate::probe::Outcome;
+use crate::status::StatusView;
+use crate::status::rollup::{LastSample, last_samples};
+
+#[derive(Serialize)]
+struct Report<'a> {
+    view: &'a StatusView,
+    last_samples: &'a BTreeMap<String, LastSample>,
+}
+
+pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, CommandError> {
+    let replay = Journal::read(state_dir)?;
+    let view = StatusView::from_records(&replay.records);
+    let last = last_samples(state_dir);
+    if json {
+        let text = serde_json::to_string_pretty(&Report {
+            view: &view,
+            last_samples: &last,
+        })
+        .context("cannot encode the status")?;
+        return Ok(text + "\n");
+    }
+
+    // The configuration adds names, order and time zone; the journal alone still answers.
+    let config = Config::load(config_path).ok();
+    let tz = config.as_ref().map_or(chrono_tz::UTC, |c| c.site.timezone);
+    let mut ids: Vec<String> = config
+        .as_ref()
+        .map(|c| c.components.iter().map(|c| c.id.clone()).collect())
+        .unwrap_or_default();
+    for id in view.components.keys().chain(last.keys()) {
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+
+    let mut out = String::new();
+    if replay.torn_bytes > 0 {
+        out.push_str("note: the journal ends with an incomplete line; the daemon removes it on its next start\n");
+    }
+    if ids.is_empty() {
+        out.push_str("No components are known yet: nothing has been checked or recorded.\n");
+        return Ok(out);
+    }
+    let rows: Vec<Vec<String>> = ids
+        .iter()
+        .map(|id| {
+            let state = view.components.get(id);
+            vec![
+                id.clone(),
+                view.status_of(id).as_str().to_owned(),
+                state.map_or_else(|| "-".into(), |s| local(s.since, tz)),
+                last.get(id).map_or_else(
+                    || "never".into(),
+                    |l| match &l.outcome {
+                        Outcome::Up => format!("{} up {}ms", local(l.at, tz), l.latency_ms),
+                        other => format!("{} {other}", local(l.at, tz)),
+                    },
+                ),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(
+        &["COMPONENT", "STATUS", "SINCE", "LAST CHECK"],
+        &rows,
+    ));
+
+    let open: Vec<_> = view.open_incidents().collect();
+    if open.is_empty() {
+        out.push_str("\nNo open incidents.\n");
+    } else {
+        out.push_str("\nOpen incidents:\n");
+        for inc in open {
+            out.push_str(&format!(
+                "  {}  {}  (impact {}, since {})\n",
+                inc.reference,
+                inc.title,
+                inc.impact,
+                local(inc.opened_at, tz)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}

@@ -1,0 +1,352 @@
+//! The operator's configuration: `config/forewarn.toml`, read into typed values once,
+//! with every problem reported at once as `file:line:column: key: message`.
+
+mod check;
+pub mod diagnostic;
+mod reader;
+mod site;
+mod values;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use reqwest::Url;
+use reqwest::header::HeaderMap;
+use rustls::pki_types::CertificateDer;
+use toml::de::DeTable;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+use diagnostic::{Report, SourceMap};
+use reader::Table;
+
+use crate::status::ComponentStatus;
+
+/// Where `forewarn` looks for its configuration unless told otherwise.
+pub const DEFAULT_CONFIG_PATH: &str = "config/forewarn.toml";
+/// Consecutive failed samples before an outage is declared.
+pub const DEFAULT_FAIL_AFTER: u32 = 3;
+/// Consecutive good samples before a recovery is declared.
+pub const DEFAULT_RECOVER_AFTER: u32 = 2;
+/// How often a check runs when neither `every` nor `schedule` is given.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(60);
+/// The longest a probe may take unless `timeout` says otherwise (capped by the interval).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many probes may run at the same moment across all checks.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 1000;
+/// How much of an HTTP response body is read at most.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Days of certificate validity left below which a TLS check reports degraded.
+pub const DEFAULT_TLS_WARN_DAYS: u32 = 14;
+/// The shortest interval a check may run at.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A loaded, valid configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub file: PathBuf,
+    pub site: Site,
+    pub monitor: MonitorSettings,
+    pub components: Vec<Component>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub title: String,
+    pub base_url: Url,
+    pub timezone: Tz,
+    pub contact: Contact,
+}
+
+/// How customers reach a person. At least one way is always configured.
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub chat_url: Option<Url>,
+    pub hours: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MonitorSettings {
+    pub max_concurrency: usize,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        MonitorSettings {
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+        }
+    }
+}
+
+/// Something customers use, and how it is checked.
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub id: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+    pub check: Check,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub target: Target,
+    pub when: When,
+    pub timeout: Duration,
+    pub fail_after: u32,
+    pub recover_after: u32,
+    /// The status a confirmed failure gives the component.
+    pub severity: ComponentStatus,
+}
+
+/// When a check runs.
+#[derive(Debug, Clone)]
+pub enum When {
+    Every(Duration),
+    Cron {
+        schedule: Box<cron::Schedule>,
+        expression: String,
+    },
+}
+
+/// What a check probes, by kind.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Http(Box<HttpTarget>),
+    Tcp(TcpTarget),
+    Tls(TlsTarget),
+    Dns(DnsTarget),
+}
+
+impl Target {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Http(_) => "http",
+            Target::Tcp(_) => "tcp",
+            Target::Tls(_) => "tls",
+            Target::Dns(_) => "dns",
+        }
+    }
+
+    /// A short description for operators (never shown to customers).
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Http(h) => format!("{} {}", h.method, h.url),
+            Target::Tcp(t) => format!("tcp {}:{}", t.host, t.port),
+            Target::Tls(t) => format!("tls {}:{}", t.host, t.port),
+            Target::Dns(d) => format!("dns {}", d.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    pub method: reqwest::Method,
+    pub url: Url,
+    /// Plain headers and headers whose values come from the environment (marked sensitive).
+    pub headers: HeaderMap,
+    /// Accepted status codes; empty means any 2xx.
+    pub expect_status: Vec<StatusMatch>,
+    pub body_contains: Option<String>,
+    /// JSON pointer → expected value.
+    pub json: Vec<(String, serde_json::Value)>,
+    pub latency_threshold: Option<Duration>,
+    pub follow_redirects: bool,
+    pub max_body_bytes: usize,
+}
+
+/// One accepted HTTP status: an exact code, or a class such as `2xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusMatch {
+    Code(u16),
+    Class(u16),
+}
+
+impl StatusMatch {
+    pub fn matches(self, code: u16) -> bool {
+        match self {
+            StatusMatch::Code(c) => c == code,
+            StatusMatch::Class(c) => code / 100 == c,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TcpTarget {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone)]
+pub struct TlsTarget {
+    pub host: String,
+    pub port: u16,
+    pub server_name: String,
+    pub warn_days: u32,
+    pub verify: bool,
+    /// Extra trusted roots from `ca_file`.
+    pub ca_file: Option<PathBuf>,
+    pub extra_roots: Vec<CertificateDer<'static>>,
+}
+
+impl fmt::Debug for TlsTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsTarget")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("server_name", &self.server_name)
+            .field("warn_days", &self.warn_days)
+            .field("verify", &self.verify)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DnsTarget {
+    pub name: String,
+    pub record: DnsRecord,
+    /// Addresses that must all be among the answers.
+    pub expect: Vec<std::net::IpAddr>,
+    /// Ask this server instead of the system resolver.
+    pub server: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsRecord {
+    A,
+    Aaaa,
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Config, LoadError> {
+        let src = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let env = |name: &str| std::env::var(name).ok();
+        Config::parse(path, &src, &env).map_err(LoadError::Invalid)
+    }
+
+    /// Parse and validate configuration text. `env` looks up environment variables for
+    /// `*_env` keys; relative paths (such as `ca_file`) are taken from `path`'s folder.
+    pub fn parse(
+        path: &Path,
+        src: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, Diagnostics> {
+        let mut rep = Report::new(SourceMap::new(path.display().to_string(), src));
+        let (doc, syntax) = DeTable::parse_recoverable(src);
+        for e in &syntax {
+            let span = e.span().unwrap_or(0..0);
+            rep.error(span, format!("invalid TOML: {}", e.message().trim()));
+        }
+        if !syntax.is_empty() {
+            return Err(Diagnostics(rep.into_diagnostics()));
+        }
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        let ctx = values::Ctx { env, base_dir };
+        let span = doc.span();
+        let mut root = Table::new(doc.get_ref(), span, "", "");
+        let built = build(&mut root, &mut rep, &ctx);
+        root.finish(&mut rep, &["site", "monitor", "component"], &|key| {
+            (key == "components").then(|| "components are declared as [[component]] tables".into())
+        });
+        match built {
+            Some((site, monitor, components)) if !rep.has_errors() => Ok(Config {
+                file: path.to_owned(),
+                site,
+                monitor,
+                components,
+            }),
+            _ => Err(Diagnostics(rep.into_diagnostics())),
+        }
+    }
+
+    pub fn component(&self, id: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.id == id)
+    }
+}
+
+fn build(
+    root: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &values::Ctx<'_>,
+) -> Option<(Site, MonitorSettings, Vec<Component>)> {
+    let site = match root.table(rep, "site") {
+        Some(t) => site::site(t, rep),
+        None => {
+            if !root.has("site") {
+                root.missing(
+                    rep,
+                    "site",
+                    "a [site] table with title, base_url and contact",
+                );
+            }
+            None
+        }
+    };
+    let monitor = match root.table(rep, "monitor") {
+        Some(t) => site::monitor(t, rep),
+        None => Some(MonitorSettings::default()),
+    };
+
+    let mut components = Vec::new();
+    let mut first_seen: HashMap<String, usize> = HashMap::new();
+    let mut all_ok = true;
+    for (index, (table, span)) in root.tables(rep, "component").into_iter().enumerate() {
+        let t = Table::new(
+            table,
+            span.clone(),
+            &format!("component #{}", index + 1),
+            "",
+        );
+        match check::component(t, rep, ctx) {
+            Some(c) => {
+                let line = rep.map().locate(span.start).0;
+                if let Some(first) = first_seen.get(&c.id) {
+                    rep.error(
+                        span,
+                        format!(
+                            "component \"{}\": id: duplicate id, already used by the component on line {first}",
+                            c.id
+                        ),
+                    );
+                    all_ok = false;
+                } else {
+                    first_seen.insert(c.id.clone(), line);
+                    components.push(c);
+                }
+            }
+            None => all_ok = false,
+        }
+    }
+    if all_ok && components.is_empty() && !root.has("component") {
+        rep.error(
+            root.span().start..root.span().start,
+            "no components: add at least one [[component]] with a [component.check]",
+        );
+    }
+    Some((site?, monitor?, components))
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,90 @@
+//! The demo's pretend service: healthy, failing and slow endpoints on 127.0.0.1 that
+//! follow a scripted story.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The story, in seconds of demo time (divided by the speed factor in real time).
+pub struct Story {
+    pub checkout_fails: (f64, f64),
+    pub search_slow: (f64, f64),
+    pub ends: f64,
+    /// How slow the search endpoint answers while it is slow.
+    pub slow_answer: f64,
+}
+
+pub const STORY: Story = Story {
+    checkout_fails: (20.0, 70.0),
+    search_slow: (35.0, 55.0),
+    ends: 85.0,
+    slow_answer: 1.2,
+};
+
+#[derive(Clone)]
+struct Clock {
+    started: Instant,
+    speed: f64,
+}
+
+impl Clock {
+    /// Demo seconds since the start.
+    fn now(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * self.speed
+    }
+
+    fn within(&self, (from, to): (f64, f64)) -> bool {
+        (from..to).contains(&self.now())
+    }
+}
+
+/// Start the service; returns its address. It stops when `stop` is cancelled.
+pub async fn start(
+    speed: f64,
+    started: Instant,
+    stop: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let clock = Arc::new(Clock { started, speed });
+    let app = Router::new()
+        .route(
+            "/api/health",
+            get(|| async { (StatusCode::OK, "{\"status\":\"ok\"}") }),
+        )
+        .route("/checkout/health", get(checkout))
+        .route("/search/health", get(search))
+        .with_state(clock);
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+    });
+    Ok(addr)
+}
+
+async fn checkout(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str) {
+    if clock.within(STORY.checkout_fails) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{\"status\":\"unavailable\"}",
+        )
+    } else {
+        (StatusCode::OK, "{\"status\":\"ok\"}")
+    }
+}
+
+async fn search(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str) {
+    if clock.within(STORY.search_slow) {
+        tokio::time::sleep(Duration::from_secs_f64(STORY.slow_answer / clock.speed)).await;
+    }
+    (StatusCode::OK, "{\"status\":\"ok\"}")
+}

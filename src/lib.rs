@@ -1,0 +1,12 @@
+//! forewarn: a public status page and proactive outage notifier.
+//!
+//! The flow: [`config`] → [`monitor`] (scheduler, [`probe`], tracker) → [`journal`]
+//! (append + fsync) → [`status`] (the view folded from the journal).
+
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod journal;
+pub mod monitor;
+pub mod probe;
+pub mod status;

@@ -1,0 +1,168 @@
+//! The `forewarn` command line: parse flags, call one library function, map the result
+//! to an exit code.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use forewarn::commands::{self, CommandError, Exit};
+use forewarn::config::DEFAULT_CONFIG_PATH;
+use forewarn::config::LoadError;
+
+#[derive(Parser)]
+#[command(
+    name = "forewarn",
+    version,
+    about = "A public status page that tells customers about outages first"
+)]
+struct Cli {
+    /// The main configuration file.
+    #[arg(long, global = true, default_value = DEFAULT_CONFIG_PATH, env = "FOREWARN_CONFIG")]
+    config: PathBuf,
+    /// Where the journal and rollups are kept.
+    #[arg(long, global = true, default_value = "state", env = "FOREWARN_STATE")]
+    state: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a commented example configuration to DIR/config/forewarn.toml.
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Validate the configuration; exits 2 listing every problem.
+    Check,
+    /// Probe every component once now and print a table; exits 1 if any is down.
+    Probe {
+        /// Only these components (repeatable).
+        #[arg(long = "component", value_name = "ID")]
+        components: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the monitor until SIGINT or SIGTERM (SIGHUP reloads the configuration).
+    Run,
+    /// Show the current status recorded in the journal.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a demonstration: a small service on 127.0.0.1 has an outage, and forewarn
+    /// detects and records it. Needs no network.
+    Demo {
+        /// Where the demo keeps its configuration and state.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+        /// Play the story this many times faster.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Command::Demo { .. } | Command::Check | Command::Status { .. } | Command::Probe { .. }
+    );
+    init_logging(cli.log_format, if quiet { "warn" } else { "info" });
+    let exit = match dispatch(cli) {
+        Ok(exit) => exit,
+        Err(e) => {
+            report(&e);
+            e.exit()
+        }
+    };
+    ExitCode::from(exit as u8)
+}
+
+fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
+    match cli.command {
+        Command::Init { dir } => {
+            let path = commands::init::run(&dir)?;
+            println!("Wrote {}.", path.display());
+            println!(
+                "Edit it, then run `forewarn check` and `forewarn run` from {}.",
+                dir.display()
+            );
+            Ok(Exit::Success)
+        }
+        Command::Check => {
+            print!("{}", commands::check::run(&cli.config)?);
+            Ok(Exit::Success)
+        }
+        Command::Probe { components, json } => {
+            let (text, exit) =
+                runtime()?.block_on(commands::probe::run(&cli.config, &components, json))?;
+            print!("{text}");
+            Ok(exit)
+        }
+        Command::Run => {
+            runtime()?.block_on(commands::run::run(&cli.config, &cli.state))?;
+            Ok(Exit::Success)
+        }
+        Command::Status { json } => {
+            print!("{}", commands::status::run(&cli.config, &cli.state, json)?);
+            Ok(Exit::Success)
+        }
+        Command::Demo { dir, speed } => {
+            runtime()?.block_on(forewarn::demo::run(&dir, speed, &mut std::io::stdout()))?;
+            Ok(Exit::Success)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            CommandError::Other(anyhow::Error::new(e).context("cannot start the async runtime"))
+        })
+}
+
+fn init_logging(format: LogFormat, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FOREWARN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Print an error and its causes, one per line.
+fn report(e: &CommandError) {
+    let mut err = std::io::stderr().lock();
+    match e {
+        CommandError::Config(LoadError::Invalid(diags)) => {
+            let _ = writeln!(err, "{diags}");
+        }
+        CommandError::Config(other) => {
+            let _ = writeln!(err, "error: {other}");
+        }
+        CommandError::Other(e) => {
+            let _ = writeln!(err, "error: {e}");
+            for cause in e.chain().skip(1) {
+                let _ = writeln!(err, "  because: {cause}");
+            }
+        }
+    }
+}

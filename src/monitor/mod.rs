@@ -1,0 +1,9 @@
+//! Watching components: the scheduler runs probes, trackers confirm status changes,
+//! and the daemon records them in the journal.
+
+pub mod daemon;
+pub mod incidents;
+pub mod scheduler;
+pub mod tracker;
+
+pub use daemon::{RunOptions, run};

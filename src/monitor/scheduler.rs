@@ -1,0 +1,201 @@
+//! The scheduler: one tokio task per check, firing on its interval or cron schedule,
+//! with a shared limit on probes running at once. A probe that is still running (or
+//! still waiting for a slot) when its next tick comes makes that tick skipped and
+//! counted, never stacked, so a slow target can only slow down its own check.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Check, When};
+use crate::probe::{Prober, Sample};
+
+/// Interval checks start at a random offset within this much (or their interval, if
+/// shorter), so that many checks do not all fire at the same instant.
+pub const MAX_START_JITTER: Duration = Duration::from_secs(10);
+/// Cron checks fire up to this much after their scheduled second.
+pub const MAX_CRON_JITTER: Duration = Duration::from_millis(500);
+
+/// One check to run for one component.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub component: String,
+    pub check: Arc<Check>,
+}
+
+/// A sample taken for a component.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub component: String,
+    pub sample: Sample,
+}
+
+/// Counters shared by all checks of one scheduler.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Probes started.
+    pub started: AtomicU64,
+    /// Ticks skipped because the previous probe of the same check was still running.
+    pub skipped: AtomicU64,
+}
+
+/// Running check tasks. Dropping it does not stop them: call [`Scheduler::stop`].
+pub struct Scheduler {
+    cancel: CancellationToken,
+    loops: JoinSet<()>,
+    pub stats: Arc<Stats>,
+}
+
+impl Scheduler {
+    pub fn start(
+        jobs: Vec<Job>,
+        prober: Prober,
+        limit: Arc<Semaphore>,
+        tz: Tz,
+        tx: mpsc::Sender<Observation>,
+    ) -> Scheduler {
+        let cancel = CancellationToken::new();
+        let stats = Arc::new(Stats::default());
+        let mut loops = JoinSet::new();
+        for job in jobs {
+            loops.spawn(drive(
+                job,
+                prober.clone(),
+                limit.clone(),
+                tz,
+                tx.clone(),
+                cancel.clone(),
+                stats.clone(),
+            ));
+        }
+        Scheduler {
+            cancel,
+            loops,
+            stats,
+        }
+    }
+
+    /// Stop every check; probes in flight are abandoned.
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        while self.loops.join_next().await.is_some() {}
+    }
+}
+
+async fn drive(
+    job: Job,
+    prober: Prober,
+    limit: Arc<Semaphore>,
+    tz: Tz,
+    tx: mpsc::Sender<Observation>,
+    cancel: CancellationToken,
+    stats: Arc<Stats>,
+) {
+    let running = Arc::new(AtomicBool::new(false));
+    let mut skipped_here: u64 = 0;
+    let mut next = first_tick(&job.check.when, tz);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        if running.swap(true, Ordering::AcqRel) {
+            skipped_here += 1;
+            stats.skipped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                component = %job.component,
+                skipped = skipped_here,
+                "check skipped a tick: its previous probe is still running"
+            );
+        } else {
+            stats.started.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(run_once(
+                job.clone(),
+                prober.clone(),
+                limit.clone(),
+                tx.clone(),
+                cancel.clone(),
+                running.clone(),
+            ));
+        }
+        next = next_tick(&job.check.when, tz, next);
+    }
+}
+
+async fn run_once(
+    job: Job,
+    prober: Prober,
+    limit: Arc<Semaphore>,
+    tx: mpsc::Sender<Observation>,
+    cancel: CancellationToken,
+    running: Arc<AtomicBool>,
+) {
+    let work = async {
+        let Ok(permit) = limit.acquire().await else {
+            return;
+        };
+        let sample = prober.probe(&job.check).await;
+        drop(permit);
+        let _ = tx
+            .send(Observation {
+                component: job.component.clone(),
+                sample,
+            })
+            .await;
+    };
+    tokio::select! {
+        _ = cancel.cancelled() => {}
+        _ = work => {}
+    }
+    running.store(false, Ordering::Release);
+}
+
+fn first_tick(when: &When, tz: Tz) -> Instant {
+    match when {
+        When::Every(every) => {
+            let spread = (*every).min(MAX_START_JITTER);
+            Instant::now() + spread.mul_f64(fastrand::f64())
+        }
+        When::Cron { .. } => cron_tick(when, tz),
+    }
+}
+
+fn next_tick(when: &When, tz: Tz, previous: Instant) -> Instant {
+    match when {
+        When::Every(every) => {
+            let now = Instant::now();
+            let mut next = previous + *every;
+            // After a stall, skip the ticks already missed rather than firing them in a burst.
+            while next <= now {
+                next += *every;
+            }
+            next
+        }
+        When::Cron { .. } => cron_tick(when, tz),
+    }
+}
+
+fn cron_tick(when: &When, tz: Tz) -> Instant {
+    let When::Cron { schedule, .. } = when else {
+        return Instant::now();
+    };
+    let now = Utc::now();
+    let jitter = MAX_CRON_JITTER.mul_f64(fastrand::f64());
+    match schedule.after(&now.with_timezone(&tz)).next() {
+        Some(fire) => {
+            let wait = (fire.with_timezone(&Utc) - now)
+                .to_std()
+                .unwrap_or_default();
+            Instant::now() + wait + jitter
+        }
+        // Validation rejects schedules that never fire; should one run dry, wait a day.
+        None => Instant::now() + Duration::from_secs(86_400),
+    }
+}

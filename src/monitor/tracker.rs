@@ -1,0 +1,302 @@
+//! The tracker: a pure state machine per component turning samples into confirmed
+//! status changes. A status gets worse only after `fail_after` consecutive worse
+//! samples, and better only after `recover_after` consecutive better ones, so a single
+//! blip never flaps the status.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+
+use crate::probe::{Outcome, Sample};
+use crate::status::ComponentStatus;
+
+/// How a sample or status ranks: up, degraded, down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Up,
+    Degraded,
+    Down,
+}
+
+impl Level {
+    fn of_outcome(o: &Outcome) -> Level {
+        match o {
+            Outcome::Up => Level::Up,
+            Outcome::Degraded(_) => Level::Degraded,
+            Outcome::Down(_) => Level::Down,
+        }
+    }
+
+    fn of_status(s: ComponentStatus) -> Level {
+        match s {
+            ComponentStatus::Operational | ComponentStatus::UnderMaintenance => Level::Up,
+            ComponentStatus::DegradedPerformance => Level::Degraded,
+            ComponentStatus::PartialOutage | ComponentStatus::MajorOutage => Level::Down,
+        }
+    }
+}
+
+/// The thresholds of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub fail_after: u32,
+    pub recover_after: u32,
+    /// The status a confirmed failure means.
+    pub severity: ComponentStatus,
+}
+
+impl Thresholds {
+    fn status_of(&self, level: Level) -> ComponentStatus {
+        match level {
+            Level::Up => ComponentStatus::Operational,
+            Level::Degraded => ComponentStatus::DegradedPerformance,
+            Level::Down => self.severity,
+        }
+    }
+}
+
+/// A confirmed change of status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: ComponentStatus,
+    pub to: ComponentStatus,
+    /// What the confirming sample saw.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    status: ComponentStatus,
+    thresholds: Thresholds,
+    /// The most recent samples' levels, newest last.
+    recent: VecDeque<Level>,
+}
+
+impl Tracker {
+    /// A tracker continuing from a known status (replayed from the journal).
+    pub fn new(status: ComponentStatus, thresholds: Thresholds) -> Tracker {
+        Tracker {
+            status,
+            thresholds,
+            recent: VecDeque::new(),
+        }
+    }
+
+    pub fn status(&self) -> ComponentStatus {
+        self.status
+    }
+
+    /// New thresholds after a configuration reload; the streak so far is kept.
+    pub fn set_thresholds(&mut self, thresholds: Thresholds) {
+        self.thresholds = thresholds;
+    }
+
+    /// Take one sample; returns the status change it confirms, if any.
+    pub fn observe(&mut self, sample: &Sample) -> Option<Transition> {
+        let level = Level::of_outcome(&sample.outcome);
+        let keep = self
+            .thresholds
+            .fail_after
+            .max(self.thresholds.recover_after) as usize;
+        self.recent.push_back(level);
+        while self.recent.len() > keep {
+            self.recent.pop_front();
+        }
+
+        let current = Level::of_status(self.status);
+        let new_level = if level > current {
+            // Worse: the mildest of the confirming samples, so Down-Degraded-Down
+            // confirms degraded, not down.
+            self.last_all(self.thresholds.fail_after, |l| l > current)?
+                .into_iter()
+                .min()?
+        } else if level < current {
+            // Better: the worst of the confirming samples.
+            self.last_all(self.thresholds.recover_after, |l| l < current)?
+                .into_iter()
+                .max()?
+        } else {
+            return None;
+        };
+        let to = self.thresholds.status_of(new_level);
+        if to == self.status {
+            return None;
+        }
+        let from = std::mem::replace(&mut self.status, to);
+        Some(Transition {
+            from,
+            to,
+            reason: sample
+                .outcome
+                .reason()
+                .unwrap_or("checks are passing again")
+                .to_owned(),
+            at: sample.at,
+        })
+    }
+
+    /// The levels of the last `n` samples, if there are `n` and all satisfy `pred`.
+    fn last_all(&self, n: u32, pred: impl Fn(Level) -> bool) -> Option<Vec<Level>> {
+        let n = n as usize;
+        if self.recent.len() < n {
+            return None;
+        }
+        let last: Vec<Level> = self
+            .recent
+            .iter()
+            .skip(self.recent.len() - n)
+            .copied()
+            .collect();
+        last.iter().all(|l| pred(*l)).then_some(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComponentStatus::*;
+    use std::time::Duration;
+
+    const T: Thresholds = Thresholds {
+        fail_after: 3,
+        recover_after: 2,
+        severity: MajorOutage,
+    };
+
+    fn sample(code: char) -> Sample {
+        let outcome = match code {
+            'u' => Outcome::Up,
+            'g' => Outcome::Degraded("slow response: 2s (threshold 1s)".into()),
+            'd' => Outcome::Down("HTTP 503".into()),
+            other => panic!("unknown sample code {other}"),
+        };
+        Sample {
+            outcome,
+            latency: Duration::from_millis(10),
+            at: Utc::now(),
+        }
+    }
+
+    /// Feed samples ('u' up, 'g' degraded, 'd' down) and collect the statuses moved to.
+    fn run(start: ComponentStatus, t: Thresholds, samples: &str) -> Vec<ComponentStatus> {
+        let mut tracker = Tracker::new(start, t);
+        samples
+            .chars()
+            .filter_map(|c| tracker.observe(&sample(c)))
+            .map(|tr| tr.to)
+            .collect()
+    }
+
+    #[test]
+    fn table() {
+        let cases: &[(&str, ComponentStatus, &str, &[ComponentStatus])] = &[
+            (
+                "blips below fail_after never change anything",
+                Operational,
+                "uddudduudduu",
+                &[],
+            ),
+            (
+                "a sustained failure is confirmed once",
+                Operational,
+                "uddddddddd",
+                &[MajorOutage],
+            ),
+            (
+                "exactly fail_after failures confirm",
+                Operational,
+                "ddd",
+                &[MajorOutage],
+            ),
+            ("one success is not a recovery", MajorOutage, "udud", &[]),
+            (
+                "recovery needs consecutive successes",
+                MajorOutage,
+                "ududu",
+                &[],
+            ),
+            (
+                "recover_after successes recover",
+                MajorOutage,
+                "dduu",
+                &[Operational],
+            ),
+            (
+                "slowness is degraded, not down",
+                Operational,
+                "gggg",
+                &[DegradedPerformance],
+            ),
+            (
+                "mixed bad samples confirm the milder",
+                Operational,
+                "dgd",
+                &[DegradedPerformance],
+            ),
+            (
+                "degraded can worsen to down",
+                Operational,
+                "gggddd",
+                &[DegradedPerformance, MajorOutage],
+            ),
+            (
+                "down can improve to degraded, then recover",
+                MajorOutage,
+                "gguu",
+                &[DegradedPerformance, Operational],
+            ),
+            (
+                "recovery from down through mixed good samples",
+                MajorOutage,
+                "ug",
+                &[DegradedPerformance],
+            ),
+            ("flapping never confirms", Operational, "dudududududu", &[]),
+        ];
+        for (name, start, samples, expected) in cases {
+            assert_eq!(&run(*start, T, samples), expected, "{name}: {samples}");
+        }
+    }
+
+    #[test]
+    fn severity_decides_the_outage_status() {
+        let t = Thresholds {
+            severity: PartialOutage,
+            ..T
+        };
+        assert_eq!(run(Operational, t, "ddd"), vec![PartialOutage]);
+    }
+
+    #[test]
+    fn thresholds_of_one_react_at_once() {
+        let t = Thresholds {
+            fail_after: 1,
+            recover_after: 1,
+            severity: MajorOutage,
+        };
+        assert_eq!(
+            run(Operational, t, "dud"),
+            vec![MajorOutage, Operational, MajorOutage]
+        );
+    }
+
+    #[test]
+    fn a_transition_carries_the_confirming_reason() {
+        let mut tracker = Tracker::new(Operational, T);
+        let mut last = None;
+        for c in "ddd".chars() {
+            last = tracker.observe(&sample(c)).or(last);
+        }
+        let tr = last.expect("confirmed");
+        assert_eq!(
+            (tr.from, tr.to, tr.reason.as_str()),
+            (Operational, MajorOutage, "HTTP 503")
+        );
+        let mut back = None;
+        for c in "uu".chars() {
+            back = tracker.observe(&sample(c)).or(back);
+        }
+        assert_eq!(back.expect("recovered").reason, "checks are passing again");
+    }
+}

@@ -1,0 +1,265 @@
+//! HTTP checks: status, body and JSON conditions, latency, with bounded reads.
+
+use std::time::{Duration, Instant};
+
+use reqwest::redirect::Policy;
+
+use super::reason::{chain_reason, short_duration, truncate};
+use super::{DEFAULT_USER_AGENT, MAX_REDIRECTS, Outcome};
+use crate::config::HttpTarget;
+
+/// Two clients: one follows redirects, one does not. Connections are not kept between
+/// probes, so each probe sees what a new visitor sees and idle sockets never pile up.
+pub struct Clients {
+    follow: reqwest::Client,
+    no_follow: reqwest::Client,
+}
+
+impl Clients {
+    pub fn new() -> anyhow::Result<Clients> {
+        let build = |policy: Policy| {
+            reqwest::Client::builder()
+                .user_agent(DEFAULT_USER_AGENT)
+                .redirect(policy)
+                .pool_max_idle_per_host(0)
+                .no_proxy()
+                .build()
+        };
+        Ok(Clients {
+            follow: build(Policy::limited(MAX_REDIRECTS))?,
+            no_follow: build(Policy::none())?,
+        })
+    }
+
+    pub async fn probe(&self, h: &HttpTarget, timeout: Duration) -> Outcome {
+        let client = if h.follow_redirects {
+            &self.follow
+        } else {
+            &self.no_follow
+        };
+        let started = Instant::now();
+        let request = client
+            .request(h.method.clone(), h.url.clone())
+            .headers(h.headers.clone())
+            .timeout(timeout);
+        let mut response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Outcome::Down(request_error(&e, timeout)),
+        };
+        let status = response.status().as_u16();
+
+        // Read at most max_body_bytes; a larger body is cut off and the connection dropped.
+        let mut body = Vec::new();
+        let mut too_large = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = h.max_body_bytes - body.len();
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        too_large = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => {
+                    return Outcome::Down(format!(
+                        "timed out after {} while reading the response body",
+                        short_duration(timeout)
+                    ));
+                }
+                Err(_) => {
+                    return Outcome::Down(
+                        "connection closed while reading the response body".into(),
+                    );
+                }
+            }
+        }
+        drop(response);
+        let latency = started.elapsed();
+        evaluate(h, status, &body, too_large, latency)
+    }
+}
+
+fn request_error(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("timed out after {}", short_duration(timeout))
+    } else if e.is_redirect() {
+        format!("too many redirects (more than {MAX_REDIRECTS})")
+    } else {
+        chain_reason(e)
+    }
+}
+
+/// Judge a complete (or capped) response against the check's conditions.
+pub fn evaluate(
+    h: &HttpTarget,
+    status: u16,
+    body: &[u8],
+    too_large: bool,
+    latency: Duration,
+) -> Outcome {
+    let status_ok = if h.expect_status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        h.expect_status.iter().any(|m| m.matches(status))
+    };
+    if !status_ok {
+        return Outcome::Down(if (300..400).contains(&status) && !h.follow_redirects {
+            format!("HTTP {status} (redirects are not followed for this check)")
+        } else {
+            format!("HTTP {status}")
+        });
+    }
+    let limit = size(h.max_body_bytes);
+    if let Some(needle) = &h.body_contains {
+        let text = String::from_utf8_lossy(body);
+        if !text.contains(needle.as_str()) {
+            let needle = truncate(needle);
+            return Outcome::Down(if too_large {
+                format!("body missing \"{needle}\" in its first {limit}")
+            } else {
+                format!("body missing \"{needle}\"")
+            });
+        }
+    }
+    if !h.json.is_empty() {
+        if too_large {
+            return Outcome::Down(format!(
+                "response body larger than {limit}, too large to check"
+            ));
+        }
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return Outcome::Down("body is not valid JSON".into());
+        };
+        for (pointer, expected) in &h.json {
+            match doc.pointer(pointer) {
+                None => {
+                    return Outcome::Down(truncate(&format!(
+                        "{pointer} missing from the JSON body"
+                    )));
+                }
+                Some(actual) if !json_equal(actual, expected) => {
+                    return Outcome::Down(truncate(&format!(
+                        "{pointer} is {actual}, expected {expected}"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(threshold) = h.latency_threshold
+        && latency > threshold
+    {
+        return Outcome::Degraded(format!(
+            "slow response: {} (threshold {})",
+            short_duration(latency),
+            short_duration(threshold)
+        ));
+    }
+    Outcome::Up
+}
+
+/// Equality where numbers compare by value (1 equals 1.0).
+fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) if a.is_number() && b.is_number() => x == y,
+        _ => a == b,
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StatusMatch;
+
+    fn target() -> HttpTarget {
+        HttpTarget {
+            method: reqwest::Method::GET,
+            url: "http://127.0.0.1/".parse().unwrap(),
+            headers: Default::default(),
+            expect_status: Vec::new(),
+            body_contains: None,
+            json: Vec::new(),
+            latency_threshold: None,
+            follow_redirects: true,
+            max_body_bytes: 1024,
+        }
+    }
+
+    const FAST: Duration = Duration::from_millis(5);
+
+    #[test]
+    fn any_2xx_passes_by_default() {
+        assert_eq!(evaluate(&target(), 204, b"", false, FAST), Outcome::Up);
+        assert_eq!(
+            evaluate(&target(), 503, b"", false, FAST),
+            Outcome::Down("HTTP 503".into())
+        );
+    }
+
+    #[test]
+    fn expected_statuses_and_classes() {
+        let mut t = target();
+        t.expect_status = vec![StatusMatch::Code(401), StatusMatch::Class(3)];
+        assert_eq!(evaluate(&t, 401, b"", false, FAST), Outcome::Up);
+        assert_eq!(evaluate(&t, 302, b"", false, FAST), Outcome::Up);
+        assert!(evaluate(&t, 200, b"", false, FAST).is_down());
+    }
+
+    #[test]
+    fn body_and_json_conditions_say_what_was_wrong() {
+        let mut t = target();
+        t.body_contains = Some("ok".into());
+        assert_eq!(
+            evaluate(&t, 200, b"fail", false, FAST),
+            Outcome::Down("body missing \"ok\"".into())
+        );
+        let mut t = target();
+        t.json = vec![
+            ("/status".into(), "ok".into()),
+            ("/db/lag".into(), 1.into()),
+        ];
+        assert_eq!(
+            evaluate(&t, 200, br#"{"status":"ok","db":{"lag":1.0}}"#, false, FAST),
+            Outcome::Up
+        );
+        assert_eq!(
+            evaluate(&t, 200, br#"{"status":"down","db":{"lag":1}}"#, false, FAST),
+            Outcome::Down("/status is \"down\", expected \"ok\"".into())
+        );
+        assert_eq!(
+            evaluate(&t, 200, br#"{"status":"ok"}"#, false, FAST),
+            Outcome::Down("/db/lag missing from the JSON body".into())
+        );
+        assert_eq!(
+            evaluate(&t, 200, b"<html>", false, FAST),
+            Outcome::Down("body is not valid JSON".into())
+        );
+    }
+
+    #[test]
+    fn slow_answers_are_degraded() {
+        let mut t = target();
+        t.latency_threshold = Some(Duration::from_millis(800));
+        assert_eq!(
+            evaluate(&t, 200, b"", false, Duration::from_millis(1200)),
+            Outcome::Degraded("slow response: 1.2s (threshold 800ms)".into())
+        );
+        assert_eq!(
+            evaluate(&t, 200, b"", false, Duration::from_millis(200)),
+            Outcome::Up
+        );
+    }
+}

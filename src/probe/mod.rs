@@ -1,0 +1,115 @@
+//! Probes: one look at a component through its check. A failed check is data (an
+//! [`Outcome`]), never an error, and every probe is bounded in time and memory.
+
+mod dns;
+mod http;
+mod reason;
+mod tcp;
+mod tls;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Check, Target};
+pub use reason::short_duration;
+
+/// Sent as `User-Agent` by HTTP checks unless the check sets its own.
+pub const DEFAULT_USER_AGENT: &str = concat!("forewarn/", env!("CARGO_PKG_VERSION"));
+/// The most redirects an HTTP check follows.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// What one probe found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
+pub enum Outcome {
+    Up,
+    Degraded(String),
+    Down(String),
+}
+
+impl Outcome {
+    pub fn is_down(&self) -> bool {
+        matches!(self, Outcome::Down(_))
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Up => None,
+            Outcome::Degraded(r) | Outcome::Down(r) => Some(r),
+        }
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Up => "up",
+            Outcome::Degraded(_) => "degraded",
+            Outcome::Down(_) => "down",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason() {
+            None => f.write_str(self.word()),
+            Some(r) => write!(f, "{}: {r}", self.word()),
+        }
+    }
+}
+
+/// One probe result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub outcome: Outcome,
+    /// How long the probe took (for a timeout, the timeout).
+    pub latency: Duration,
+    /// When the probe started.
+    pub at: DateTime<Utc>,
+}
+
+/// Runs probes. Holds what is worth sharing between probes (HTTP clients, TLS settings,
+/// the system DNS resolver); cheap to clone.
+#[derive(Clone)]
+pub struct Prober {
+    http: Arc<http::Clients>,
+    tls: Arc<tls::TlsProber>,
+    dns: Arc<dns::DnsProber>,
+}
+
+impl Prober {
+    pub fn new() -> anyhow::Result<Prober> {
+        Ok(Prober {
+            http: Arc::new(http::Clients::new()?),
+            tls: Arc::new(tls::TlsProber::new()?),
+            dns: Arc::new(dns::DnsProber::new()),
+        })
+    }
+
+    /// Probe once. Never takes longer than the check's timeout (plus scheduling noise).
+    pub async fn probe(&self, check: &Check) -> Sample {
+        let at = Utc::now();
+        let started = Instant::now();
+        let run = async {
+            match &check.target {
+                Target::Http(h) => self.http.probe(h, check.timeout).await,
+                Target::Tcp(t) => tcp::probe(t).await,
+                Target::Tls(t) => self.tls.probe(t).await,
+                Target::Dns(d) => self.dns.probe(d, check.timeout).await,
+            }
+        };
+        let outcome = match tokio::time::timeout(check.timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Down(format!("timed out after {}", short_duration(check.timeout))),
+        };
+        let latency = started.elapsed().min(check.timeout);
+        Sample {
+            outcome,
+            latency,
+            at,
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Hourly rollups of probe samples, kept apart from the journal: samples are not events.
+//!
+//! Completed hours are appended to `state/rollups/YYYY-MM-DD.jsonl` (one line per
+//! component and hour: checks, failures, degraded, latency p50/p95/max). The hour still
+//! being filled, and each component's last sample, live in `state/rollups/current.json`,
+//! rewritten atomically, so a restart carries on filling the same hour.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::probe::{Outcome, Sample};
+
+pub const ROLLUP_DIR: &str = "rollups";
+const CURRENT_FILE: &str = "current.json";
+/// Latencies kept per component and hour for percentiles; beyond this a uniform
+/// sample of them is kept (one probe a second fills an hour exactly).
+const MAX_LATENCIES: usize = 3600;
+
+/// One component's samples over one hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourRollup {
+    pub component: String,
+    pub hour: DateTime<Utc>,
+    pub checks: u32,
+    pub failures: u32,
+    pub degraded: u32,
+    pub p50_ms: u32,
+    pub p95_ms: u32,
+    pub max_ms: u32,
+}
+
+/// The last sample taken for a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastSample {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub latency_ms: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Accum {
+    hour: DateTime<Utc>,
+    checks: u32,
+    failures: u32,
+    degraded: u32,
+    max_ms: u32,
+    latencies_ms: Vec<u32>,
+}
+
+impl Accum {
+    fn new(hour: DateTime<Utc>) -> Accum {
+        Accum {
+            hour,
+            checks: 0,
+            failures: 0,
+            degraded: 0,
+            max_ms: 0,
+            latencies_ms: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, outcome: &Outcome, ms: u32) {
+        self.checks += 1;
+        match outcome {
+            Outcome::Up => {}
+            Outcome::Degraded(_) => self.degraded += 1,
+            Outcome::Down(_) => self.failures += 1,
+        }
+        self.max_ms = self.max_ms.max(ms);
+        if self.latencies_ms.len() < MAX_LATENCIES {
+            self.latencies_ms.push(ms);
+        } else {
+            // Reservoir sampling keeps a uniform sample of the hour's latencies.
+            let slot = fastrand::usize(..self.checks as usize);
+            if slot < MAX_LATENCIES {
+                self.latencies_ms[slot] = ms;
+            }
+        }
+    }
+
+    fn close(mut self, component: &str) -> HourRollup {
+        self.latencies_ms.sort_unstable();
+        HourRollup {
+            component: component.to_owned(),
+            hour: self.hour,
+            checks: self.checks,
+            failures: self.failures,
+            degraded: self.degraded,
+            p50_ms: percentile(&self.latencies_ms, 50),
+            p95_ms: percentile(&self.latencies_ms, 95),
+            max_ms: self.max_ms,
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[u32], p: usize) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Snapshot {
+    open: BTreeMap<String, Accum>,
+    last: BTreeMap<String, LastSample>,
+}
+
+pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
+}
+
+/// The rollups of one state directory.
+pub struct Rollups {
+    dir: PathBuf,
+    snapshot: Snapshot,
+    closed: Vec<HourRollup>,
+}
+
+impl Rollups {
+    /// Load the hour in progress from a previous run, if any.
+    pub fn open(state_dir: &Path) -> anyhow::Result<Rollups> {
+        let dir = state_dir.join(ROLLUP_DIR);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let snapshot = read_snapshot(&dir);
+        Ok(Rollups {
+            dir,
+            snapshot,
+            closed: Vec::new(),
+        })
+    }
+
+    /// Count one sample.
+    pub fn record(&mut self, component: &str, sample: &Sample) {
+        let hour = hour_of(sample.at);
+        let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
+        let open = &mut self.snapshot.open;
+        match open.get_mut(component) {
+            Some(acc) if acc.hour == hour => acc.add(&sample.outcome, ms),
+            Some(acc) if acc.hour > hour => {} // a late sample from an hour already closed
+            _ => {
+                let mut acc = Accum::new(hour);
+                acc.add(&sample.outcome, ms);
+                if let Some(prev) = open.insert(component.to_owned(), acc) {
+                    self.closed.push(prev.close(component));
+                }
+            }
+        }
+        self.snapshot.last.insert(
+            component.to_owned(),
+            LastSample {
+                at: sample.at,
+                outcome: sample.outcome.clone(),
+                latency_ms: ms,
+            },
+        );
+    }
+
+    /// Close hours that ended before `now`, append closed hours to their day files,
+    /// and save the hour in progress.
+    pub fn persist(&mut self, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let current = hour_of(now);
+        let stale: Vec<String> = self
+            .snapshot
+            .open
+            .iter()
+            .filter(|(_, a)| a.hour < current)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for c in stale {
+            if let Some(acc) = self.snapshot.open.remove(&c) {
+                self.closed.push(acc.close(&c));
+            }
+        }
+        self.append_closed()?;
+        self.write_snapshot()
+    }
+
+    fn append_closed(&mut self) -> anyhow::Result<()> {
+        let mut by_day: BTreeMap<NaiveDate, Vec<&HourRollup>> = BTreeMap::new();
+        for r in &self.closed {
+            by_day.entry(r.hour.date_naive()).or_default().push(r);
+        }
+        for (day, rows) in by_day {
+            let path = self.dir.join(format!("{day}.jsonl"));
+            let mut buf = Vec::new();
+            for r in rows {
+                serde_json::to_writer(&mut buf, r)?;
+                buf.push(b'\n');
+            }
+            let mut f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            f.write_all(&buf)
+                .and_then(|()| f.sync_data())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        self.closed.clear();
+        Ok(())
+    }
+
+    fn write_snapshot(&self) -> anyhow::Result<()> {
+        let path = self.dir.join(CURRENT_FILE);
+        let tmp = self.dir.join(format!("{CURRENT_FILE}.tmp"));
+        let body = serde_json::to_vec(&self.snapshot)?;
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(&body)
+            .and_then(|()| f.sync_data())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
+        Ok(())
+    }
+
+    pub fn last_samples(&self) -> &BTreeMap<String, LastSample> {
+        &self.snapshot.last
+    }
+}
+
+fn read_snapshot(dir: &Path) -> Snapshot {
+    let path = dir.join(CURRENT_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            tracing::warn!(path = %path.display(), error = %e, "unreadable rollup snapshot; this hour's counts start again");
+            Snapshot::default()
+        }),
+        Err(_) => Snapshot::default(),
+    }
+}
+
+/// Each component's last sample, as saved by the running (or last) daemon.
+pub fn last_samples(state_dir: &Path) -> BTreeMap<String, LastSample> {
+    read_snapshot(&state_dir.join(ROLLUP_DIR)).last
+}
+
+/// Closed hours from `from` (inclusive) to `to` (exclusive), oldest first. If an hour was
+/// written twice (a crash between writing it and saving the snapshot), the fuller row wins.
+pub fn read_hours(
+    state_dir: &Path,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> anyhow::Result<Vec<HourRollup>> {
+    let dir = state_dir.join(ROLLUP_DIR);
+    let mut rows: BTreeMap<(DateTime<Utc>, String), HourRollup> = BTreeMap::new();
+    let mut day = from.date_naive();
+    while day <= to.date_naive() {
+        let path = dir.join(format!("{day}.jsonl"));
+        if let Ok(f) = File::open(&path) {
+            for line in BufReader::new(f).lines() {
+                let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+                // A torn last line from a crash is skipped.
+                let Ok(r) = serde_json::from_str::<HourRollup>(&line) else {
+                    continue;
+                };
+                if r.hour < from || r.hour >= to {
+                    continue;
+                }
+                let key = (r.hour, r.component.clone());
+                if rows.get(&key).is_none_or(|old| old.checks <= r.checks) {
+                    rows.insert(key, r);
+                }
+            }
+        }
+        day = day.succ_opt().unwrap_or(day);
+        if day == NaiveDate::MAX {
+            break;
+        }
+    }
+    Ok(rows.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn sample(at: &str, outcome: Outcome, ms: u64) -> Sample {
+        Sample {
+            outcome,
+            latency: Duration::from_millis(ms),
+            at: at.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), 50);
+        assert_eq!(percentile(&v, 95), 95);
+        assert_eq!(percentile(&[7], 95), 7);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+
+    #[test]
+    fn hours_are_closed_persisted_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Rollups::open(dir.path()).unwrap();
+        for i in 0..10 {
+            let outcome = if i < 2 {
+                Outcome::Down("HTTP 503".into())
+            } else if i < 3 {
+                Outcome::Degraded("slow".into())
+            } else {
+                Outcome::Up
+            };
+            r.record(
+                "api",
+                &sample(&format!("2026-11-22T10:{i:02}:00Z"), outcome, 10 * (i + 1)),
+            );
+        }
+        r.persist("2026-11-22T10:30:00Z".parse().unwrap()).unwrap();
+        drop(r);
+
+        // A restart within the same hour keeps counting into it.
+        let mut r = Rollups::open(dir.path()).unwrap();
+        r.record("api", &sample("2026-11-22T10:45:00Z", Outcome::Up, 1000));
+        r.persist("2026-11-22T11:00:05Z".parse().unwrap()).unwrap();
+
+        let hours = read_hours(
+            dir.path(),
+            "2026-11-22T00:00:00Z".parse().unwrap(),
+            "2026-11-23T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(hours.len(), 1);
+        let h = &hours[0];
+        assert_eq!((h.checks, h.failures, h.degraded), (11, 2, 1));
+        assert_eq!((h.p50_ms, h.p95_ms, h.max_ms), (60, 1000, 1000));
+        assert_eq!(last_samples(dir.path())["api"].latency_ms, 1000);
+    }
+}
