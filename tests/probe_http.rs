@@ -1,0 +1,232 @@
+//! HTTP probes against real servers on 127.0.0.1 that answer well, badly, slowly,
+//! hugely or not at all. Every probe must end within its timeout with a clear reason.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::{Behaviour, http_peer};
+use forewarn::config::{Check, Config};
+use forewarn::probe::{Outcome, Prober};
+
+const TIMEOUT: Duration = Duration::from_secs(1);
+/// Slack for scheduling on a busy 2-core machine.
+const SLACK: Duration = Duration::from_millis(700);
+
+fn check(body: &str) -> Check {
+    let src = format!(
+        "{}\n[[component]]\nid = \"x\"\nname = \"X\"\n[component.check]\nevery = \"2s\"\ntimeout = \"1s\"\n{body}\n",
+        common::SITE
+    );
+    let env = |name: &str| std::env::var(name).ok();
+    match Config::parse(Path::new("test.toml"), &src, &env) {
+        Ok(c) => c.components[0].check.clone(),
+        Err(e) => panic!("test config invalid:\n{e}"),
+    }
+}
+
+/// Probe and check the time bound; returns the outcome.
+async fn probe(body: &str) -> Outcome {
+    let prober = Prober::new().expect("prober");
+    let check = check(body);
+    let started = Instant::now();
+    let sample = prober.probe(&check).await;
+    let took = started.elapsed();
+    assert!(
+        took <= TIMEOUT + SLACK,
+        "probe took {took:?}, more than its timeout"
+    );
+    assert!(
+        sample.latency <= TIMEOUT,
+        "reported latency {:?} exceeds the timeout",
+        sample.latency
+    );
+    sample.outcome
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_endpoint_is_up() {
+    let peer = http_peer(Behaviour::Ok("all ok")).await;
+    let outcome = probe(&format!(
+        "url = \"{}\"\nbody_contains = \"ok\"",
+        peer.url("/health")
+    ))
+    .await;
+    assert_eq!(outcome, Outcome::Up);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_status_is_down_with_its_code() {
+    let peer = http_peer(Behaviour::Status(503)).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
+    assert_eq!(outcome, Outcome::Down("HTTP 503".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_answers_times_out() {
+    let peer = http_peer(Behaviour::Hang).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
+    assert_eq!(outcome, Outcome::Down("timed out after 1s".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_drip_body_is_cut_off_by_the_timeout() {
+    let peer = http_peer(Behaviour::Drip).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
+    match &outcome {
+        Outcome::Down(r) => assert!(r.starts_with("timed out after 1s"), "{r}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let dripped = peer.bytes_sent.load(Ordering::Relaxed);
+    assert!(
+        dripped < 20,
+        "the server dripped {dripped} bytes: the probe kept listening too long"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_body_is_read_only_up_to_the_cap() {
+    let peer = http_peer(Behaviour::Huge).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
+    assert_eq!(
+        outcome,
+        Outcome::Up,
+        "no body condition: the status is what counts"
+    );
+    // Give the server a moment to notice the client is gone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = peer.bytes_sent.load(Ordering::Relaxed);
+    assert!(
+        sent < 32 * 1024 * 1024,
+        "the server pushed {} MiB of a 100 MiB body: the probe did not stop reading",
+        sent / (1024 * 1024)
+    );
+
+    let peer = http_peer(Behaviour::Huge).await;
+    let outcome = probe(&format!(
+        "url = \"{}\"\nbody_contains = \"needle\"",
+        peer.url("/")
+    ))
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("body missing \"needle\" in its first 1 MiB".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_loop_is_capped() {
+    let peer = http_peer(Behaviour::RedirectLoop).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/loop"))).await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("too many redirects (more than 10)".into())
+    );
+    let requests = peer.requests.load(Ordering::Relaxed);
+    assert!(requests <= 11, "{requests} requests for one probe");
+
+    let outcome = probe(&format!(
+        "url = \"{}\"\nfollow_redirects = false",
+        peer.url("/loop")
+    ))
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("HTTP 302 (redirects are not followed for this check)".into())
+    );
+    let outcome = probe(&format!(
+        "url = \"{}\"\nfollow_redirects = false\nexpect_status = [\"3xx\"]",
+        peer.url("/loop")
+    ))
+    .await;
+    assert_eq!(outcome, Outcome::Up);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_closed_without_answer_is_down() {
+    let peer = http_peer(Behaviour::Close).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("connection closed before a complete response".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_speaking_nonsense_is_down() {
+    let peer = http_peer(Behaviour::Garbage).await;
+    let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("the server sent an invalid HTTP response".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_listening_is_connection_refused() {
+    let port = common::closed_port();
+    let outcome = probe(&format!("url = \"http://127.0.0.1:{port}/\"")).await;
+    assert_eq!(outcome, Outcome::Down("connection refused".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_answer_is_degraded() {
+    let peer = http_peer(Behaviour::Slow(Duration::from_millis(400))).await;
+    let outcome = probe(&format!(
+        "url = \"{}\"\nlatency_threshold = \"150ms\"",
+        peer.url("/")
+    ))
+    .await;
+    match outcome {
+        Outcome::Degraded(r) => assert!(
+            r.starts_with("slow response: ") && r.ends_with("(threshold 150ms)"),
+            "{r}"
+        ),
+        other => panic!("expected degraded, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_conditions_compare_values() {
+    let peer = http_peer(Behaviour::Ok(r#"{"status":"degraded","db":{"ok":true}}"#)).await;
+    let outcome = probe(&format!(
+        "url = \"{}\"\njson = {{ \"/db/ok\" = true, \"/status\" = \"ok\" }}",
+        peer.url("/")
+    ))
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("/status is \"degraded\", expected \"ok\"".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_of_hostile_servers_run_side_by_side_within_their_timeouts() {
+    let hang = http_peer(Behaviour::Hang).await;
+    let drip = http_peer(Behaviour::Drip).await;
+    let huge = http_peer(Behaviour::Huge).await;
+    let prober = Prober::new().expect("prober");
+    let checks: Vec<Check> = [&hang, &drip, &huge]
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(check(&format!("url = \"{}\"", p.url("/"))), 10))
+        .collect();
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for c in checks {
+        let prober = prober.clone();
+        set.spawn(async move { prober.probe(&c).await });
+    }
+    let mut n = 0;
+    while let Some(s) = set.join_next().await {
+        s.expect("probe task");
+        n += 1;
+    }
+    assert_eq!(n, 30);
+    let took = started.elapsed();
+    assert!(
+        took <= TIMEOUT + SLACK,
+        "30 concurrent hostile probes took {took:?}"
+    );
+}
