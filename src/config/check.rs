@@ -45,12 +45,14 @@ const KINDS: &[(&str, &[&str])] = &[
     ("dns", DNS_KEYS),
 ];
 
+/// A component, with the span of its id (for duplicate-id errors).
 pub(super) fn component(
     mut t: Table<'_, '_>,
     rep: &mut Report,
     ctx: &Ctx<'_>,
-) -> Option<Component> {
+) -> Option<(Component, std::ops::Range<usize>)> {
     let id = t.required_string(rep, "id", "a short name used in links, such as \"api\"");
+    let id_span = id.as_ref().map_or(t.span(), |s| s.span());
     let id = id.and_then(|s| match values::slug(s.get_ref()) {
         Ok(()) => Some(s.into_inner()),
         Err(e) => {
@@ -86,13 +88,16 @@ pub(super) fn component(
             COMMON_KEYS.contains(&key) || KINDS.iter().any(|(_, keys)| keys.contains(&key));
         belongs_to_check.then(|| format!("\"{key}\" belongs in the [component.check] table"))
     });
-    Some(Component {
-        id: id?,
-        name: name?.into_inner(),
-        group,
-        description,
-        check: check?,
-    })
+    Some((
+        Component {
+            id: id?,
+            name: name?.into_inner(),
+            group,
+            description,
+            check: check?,
+        },
+        id_span,
+    ))
 }
 
 fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check> {

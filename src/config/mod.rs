@@ -308,11 +308,11 @@ fn build(
             "",
         );
         match check::component(t, rep, ctx) {
-            Some(c) => {
+            Some((c, id_span)) => {
                 let line = rep.map().locate(span.start).0;
                 if let Some(first) = first_seen.get(&c.id) {
                     rep.error(
-                        span,
+                        id_span,
                         format!(
                             "component \"{}\": id: duplicate id, already used by the component on line {first}",
                             c.id

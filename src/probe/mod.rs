@@ -61,11 +61,13 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One probe result.
+/// One probe result, as JSON `{"outcome":"down","reason":"HTTP 503","latency_ms":12,"at":...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sample {
+    #[serde(flatten)]
     pub outcome: Outcome,
     /// How long the probe took (for a timeout, the timeout).
+    #[serde(rename = "latency_ms", with = "millis")]
     pub latency: Duration,
     /// When the probe started.
     pub at: DateTime<Utc>,
@@ -111,5 +113,49 @@ impl Prober {
             latency,
             at,
         }
+    }
+}
+
+/// Durations as whole milliseconds in JSON.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_flat_json() {
+        let s = Sample {
+            outcome: Outcome::Down("HTTP 503".into()),
+            latency: Duration::from_millis(12),
+            at: "2026-11-22T10:00:00Z".parse().unwrap(),
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            json,
+            r#"{"outcome":"down","reason":"HTTP 503","latency_ms":12,"at":"2026-11-22T10:00:00Z"}"#
+        );
+        assert_eq!(serde_json::from_str::<Sample>(&json).unwrap(), s);
+        let up = Sample {
+            outcome: Outcome::Up,
+            ..s
+        };
+        assert!(
+            serde_json::to_string(&up)
+                .unwrap()
+                .starts_with(r#"{"outcome":"up","latency_ms""#)
+        );
     }
 }

@@ -174,7 +174,7 @@ async fn answer(
         }
         Behaviour::Flap(period) => {
             let phase = started.elapsed().as_millis() / period.as_millis().max(1);
-            let code = if phase % 2 == 0 { 200 } else { 503 };
+            let code = if phase.is_multiple_of(2) { 200 } else { 503 };
             let _ = stream.write_all(response(code, "flap").as_bytes()).await;
         }
     }

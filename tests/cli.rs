@@ -1,0 +1,188 @@
+//! The command line as operators use it: init, check, probe, status and the demo.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Behaviour, forewarn, http_peer, run_bounded, text, write_config};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn init_writes_a_valid_example_and_never_overwrites_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_bounded(forewarn().arg("init").arg(dir.path()), LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let path = dir.path().join("config/forewarn.toml");
+    assert!(text(&out.stdout).contains(&path.display().to_string()));
+
+    let check = run_bounded(forewarn().arg("check").current_dir(dir.path()), LIMIT);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stdout).contains("valid, 5 components"),
+        "{}",
+        text(&check.stdout)
+    );
+
+    std::fs::write(&path, "# my edits\n").expect("write");
+    let again = run_bounded(forewarn().arg("init").arg(dir.path()), LIMIT);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "# my edits\n"
+    );
+}
+
+#[test]
+fn probe_prints_a_table_and_exits_1_when_something_is_down() {
+    let rt = common::background_runtime();
+    let up = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let down = rt.block_on(http_peer(Behaviour::Status(503)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[component]]\nid = \"api\"\nname = \"API\"\n[component.check]\nurl = \"{}\"\n\n[[component]]\nid = \"checkout\"\nname = \"Checkout\"\n[component.check]\nurl = \"{}\"\n",
+            up.url("/"),
+            down.url("/")
+        ),
+    );
+    let out = run_bounded(forewarn().arg("probe").arg("--config").arg(&config), LIMIT);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("COMPONENT") && lines[0].contains("OUTCOME"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("api") && lines[1].contains("up"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("checkout")
+            && lines[2].contains("down")
+            && lines[2].contains("HTTP 503"),
+        "{stdout}"
+    );
+
+    let only_api = run_bounded(
+        forewarn()
+            .args(["probe", "--component", "api", "--json", "--config"])
+            .arg(&config),
+        LIMIT,
+    );
+    assert_eq!(only_api.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&only_api.stdout).expect("JSON output");
+    assert_eq!(json.as_array().map(Vec::len), Some(1));
+    assert_eq!(json[0]["component"], "api");
+    assert_eq!(json[0]["outcome"], "up");
+
+    let unknown = run_bounded(
+        forewarn()
+            .args(["probe", "--component", "nope", "--config"])
+            .arg(&config),
+        LIMIT,
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("no component \"nope\""));
+}
+
+#[test]
+fn status_before_anything_happened_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        "[[component]]\nid = \"api\"\nname = \"API\"\n[component.check]\nurl = \"http://127.0.0.1:9/\"\n",
+    );
+    let out = run_bounded(
+        forewarn()
+            .arg("status")
+            .arg("--config")
+            .arg(&config)
+            .arg("--state")
+            .arg(dir.path().join("state")),
+        LIMIT,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("api") && l.contains("never")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("No open incidents."), "{stdout}");
+    assert!(
+        !dir.path().join("state").exists(),
+        "status must not create state"
+    );
+}
+
+#[test]
+fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_bounded(
+        forewarn()
+            .args(["demo", "--speed", "10", "--dir"])
+            .arg(dir.path().join("demo")),
+        Duration::from_secs(60),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    for expected in [
+        "(demo service) checkout starts answering HTTP 503",
+        "Checkout: operational -> major outage (HTTP 503)",
+        "Search: operational -> degraded performance (slow response",
+        "Checkout: major outage -> operational",
+        "No open incidents.",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    let opened = stdout.matches("opened: \"Checkout: major outage\"").count();
+    let resolved = stdout
+        .lines()
+        .filter(|l| l.contains("INC-") && l.contains("-checkout resolved after"))
+        .count();
+    assert_eq!((opened, resolved), (1, 1), "{stdout}");
+
+    let journal =
+        std::fs::read_to_string(dir.path().join("demo/state/journal.jsonl")).expect("journal");
+    assert!(
+        journal
+            .lines()
+            .any(|l| l.contains("\"type\":\"incident.opened\"") && l.contains("checkout"))
+    );
+
+    // A second run starts afresh in the same folder.
+    let again = run_bounded(
+        forewarn()
+            .args(["demo", "--speed", "20", "--dir"])
+            .arg(dir.path().join("demo")),
+        Duration::from_secs(60),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+}
+
+#[test]
+fn the_demo_refuses_a_folder_it_did_not_make() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("precious.txt"), "keep me").expect("write");
+    let out = run_bounded(forewarn().args(["demo", "--dir"]).arg(dir.path()), LIMIT);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("was not made by forewarn demo"));
+    assert!(dir.path().join("precious.txt").exists());
+}
