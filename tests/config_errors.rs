@@ -154,6 +154,31 @@ fn several_problems_are_all_reported_in_one_run() {
 }
 
 #[test]
+fn secrets_written_into_the_file_are_refused_without_being_repeated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("forewarn.toml");
+    std::fs::write(
+        &path,
+        with_line(13, "url = \"https://status:hunter2@api.acme.test/health\""),
+    )
+    .expect("write");
+    let out = run_bounded(
+        forewarn().arg("check").arg("--config").arg(&path),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(":13:7: component \"api\": check.url: holds a password"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password was printed: {stderr}"
+    );
+}
+
+#[test]
 fn a_missing_config_file_is_a_clear_error() {
     let out = run_bounded(
         forewarn()

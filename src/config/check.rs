@@ -273,9 +273,20 @@ fn http(
             "the address to request, such as \"https://api.example.com/health\"",
         )
         .and_then(|s| {
-            values::http_url(s.get_ref())
+            let url = values::http_url(s.get_ref())
                 .map_err(|e| t.error(rep, s.span(), "url", &e))
-                .ok()
+                .ok()?;
+            if url.password().is_some() {
+                // Never echo it: the point is that it is a secret.
+                t.error(
+                    rep,
+                    s.span(),
+                    "url",
+                    "holds a password; keep secrets out of this file and send credentials with headers_env",
+                );
+                return None;
+            }
+            Some(url)
         });
     let method = match t.string(rep, "method") {
         None => Some(reqwest::Method::GET),

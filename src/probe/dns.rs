@@ -57,8 +57,14 @@ impl DnsProber {
             None => self
                 .system
                 .get_or_init(|| {
+                    // Shared by every check: each probe's own timeout bounds it from outside.
                     TokioResolver::builder_tokio()
-                        .map(|b| b.with_options(options(timeout, ResolveHosts::Auto)))
+                        .map(|b| {
+                            b.with_options(options(
+                                crate::config::DEFAULT_TIMEOUT,
+                                ResolveHosts::Auto,
+                            ))
+                        })
                         .and_then(|b| b.build())
                         .map_err(|e| truncate(&format!("cannot read the system DNS settings: {e}")))
                 })
