@@ -3,6 +3,8 @@
 
 mod check;
 pub mod diagnostic;
+mod http;
+mod net;
 mod reader;
 mod site;
 mod values;

@@ -1,0 +1,287 @@
+//! The keys of an `http` check.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use toml::de::DeValue;
+
+use super::check::duration_key;
+use super::diagnostic::Report;
+use super::reader::{self, Table, type_name};
+use super::values::{self, Ctx, show_duration};
+use super::{DEFAULT_MAX_BODY_BYTES, HttpTarget, StatusMatch};
+
+pub(super) fn http(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    timeout: Duration,
+) -> Option<HttpTarget> {
+    let url = t
+        .required_string(
+            rep,
+            "url",
+            "the address to request, such as \"https://api.example.com/health\"",
+        )
+        .and_then(|s| {
+            let url = values::http_url(s.get_ref())
+                .map_err(|e| t.error(rep, s.span(), "url", &e))
+                .ok()?;
+            if url.password().is_some() {
+                // Never echo it: the point is that it is a secret.
+                t.error(
+                    rep,
+                    s.span(),
+                    "url",
+                    "holds a password; keep secrets out of this file and send credentials with headers_env",
+                );
+                return None;
+            }
+            Some(url)
+        });
+    let method = match t.string(rep, "method") {
+        None => Some(reqwest::Method::GET),
+        Some(m) => {
+            let upper = m.get_ref().trim().to_ascii_uppercase();
+            match reqwest::Method::from_bytes(upper.as_bytes()) {
+                Ok(method) if upper.chars().all(|c| c.is_ascii_uppercase()) => Some(method),
+                _ => {
+                    t.error(
+                        rep,
+                        m.span(),
+                        "method",
+                        &format!("\"{}\" is not an HTTP method", m.get_ref()),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let mut headers = HeaderMap::new();
+    let mut headers_ok = true;
+    if let Some(mut h) = t.table(rep, "headers") {
+        for (name, value) in h.entries() {
+            let label = format!("headers.{}", name.get_ref());
+            match value.get_ref() {
+                DeValue::String(v) => {
+                    headers_ok &= insert_header(t, rep, &mut headers, &name, &label, v, false)
+                }
+                other => {
+                    t.error(
+                        rep,
+                        value.span(),
+                        &label,
+                        &format!("expected a string, found {}", type_name(other)),
+                    );
+                    headers_ok = false;
+                }
+            }
+        }
+    }
+    if let Some(mut h) = t.table(rep, "headers_env") {
+        for (name, value) in h.entries() {
+            let label = format!("headers_env.{}", name.get_ref());
+            let DeValue::String(var) = value.get_ref() else {
+                t.error(
+                    rep,
+                    value.span(),
+                    &label,
+                    "expected the name of an environment variable",
+                );
+                headers_ok = false;
+                continue;
+            };
+            match values::env_value(ctx, var) {
+                Ok(secret) => {
+                    headers_ok &= insert_header(t, rep, &mut headers, &name, &label, &secret, true)
+                }
+                Err(e) => {
+                    t.error(rep, value.span(), &label, &e);
+                    headers_ok = false;
+                }
+            }
+        }
+    }
+    let expect_status = expect_status(t, rep);
+    let body_contains = t.string(rep, "body_contains");
+    if let Some(b) = &body_contains
+        && b.get_ref().is_empty()
+    {
+        t.error(rep, b.span(), "body_contains", "must not be empty");
+    }
+    let json = json_conditions(t, rep);
+    let latency_threshold = duration_key(t, rep, "latency_threshold");
+    if let Some(l) = &latency_threshold
+        && *l.get_ref() >= timeout
+    {
+        t.error(
+            rep,
+            l.span(),
+            "latency_threshold",
+            &format!(
+                "{} is not shorter than the timeout ({}), so it could never apply",
+                show_duration(*l.get_ref()),
+                show_duration(timeout)
+            ),
+        );
+    }
+    let follow_redirects = t.boolean(rep, "follow_redirects").unwrap_or(true);
+    let max_body_bytes = t
+        .integer(rep, "max_body_bytes", 1..=64 * 1024 * 1024)
+        .map(|n| n.into_inner() as usize)
+        .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    if !headers_ok {
+        return None;
+    }
+    Some(HttpTarget {
+        method: method?,
+        url: url?,
+        headers,
+        expect_status: expect_status?,
+        body_contains: body_contains
+            .map(|b| b.into_inner())
+            .filter(|b| !b.is_empty()),
+        json: json?,
+        latency_threshold: latency_threshold.map(|l| l.into_inner()),
+        follow_redirects,
+        max_body_bytes,
+    })
+}
+
+fn insert_header(
+    t: &Table<'_, '_>,
+    rep: &mut Report,
+    headers: &mut HeaderMap,
+    name: &toml::Spanned<String>,
+    label: &str,
+    value: &str,
+    secret: bool,
+) -> bool {
+    let Ok(header) = HeaderName::from_bytes(name.get_ref().as_bytes()) else {
+        t.error(rep, name.span(), label, "is not a valid header name");
+        return false;
+    };
+    match HeaderValue::from_str(value) {
+        Ok(mut v) => {
+            v.set_sensitive(secret);
+            headers.append(header, v);
+            true
+        }
+        Err(_) => {
+            // Never echo the value: it may be a secret.
+            t.error(
+                rep,
+                name.span(),
+                label,
+                "the value holds characters a header cannot carry",
+            );
+            false
+        }
+    }
+}
+
+fn expect_status(t: &mut Table<'_, '_>, rep: &mut Report) -> Option<Vec<StatusMatch>> {
+    let Some(v) = t.raw("expect_status") else {
+        return Some(Vec::new());
+    };
+    let items: Vec<&reader::Value<'_>> = match v.get_ref() {
+        DeValue::Array(a) => a.iter().collect(),
+        _ => vec![v],
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let parsed = match item.get_ref() {
+            DeValue::Integer(i) => i
+                .as_str()
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .map(StatusMatch::Code),
+            DeValue::String(s) => {
+                let s = s.to_ascii_lowercase();
+                match s.as_bytes() {
+                    [d @ b'1'..=b'5', b'x', b'x'] => Some(StatusMatch::Class(u16::from(d - b'0'))),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(p) => out.push(p),
+            None => {
+                ok = false;
+                t.error(
+                    rep,
+                    item.span(),
+                    "expect_status",
+                    "use status codes from 100 to 599, or classes such as \"2xx\"",
+                );
+            }
+        }
+    }
+    if out.is_empty() && ok {
+        t.error(
+            rep,
+            v.span(),
+            "expect_status",
+            "must list at least one status",
+        );
+        return None;
+    }
+    ok.then_some(out)
+}
+
+fn json_conditions(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+) -> Option<Vec<(String, serde_json::Value)>> {
+    let Some(mut table) = t.table(rep, "json") else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (pointer, value) in table.entries() {
+        let label = format!("json.\"{}\"", pointer.get_ref());
+        if !pointer.get_ref().starts_with('/') {
+            t.error(
+                rep,
+                pointer.span(),
+                &label,
+                "is not a JSON pointer (start with '/', such as \"/status\" or \"/checks/0/ok\")",
+            );
+            ok = false;
+            continue;
+        }
+        let expected = match value.get_ref() {
+            DeValue::String(s) => Some(serde_json::Value::String(s.to_string())),
+            DeValue::Boolean(b) => Some(serde_json::Value::Bool(*b)),
+            DeValue::Integer(i) => i
+                .as_str()
+                .replace('_', "")
+                .parse::<i64>()
+                .ok()
+                .map(serde_json::Value::from),
+            DeValue::Float(f) => f
+                .as_str()
+                .replace('_', "")
+                .parse::<f64>()
+                .ok()
+                .map(serde_json::Value::from),
+            _ => None,
+        };
+        match expected {
+            Some(e) => out.push((pointer.into_inner(), e)),
+            None => {
+                t.error(
+                    rep,
+                    value.span(),
+                    &label,
+                    "expected a string, number or true/false to compare with",
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
