@@ -9,7 +9,15 @@ use super::reader::Table;
 use super::values::{self, Ctx, show_duration};
 use super::*;
 
-const COMPONENT_KEYS: &[&str] = &["id", "name", "group", "description", "check"];
+const COMPONENT_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "group",
+    "description",
+    "public_detail",
+    "wording",
+    "check",
+];
 const COMMON_KEYS: &[&str] = &[
     "kind",
     "every",
@@ -46,6 +54,7 @@ pub(super) fn component(
     mut t: Table<'_, '_>,
     rep: &mut Report,
     ctx: &Ctx<'_>,
+    site_wording: &Wording,
 ) -> Option<(Component, std::ops::Range<usize>)> {
     let id = t.required_string(rep, "id", "a short name used in links, such as \"api\"");
     let id_span = id.as_ref().map_or(t.span(), |s| s.span());
@@ -66,6 +75,11 @@ pub(super) fn component(
     );
     let group = t.string(rep, "group").map(|s| s.into_inner());
     let description = t.string(rep, "description").map(|s| s.into_inner());
+    let public_detail = t.boolean(rep, "public_detail").unwrap_or(false);
+    let wording = match t.table(rep, "wording") {
+        Some(w) => super::wording::wording(w, rep, site_wording),
+        None => site_wording.clone(),
+    };
     let check = match t.table(rep, "check") {
         Some(c) => check(c, rep, ctx),
         None => {
@@ -91,6 +105,8 @@ pub(super) fn component(
             group,
             description,
             check: check?,
+            wording,
+            public_detail,
         },
         id_span,
     ))

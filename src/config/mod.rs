@@ -8,6 +8,7 @@ mod net;
 mod reader;
 mod site;
 mod values;
+pub mod wording;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +24,7 @@ use toml::de::DeTable;
 pub use diagnostic::{Diagnostic, Diagnostics};
 use diagnostic::{Report, SourceMap};
 use reader::Table;
+pub use wording::Wording;
 
 use crate::status::ComponentStatus;
 
@@ -93,6 +95,10 @@ pub struct Component {
     pub group: Option<String>,
     pub description: Option<String>,
     pub check: Check,
+    /// What automatic incidents about this component say.
+    pub wording: Wording,
+    /// Publish what the probe saw ("HTTP 503") in automatic incident updates.
+    pub public_detail: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -257,9 +263,14 @@ impl Config {
         let span = doc.span();
         let mut root = Table::new(doc.get_ref(), span, "", "");
         let built = build(&mut root, &mut rep, &ctx);
-        root.finish(&mut rep, &["site", "monitor", "component"], &|key| {
-            (key == "components").then(|| "components are declared as [[component]] tables".into())
-        });
+        root.finish(
+            &mut rep,
+            &["site", "monitor", "wording", "component"],
+            &|key| {
+                (key == "components")
+                    .then(|| "components are declared as [[component]] tables".into())
+            },
+        );
         match built {
             Some((site, monitor, components)) if !rep.has_errors() => Ok(Config {
                 file: path.to_owned(),
@@ -299,6 +310,11 @@ fn build(
         None => Some(MonitorSettings::default()),
     };
 
+    let site_wording = match root.table(rep, "wording") {
+        Some(t) => wording::wording(t, rep, &Wording::default()),
+        None => Wording::default(),
+    };
+
     let mut components = Vec::new();
     let mut first_seen: HashMap<String, usize> = HashMap::new();
     let mut all_ok = true;
@@ -309,7 +325,7 @@ fn build(
             &format!("component #{}", index + 1),
             "",
         );
-        match check::component(t, rep, ctx) {
+        match check::component(t, rep, ctx, &site_wording) {
             Some((c, id_span)) => {
                 let line = rep.map().locate(span.start).0;
                 if let Some(first) = first_seen.get(&c.id) {

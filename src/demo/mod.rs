@@ -162,20 +162,60 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
             reference,
             title,
             impact,
+            update,
             ..
         } => {
-            format!("incident {reference} opened: \"{title}\", impact {impact}")
+            let said = update
+                .as_ref()
+                .map(|u| format!("\n        customers read: \"{}\"", u.message))
+                .unwrap_or_default();
+            format!("incident {reference} opened: \"{title}\", impact {impact}{said}")
         }
+        Event::IncidentUpdated {
+            reference, update, ..
+        } => {
+            format!(
+                "incident {reference} {}: \"{}\"",
+                update.status.label().to_lowercase(),
+                update.message
+            )
+        }
+        Event::IncidentUpdateEdited { reference, .. } => {
+            format!("incident {reference}: an update was corrected")
+        }
+        Event::IncidentChanged {
+            reference, title, ..
+        } => format!("incident {reference} now reads \"{title}\""),
         Event::IncidentResolved {
             reference,
             duration_secs,
+            update,
             ..
         } => {
+            let said = update
+                .as_ref()
+                .map(|u| format!("\n        customers read: \"{}\"", u.message))
+                .unwrap_or_default();
             format!(
-                "incident {reference} resolved after {}",
+                "incident {reference} resolved after {}{said}",
                 crate::probe::short_duration(Duration::from_secs(*duration_secs))
             )
         }
+        Event::MaintenanceScheduled { window, .. } => {
+            format!("maintenance \"{}\" scheduled", window.title)
+        }
+        Event::MaintenanceChanged { window, .. } => {
+            format!("maintenance \"{}\" changed", window.title)
+        }
+        Event::MaintenanceReminder { id, before_secs } => {
+            format!(
+                "maintenance {id}: reminder, {} before it starts",
+                crate::probe::short_duration(Duration::from_secs(*before_secs))
+            )
+        }
+        Event::MaintenanceStarted { id } => format!("maintenance {id} started"),
+        Event::MaintenanceCompleted { id } => format!("maintenance {id} completed"),
+        Event::MaintenanceCancelled { id } => format!("maintenance {id} cancelled"),
     }
 }
 

@@ -4,13 +4,15 @@
 //! ```json
 //! {"seq":7,"at":"2026-11-22T10:04:31Z","type":"incident.opened","id":"INC-2026-1122-api",...}
 //! ```
+//!
+//! Fields added later are optional, so older journals replay unchanged.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::status::{ComponentStatus, Impact};
+use crate::status::{ComponentStatus, Impact, IncidentStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -18,6 +20,62 @@ pub struct Record {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub event: Event,
+}
+
+/// One entry of an incident's public timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentUpdate {
+    /// When it was posted; with the incident id, the update's identity.
+    pub at: DateTime<Utc>,
+    pub status: IncidentStatus,
+    /// What customers read (Markdown).
+    pub message: String,
+    /// When a fix is expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<DateTime<Utc>>,
+    /// False for silent corrections: recorded and shown, but nobody is notified.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub notify: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apology: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<String>,
+    /// Written by forewarn from a wording template, not by a person.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub automatic: bool,
+}
+
+impl IncidentUpdate {
+    /// Same public content (the identity `at` aside)?
+    pub fn same_text(&self, other: &IncidentUpdate) -> bool {
+        self.status == other.status
+            && self.message == other.message
+            && self.eta == other.eta
+            && self.apology == other.apology
+            && self.credit == other.credit
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A planned maintenance window as declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    pub title: String,
+    pub components: Vec<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +106,36 @@ pub enum Event {
         impact: Impact,
         /// Opened by the monitor (true) or declared by an operator (false).
         automatic: bool,
+        /// The first entry of the public timeline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<IncidentUpdate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        postmortem_url: Option<String>,
+    },
+    /// A new entry on an incident's timeline.
+    #[serde(rename = "incident.updated")]
+    IncidentUpdated {
+        id: String,
+        reference: String,
+        update: IncidentUpdate,
+    },
+    /// The text of a published update was corrected; nobody is notified again.
+    #[serde(rename = "incident.update_edited")]
+    IncidentUpdateEdited {
+        id: String,
+        reference: String,
+        update: IncidentUpdate,
+    },
+    /// An incident's title, impact, components or postmortem link were edited.
+    #[serde(rename = "incident.changed")]
+    IncidentChanged {
+        id: String,
+        reference: String,
+        title: String,
+        components: BTreeMap<String, ComponentStatus>,
+        impact: Impact,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        postmortem_url: Option<String>,
     },
     /// An incident ended.
     #[serde(rename = "incident.resolved")]
@@ -56,7 +144,38 @@ pub enum Event {
         reference: String,
         /// Seconds from opening to resolution.
         duration_secs: u64,
+        /// The resolving entry of the timeline, with any apology and credit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<IncidentUpdate>,
     },
+    /// A maintenance window was announced.
+    #[serde(rename = "maintenance.scheduled")]
+    MaintenanceScheduled {
+        id: String,
+        #[serde(flatten)]
+        window: MaintenanceWindow,
+    },
+    /// An announced window was edited (times, components or words).
+    #[serde(rename = "maintenance.changed")]
+    MaintenanceChanged {
+        id: String,
+        #[serde(flatten)]
+        window: MaintenanceWindow,
+    },
+    /// A reminder before a window starts.
+    #[serde(rename = "maintenance.reminder")]
+    MaintenanceReminder {
+        id: String,
+        /// How long before the start this reminder is for.
+        before_secs: u64,
+    },
+    #[serde(rename = "maintenance.started")]
+    MaintenanceStarted { id: String },
+    #[serde(rename = "maintenance.completed")]
+    MaintenanceCompleted { id: String },
+    /// The window was called off before it ended.
+    #[serde(rename = "maintenance.cancelled")]
+    MaintenanceCancelled { id: String },
 }
 
 impl Event {
@@ -65,7 +184,16 @@ impl Event {
         match self {
             Event::ComponentStatusChanged { .. } => "component.status_changed",
             Event::IncidentOpened { .. } => "incident.opened",
+            Event::IncidentUpdated { .. } => "incident.updated",
+            Event::IncidentUpdateEdited { .. } => "incident.update_edited",
+            Event::IncidentChanged { .. } => "incident.changed",
             Event::IncidentResolved { .. } => "incident.resolved",
+            Event::MaintenanceScheduled { .. } => "maintenance.scheduled",
+            Event::MaintenanceChanged { .. } => "maintenance.changed",
+            Event::MaintenanceReminder { .. } => "maintenance.reminder",
+            Event::MaintenanceStarted { .. } => "maintenance.started",
+            Event::MaintenanceCompleted { .. } => "maintenance.completed",
+            Event::MaintenanceCancelled { .. } => "maintenance.cancelled",
         }
     }
 }
@@ -83,6 +211,7 @@ mod tests {
                 id: "INC-2026-1122-api".into(),
                 reference: "INC-2026-1122-api".into(),
                 duration_secs: 120,
+                update: None,
             },
         };
         let line = serde_json::to_string(&r).unwrap();
@@ -92,5 +221,50 @@ mod tests {
         );
         let back: Record = serde_json::from_str(&line).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn operator_text_survives_a_round_trip_unchanged() {
+        let nasty =
+            "<script>alert(1)</script> {{title}} \r\nInjected: header\u{0}\u{7f} ".repeat(2000);
+        let r = Record {
+            seq: 1,
+            at: "2026-11-22T10:04:31Z".parse().unwrap(),
+            event: Event::IncidentUpdated {
+                id: "x".into(),
+                reference: "INC-2026-1122-x".into(),
+                update: IncidentUpdate {
+                    at: "2026-11-22T10:04:00Z".parse().unwrap(),
+                    status: IncidentStatus::Identified,
+                    message: nasty.clone(),
+                    eta: None,
+                    notify: false,
+                    apology: Some(nasty.clone()),
+                    credit: None,
+                    automatic: false,
+                },
+            },
+        };
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(!line.contains('\n'), "one event, one line");
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn maintenance_events_are_flat() {
+        let e = Event::MaintenanceScheduled {
+            id: "db".into(),
+            window: MaintenanceWindow {
+                title: "Database upgrade".into(),
+                components: vec!["db".into()],
+                starts_at: "2026-11-25T01:00:00Z".parse().unwrap(),
+                ends_at: "2026-11-25T03:00:00Z".parse().unwrap(),
+                message: "Read-only for two hours.".into(),
+            },
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "maintenance.scheduled");
+        assert_eq!(json["starts_at"], "2026-11-25T01:00:00Z");
     }
 }

@@ -162,7 +162,7 @@ impl Daemon {
             let Some(t) = thresholds(&config, &c.id) else {
                 continue;
             };
-            let status = self.view.status_of(&c.id);
+            let status = self.view.probe_status(&c.id);
             self.trackers
                 .entry(c.id.clone())
                 .and_modify(|tr| tr.set_thresholds(t))
@@ -214,7 +214,7 @@ impl Daemon {
                 if let Some(t) = t {
                     self.trackers.insert(
                         component.id.clone(),
-                        Tracker::new(self.view.status_of(&component.id), t),
+                        Tracker::new(self.view.probe_status(&component.id), t),
                     );
                 }
             }

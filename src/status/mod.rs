@@ -1,5 +1,7 @@
 //! What is true now, derived by folding the journal: the [`StatusView`].
 
+mod incident;
+mod maintenance;
 pub mod rollup;
 mod vocab;
 
@@ -9,13 +11,18 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::journal::{Event, Record};
-pub use vocab::{ComponentStatus, Impact};
+pub use incident::Incident;
+pub use maintenance::{Maintenance, MaintenanceState};
+pub use vocab::{ComponentStatus, Impact, IncidentStatus};
 
-/// Current status of every component that has a recorded status, and every incident.
+/// Current status of every component that has a recorded status, every incident and
+/// every maintenance window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StatusView {
+    /// Status as confirmed by the checks.
     pub components: BTreeMap<String, ComponentState>,
     pub incidents: BTreeMap<String, Incident>,
+    pub maintenance: BTreeMap<String, Maintenance>,
     /// Sequence number of the last event folded in.
     pub last_seq: u64,
     pub updated_at: Option<DateTime<Utc>>,
@@ -27,25 +34,6 @@ pub struct ComponentState {
     pub since: DateTime<Utc>,
     /// What the probe saw last time the status changed (for operators).
     pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Incident {
-    pub id: String,
-    pub reference: String,
-    pub title: String,
-    pub components: BTreeMap<String, ComponentStatus>,
-    /// The worst impact the incident reached.
-    pub impact: Impact,
-    pub automatic: bool,
-    pub opened_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-impl Incident {
-    pub fn is_open(&self) -> bool {
-        self.resolved_at.is_none()
-    }
 }
 
 impl StatusView {
@@ -80,6 +68,7 @@ impl StatusView {
                 );
                 if let Some(inc) = incident.as_ref().and_then(|id| self.incidents.get_mut(id))
                     && inc.is_open()
+                    && inc.automatic
                     && !to.is_operational()
                 {
                     inc.components.insert(component.clone(), *to);
@@ -93,6 +82,8 @@ impl StatusView {
                 components,
                 impact,
                 automatic,
+                update,
+                postmortem_url,
             } => {
                 self.incidents.insert(
                     id.clone(),
@@ -103,24 +94,115 @@ impl StatusView {
                         components: components.clone(),
                         impact: *impact,
                         automatic: *automatic,
-                        opened_at: record.at,
+                        opened_at: update.as_ref().map_or(record.at, |u| u.at),
                         resolved_at: None,
+                        updates: update.iter().cloned().collect(),
+                        postmortem_url: postmortem_url.clone(),
                     },
                 );
             }
-            Event::IncidentResolved { id, .. } => {
+            Event::IncidentUpdated { id, update, .. }
+            | Event::IncidentUpdateEdited { id, update, .. } => {
                 if let Some(inc) = self.incidents.get_mut(id) {
-                    inc.resolved_at = Some(record.at);
+                    inc.put_update(update.clone());
+                }
+            }
+            Event::IncidentChanged {
+                id,
+                title,
+                components,
+                impact,
+                postmortem_url,
+                ..
+            } => {
+                if let Some(inc) = self.incidents.get_mut(id) {
+                    inc.title = title.clone();
+                    inc.components = components.clone();
+                    inc.impact = *impact;
+                    inc.postmortem_url = postmortem_url.clone();
+                }
+            }
+            Event::IncidentResolved { id, update, .. } => {
+                if let Some(inc) = self.incidents.get_mut(id) {
+                    inc.resolved_at = Some(update.as_ref().map_or(record.at, |u| u.at));
+                    if let Some(u) = update {
+                        inc.put_update(u.clone());
+                    }
+                }
+            }
+            Event::MaintenanceScheduled { id, window } => {
+                self.maintenance.insert(
+                    id.clone(),
+                    Maintenance {
+                        id: id.clone(),
+                        window: window.clone(),
+                        state: MaintenanceState::Scheduled,
+                        scheduled_at: record.at,
+                        started_at: None,
+                        completed_at: None,
+                        reminders_sent: Vec::new(),
+                    },
+                );
+            }
+            Event::MaintenanceChanged { id, window } => {
+                if let Some(m) = self.maintenance.get_mut(id) {
+                    m.window = window.clone();
+                }
+            }
+            Event::MaintenanceReminder { id, before_secs } => {
+                if let Some(m) = self.maintenance.get_mut(id) {
+                    m.reminders_sent.push(*before_secs);
+                }
+            }
+            Event::MaintenanceStarted { id } => {
+                if let Some(m) = self.maintenance.get_mut(id) {
+                    m.state = MaintenanceState::InProgress;
+                    m.started_at = Some(record.at);
+                }
+            }
+            Event::MaintenanceCompleted { id } => {
+                if let Some(m) = self.maintenance.get_mut(id) {
+                    m.state = MaintenanceState::Completed;
+                    m.completed_at = Some(record.at);
+                }
+            }
+            Event::MaintenanceCancelled { id } => {
+                if let Some(m) = self.maintenance.get_mut(id) {
+                    m.state = MaintenanceState::Cancelled;
+                    m.completed_at = Some(record.at);
                 }
             }
         }
     }
 
-    /// A component's recorded status; components never recorded are operational.
-    pub fn status_of(&self, component: &str) -> ComponentStatus {
+    /// A component's status as its checks confirmed it; never recorded means operational.
+    pub fn probe_status(&self, component: &str) -> ComponentStatus {
         self.components
             .get(component)
             .map_or(ComponentStatus::Operational, |c| c.status)
+    }
+
+    /// What customers see for a component: the worst of its checked status, the status
+    /// operators declared in open incidents, and maintenance in progress.
+    pub fn status_of(&self, component: &str) -> ComponentStatus {
+        let declared = self
+            .open_incidents()
+            .filter(|i| !i.automatic)
+            .filter_map(|i| i.components.get(component).copied());
+        let maintenance = self
+            .under_maintenance(component)
+            .then_some(ComponentStatus::UnderMaintenance);
+        std::iter::once(self.probe_status(component))
+            .chain(declared)
+            .chain(maintenance)
+            .max_by_key(|s| s.severity())
+            .unwrap_or(ComponentStatus::Operational)
+    }
+
+    pub fn under_maintenance(&self, component: &str) -> bool {
+        self.maintenance
+            .values()
+            .any(|m| m.is_active() && m.covers(component))
     }
 
     pub fn open_incidents(&self) -> impl Iterator<Item = &Incident> {
@@ -133,85 +215,20 @@ impl StatusView {
             .find(|i| i.automatic && i.components.contains_key(component))
     }
 
+    /// An open incident declared by an operator that covers this component.
+    pub fn open_declared_incident(&self, component: &str) -> Option<&Incident> {
+        self.open_incidents()
+            .find(|i| !i.automatic && i.components.contains_key(component))
+    }
+
     pub fn has_reference(&self, reference: &str) -> bool {
         self.incidents.values().any(|i| i.reference == reference)
+    }
+
+    pub fn incident_by_reference(&self, reference: &str) -> Option<&Incident> {
+        self.incidents.values().find(|i| i.reference == reference)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(seq: u64, at: &str, event: Event) -> Record {
-        Record {
-            seq,
-            at: at.parse().unwrap(),
-            event,
-        }
-    }
-
-    #[test]
-    fn folding_tracks_status_and_incident_lifecycle() {
-        let id = "INC-2026-1122-api".to_string();
-        let records = vec![
-            rec(
-                1,
-                "2026-11-22T10:00:00Z",
-                Event::ComponentStatusChanged {
-                    component: "api".into(),
-                    from: ComponentStatus::Operational,
-                    to: ComponentStatus::DegradedPerformance,
-                    reason: "slow".into(),
-                    incident: Some(id.clone()),
-                },
-            ),
-            rec(
-                2,
-                "2026-11-22T10:00:00Z",
-                Event::IncidentOpened {
-                    id: id.clone(),
-                    reference: id.clone(),
-                    title: "API: degraded performance".into(),
-                    components: [("api".to_string(), ComponentStatus::DegradedPerformance)].into(),
-                    impact: Impact::Minor,
-                    automatic: true,
-                },
-            ),
-            rec(
-                3,
-                "2026-11-22T10:05:00Z",
-                Event::ComponentStatusChanged {
-                    component: "api".into(),
-                    from: ComponentStatus::DegradedPerformance,
-                    to: ComponentStatus::MajorOutage,
-                    reason: "HTTP 503".into(),
-                    incident: Some(id.clone()),
-                },
-            ),
-        ];
-        let view = StatusView::from_records(&records);
-        assert_eq!(view.status_of("api"), ComponentStatus::MajorOutage);
-        assert_eq!(view.status_of("never-seen"), ComponentStatus::Operational);
-        let inc = view.open_automatic_incident("api").unwrap();
-        assert_eq!(
-            inc.impact,
-            Impact::Critical,
-            "impact escalates with the status"
-        );
-        assert_eq!(inc.components["api"], ComponentStatus::MajorOutage);
-
-        let mut view = view;
-        view.apply(&rec(
-            4,
-            "2026-11-22T10:20:00Z",
-            Event::IncidentResolved {
-                id: id.clone(),
-                reference: id.clone(),
-                duration_secs: 1200,
-            },
-        ));
-        assert!(view.open_automatic_incident("api").is_none());
-        assert_eq!(view.last_seq, 4);
-        assert!(view.has_reference(&id));
-    }
-}
+mod tests;

@@ -1,0 +1,92 @@
+//! Incidents as the view knows them: header, timeline, and what follows from it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{ComponentStatus, Impact, IncidentStatus};
+use crate::journal::IncidentUpdate;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    pub reference: String,
+    pub title: String,
+    pub components: BTreeMap<String, ComponentStatus>,
+    /// The worst impact the incident reached.
+    pub impact: Impact,
+    pub automatic: bool,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The public timeline, oldest first.
+    pub updates: Vec<IncidentUpdate>,
+    pub postmortem_url: Option<String>,
+}
+
+impl Incident {
+    pub fn is_open(&self) -> bool {
+        self.resolved_at.is_none()
+    }
+
+    /// Resolved once resolved; otherwise the status of the latest update.
+    pub fn status(&self) -> IncidentStatus {
+        if !self.is_open() {
+            return IncidentStatus::Resolved;
+        }
+        self.updates
+            .iter()
+            .rev()
+            .map(|u| u.status)
+            .find(|s| *s != IncidentStatus::Resolved)
+            .unwrap_or(IncidentStatus::Investigating)
+    }
+
+    /// The most recent ETA given, while the incident is open.
+    pub fn eta(&self) -> Option<DateTime<Utc>> {
+        if !self.is_open() {
+            return None;
+        }
+        self.updates.iter().rev().find_map(|u| u.eta)
+    }
+
+    pub fn latest_update(&self) -> Option<&IncidentUpdate> {
+        self.updates.last()
+    }
+
+    /// The apology given on resolution, if any.
+    pub fn apology(&self) -> Option<&str> {
+        self.updates.iter().rev().find_map(|u| u.apology.as_deref())
+    }
+
+    /// The credit given on resolution, if any.
+    pub fn credit(&self) -> Option<&str> {
+        self.updates.iter().rev().find_map(|u| u.credit.as_deref())
+    }
+
+    /// Has a person written on this incident's timeline?
+    pub fn has_human_updates(&self) -> bool {
+        self.updates.iter().any(|u| !u.automatic)
+    }
+
+    pub fn update_at(&self, at: DateTime<Utc>) -> Option<&IncidentUpdate> {
+        self.updates.iter().find(|u| u.at == at)
+    }
+
+    /// From opening to resolution, or to `now` while open.
+    pub fn duration(&self, now: DateTime<Utc>) -> chrono::TimeDelta {
+        self.resolved_at.unwrap_or(now) - self.opened_at
+    }
+
+    /// Add an entry, keeping the timeline in time order; an entry with the same time
+    /// replaces the old one.
+    pub(super) fn put_update(&mut self, update: IncidentUpdate) {
+        match self.updates.iter().position(|u| u.at == update.at) {
+            Some(i) => self.updates[i] = update,
+            None => {
+                let i = self.updates.partition_point(|u| u.at <= update.at);
+                self.updates.insert(i, update);
+            }
+        }
+    }
+}
