@@ -2,6 +2,7 @@
 //! with every problem reported at once as `file:line:column: key: message`.
 
 mod check;
+pub mod declared;
 pub mod diagnostic;
 mod http;
 mod net;

@@ -52,6 +52,10 @@ impl<'a, 'i> Table<'a, 'i> {
         self.span.clone()
     }
 
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
     pub fn set_context(&mut self, context: &str) {
         self.context = context.to_owned();
     }

@@ -2,7 +2,9 @@
 //! and the daemon records them in the journal.
 
 pub mod daemon;
+pub mod declared;
 pub mod incidents;
+pub mod maintenance;
 pub mod scheduler;
 pub mod tracker;
 

@@ -1,0 +1,312 @@
+//! One incident file: `config/incidents/<id>.toml`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use toml::Spanned;
+use toml::de::DeValue;
+
+use super::super::diagnostic::{Report, did_you_mean};
+use super::super::reader::Table;
+use super::super::values;
+use super::{Ctx, MAX_FUTURE};
+use crate::journal::IncidentUpdate;
+use crate::status::{ComponentStatus, Impact, IncidentStatus};
+
+const KEYS: &[&str] = &["id", "follows", "title", "impact", "components", "postmortem_url", "update"];
+const UPDATE_KEYS: &[&str] = &["at", "status", "message", "eta", "notify", "apology", "credit"];
+
+/// An incident as an operator declared it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentFile {
+    pub path: PathBuf,
+    pub id: String,
+    /// The reference of an automatic incident these updates belong to.
+    pub follows: Option<String>,
+    pub title: Option<String>,
+    pub impact: Option<Impact>,
+    pub components: BTreeMap<String, ComponentStatus>,
+    pub postmortem_url: Option<String>,
+    /// The timeline, oldest first.
+    pub updates: Vec<IncidentUpdate>,
+}
+
+impl IncidentFile {
+    /// The journal key of the incident: the followed reference, or the file's id.
+    pub fn incident_id(&self) -> &str {
+        self.follows.as_deref().unwrap_or(&self.id)
+    }
+}
+
+pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path: PathBuf) -> Option<IncidentFile> {
+    let id = t.required_string(rep, "id", "a short name for this incident, such as \"checkout-errors\"");
+    let id_span = id.as_ref().map(|s| s.span());
+    let id = id.and_then(|s| match values::slug(s.get_ref()) {
+        Ok(()) => Some(s.into_inner()),
+        Err(e) => {
+            t.error(rep, s.span(), "id", &e);
+            None
+        }
+    });
+    if let (Some(id), Some(span)) = (&id, &id_span) {
+        t.set_context(&format!("incident \"{id}\""));
+        if let Some(first) = ctx.claim(id, &path) {
+            t.error(rep, span.clone(), "id", &format!("duplicate id, already used in {first}"));
+        }
+    }
+    let follows = t.string(rep, "follows");
+    if let Some(f) = &follows {
+        match ctx.view.incident_by_reference(f.get_ref()) {
+            Some(inc) if inc.automatic => {
+                if let Some(first) = ctx.claim(&format!("follows {}", f.get_ref()), &path) {
+                    t.error(rep, f.span(), "follows", &format!("{} is already followed in {first}", f.get_ref()));
+                }
+            }
+            Some(_) => t.error(
+                rep,
+                f.span(),
+                "follows",
+                &format!("{} was declared in a file, not opened by the monitor; add updates to that file instead", f.get_ref()),
+            ),
+            None => t.error(
+                rep,
+                f.span(),
+                "follows",
+                &format!("no incident {} in the journal (follows names an incident the monitor opened)", f.get_ref()),
+            ),
+        }
+    }
+    let follows = follows.map(Spanned::into_inner);
+    let header_required = follows.is_none();
+    let title = if header_required {
+        t.required_string(rep, "title", "what customers read, such as \"Card payments failing\"")
+    } else {
+        t.string(rep, "title")
+    }
+    .map(|s| s.into_inner());
+    let impact = impact(&mut t, rep, header_required);
+    let components = components(&mut t, rep, ctx, header_required);
+    let postmortem_url = t.string(rep, "postmortem_url").and_then(|s| {
+        values::http_url(s.get_ref())
+            .map(|u| u.to_string())
+            .map_err(|e| t.error(rep, s.span(), "postmortem_url", &e))
+            .ok()
+    });
+    let updates = updates(&mut t, rep, ctx);
+    if let (Some(id), Some(span), None, Some(first)) =
+        (&id, &id_span, &follows, updates.as_ref().and_then(|u| u.first()))
+        && let Some(old) = ctx.view.incidents.get(id)
+        && (old.automatic || old.opened_at != first.at)
+    {
+        t.error(
+            rep,
+            span.clone(),
+            "id",
+            &format!(
+                "\"{id}\" already belongs to {} (opened {}); choose a new id",
+                old.reference,
+                old.opened_at.with_timezone(&ctx.tz).format("%Y-%m-%d %H:%M %Z")
+            ),
+        );
+    }
+    t.finish(rep, KEYS, &|_| None);
+    Some(IncidentFile {
+        path,
+        id: id?,
+        follows,
+        title,
+        impact: if header_required { Some(impact??) } else { impact? },
+        components: components?,
+        postmortem_url,
+        updates: updates?,
+    })
+}
+
+/// `Some(None)`: absent and allowed; `None`: invalid or missing.
+fn impact(t: &mut Table<'_, '_>, rep: &mut Report, required: bool) -> Option<Option<Impact>> {
+    let Some(s) = t.string(rep, "impact") else {
+        if required && !t.has("impact") {
+            t.missing(rep, "impact", "none, minor, major or critical");
+            return None;
+        }
+        return if t.has("impact") { None } else { Some(None) };
+    };
+    match s.get_ref().parse::<Impact>() {
+        Ok(i) => Some(Some(i)),
+        Err(()) => {
+            t.error(
+                rep,
+                s.span(),
+                "impact",
+                &format!("\"{}\" is not an impact (use none, minor, major or critical)", s.get_ref()),
+            );
+            None
+        }
+    }
+}
+
+fn components(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    required: bool,
+) -> Option<BTreeMap<String, ComponentStatus>> {
+    let Some(mut table) = t.table(rep, "components") else {
+        if required && !t.has("components") {
+            t.missing(rep, "components", "the affected components and their status, such as { checkout = \"partial_outage\" }");
+            return None;
+        }
+        return (!t.has("components")).then(BTreeMap::new);
+    };
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (name, value) in table.entries() {
+        let label = format!("components.{}", name.get_ref());
+        if !ctx.components.contains(&name.get_ref().as_str()) {
+            let hint = did_you_mean(name.get_ref(), ctx.components)
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            t.error(rep, name.span(), &label, &format!("no component \"{}\" in the configuration{hint}", name.get_ref()));
+            ok = false;
+            continue;
+        }
+        let status = match value.get_ref() {
+            DeValue::String(s) => s.parse::<ComponentStatus>().ok().filter(|s| !s.is_operational()),
+            _ => None,
+        };
+        match status {
+            Some(s) => {
+                out.insert(name.into_inner(), s);
+            }
+            None => {
+                ok = false;
+                t.error(
+                    rep,
+                    value.span(),
+                    &label,
+                    "use degraded_performance, partial_outage, major_outage or under_maintenance",
+                );
+            }
+        }
+    }
+    if ok && out.is_empty() && required {
+        t.error(rep, t.span(), "components", "name at least one affected component");
+        return None;
+    }
+    ok.then_some(out)
+}
+
+fn updates(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Vec<IncidentUpdate>> {
+    if !t.has("update") {
+        t.missing(rep, "update", "at least one [[update]] with at, status and message");
+        return None;
+    }
+    let tables = t.tables(rep, "update");
+    let mut out: Vec<(IncidentUpdate, std::ops::Range<usize>)> = Vec::new();
+    let mut ok = true;
+    for (i, (table, span)) in tables.into_iter().enumerate() {
+        let mut u = Table::new(table, span.clone(), t.context(), &format!("update[{}]", i + 1));
+        match update(&mut u, rep, ctx) {
+            Some((update, at_span)) => {
+                if let Some((prev, _)) = out.last() {
+                    if prev.status == IncidentStatus::Resolved {
+                        u.error(rep, span.clone(), "", "comes after the resolving update; nothing may follow it");
+                        ok = false;
+                    } else if update.at <= prev.at {
+                        u.error(
+                            rep,
+                            at_span,
+                            "at",
+                            &format!("{} is not after the previous update ({}); keep updates in time order", update.at, prev.at),
+                        );
+                        ok = false;
+                    }
+                }
+                out.push((update, span));
+            }
+            None => ok = false,
+        }
+        u.finish(rep, UPDATE_KEYS, &|_| None);
+    }
+    ok.then(|| out.into_iter().map(|(u, _)| u).collect())
+}
+
+fn update(u: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<(IncidentUpdate, std::ops::Range<usize>)> {
+    let at = moment(u, rep, ctx, "at", true);
+    let status = match u.string(rep, "status") {
+        None => {
+            if !u.has("status") {
+                u.missing(rep, "status", "investigating, identified, monitoring or resolved");
+            }
+            None
+        }
+        Some(s) => s.get_ref().parse::<IncidentStatus>().map_err(|()| {
+            u.error(
+                rep,
+                s.span(),
+                "status",
+                &format!("\"{}\" is not an update status (use investigating, identified, monitoring or resolved)", s.get_ref()),
+            );
+        }).ok(),
+    };
+    let message = u.required_string(rep, "message", "what customers read, in plain words");
+    let eta = moment(u, rep, ctx, "eta", false);
+    let notify = u.boolean(rep, "notify").unwrap_or(true);
+    let apology = u.string(rep, "apology");
+    let credit = u.string(rep, "credit");
+    for (key, v) in [("apology", &apology), ("credit", &credit)] {
+        if let Some(v) = v
+            && status.is_some_and(|s| s != IncidentStatus::Resolved)
+        {
+            u.error(rep, v.span(), key, "belongs on the resolving update (status = \"resolved\")");
+        }
+    }
+    let at = at?;
+    if let Some(eta) = &eta
+        && *eta.get_ref() < *at.get_ref()
+    {
+        u.error(rep, eta.span(), "eta", "is before its update; an ETA says when a fix is expected");
+        return None;
+    }
+    if *at.get_ref() > ctx.now + MAX_FUTURE {
+        u.error(rep, at.span(), "at", "is in the future; updates are published at the time they say");
+        return None;
+    }
+    let at_span = at.span();
+    Some((
+        IncidentUpdate {
+            at: at.into_inner(),
+            status: status?,
+            message: message?.into_inner(),
+            eta: eta.map(Spanned::into_inner),
+            notify,
+            apology: apology.map(Spanned::into_inner),
+            credit: credit.map(Spanned::into_inner),
+            automatic: false,
+        },
+        at_span,
+    ))
+}
+
+pub(super) fn moment(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    key: &str,
+    required: bool,
+) -> Option<Spanned<DateTime<Utc>>> {
+    let Some(v) = t.raw(key) else {
+        if required {
+            t.missing(rep, key, "a date and time, such as 2026-11-22T10:04:00+01:00");
+        }
+        return None;
+    };
+    match super::time::instant(v.get_ref(), ctx.tz) {
+        Ok(at) => Some(Spanned::new(v.span(), at)),
+        Err(e) => {
+            t.error(rep, v.span(), key, &e);
+            None
+        }
+    }
+}

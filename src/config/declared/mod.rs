@@ -1,0 +1,164 @@
+//! What operators declare in files next to the main configuration:
+//! `incidents/*.toml` (one incident each, with its timeline of updates) and
+//! `maintenance/*.toml` (one planned window each).
+//!
+//! Each file is read on its own, so one broken file never blocks the others; a daemon
+//! keeps the last good version of a broken file (see [`Declared::keep_last_good`]).
+
+mod incident;
+mod maintenance;
+pub mod time;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use toml::de::DeTable;
+
+pub use incident::IncidentFile;
+pub use maintenance::{DEFAULT_REMIND_BEFORE, MaintenanceFile};
+
+use super::Config;
+use super::diagnostic::{Diagnostic, Report, SourceMap};
+use super::reader::Table;
+use crate::status::StatusView;
+
+pub const INCIDENTS_DIR: &str = "incidents";
+pub const MAINTENANCE_DIR: &str = "maintenance";
+/// How far in the future an update may be dated (clock differences between machines).
+pub const MAX_FUTURE: TimeDelta = TimeDelta::minutes(5);
+
+/// Everything declared in files, in file-name order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Declared {
+    pub incidents: Vec<IncidentFile>,
+    pub maintenance: Vec<MaintenanceFile>,
+}
+
+/// The result of reading the declared files.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The files that are valid.
+    pub declared: Declared,
+    /// Every problem, with file, line and key.
+    pub problems: Vec<Diagnostic>,
+    /// Files that could not be used.
+    pub broken: Vec<PathBuf>,
+}
+
+struct Ctx<'a> {
+    tz: Tz,
+    components: &'a [&'a str],
+    now: DateTime<Utc>,
+    view: &'a StatusView,
+    /// id → file name, to catch the same id in two files.
+    seen: RefCell<HashMap<String, String>>,
+}
+
+impl Declared {
+    /// Read `incidents/` and `maintenance/` next to the main configuration file.
+    /// `view` (the journal folded) tells which incidents `follows` may name.
+    pub fn load(config: &Config, view: &StatusView, now: DateTime<Utc>) -> Loaded {
+        let dir = config.file.parent().unwrap_or(Path::new("."));
+        let ids: Vec<&str> = config.components.iter().map(|c| c.id.as_str()).collect();
+        let mut loaded = Loaded::default();
+        for (sub, is_incident) in [(INCIDENTS_DIR, true), (MAINTENANCE_DIR, false)] {
+            let ctx = Ctx {
+                tz: config.site.timezone,
+                components: &ids,
+                now,
+                view,
+                seen: RefCell::new(HashMap::new()),
+            };
+            for path in toml_files(&dir.join(sub)) {
+                let display = path.display().to_string();
+                let src = match std::fs::read_to_string(&path) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        loaded.problems.push(SourceMap::new(display, "").diagnostic(0..0, format!("cannot read: {e}")));
+                        loaded.broken.push(path);
+                        continue;
+                    }
+                };
+                let mut rep = Report::new(SourceMap::new(display, &src));
+                let (doc, syntax) = DeTable::parse_recoverable(&src);
+                for e in &syntax {
+                    rep.error(e.span().unwrap_or(0..0), format!("invalid TOML: {}", e.message().trim()));
+                }
+                if syntax.is_empty() {
+                    let t = Table::new(doc.get_ref(), doc.span(), "", "");
+                    if is_incident {
+                        if let Some(i) = incident::parse(t, &mut rep, &ctx, path.clone())
+                            && !rep.has_errors()
+                        {
+                            loaded.declared.incidents.push(i);
+                        }
+                    } else if let Some(m) = maintenance::parse(t, &mut rep, &ctx, path.clone())
+                        && !rep.has_errors()
+                    {
+                        loaded.declared.maintenance.push(m);
+                    }
+                }
+                if rep.has_errors() {
+                    loaded.problems.extend(rep.into_diagnostics());
+                    loaded.broken.push(path);
+                }
+            }
+        }
+        loaded
+    }
+
+    /// The newly read files, with the last good version of any file that is broken now.
+    pub fn keep_last_good(loaded: &Loaded, previous: &Declared) -> Declared {
+        let mut d = loaded.declared.clone();
+        for path in &loaded.broken {
+            d.incidents.extend(previous.incidents.iter().filter(|i| &i.path == path).cloned());
+            d.maintenance.extend(previous.maintenance.iter().filter(|m| &m.path == path).cloned());
+        }
+        d.incidents.sort_by(|a, b| a.path.cmp(&b.path));
+        d.maintenance.sort_by(|a, b| a.path.cmp(&b.path));
+        d
+    }
+
+    pub fn incident(&self, id: &str) -> Option<&IncidentFile> {
+        self.incidents.iter().find(|i| i.id == id || i.follows.as_deref() == Some(id))
+    }
+}
+
+impl Ctx<'_> {
+    /// Record an id; the file that used it first, if another did.
+    fn claim(&self, id: &str, path: &Path) -> Option<String> {
+        let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut seen = self.seen.borrow_mut();
+        match seen.get(id) {
+            Some(first) => Some(first.clone()),
+            None => {
+                seen.insert(id.to_owned(), name);
+                None
+            }
+        }
+    }
+}
+
+/// The `.toml` files of a folder, by name; hidden files (editor leftovers) are skipped.
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml")
+                && p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                && p.is_file()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,89 @@
+use super::*;
+use crate::config::declared::tests::{CARDS, fixture, now};
+use crate::journal::Record;
+
+const PARIS: Tz = chrono_tz::Europe::Paris;
+
+fn fold(view: &mut StatusView, events: &[(DateTime<Utc>, Event)]) {
+    for (at, event) in events {
+        let seq = view.last_seq + 1;
+        view.apply(&Record { seq, at: *at, event: event.clone() });
+    }
+}
+
+fn load(config: &crate::config::Config, view: &StatusView) -> Declared {
+    let loaded = Declared::load(config, view, now());
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    loaded.declared
+}
+
+#[test]
+fn reading_the_same_files_again_and_again_yields_each_event_once() {
+    let (_d, config) = fixture(&[("incidents/cards.toml", CARDS)]);
+    let mut view = StatusView::default();
+    let first = incident_events(&load(&config, &view), &view, PARIS, now());
+    let kinds: Vec<&str> = first.events.iter().map(|(_, e)| e.kind()).collect();
+    assert_eq!(kinds, ["incident.opened", "incident.updated"]);
+    match &first.events[0].1 {
+        Event::IncidentOpened { reference, automatic, .. } => {
+            assert_eq!(reference, "INC-2026-1122-cards");
+            assert!(!automatic);
+        }
+        other => panic!("{other:?}"),
+    }
+    fold(&mut view, &first.events);
+    for _ in 0..100 {
+        let again = incident_events(&load(&config, &view), &view, PARIS, now());
+        assert!(again.events.is_empty(), "{:?}", again.events);
+    }
+}
+
+#[test]
+fn a_new_update_an_edit_and_a_resolution_each_become_one_event() {
+    let (dir, config) = fixture(&[("incidents/cards.toml", CARDS)]);
+    let mut view = StatusView::default();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    fold(&mut view, &d.events);
+
+    let edited = CARDS.replace("A faulty release", "A faulty payment release")
+        + "\n[[update]]\nat = 2026-11-22T11:00:00\nstatus = \"resolved\"\nmessage = \"Payments work again.\"\napology = \"We are sorry.\"\ncredit = \"10% of this month's fee.\"\n";
+    std::fs::write(dir.path().join("incidents/cards.toml"), edited).unwrap();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
+    assert_eq!(kinds, ["incident.update_edited", "incident.resolved"]);
+    match &d.events[1].1 {
+        Event::IncidentResolved { duration_secs, update: Some(u), .. } => {
+            assert_eq!(*duration_secs, 56 * 60);
+            assert_eq!(u.credit.as_deref(), Some("10% of this month's fee."));
+        }
+        other => panic!("{other:?}"),
+    }
+    fold(&mut view, &d.events);
+    assert!(!view.incidents["cards"].is_open());
+    assert!(incident_events(&load(&config, &view), &view, PARIS, now()).events.is_empty());
+}
+
+#[test]
+fn deleting_a_file_rewrites_nothing_and_is_reported() {
+    let (dir, config) = fixture(&[("incidents/cards.toml", CARDS)]);
+    let mut view = StatusView::default();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    fold(&mut view, &d.events);
+    std::fs::remove_file(dir.path().join("incidents/cards.toml")).unwrap();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    assert!(d.events.is_empty());
+    assert_eq!(d.warnings.len(), 1);
+    assert!(d.warnings[0].contains("INC-2026-1122-cards"));
+}
+
+#[test]
+fn a_header_edit_is_recorded_without_a_new_update() {
+    let (dir, config) = fixture(&[("incidents/cards.toml", CARDS)]);
+    let mut view = StatusView::default();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    fold(&mut view, &d.events);
+    std::fs::write(dir.path().join("incidents/cards.toml"), CARDS.replace("impact = \"major\"", "impact = \"critical\"")).unwrap();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
+    assert_eq!(kinds, ["incident.changed"]);
+}
