@@ -55,6 +55,7 @@ fn cases() -> Vec<Case> {
         Case { name: "bad duration", toml: with_line(14, "every = \"30x\""), expect: "14:9: component \"api\": check.every: \"30x\" is not a duration" },
         Case { name: "zero duration", toml: with_line(14, "every = \"0s\""), expect: "14:9: component \"api\": check.every: \"0s\" is zero" },
         Case { name: "interval too short", toml: with_line(14, "every = \"10ms\""), expect: "14:9: component \"api\": check.every: 10ms is too often" },
+        Case { name: "interval too long", toml: with_line(14, "every = \"300000000000y\""), expect: "14:9: component \"api\": check.every: 300000000000years is too rare" },
         Case { name: "bad cron", toml: with_line(14, "schedule = \"every minute\""), expect: "14:12: component \"api\": check.schedule: \"every minute\" is not a cron expression" },
         Case { name: "cron that never fires", toml: with_line(14, "schedule = \"0 0 0 30 2 *\""), expect: "14:12: component \"api\": check.schedule: \"0 0 0 30 2 *\" never fires" },
         Case { name: "every and schedule", toml: with_line(14, "every = \"30s\"\nschedule = \"0 * * * * *\""), expect: "15:12: component \"api\": check.schedule: give either every or schedule, not both" },
@@ -156,25 +157,81 @@ fn several_problems_are_all_reported_in_one_run() {
 #[test]
 fn secrets_written_into_the_file_are_refused_without_being_repeated() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "https://status:hunter2@api.acme.test/health",
+            "13:7: component \"api\": check.url: holds credentials",
+        ),
+        (
+            "ftp://status:hunter2@api.acme.test:99999/",
+            "13:7: component \"api\": check.url: holds credentials",
+        ),
+        (
+            "https://hunter2@api.acme.test/",
+            "13:7: component \"api\": check.url: holds credentials",
+        ),
+        (
+            "https://api.acme.test/health?Token=hunter2",
+            "13:7: component \"api\": check.url: the query parameter \"Token\" looks like a secret",
+        ),
+    ];
+    for (url, expected) in cases {
+        let path = dir.path().join("forewarn.toml");
+        std::fs::write(&path, with_line(13, &format!("url = \"{url}\""))).expect("write");
+        let out = run_bounded(
+            forewarn().arg("check").arg("--config").arg(&path),
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{url}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "the secret was printed: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_secret_url_comes_from_the_environment_and_is_never_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("forewarn.toml");
-    std::fs::write(
-        &path,
-        with_line(13, "url = \"https://status:hunter2@api.acme.test/health\""),
-    )
-    .expect("write");
+    std::fs::write(&path, with_line(13, "url_env = \"FW_TEST_HEALTH_URL\"")).expect("write");
+    let out = run_bounded(
+        forewarn()
+            .args(["probe", "--json", "--config"])
+            .arg(&path)
+            .env(
+                "FW_TEST_HEALTH_URL",
+                format!(
+                    "http://127.0.0.1:{}/health?token=hunter2",
+                    common::closed_port()
+                ),
+            ),
+        Duration::from_secs(20),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("GET http://127.0.0.1/… (address from the environment)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2") && !text(&out.stderr).contains("hunter2"));
+
+    let both = with_line(
+        13,
+        "url = \"https://api.acme.test/\"\nurl_env = \"FW_TEST_HEALTH_URL\"",
+    );
+    std::fs::write(&path, both).expect("write");
     let out = run_bounded(
         forewarn().arg("check").arg("--config").arg(&path),
         Duration::from_secs(20),
     );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
     assert!(
-        stderr.contains(":13:7: component \"api\": check.url: holds a password"),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("hunter2"),
-        "the password was printed: {stderr}"
+        text(&out.stderr)
+            .contains(":14:11: component \"api\": check.url_env: give url or url_env, not both"),
+        "{}",
+        text(&out.stderr)
     );
 }
 

@@ -243,7 +243,7 @@ fn a_torn_last_line_is_repaired_with_a_warning_on_start() {
     let out = stop(child);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("incomplete line"), "{stderr}");
+    assert!(stderr.contains("incomplete write"), "{stderr}");
     let now = std::fs::read(&journal).expect("read");
     assert!(now.starts_with(&intact), "the intact part was changed");
     assert_eq!(now.last(), Some(&b'\n'));

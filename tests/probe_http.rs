@@ -16,11 +16,12 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 const SLACK: Duration = Duration::from_millis(700);
 
 fn check(body: &str) -> Check {
+    // The only environment variable these checks may name.
+    let env = |name: &str| (name == "TEST_TOKEN").then(|| "s3cret-token".to_owned());
     let src = format!(
         "{}\n[[component]]\nid = \"x\"\nname = \"X\"\n[component.check]\nevery = \"2s\"\ntimeout = \"1s\"\n{body}\n",
         common::SITE
     );
-    let env = |name: &str| std::env::var(name).ok();
     match Config::parse(Path::new("test.toml"), &src, &env) {
         Ok(c) => c.components[0].check.clone(),
         Err(e) => panic!("test config invalid:\n{e}"),
@@ -145,6 +146,57 @@ async fn a_redirect_loop_is_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn secret_headers_never_follow_a_redirect_to_another_host() {
+    let elsewhere = http_peer(Behaviour::Ok("ok")).await;
+    // "localhost" is another host name than "127.0.0.1", as far as a redirect goes.
+    let redirector = http_peer(Behaviour::RedirectTo(format!(
+        "http://localhost:{}/",
+        elsewhere.addr.port()
+    )))
+    .await;
+
+    let outcome = probe(&format!(
+        "url = \"{}\"\nheaders_env = {{ \"X-Api-Key\" = \"TEST_TOKEN\" }}",
+        redirector.url("/")
+    ))
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("HTTP 302: a redirect to another host was not followed, so the check's secret headers stay private".into())
+    );
+    assert_eq!(
+        elsewhere.requests.load(Ordering::Relaxed),
+        0,
+        "the other host was contacted"
+    );
+
+    // Without secrets the redirect is followed as usual.
+    assert_eq!(
+        probe(&format!("url = \"{}\"", redirector.url("/"))).await,
+        Outcome::Up
+    );
+    assert_eq!(elsewhere.requests.load(Ordering::Relaxed), 1);
+
+    // Another port on the same address is another service: not followed either.
+    let same = http_peer(Behaviour::Ok("ok")).await;
+    let local = http_peer(Behaviour::RedirectTo(format!(
+        "http://127.0.0.1:{}/",
+        same.addr.port()
+    )))
+    .await;
+    let outcome = probe(&format!(
+        "url = \"{}\"\nheaders_env = {{ \"X-Api-Key\" = \"TEST_TOKEN\" }}",
+        local.url("/")
+    ))
+    .await;
+    assert!(
+        outcome.is_down(),
+        "another port is another service: {outcome:?}"
+    );
+    assert_eq!(same.requests.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_connection_closed_without_answer_is_down() {
     let peer = http_peer(Behaviour::Close).await;
     let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;
@@ -167,7 +219,8 @@ async fn a_server_speaking_nonsense_is_down() {
 #[tokio::test(flavor = "multi_thread")]
 async fn nothing_listening_is_connection_refused() {
     let port = common::closed_port();
-    let outcome = probe(&format!("url = \"http://127.0.0.1:{port}/\"")).await;
+    // The path says "parse": reasons come from the error, never from the URL's words.
+    let outcome = probe(&format!("url = \"http://127.0.0.1:{port}/parser/health\"")).await;
     assert_eq!(outcome, Outcome::Down("connection refused".into()));
 }
 

@@ -49,7 +49,7 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
 
     let mut out = String::new();
     if replay.torn_bytes > 0 {
-        out.push_str("note: the journal ends with an incomplete line; the daemon removes it on its next start\n");
+        out.push_str("note: the journal ends with an incomplete write; the daemon removes it on its next start\n");
     }
     if ids.is_empty() {
         out.push_str("No components are known yet: nothing has been checked or recorded.\n");

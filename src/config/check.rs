@@ -29,6 +29,7 @@ const COMMON_KEYS: &[&str] = &[
 ];
 pub(super) const HTTP_KEYS: &[&str] = &[
     "url",
+    "url_env",
     "method",
     "headers",
     "headers_env",
@@ -251,6 +252,19 @@ fn when(t: &mut Table<'_, '_>, rep: &mut Report) -> Option<When> {
                         "{} is too often (the minimum is {})",
                         show_duration(*every.get_ref()),
                         show_duration(MIN_INTERVAL)
+                    ),
+                );
+                return None;
+            }
+            if *every.get_ref() > MAX_INTERVAL {
+                t.error(
+                    rep,
+                    every.span(),
+                    "every",
+                    &format!(
+                        "{} is too rare (the maximum is {}; use a cron schedule for rarer checks)",
+                        show_duration(*every.get_ref()),
+                        show_duration(MAX_INTERVAL)
                     ),
                 );
                 return None;

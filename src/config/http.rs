@@ -9,7 +9,100 @@ use super::check::duration_key;
 use super::diagnostic::Report;
 use super::reader::{self, Table, type_name};
 use super::values::{self, Ctx, show_duration};
-use super::{DEFAULT_MAX_BODY_BYTES, HttpTarget, StatusMatch};
+use super::{DEFAULT_MAX_BODY_BYTES, HttpTarget, MAX_BODY_BYTES, StatusMatch};
+
+/// Query parameters whose values are secrets more often than not.
+const SECRET_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "password",
+    "auth",
+    "signature",
+    "sig",
+];
+
+/// The URL to request, from `url` or (when it holds a secret) from `url_env`; true when
+/// it came from the environment.
+fn url(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<(reqwest::Url, bool)> {
+    let from_env = t.string(rep, "url_env");
+    let written = t.string(rep, "url");
+    match (written, from_env) {
+        (Some(_), Some(var)) => {
+            t.error(rep, var.span(), "url_env", "give url or url_env, not both");
+            None
+        }
+        (None, None) => {
+            if !t.has("url") && !t.has("url_env") {
+                t.missing(
+                    rep,
+                    "url",
+                    "the address to request, such as \"https://api.example.com/health\"",
+                );
+            }
+            None
+        }
+        (None, Some(var)) => {
+            let text = values::env_value(ctx, var.get_ref())
+                .map_err(|e| t.error(rep, var.span(), "url_env", &e))
+                .ok()?;
+            match values::http_url(&text) {
+                Ok(u) => Some((u, true)),
+                Err(_) => {
+                    // Never echo the value: it holds a secret.
+                    t.error(
+                        rep,
+                        var.span(),
+                        "url_env",
+                        &format!(
+                            "environment variable {} does not hold an http(s) address",
+                            var.get_ref()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        (Some(s), None) => {
+            let text = s.get_ref();
+            let authority = text
+                .split_once("://")
+                .map_or(text.as_str(), |(_, rest)| rest);
+            let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+            if authority.contains('@') {
+                // Never echo it: the point is that it is a secret.
+                t.error(
+                    rep,
+                    s.span(),
+                    "url",
+                    "holds credentials (user:password@); keep secrets out of this file: send them with headers_env, or read the whole URL from the environment with url_env",
+                );
+                return None;
+            }
+            let u = values::http_url(text)
+                .map_err(|e| t.error(rep, s.span(), "url", &e))
+                .ok()?;
+            if let Some((k, _)) = u
+                .query_pairs()
+                .find(|(k, _)| SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()))
+            {
+                t.error(
+                    rep,
+                    s.span(),
+                    "url",
+                    &format!(
+                        "the query parameter \"{k}\" looks like a secret; keep secrets out of this file: read the whole URL from the environment with url_env"
+                    ),
+                );
+                return None;
+            }
+            Some((u, false))
+        }
+    }
+}
 
 pub(super) fn http(
     t: &mut Table<'_, '_>,
@@ -17,28 +110,10 @@ pub(super) fn http(
     ctx: &Ctx<'_>,
     timeout: Duration,
 ) -> Option<HttpTarget> {
-    let url = t
-        .required_string(
-            rep,
-            "url",
-            "the address to request, such as \"https://api.example.com/health\"",
-        )
-        .and_then(|s| {
-            let url = values::http_url(s.get_ref())
-                .map_err(|e| t.error(rep, s.span(), "url", &e))
-                .ok()?;
-            if url.password().is_some() {
-                // Never echo it: the point is that it is a secret.
-                t.error(
-                    rep,
-                    s.span(),
-                    "url",
-                    "holds a password; keep secrets out of this file and send credentials with headers_env",
-                );
-                return None;
-            }
-            Some(url)
-        });
+    let (url, url_is_secret) = match url(t, rep, ctx) {
+        Some((u, secret)) => (Some(u), secret),
+        None => (None, false),
+    };
     let method = match t.string(rep, "method") {
         None => Some(reqwest::Method::GET),
         Some(m) => {
@@ -127,7 +202,7 @@ pub(super) fn http(
     }
     let follow_redirects = t.boolean(rep, "follow_redirects").unwrap_or(true);
     let max_body_bytes = t
-        .integer(rep, "max_body_bytes", 1..=64 * 1024 * 1024)
+        .integer(rep, "max_body_bytes", 1..=MAX_BODY_BYTES as i64)
         .map(|n| n.into_inner() as usize)
         .unwrap_or(DEFAULT_MAX_BODY_BYTES);
     if !headers_ok {
@@ -136,6 +211,7 @@ pub(super) fn http(
     Some(HttpTarget {
         method: method?,
         url: url?,
+        url_is_secret,
         headers,
         expect_status: expect_status?,
         body_contains: body_contains

@@ -43,10 +43,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONCURRENCY: usize = 1000;
 /// How much of an HTTP response body is read at most.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The most `max_body_bytes` may allow.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The largest body JSON conditions are checked on (parsing takes many times the size).
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 /// Days of certificate validity left below which a TLS check reports degraded.
 pub const DEFAULT_TLS_WARN_DAYS: u32 = 14;
 /// The shortest interval a check may run at.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest interval a check may run at.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(31 * 24 * 3600);
 
 /// A loaded, valid configuration.
 #[derive(Debug, Clone)]
@@ -145,6 +151,12 @@ impl Target {
     /// A short description for operators (never shown to customers).
     pub fn describe(&self) -> String {
         match self {
+            Target::Http(h) if h.url_is_secret => format!(
+                "{} {}://{}/… (address from the environment)",
+                h.method,
+                h.url.scheme(),
+                h.url.host_str().unwrap_or_default()
+            ),
             Target::Http(h) => format!("{} {}", h.method, h.url),
             Target::Tcp(t) => format!("tcp {}:{}", t.host, t.port),
             Target::Tls(t) => format!("tls {}:{}", t.host, t.port),
@@ -157,6 +169,8 @@ impl Target {
 pub struct HttpTarget {
     pub method: reqwest::Method,
     pub url: Url,
+    /// The URL came from `url_env` and holds a secret: never show more than its host.
+    pub url_is_secret: bool,
     /// Plain headers and headers whose values come from the environment (marked sensitive).
     pub headers: HeaderMap,
     /// Accepted status codes; empty means any 2xx.
@@ -167,6 +181,13 @@ pub struct HttpTarget {
     pub latency_threshold: Option<Duration>,
     pub follow_redirects: bool,
     pub max_body_bytes: usize,
+}
+
+impl HttpTarget {
+    /// Does the check send headers whose values come from the environment?
+    pub fn has_secret_headers(&self) -> bool {
+        self.headers.values().any(|v| v.is_sensitive())
+    }
 }
 
 /// One accepted HTTP status: an exact code, or a class such as `2xx`.

@@ -36,7 +36,9 @@ pub(super) fn tls(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Opt
             .map_err(|e| t.error(rep, a.span(), "address", &e))
             .ok()
     });
-    let server_name = t.string(rep, "server_name").map(|s| s.into_inner());
+    let server_name = t.string(rep, "server_name");
+    let name_span = server_name.as_ref().map_or(t.span(), |s| s.span());
+    let server_name = server_name.map(|s| s.into_inner());
     let warn_days = t
         .integer(rep, "warn_days", 1..=365)
         .map(|n| n.into_inner() as u32)
@@ -73,7 +75,7 @@ pub(super) fn tls(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Opt
     if rustls::pki_types::ServerName::try_from(server_name.clone()).is_err() {
         t.error(
             rep,
-            t.span(),
+            name_span,
             "server_name",
             &format!("\"{server_name}\" is not a valid server name"),
         );

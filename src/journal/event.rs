@@ -18,6 +18,11 @@ use crate::status::{ComponentStatus, Impact, IncidentStatus};
 pub struct Record {
     pub seq: u64,
     pub at: DateTime<Utc>,
+    /// More records of the same append follow. Events appended together (a status
+    /// change and the incident it opens) stand or fall together: replay drops a batch
+    /// whose last record never made it to disk.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub more: bool,
     #[serde(flatten)]
     pub event: Event,
 }
@@ -207,6 +212,7 @@ mod tests {
         let r = Record {
             seq: 3,
             at: "2026-11-22T10:04:31Z".parse().unwrap(),
+            more: false,
             event: Event::IncidentResolved {
                 id: "INC-2026-1122-api".into(),
                 reference: "INC-2026-1122-api".into(),
@@ -230,6 +236,7 @@ mod tests {
         let r = Record {
             seq: 1,
             at: "2026-11-22T10:04:31Z".parse().unwrap(),
+            more: false,
             event: Event::IncidentUpdated {
                 id: "x".into(),
                 reference: "INC-2026-1122-x".into(),

@@ -56,13 +56,16 @@ pub struct Journal {
     path: PathBuf,
     next_seq: u64,
     len: u64,
+    /// A failed write could not be undone: appending more would corrupt the file.
+    poisoned: bool,
 }
 
 /// What replaying a journal found.
 #[derive(Debug)]
 pub struct Replay {
     pub records: Vec<Record>,
-    /// Bytes of a torn last line that were (or, read-only, would be) cut off.
+    /// Bytes of a torn tail (an incomplete line, or an incomplete batch of lines) that
+    /// were (or, read-only, would be) cut off.
     pub torn_bytes: usize,
     /// Length in bytes of the journal's intact part.
     pub intact_len: u64,
@@ -101,7 +104,7 @@ impl Journal {
             tracing::warn!(
                 path = %path.display(),
                 bytes = replay.torn_bytes,
-                "journal ended with an incomplete line left by an interrupted write; it was removed"
+                "the journal ended with an incomplete write (a crash in the middle of an append); the incomplete part was removed"
             );
             file.set_len(replay.intact_len)
                 .map_err(io_err("cannot repair", &path))?;
@@ -114,6 +117,7 @@ impl Journal {
                 path,
                 next_seq,
                 len: replay.intact_len,
+                poisoned: false,
             },
             replay.records,
         ))
@@ -143,7 +147,8 @@ impl Journal {
         self.next_seq
     }
 
-    /// Append events (all or none), fsync, and return them as numbered records.
+    /// Append events (all or none, also across a crash), fsync, and return them as
+    /// numbered records.
     pub fn append(
         &mut self,
         events: Vec<(DateTime<Utc>, Event)>,
@@ -151,12 +156,21 @@ impl Journal {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        if self.poisoned {
+            return Err(JournalError::Io {
+                action: "refusing to write after a failed write that could not be undone to",
+                path: self.path.display().to_string(),
+                source: io::Error::other("restart forewarn to repair the journal"),
+            });
+        }
         let mut buf = Vec::new();
         let mut records = Vec::with_capacity(events.len());
+        let last = events.len() - 1;
         for (i, (at, event)) in events.into_iter().enumerate() {
             let record = Record {
                 seq: self.next_seq + i as u64,
                 at,
+                more: i < last,
                 event,
             };
             serde_json::to_writer(&mut buf, &record).map_err(|e| JournalError::Io {
@@ -172,9 +186,15 @@ impl Journal {
             .write_all(&buf)
             .and_then(|()| self.file.sync_data());
         if let Err(e) = written {
-            // Never leave half a line behind for the next append to glue onto.
-            let _ = self.file.set_len(self.len);
-            let _ = self.file.seek(SeekFrom::End(0));
+            // Never leave half a batch behind for the next append to glue onto; if even
+            // that fails, write nothing more until a restart repairs the tail.
+            let undone = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.seek(SeekFrom::End(0)).map(|_| ()));
+            if undone.is_err() {
+                self.poisoned = true;
+            }
             return Err(io_err("cannot write", &self.path)(e));
         }
         self.len += buf.len() as u64;
@@ -191,7 +211,17 @@ fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
     let mut records: Vec<Record> = Vec::new();
     let mut line = Vec::new();
     let mut offset: u64 = 0;
+    // Where the batch being read began: (offset, records before it).
+    let mut batch_start: (u64, usize) = (0, 0);
     let mut number = 0;
+    let torn = |records: &mut Vec<Record>, start: (u64, usize), end: u64| {
+        records.truncate(start.1);
+        Replay {
+            records: std::mem::take(records),
+            torn_bytes: (end - start.0) as usize,
+            intact_len: start.0,
+        }
+    };
     loop {
         line.clear();
         let n = reader
@@ -202,12 +232,12 @@ fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
         }
         number += 1;
         if line.last() != Some(&b'\n') {
-            // The last line never got its newline: an interrupted append.
-            return Ok(Replay {
-                records,
-                torn_bytes: n,
-                intact_len: offset,
-            });
+            // The last line never got its newline: an interrupted append, and with it
+            // the whole batch it belonged to.
+            if records.last().is_none_or(|r| !r.more) {
+                batch_start = (offset, records.len());
+            }
+            return Ok(torn(&mut records, batch_start, offset + n as u64));
         }
         let corrupt = |problem: String| JournalError::Corrupt {
             path: path.display().to_string(),
@@ -223,8 +253,15 @@ fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
                 record.seq
             )));
         }
+        if records.last().is_none_or(|r| !r.more) {
+            batch_start = (offset, records.len());
+        }
         records.push(record);
         offset += n as u64;
+    }
+    if records.last().is_some_and(|r| r.more) {
+        // Complete lines, but the batch's last line never arrived.
+        return Ok(torn(&mut records, batch_start, offset));
     }
     Ok(Replay {
         records,
@@ -315,6 +352,40 @@ mod tests {
             .append(vec![change(ComponentStatus::Operational)])
             .unwrap();
         assert_eq!(r[0].seq, 2);
+    }
+
+    #[test]
+    fn a_batch_cut_short_by_a_crash_is_dropped_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path()).unwrap();
+            j.append(vec![change(ComponentStatus::MajorOutage)])
+                .unwrap();
+            j.append(vec![
+                change(ComponentStatus::Operational),
+                change(ComponentStatus::PartialOutage),
+                change(ComponentStatus::MajorOutage),
+            ])
+            .unwrap();
+        }
+        let path = dir.path().join(JOURNAL_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].contains("\"more\":true") && !lines[3].contains("more"));
+        // The crash came after the batch's second line reached the disk.
+        std::fs::write(&path, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).unwrap();
+        let (mut j, records) = Journal::open(dir.path()).unwrap();
+        assert_eq!(records.len(), 1, "only the first, complete batch survives");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{}\n", lines[0])
+        );
+        assert_eq!(
+            j.append(vec![change(ComponentStatus::Operational)])
+                .unwrap()[0]
+                .seq,
+            2
+        );
     }
 
     #[test]

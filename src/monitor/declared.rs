@@ -38,7 +38,11 @@ pub fn incident_events(declared: &Declared, view: &StatusView, tz: Tz, now: Date
             Some(existing) => continue_incident(file, existing, now, &mut diff),
         }
     }
-    let declared_ids: HashSet<&str> = declared.incidents.iter().map(IncidentFile::incident_id).collect();
+    let declared_ids: HashSet<&str> = declared
+        .incidents
+        .iter()
+        .map(IncidentFile::incident_id)
+        .collect();
     for inc in view.incidents.values() {
         if !inc.automatic && !declared_ids.contains(inc.id.as_str()) {
             diff.warnings.push(format!(
@@ -61,7 +65,9 @@ fn open(
     let Some((first, rest)) = file.updates.split_first() else {
         return;
     };
-    let reference = unique_reference(&file.id, first.at, tz, &|r| view.has_reference(r) || new_refs.contains(r));
+    let reference = unique_reference(&file.id, first.at, tz, &|r| {
+        view.has_reference(r) || new_refs.contains(r)
+    });
     new_refs.insert(reference.clone());
     diff.events.push((
         now,
@@ -78,10 +84,12 @@ fn open(
     ));
     let mut resolved = first.status == IncidentStatus::Resolved;
     if resolved {
-        diff.events.push((now, resolution(&file.id, &reference, first.at, first)));
+        diff.events
+            .push((now, resolution(&file.id, &reference, first.at, first)));
     }
     for u in rest {
-        diff.events.push((now, new_update(&file.id, &reference, first.at, resolved, u)));
+        diff.events
+            .push((now, new_update(&file.id, &reference, first.at, resolved, u)));
         resolved |= u.status == IncidentStatus::Resolved;
     }
 }
@@ -95,8 +103,15 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
     } else {
         file.components.clone()
     };
-    let postmortem_url = file.postmortem_url.clone().or_else(|| inc.postmortem_url.clone());
-    if title != inc.title || impact != inc.impact || components != inc.components || postmortem_url != inc.postmortem_url {
+    let postmortem_url = file
+        .postmortem_url
+        .clone()
+        .or_else(|| inc.postmortem_url.clone());
+    if title != inc.title
+        || impact != inc.impact
+        || components != inc.components
+        || postmortem_url != inc.postmortem_url
+    {
         diff.events.push((
             now,
             Event::IncidentChanged {
@@ -123,13 +138,20 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
                 },
             )),
             None => {
-                diff.events.push((now, new_update(&inc.id, &inc.reference, inc.opened_at, resolved, u)));
+                diff.events.push((
+                    now,
+                    new_update(&inc.id, &inc.reference, inc.opened_at, resolved, u),
+                ));
                 resolved |= u.status == IncidentStatus::Resolved;
             }
         }
     }
     let in_file: HashSet<DateTime<Utc>> = file.updates.iter().map(|u| u.at).collect();
-    for old in inc.updates.iter().filter(|u| !u.automatic && !in_file.contains(&u.at)) {
+    for old in inc
+        .updates
+        .iter()
+        .filter(|u| !u.automatic && !in_file.contains(&u.at))
+    {
         diff.warnings.push(format!(
             "{}: the update of {} was removed from the file; it stays published",
             file.path.display(),
@@ -139,7 +161,13 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
 }
 
 /// A new timeline entry: the resolution if it resolves an open incident, else an update.
-fn new_update(id: &str, reference: &str, opened_at: DateTime<Utc>, already_resolved: bool, u: &IncidentUpdate) -> Event {
+fn new_update(
+    id: &str,
+    reference: &str,
+    opened_at: DateTime<Utc>,
+    already_resolved: bool,
+    u: &IncidentUpdate,
+) -> Event {
     if u.status == IncidentStatus::Resolved && !already_resolved {
         resolution(id, reference, opened_at, u)
     } else {

@@ -11,7 +11,11 @@ use crate::journal::Event;
 use crate::status::{Maintenance, MaintenanceState, StatusView};
 
 /// The events due at `now` for the declared windows.
-pub fn due_events(declared: &Declared, view: &StatusView, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, Event)> {
+pub fn due_events(
+    declared: &Declared,
+    view: &StatusView,
+    now: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, Event)> {
     let mut events = Vec::new();
     for file in &declared.maintenance {
         let known = view.maintenance.get(&file.id);
@@ -43,7 +47,12 @@ pub fn due_events(declared: &Declared, view: &StatusView, now: DateTime<Utc>) ->
             ));
         }
         if file.cancelled {
-            events.push((now, Event::MaintenanceCancelled { id: file.id.clone() }));
+            events.push((
+                now,
+                Event::MaintenanceCancelled {
+                    id: file.id.clone(),
+                },
+            ));
             continue;
         }
         let id = || file.id.clone();
@@ -72,14 +81,19 @@ pub fn due_events(declared: &Declared, view: &StatusView, now: DateTime<Utc>) ->
 /// The reminder to send now, if any: the closest one to the start whose moment has
 /// come, unless it (or a closer one) was sent already, or the window was announced
 /// after that moment (the announcement said it all).
-fn reminder_due(file: &MaintenanceFile, known: Option<&Maintenance>, now: DateTime<Utc>) -> Option<Duration> {
+fn reminder_due(
+    file: &MaintenanceFile,
+    known: Option<&Maintenance>,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
     let announced = known.map_or(now, |m| m.scheduled_at);
     let sent_closest = known.and_then(|m| m.reminders_sent.iter().min().copied());
     file.remind_before
         .iter()
         .copied()
         .filter(|d| {
-            let moment = file.window.starts_at - chrono::TimeDelta::from_std(*d).unwrap_or_default();
+            let moment =
+                file.window.starts_at - chrono::TimeDelta::from_std(*d).unwrap_or_default();
             now >= moment && announced < moment
         })
         .min()

@@ -171,12 +171,14 @@ fn next_tick(when: &When, tz: Tz, previous: Instant) -> Instant {
     match when {
         When::Every(every) => {
             let now = Instant::now();
-            let mut next = previous + *every;
+            let next = previous.checked_add(*every).unwrap_or(now + *every);
             // After a stall, skip the ticks already missed rather than firing them in a burst.
-            while next <= now {
-                next += *every;
+            if next > now {
+                return next;
             }
-            next
+            let behind = (now - next).as_nanos() / every.as_nanos().max(1) + 1;
+            let skip = every.saturating_mul(u32::try_from(behind).unwrap_or(u32::MAX));
+            next.checked_add(skip).unwrap_or(now + *every)
         }
         When::Cron { .. } => cron_tick(when, tz),
     }

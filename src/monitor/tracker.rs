@@ -69,8 +69,8 @@ pub struct Transition {
 pub struct Tracker {
     status: ComponentStatus,
     thresholds: Thresholds,
-    /// The most recent samples' levels, newest last.
-    recent: VecDeque<Level>,
+    /// The most recent samples' levels and reasons, newest last.
+    recent: VecDeque<(Level, Option<String>)>,
 }
 
 impl Tracker {
@@ -99,7 +99,8 @@ impl Tracker {
             .thresholds
             .fail_after
             .max(self.thresholds.recover_after) as usize;
-        self.recent.push_back(level);
+        self.recent
+            .push_back((level, sample.outcome.reason().map(str::to_owned)));
         while self.recent.len() > keep {
             self.recent.pop_front();
         }
@@ -124,14 +125,18 @@ impl Tracker {
             return None;
         }
         let from = std::mem::replace(&mut self.status, to);
+        // The words of the newest sample that saw the new level.
+        let reason = self
+            .recent
+            .iter()
+            .rev()
+            .find(|(l, _)| *l == new_level)
+            .and_then(|(_, r)| r.clone())
+            .unwrap_or_else(|| "checks are passing again".to_owned());
         Some(Transition {
             from,
             to,
-            reason: sample
-                .outcome
-                .reason()
-                .unwrap_or("checks are passing again")
-                .to_owned(),
+            reason,
             at: sample.at,
         })
     }
@@ -146,7 +151,7 @@ impl Tracker {
             .recent
             .iter()
             .skip(self.recent.len() - n)
-            .copied()
+            .map(|(l, _)| *l)
             .collect();
         last.iter().all(|l| pred(*l)).then_some(last)
     }
@@ -278,6 +283,29 @@ mod tests {
         assert_eq!(
             run(Operational, t, "dud"),
             vec![MajorOutage, Operational, MajorOutage]
+        );
+    }
+
+    #[test]
+    fn the_reason_matches_the_status_it_explains() {
+        let mut tracker = Tracker::new(MajorOutage, T);
+        let mut got = None;
+        for c in "gu".chars() {
+            got = tracker.observe(&sample(c)).or(got);
+        }
+        let tr = got.expect("confirmed");
+        assert_eq!(tr.to, DegradedPerformance);
+        assert_eq!(tr.reason, "slow response: 2s (threshold 1s)");
+
+        let mut tracker = Tracker::new(Operational, T);
+        let mut got = None;
+        for c in "dgd".chars() {
+            got = tracker.observe(&sample(c)).or(got);
+        }
+        let tr = got.expect("confirmed");
+        assert_eq!(
+            (tr.to, tr.reason.as_str()),
+            (DegradedPerformance, "slow response: 2s (threshold 1s)")
         );
     }
 

@@ -8,11 +8,36 @@ use super::reason::{chain_reason, short_duration, truncate};
 use super::{DEFAULT_USER_AGENT, MAX_REDIRECTS, Outcome};
 use crate::config::HttpTarget;
 
-/// Two clients: one follows redirects, one does not. Connections are not kept between
-/// probes, so each probe sees what a new visitor sees and idle sockets never pile up.
+/// Three clients: one follows redirects, one does not, and one follows them only on
+/// the same host (for checks sending secret headers, which must never reach another
+/// host). Connections are not kept between probes, so each probe sees what a new visitor
+/// sees and idle sockets never pile up.
 pub struct Clients {
     follow: reqwest::Client,
     no_follow: reqwest::Client,
+    same_host: reqwest::Client,
+}
+
+/// Follow a redirect only to the same host and port, or from http to https on it.
+fn same_host_policy() -> Policy {
+    Policy::custom(|attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        let next = attempt.url();
+        let same_host = next.host_str() == first.host_str();
+        let same_scheme = next.scheme() == first.scheme()
+            && next.port_or_known_default() == first.port_or_known_default();
+        let upgrade = first.scheme() == "http" && next.scheme() == "https";
+        if same_host && (same_scheme || upgrade) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 impl Clients {
@@ -28,14 +53,15 @@ impl Clients {
         Ok(Clients {
             follow: build(Policy::limited(MAX_REDIRECTS))?,
             no_follow: build(Policy::none())?,
+            same_host: build(same_host_policy())?,
         })
     }
 
     pub async fn probe(&self, h: &HttpTarget, timeout: Duration) -> Outcome {
-        let client = if h.follow_redirects {
-            &self.follow
-        } else {
-            &self.no_follow
+        let client = match (h.follow_redirects, h.has_secret_headers()) {
+            (false, _) => &self.no_follow,
+            (true, false) => &self.follow,
+            (true, true) => &self.same_host,
         };
         let started = Instant::now();
         let request = client
@@ -106,8 +132,13 @@ pub fn evaluate(
         h.expect_status.iter().any(|m| m.matches(status))
     };
     if !status_ok {
-        return Outcome::Down(if (300..400).contains(&status) && !h.follow_redirects {
+        let redirect = (300..400).contains(&status);
+        return Outcome::Down(if redirect && !h.follow_redirects {
             format!("HTTP {status} (redirects are not followed for this check)")
+        } else if redirect && h.has_secret_headers() {
+            format!(
+                "HTTP {status}: a redirect to another host was not followed, so the check's secret headers stay private"
+            )
         } else {
             format!("HTTP {status}")
         });
@@ -188,6 +219,7 @@ mod tests {
         HttpTarget {
             method: reqwest::Method::GET,
             url: "http://127.0.0.1/".parse().unwrap(),
+            url_is_secret: false,
             headers: Default::default(),
             expect_status: Vec::new(),
             body_contains: None,

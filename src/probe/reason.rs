@@ -54,11 +54,13 @@ pub fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// Walks an error's sources and picks the most telling reason.
+/// Walks an error's sources and picks the most telling reason. The text of reqwest's
+/// own error is never matched: it contains the URL, which may say anything.
 pub fn chain_reason(err: &(dyn StdError + 'static)) -> String {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
-    let mut last_text = err.to_string();
+    let mut last_text = String::from("unknown error");
     while let Some(e) = current {
+        current = e.source();
         if let Some(io) = e.downcast_ref::<io::Error>() {
             // An io::Error may wrap the real cause (rustls errors arrive this way).
             if let Some(inner) = io.get_ref()
@@ -71,6 +73,9 @@ pub fn chain_reason(err: &(dyn StdError + 'static)) -> String {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return tls_reason(tls);
         }
+        if e.is::<reqwest::Error>() {
+            continue;
+        }
         let text = e.to_string();
         if text.contains("dns error") || text.contains("failed to lookup address") {
             return "DNS lookup failed".into();
@@ -78,11 +83,13 @@ pub fn chain_reason(err: &(dyn StdError + 'static)) -> String {
         if text.contains("connection closed before message completed") {
             return "connection closed before a complete response".into();
         }
-        if text.contains("invalid HTTP") || text.contains("invalid URI") || text.contains("parse") {
+        if text.contains("message head is too large") {
+            return "the server sent oversized response headers".into();
+        }
+        if text.starts_with("invalid HTTP") || text.contains("invalid HTTP") {
             return "the server sent an invalid HTTP response".into();
         }
         last_text = text;
-        current = e.source();
     }
     truncate(&format!("request failed: {last_text}"))
 }

@@ -5,6 +5,7 @@ fn rec(seq: u64, at: &str, event: Event) -> Record {
     Record {
         seq,
         at: at.parse().unwrap(),
+        more: false,
         event,
     }
 }

@@ -34,6 +34,8 @@ pub enum Behaviour {
     Garbage,
     /// Waits, then answers 200.
     Slow(Duration),
+    /// Redirects every request to this URL.
+    RedirectTo(String),
     /// Greets with a line of text at once, like an SMTP or SSH server, then closes.
     Banner,
     /// Alternates between 200 and 503 every `period` since the server started.
@@ -159,6 +161,12 @@ async fn answer(
                     }
                 }
             }
+        }
+        Behaviour::RedirectTo(to) => {
+            let r = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(r.as_bytes()).await;
         }
         Behaviour::RedirectLoop => {
             let r = "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";

@@ -14,8 +14,18 @@ use super::{Ctx, MAX_FUTURE};
 use crate::journal::IncidentUpdate;
 use crate::status::{ComponentStatus, Impact, IncidentStatus};
 
-const KEYS: &[&str] = &["id", "follows", "title", "impact", "components", "postmortem_url", "update"];
-const UPDATE_KEYS: &[&str] = &["at", "status", "message", "eta", "notify", "apology", "credit"];
+const KEYS: &[&str] = &[
+    "id",
+    "follows",
+    "title",
+    "impact",
+    "components",
+    "postmortem_url",
+    "update",
+];
+const UPDATE_KEYS: &[&str] = &[
+    "at", "status", "message", "eta", "notify", "apology", "credit",
+];
 
 /// An incident as an operator declared it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +49,17 @@ impl IncidentFile {
     }
 }
 
-pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path: PathBuf) -> Option<IncidentFile> {
-    let id = t.required_string(rep, "id", "a short name for this incident, such as \"checkout-errors\"");
+pub(super) fn parse(
+    mut t: Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    path: PathBuf,
+) -> Option<IncidentFile> {
+    let id = t.required_string(
+        rep,
+        "id",
+        "a short name for this incident, such as \"checkout-errors\"",
+    );
     let id_span = id.as_ref().map(|s| s.span());
     let id = id.and_then(|s| match values::slug(s.get_ref()) {
         Ok(()) => Some(s.into_inner()),
@@ -52,7 +71,12 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
     if let (Some(id), Some(span)) = (&id, &id_span) {
         t.set_context(&format!("incident \"{id}\""));
         if let Some(first) = ctx.claim(id, &path) {
-            t.error(rep, span.clone(), "id", &format!("duplicate id, already used in {first}"));
+            t.error(
+                rep,
+                span.clone(),
+                "id",
+                &format!("duplicate id, already used in {first}"),
+            );
         }
     }
     let follows = t.string(rep, "follows");
@@ -80,7 +104,11 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
     let follows = follows.map(Spanned::into_inner);
     let header_required = follows.is_none();
     let title = if header_required {
-        t.required_string(rep, "title", "what customers read, such as \"Card payments failing\"")
+        t.required_string(
+            rep,
+            "title",
+            "what customers read, such as \"Card payments failing\"",
+        )
     } else {
         t.string(rep, "title")
     }
@@ -94,9 +122,12 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
             .ok()
     });
     let updates = updates(&mut t, rep, ctx);
-    if let (Some(id), Some(span), None, Some(first)) =
-        (&id, &id_span, &follows, updates.as_ref().and_then(|u| u.first()))
-        && let Some(old) = ctx.view.incidents.get(id)
+    if let (Some(id), Some(span), None, Some(first)) = (
+        &id,
+        &id_span,
+        &follows,
+        updates.as_ref().and_then(|u| u.first()),
+    ) && let Some(old) = ctx.view.incidents.get(id)
         && (old.automatic || old.opened_at != first.at)
     {
         t.error(
@@ -106,7 +137,9 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
             &format!(
                 "\"{id}\" already belongs to {} (opened {}); choose a new id",
                 old.reference,
-                old.opened_at.with_timezone(&ctx.tz).format("%Y-%m-%d %H:%M %Z")
+                old.opened_at
+                    .with_timezone(&ctx.tz)
+                    .format("%Y-%m-%d %H:%M %Z")
             ),
         );
     }
@@ -116,7 +149,11 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
         id: id?,
         follows,
         title,
-        impact: if header_required { Some(impact??) } else { impact? },
+        impact: if header_required {
+            Some(impact??)
+        } else {
+            impact?
+        },
         components: components?,
         postmortem_url,
         updates: updates?,
@@ -139,7 +176,10 @@ fn impact(t: &mut Table<'_, '_>, rep: &mut Report, required: bool) -> Option<Opt
                 rep,
                 s.span(),
                 "impact",
-                &format!("\"{}\" is not an impact (use none, minor, major or critical)", s.get_ref()),
+                &format!(
+                    "\"{}\" is not an impact (use none, minor, major or critical)",
+                    s.get_ref()
+                ),
             );
             None
         }
@@ -167,12 +207,23 @@ fn components(
             let hint = did_you_mean(name.get_ref(), ctx.components)
                 .map(|s| format!("; did you mean \"{s}\"?"))
                 .unwrap_or_default();
-            t.error(rep, name.span(), &label, &format!("no component \"{}\" in the configuration{hint}", name.get_ref()));
+            t.error(
+                rep,
+                name.span(),
+                &label,
+                &format!(
+                    "no component \"{}\" in the configuration{hint}",
+                    name.get_ref()
+                ),
+            );
             ok = false;
             continue;
         }
         let status = match value.get_ref() {
-            DeValue::String(s) => s.parse::<ComponentStatus>().ok().filter(|s| !s.is_operational()),
+            DeValue::String(s) => s
+                .parse::<ComponentStatus>()
+                .ok()
+                .filter(|s| !s.is_operational()),
             _ => None,
         };
         match status {
@@ -191,7 +242,12 @@ fn components(
         }
     }
     if ok && out.is_empty() && required {
-        t.error(rep, t.span(), "components", "name at least one affected component");
+        t.error(
+            rep,
+            t.span(),
+            "components",
+            "name at least one affected component",
+        );
         return None;
     }
     ok.then_some(out)
@@ -199,19 +255,33 @@ fn components(
 
 fn updates(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Vec<IncidentUpdate>> {
     if !t.has("update") {
-        t.missing(rep, "update", "at least one [[update]] with at, status and message");
+        t.missing(
+            rep,
+            "update",
+            "at least one [[update]] with at, status and message",
+        );
         return None;
     }
     let tables = t.tables(rep, "update");
     let mut out: Vec<(IncidentUpdate, std::ops::Range<usize>)> = Vec::new();
     let mut ok = true;
     for (i, (table, span)) in tables.into_iter().enumerate() {
-        let mut u = Table::new(table, span.clone(), t.context(), &format!("update[{}]", i + 1));
+        let mut u = Table::new(
+            table,
+            span.clone(),
+            t.context(),
+            &format!("update[{}]", i + 1),
+        );
         match update(&mut u, rep, ctx) {
             Some((update, at_span)) => {
                 if let Some((prev, _)) = out.last() {
                     if prev.status == IncidentStatus::Resolved {
-                        u.error(rep, span.clone(), "", "comes after the resolving update; nothing may follow it");
+                        u.error(
+                            rep,
+                            span.clone(),
+                            "",
+                            "comes after the resolving update; nothing may follow it",
+                        );
                         ok = false;
                     } else if update.at <= prev.at {
                         u.error(
@@ -232,7 +302,11 @@ fn updates(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Vec
     ok.then(|| out.into_iter().map(|(u, _)| u).collect())
 }
 
-fn update(u: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<(IncidentUpdate, std::ops::Range<usize>)> {
+fn update(
+    u: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+) -> Option<(IncidentUpdate, std::ops::Range<usize>)> {
     let at = moment(u, rep, ctx, "at", true);
     let status = match u.string(rep, "status") {
         None => {
@@ -259,18 +333,33 @@ fn update(u: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<(Inc
         if let Some(v) = v
             && status.is_some_and(|s| s != IncidentStatus::Resolved)
         {
-            u.error(rep, v.span(), key, "belongs on the resolving update (status = \"resolved\")");
+            u.error(
+                rep,
+                v.span(),
+                key,
+                "belongs on the resolving update (status = \"resolved\")",
+            );
         }
     }
     let at = at?;
     if let Some(eta) = &eta
         && *eta.get_ref() < *at.get_ref()
     {
-        u.error(rep, eta.span(), "eta", "is before its update; an ETA says when a fix is expected");
+        u.error(
+            rep,
+            eta.span(),
+            "eta",
+            "is before its update; an ETA says when a fix is expected",
+        );
         return None;
     }
     if *at.get_ref() > ctx.now + MAX_FUTURE {
-        u.error(rep, at.span(), "at", "is in the future; updates are published at the time they say");
+        u.error(
+            rep,
+            at.span(),
+            "at",
+            "is in the future; updates are published at the time they say",
+        );
         return None;
     }
     let at_span = at.span();
@@ -298,7 +387,11 @@ pub(super) fn moment(
 ) -> Option<Spanned<DateTime<Utc>>> {
     let Some(v) = t.raw(key) else {
         if required {
-            t.missing(rep, key, "a date and time, such as 2026-11-22T10:04:00+01:00");
+            t.missing(
+                rep,
+                key,
+                "a date and time, such as 2026-11-22T10:04:00+01:00",
+            );
         }
         return None;
     };

@@ -22,7 +22,8 @@ const KEYS: &[&str] = &[
 ];
 
 /// Reminders sent before a window unless `remind_before` says otherwise.
-pub const DEFAULT_REMIND_BEFORE: [Duration; 2] = [Duration::from_secs(24 * 3600), Duration::from_secs(3600)];
+pub const DEFAULT_REMIND_BEFORE: [Duration; 2] =
+    [Duration::from_secs(24 * 3600), Duration::from_secs(3600)];
 
 /// Planned maintenance as an operator declared it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +36,17 @@ pub struct MaintenanceFile {
     pub cancelled: bool,
 }
 
-pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path: PathBuf) -> Option<MaintenanceFile> {
-    let id = t.required_string(rep, "id", "a short name for this maintenance, such as \"db-upgrade\"");
+pub(super) fn parse(
+    mut t: Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    path: PathBuf,
+) -> Option<MaintenanceFile> {
+    let id = t.required_string(
+        rep,
+        "id",
+        "a short name for this maintenance, such as \"db-upgrade\"",
+    );
     let id_span = id.as_ref().map(|s| s.span());
     let id = id.and_then(|s| match values::slug(s.get_ref()) {
         Ok(()) => Some(s.into_inner()),
@@ -48,19 +58,37 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
     if let (Some(id), Some(span)) = (&id, &id_span) {
         t.set_context(&format!("maintenance \"{id}\""));
         if let Some(first) = ctx.claim(id, &path) {
-            t.error(rep, span.clone(), "id", &format!("duplicate id, already used in {first}"));
+            t.error(
+                rep,
+                span.clone(),
+                "id",
+                &format!("duplicate id, already used in {first}"),
+            );
         }
     }
-    let title = t.required_string(rep, "title", "what customers read, such as \"Database upgrade\"");
+    let title = t.required_string(
+        rep,
+        "title",
+        "what customers read, such as \"Database upgrade\"",
+    );
     let components = components(&mut t, rep, ctx);
     let starts_at = moment(&mut t, rep, ctx, "starts_at", true);
     let ends_at = moment(&mut t, rep, ctx, "ends_at", true);
     if let (Some(s), Some(e)) = (&starts_at, &ends_at)
         && e.get_ref() <= s.get_ref()
     {
-        t.error(rep, e.span(), "ends_at", &format!("{} is not after starts_at ({})", e.get_ref(), s.get_ref()));
+        t.error(
+            rep,
+            e.span(),
+            "ends_at",
+            &format!("{} is not after starts_at ({})", e.get_ref(), s.get_ref()),
+        );
     }
-    let message = t.required_string(rep, "message", "what customers should expect during the work");
+    let message = t.required_string(
+        rep,
+        "message",
+        "what customers should expect during the work",
+    );
     let remind_before = remind_before(&mut t, rep);
     let cancelled = t.boolean(rep, "cancelled").unwrap_or(false);
     t.finish(rep, KEYS, &|_| None);
@@ -85,7 +113,11 @@ pub(super) fn parse(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>, path:
 
 fn components(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Vec<String>> {
     if !t.has("components") {
-        t.missing(rep, "components", "the components affected, such as [\"api\", \"database\"]");
+        t.missing(
+            rep,
+            "components",
+            "the components affected, such as [\"api\", \"database\"]",
+        );
         return None;
     }
     let items = t.array(rep, "components")?;
@@ -105,7 +137,15 @@ fn components(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<
             let hint = did_you_mean(s.get_ref(), ctx.components)
                 .map(|c| format!("; did you mean \"{c}\"?"))
                 .unwrap_or_default();
-            t.error(rep, s.span(), "components", &format!("no component \"{}\" in the configuration{hint}", s.get_ref()));
+            t.error(
+                rep,
+                s.span(),
+                "components",
+                &format!(
+                    "no component \"{}\" in the configuration{hint}",
+                    s.get_ref()
+                ),
+            );
         }
     }
     if ok && out.is_empty() {
@@ -117,7 +157,11 @@ fn components(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<
 
 fn remind_before(t: &mut Table<'_, '_>, rep: &mut Report) -> Option<Vec<Duration>> {
     let Some(items) = t.array(rep, "remind_before") else {
-        return if t.has("remind_before") { None } else { Some(DEFAULT_REMIND_BEFORE.to_vec()) };
+        return if t.has("remind_before") {
+            None
+        } else {
+            Some(DEFAULT_REMIND_BEFORE.to_vec())
+        };
     };
     let mut out = Vec::new();
     let mut ok = true;

@@ -77,7 +77,10 @@ impl Declared {
                 let src = match std::fs::read_to_string(&path) {
                     Ok(s) => s,
                     Err(e) => {
-                        loaded.problems.push(SourceMap::new(display, "").diagnostic(0..0, format!("cannot read: {e}")));
+                        loaded.problems.push(
+                            SourceMap::new(display, "")
+                                .diagnostic(0..0, format!("cannot read: {e}")),
+                        );
                         loaded.broken.push(path);
                         continue;
                     }
@@ -85,7 +88,10 @@ impl Declared {
                 let mut rep = Report::new(SourceMap::new(display, &src));
                 let (doc, syntax) = DeTable::parse_recoverable(&src);
                 for e in &syntax {
-                    rep.error(e.span().unwrap_or(0..0), format!("invalid TOML: {}", e.message().trim()));
+                    rep.error(
+                        e.span().unwrap_or(0..0),
+                        format!("invalid TOML: {}", e.message().trim()),
+                    );
                 }
                 if syntax.is_empty() {
                     let t = Table::new(doc.get_ref(), doc.span(), "", "");
@@ -114,8 +120,20 @@ impl Declared {
     pub fn keep_last_good(loaded: &Loaded, previous: &Declared) -> Declared {
         let mut d = loaded.declared.clone();
         for path in &loaded.broken {
-            d.incidents.extend(previous.incidents.iter().filter(|i| &i.path == path).cloned());
-            d.maintenance.extend(previous.maintenance.iter().filter(|m| &m.path == path).cloned());
+            d.incidents.extend(
+                previous
+                    .incidents
+                    .iter()
+                    .filter(|i| &i.path == path)
+                    .cloned(),
+            );
+            d.maintenance.extend(
+                previous
+                    .maintenance
+                    .iter()
+                    .filter(|m| &m.path == path)
+                    .cloned(),
+            );
         }
         d.incidents.sort_by(|a, b| a.path.cmp(&b.path));
         d.maintenance.sort_by(|a, b| a.path.cmp(&b.path));
@@ -123,14 +141,18 @@ impl Declared {
     }
 
     pub fn incident(&self, id: &str) -> Option<&IncidentFile> {
-        self.incidents.iter().find(|i| i.id == id || i.follows.as_deref() == Some(id))
+        self.incidents
+            .iter()
+            .find(|i| i.id == id || i.follows.as_deref() == Some(id))
     }
 }
 
 impl Ctx<'_> {
     /// Record an id; the file that used it first, if another did.
     fn claim(&self, id: &str, path: &Path) -> Option<String> {
-        let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let mut seen = self.seen.borrow_mut();
         match seen.get(id) {
             Some(first) => Some(first.clone()),
@@ -152,7 +174,8 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| {
             p.extension().is_some_and(|e| e == "toml")
-                && p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                && p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
                 && p.is_file()
         })
         .collect();

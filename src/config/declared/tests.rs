@@ -80,9 +80,19 @@ fn an_incident_file_is_read_with_local_times_in_the_site_zone() {
     assert_eq!(i.impact, Some(Impact::Major));
     assert_eq!(i.components["checkout"], ComponentStatus::PartialOutage);
     assert_eq!(i.updates.len(), 2);
-    assert_eq!(i.updates[0].at, "2026-11-22T09:04:00Z".parse::<DateTime<Utc>>().unwrap());
-    assert_eq!(i.updates[0].eta, Some("2026-11-22T11:00:00Z".parse().unwrap()), "local ETA, Paris time");
-    assert_eq!(i.updates[1].at, "2026-11-22T09:30:00Z".parse::<DateTime<Utc>>().unwrap());
+    assert_eq!(
+        i.updates[0].at,
+        "2026-11-22T09:04:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(
+        i.updates[0].eta,
+        Some("2026-11-22T11:00:00Z".parse().unwrap()),
+        "local ETA, Paris time"
+    );
+    assert_eq!(
+        i.updates[1].at,
+        "2026-11-22T09:30:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
     assert_eq!(i.updates[1].status, IncidentStatus::Identified);
 }
 
@@ -103,7 +113,10 @@ message = "The API will be read-only."
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let m = &loaded.declared.maintenance[0];
     assert_eq!(m.window.components, ["database", "api"]);
-    assert_eq!(m.window.starts_at, "2026-11-25T01:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    assert_eq!(
+        m.window.starts_at,
+        "2026-11-25T01:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
     assert_eq!(m.remind_before, DEFAULT_REMIND_BEFORE.to_vec());
 }
 
@@ -111,7 +124,10 @@ message = "The API will be read-only."
 fn a_broken_file_keeps_its_last_good_version_and_spares_the_others() {
     let (dir, config) = fixture(&[
         ("incidents/cards.toml", CARDS),
-        ("incidents/other.toml", &CARDS.replace("\"cards\"", "\"other\"")),
+        (
+            "incidents/other.toml",
+            &CARDS.replace("\"cards\"", "\"other\""),
+        ),
     ]);
     let first = Declared::load(&config, &StatusView::default(), now());
     assert_eq!(first.declared.incidents.len(), 2);
@@ -139,11 +155,18 @@ message = "A database failover is under way."
     let (_d, config) = fixture(&[("incidents/api.toml", file)]);
     let empty = Declared::load(&config, &StatusView::default(), now());
     assert_eq!(empty.problems.len(), 1);
-    assert!(empty.problems[0].message.contains("no incident INC-2026-1122-api in the journal"), "{}", empty.problems[0]);
+    assert!(
+        empty.problems[0]
+            .message
+            .contains("no incident INC-2026-1122-api in the journal"),
+        "{}",
+        empty.problems[0]
+    );
 
     let view = StatusView::from_records(&[Record {
         seq: 1,
         at: "2026-11-22T10:00:00Z".parse().unwrap(),
+        more: false,
         event: Event::IncidentOpened {
             id: "INC-2026-1122-api".into(),
             reference: "INC-2026-1122-api".into(),

@@ -22,16 +22,20 @@ pub fn instant(v: &DeValue<'_>, tz: Tz) -> Result<DateTime<Utc>, String> {
                     "{dt} is not a full date and time (write it like 2026-11-22T10:04:00+01:00, or 2026-11-22T10:04:00 for {tz} time)"
                 ));
             };
-            let naive = NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
-                .and_then(|d| {
-                    d.and_hms_nano_opt(
-                        u32::from(time.hour),
-                        u32::from(time.minute),
-                        u32::from(time.second.unwrap_or(0)),
-                        time.nanosecond.unwrap_or(0),
-                    )
-                })
-                .ok_or_else(|| format!("{dt} is not a valid date and time"))?;
+            let naive = NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            )
+            .and_then(|d| {
+                d.and_hms_nano_opt(
+                    u32::from(time.hour),
+                    u32::from(time.minute),
+                    u32::from(time.second.unwrap_or(0)),
+                    time.nanosecond.unwrap_or(0),
+                )
+            })
+            .ok_or_else(|| format!("{dt} is not a valid date and time"))?;
             match dt.offset {
                 Some(Offset::Z) => Ok(Utc.from_utc_datetime(&naive)),
                 Some(Offset::Custom { minutes }) => {
@@ -88,10 +92,28 @@ mod tests {
     fn strings_with_and_without_offsets() {
         let paris = chrono_tz::Europe::Paris;
         let utc = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(parse("2026-11-22T10:04:00+01:00", paris), Ok(utc("2026-11-22T09:04:00Z")));
-        assert_eq!(parse("2026-11-22 10:04", paris), Ok(utc("2026-11-22T09:04:00Z")));
-        assert_eq!(parse("2026-07-01T10:00:00", paris), Ok(utc("2026-07-01T08:00:00Z")), "summer time");
-        assert!(parse("2026-03-29 02:30", paris).unwrap_err().contains("does not exist"));
-        assert!(parse("tomorrow", paris).unwrap_err().contains("is not a date and time"));
+        assert_eq!(
+            parse("2026-11-22T10:04:00+01:00", paris),
+            Ok(utc("2026-11-22T09:04:00Z"))
+        );
+        assert_eq!(
+            parse("2026-11-22 10:04", paris),
+            Ok(utc("2026-11-22T09:04:00Z"))
+        );
+        assert_eq!(
+            parse("2026-07-01T10:00:00", paris),
+            Ok(utc("2026-07-01T08:00:00Z")),
+            "summer time"
+        );
+        assert!(
+            parse("2026-03-29 02:30", paris)
+                .unwrap_err()
+                .contains("does not exist")
+        );
+        assert!(
+            parse("tomorrow", paris)
+                .unwrap_err()
+                .contains("is not a date and time")
+        );
     }
 }

@@ -7,7 +7,12 @@ const PARIS: Tz = chrono_tz::Europe::Paris;
 fn fold(view: &mut StatusView, events: &[(DateTime<Utc>, Event)]) {
     for (at, event) in events {
         let seq = view.last_seq + 1;
-        view.apply(&Record { seq, at: *at, event: event.clone() });
+        view.apply(&Record {
+            seq,
+            at: *at,
+            more: false,
+            event: event.clone(),
+        });
     }
 }
 
@@ -25,7 +30,11 @@ fn reading_the_same_files_again_and_again_yields_each_event_once() {
     let kinds: Vec<&str> = first.events.iter().map(|(_, e)| e.kind()).collect();
     assert_eq!(kinds, ["incident.opened", "incident.updated"]);
     match &first.events[0].1 {
-        Event::IncidentOpened { reference, automatic, .. } => {
+        Event::IncidentOpened {
+            reference,
+            automatic,
+            ..
+        } => {
             assert_eq!(reference, "INC-2026-1122-cards");
             assert!(!automatic);
         }
@@ -52,7 +61,11 @@ fn a_new_update_an_edit_and_a_resolution_each_become_one_event() {
     let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
     assert_eq!(kinds, ["incident.update_edited", "incident.resolved"]);
     match &d.events[1].1 {
-        Event::IncidentResolved { duration_secs, update: Some(u), .. } => {
+        Event::IncidentResolved {
+            duration_secs,
+            update: Some(u),
+            ..
+        } => {
             assert_eq!(*duration_secs, 56 * 60);
             assert_eq!(u.credit.as_deref(), Some("10% of this month's fee."));
         }
@@ -60,7 +73,11 @@ fn a_new_update_an_edit_and_a_resolution_each_become_one_event() {
     }
     fold(&mut view, &d.events);
     assert!(!view.incidents["cards"].is_open());
-    assert!(incident_events(&load(&config, &view), &view, PARIS, now()).events.is_empty());
+    assert!(
+        incident_events(&load(&config, &view), &view, PARIS, now())
+            .events
+            .is_empty()
+    );
 }
 
 #[test]
@@ -82,7 +99,11 @@ fn a_header_edit_is_recorded_without_a_new_update() {
     let mut view = StatusView::default();
     let d = incident_events(&load(&config, &view), &view, PARIS, now());
     fold(&mut view, &d.events);
-    std::fs::write(dir.path().join("incidents/cards.toml"), CARDS.replace("impact = \"major\"", "impact = \"critical\"")).unwrap();
+    std::fs::write(
+        dir.path().join("incidents/cards.toml"),
+        CARDS.replace("impact = \"major\"", "impact = \"critical\""),
+    )
+    .unwrap();
     let d = incident_events(&load(&config, &view), &view, PARIS, now());
     let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
     assert_eq!(kinds, ["incident.changed"]);

@@ -20,7 +20,12 @@ fn tr(from: ComponentStatus, to: ComponentStatus, at: &str) -> Transition {
 fn apply(view: &mut StatusView, events: Vec<(DateTime<Utc>, Event)>) {
     for (at, event) in events {
         let seq = view.last_seq + 1;
-        view.apply(&Record { seq, at, event });
+        view.apply(&Record {
+            seq,
+            at,
+            more: false,
+            event,
+        });
     }
 }
 

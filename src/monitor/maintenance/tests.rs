@@ -26,7 +26,12 @@ fn play(declared: &Declared, view: &mut StatusView, moments: &[&str]) -> Vec<(St
             };
             out.push(((*m).to_owned(), kind));
             let seq = view.last_seq + 1;
-            view.apply(&Record { seq, at, event });
+            view.apply(&Record {
+                seq,
+                at,
+                more: false,
+                event,
+            });
         }
     }
     out
@@ -77,9 +82,21 @@ fn a_restart_across_the_start_records_it_late_once() {
     let mut view = StatusView::default();
     play(&d, &mut view, &["2026-11-20T00:00:00Z"]);
     // The daemon was down from before the first reminder until after the start.
-    let got = play(&d, &mut view, &["2026-11-25T02:10:00Z", "2026-11-25T02:10:01Z", "2026-11-25T03:00:00Z"]);
+    let got = play(
+        &d,
+        &mut view,
+        &[
+            "2026-11-25T02:10:00Z",
+            "2026-11-25T02:10:01Z",
+            "2026-11-25T03:00:00Z",
+        ],
+    );
     let kinds: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
-    assert_eq!(kinds, ["maintenance.started"], "no stale reminders, one late start");
+    assert_eq!(
+        kinds,
+        ["maintenance.started"],
+        "no stale reminders, one late start"
+    );
     assert!(view.under_maintenance("database"));
 }
 
@@ -88,7 +105,11 @@ fn a_window_missed_entirely_is_started_and_completed_late() {
     let (_d, d) = declared(WINDOW);
     let mut view = StatusView::default();
     play(&d, &mut view, &["2026-11-20T00:00:00Z"]);
-    let got = play(&d, &mut view, &["2026-11-26T00:00:00Z", "2026-11-26T00:00:01Z"]);
+    let got = play(
+        &d,
+        &mut view,
+        &["2026-11-26T00:00:00Z", "2026-11-26T00:00:01Z"],
+    );
     let kinds: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
     assert_eq!(kinds, ["maintenance.started", "maintenance.completed"]);
 }
@@ -97,7 +118,11 @@ fn a_window_missed_entirely_is_started_and_completed_late() {
 fn a_window_announced_late_skips_reminders_already_past() {
     let (_d, d) = declared(WINDOW);
     let mut view = StatusView::default();
-    let got = play(&d, &mut view, &["2026-11-25T00:30:00Z", "2026-11-25T01:00:00Z"]);
+    let got = play(
+        &d,
+        &mut view,
+        &["2026-11-25T00:30:00Z", "2026-11-25T01:00:00Z"],
+    );
     let kinds: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
     assert_eq!(kinds, ["maintenance.scheduled", "reminder 3600"]);
 }
@@ -107,16 +132,38 @@ fn edits_and_cancellation_are_recorded() {
     let (dir, d) = declared(WINDOW);
     let mut view = StatusView::default();
     play(&d, &mut view, &["2026-11-20T00:00:00Z"]);
-    std::fs::write(dir.path().join("maintenance/db.toml"), WINDOW.replace("04:00:00Z", "05:00:00Z")).unwrap();
+    std::fs::write(
+        dir.path().join("maintenance/db.toml"),
+        WINDOW.replace("04:00:00Z", "05:00:00Z"),
+    )
+    .unwrap();
     let config = crate::config::Config::load(&dir.path().join("forewarn.toml")).unwrap();
     let edited = Declared::load(&config, &view, t("2026-11-21T00:00:00Z")).declared;
     let got = play(&edited, &mut view, &["2026-11-21T00:00:00Z"]);
     assert_eq!(got[0].1, "maintenance.changed");
-    assert_eq!(view.maintenance["db-upgrade"].window.ends_at, t("2026-11-25T05:00:00Z"));
+    assert_eq!(
+        view.maintenance["db-upgrade"].window.ends_at,
+        t("2026-11-25T05:00:00Z")
+    );
 
-    std::fs::write(dir.path().join("maintenance/db.toml"), format!("{}cancelled = true\n", WINDOW.replace("04:00:00Z", "05:00:00Z"))).unwrap();
+    std::fs::write(
+        dir.path().join("maintenance/db.toml"),
+        format!(
+            "{}cancelled = true\n",
+            WINDOW.replace("04:00:00Z", "05:00:00Z")
+        ),
+    )
+    .unwrap();
     let cancelled = Declared::load(&config, &view, t("2026-11-21T00:00:00Z")).declared;
-    let got = play(&cancelled, &mut view, &["2026-11-21T01:00:00Z", "2026-11-25T02:00:00Z"]);
+    let got = play(
+        &cancelled,
+        &mut view,
+        &["2026-11-21T01:00:00Z", "2026-11-25T02:00:00Z"],
+    );
     let kinds: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
-    assert_eq!(kinds, ["maintenance.cancelled"], "nothing after a cancellation");
+    assert_eq!(
+        kinds,
+        ["maintenance.cancelled"],
+        "nothing after a cancellation"
+    );
 }
