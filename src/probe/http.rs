@@ -6,7 +6,7 @@ use reqwest::redirect::Policy;
 
 use super::reason::{chain_reason, short_duration, truncate};
 use super::{DEFAULT_USER_AGENT, MAX_REDIRECTS, Outcome};
-use crate::config::HttpTarget;
+use crate::config::{HttpTarget, MAX_JSON_BYTES};
 
 /// Three clients: one follows redirects, one does not, and one follows them only on
 /// the same host (for checks sending secret headers, which must never reach another
@@ -156,7 +156,8 @@ pub fn evaluate(
         }
     }
     if !h.json.is_empty() {
-        if too_large {
+        if too_large || body.len() > MAX_JSON_BYTES {
+            let limit = size(h.max_body_bytes.min(MAX_JSON_BYTES));
             return Outcome::Down(format!(
                 "response body larger than {limit}, too large to check"
             ));
