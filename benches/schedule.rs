@@ -37,6 +37,7 @@ fn main() {
             .map(|c| Job {
                 component: c.id.clone(),
                 check: Arc::new(c.check.clone()),
+                generation: 0,
             })
             .collect();
         let (tx, mut rx) = mpsc::channel::<Observation>(4096);

@@ -107,13 +107,12 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             Ok(Exit::Success)
         }
         Command::Probe { components, json } => {
-            let (text, exit) =
-                runtime()?.block_on(commands::probe::run(&cli.config, &components, json))?;
+            let (text, exit) = run_async(commands::probe::run(&cli.config, &components, json))?;
             print!("{text}");
             Ok(exit)
         }
         Command::Run => {
-            runtime()?.block_on(commands::run::run(&cli.config, &cli.state))?;
+            run_async(commands::run::run(&cli.config, &cli.state))?;
             Ok(Exit::Success)
         }
         Command::Status { json } => {
@@ -121,19 +120,30 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             Ok(Exit::Success)
         }
         Command::Demo { dir, speed } => {
-            runtime()?.block_on(forewarn::demo::run(&dir, speed, &mut std::io::stdout()))?;
+            run_async(async {
+                forewarn::demo::run(&dir, speed, &mut std::io::stdout())
+                    .await
+                    .map_err(CommandError::from)
+            })?;
             Ok(Exit::Success)
         }
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Run a command on a multi-threaded runtime. Lookups stuck in the system resolver
+/// (which cannot be cancelled) get two seconds before the process leaves without them.
+fn run_async<T>(
+    fut: impl std::future::Future<Output = Result<T, CommandError>>,
+) -> Result<T, CommandError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {
             CommandError::Other(anyhow::Error::new(e).context("cannot start the async runtime"))
-        })
+        })?;
+    let result = rt.block_on(fut);
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }
 
 fn init_logging(format: LogFormat, default: &str) {

@@ -114,6 +114,7 @@ fn assert_consistent(records: &[Record]) {
                     ),
                 }
             }
+            _ => {}
         }
     }
 }

@@ -34,6 +34,7 @@ async fn run(config: &Config, limit: usize, run_for: Duration) -> (HashMap<Strin
         .map(|c| Job {
             component: c.id.clone(),
             check: Arc::new(c.check.clone()),
+            generation: 0,
         })
         .collect();
     let (tx, mut rx) = mpsc::channel::<Observation>(1024);

@@ -26,7 +26,8 @@ pub async fn run(config_path: &Path, state_dir: &Path) -> Result<(), CommandErro
     Ok(())
 }
 
-/// Cancel `token` on SIGINT or SIGTERM.
+/// Cancel `token` on SIGINT or SIGTERM; a second signal ends the process at once (the
+/// journal is safe: a cut-off append is repaired at the next start).
 pub fn spawn_shutdown_on_signal(token: CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
@@ -39,6 +40,12 @@ pub fn spawn_shutdown_on_signal(token: CancellationToken) -> anyhow::Result<()> 
                 _ = int.recv() => tracing::info!("SIGINT received, stopping"),
             }
             token.cancel();
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::warn!("second signal received, stopping at once");
+            std::process::exit(130);
         });
     }
     #[cfg(not(unix))]
@@ -46,6 +53,8 @@ pub fn spawn_shutdown_on_signal(token: CancellationToken) -> anyhow::Result<()> 
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
             token.cancel();
+            let _ = tokio::signal::ctrl_c().await;
+            std::process::exit(130);
         });
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! The daemon's main loop: samples in from the scheduler, through the trackers, out as
-//! journal events (fsync'ed before anything else sees them), folded into the view.
+//! journal events (fsync'ed before anything else sees them), folded into the view; and
+//! the declared files, watched and turned into events, with the maintenance clock.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use super::incidents::events_for;
 use super::scheduler::{Job, Observation, Scheduler};
 use super::tracker::{Thresholds, Tracker};
-use crate::config::{Config, LoadError};
+use super::{declared, maintenance, watch};
+use crate::config::declared::Declared;
+use crate::config::{Config, Diagnostics};
 use crate::journal::{Event, Journal, Record};
 use crate::probe::Prober;
 use crate::status::StatusView;
@@ -22,6 +25,8 @@ use crate::status::rollup::Rollups;
 
 /// How often the hour in progress is saved.
 pub const ROLLUP_SAVE_EVERY: Duration = Duration::from_secs(30);
+/// How often the maintenance clock is consulted.
+pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 /// Samples that may wait for the main loop before probes pause.
 const SAMPLE_QUEUE: usize = 4096;
 
@@ -32,31 +37,20 @@ pub struct RunOptions {
 
 /// Everything the main loop owns.
 struct Daemon {
+    config_path: PathBuf,
+    /// The text of the configuration in force, to tell whether an edit touched it.
+    config_text: String,
     config: Arc<Config>,
+    declared: Declared,
     journal: Journal,
     view: StatusView,
     trackers: HashMap<String, Tracker>,
     rollups: Rollups,
     records: Option<broadcast::Sender<Record>>,
-}
-
-fn thresholds(config: &Config, id: &str) -> Option<Thresholds> {
-    config.component(id).map(|c| Thresholds {
-        fail_after: c.check.fail_after,
-        recover_after: c.check.recover_after,
-        severity: c.check.severity,
-    })
-}
-
-fn jobs(config: &Config) -> Vec<Job> {
-    config
-        .components
-        .iter()
-        .map(|c| Job {
-            component: c.id.clone(),
-            check: Arc::new(c.check.clone()),
-        })
-        .collect()
+    /// Bumped at every reload of the main configuration.
+    generation: u64,
+    /// Warnings already logged, so a repeated reload does not repeat them.
+    warned: HashSet<String>,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -67,60 +61,76 @@ pub async fn run(
     shutdown: CancellationToken,
     records: Option<broadcast::Sender<Record>>,
 ) -> anyhow::Result<()> {
+    // Listen for SIGHUP first: an early one must not end the process.
+    let mut hangup = hangup_signal()?;
     let (journal, history) = Journal::open(&opts.state_dir)?;
     let view = StatusView::from_records(&history);
     let rollups = Rollups::open(&opts.state_dir)?;
-    let config = Arc::new(config);
+    let config_text = std::fs::read_to_string(&opts.config_path).unwrap_or_default();
     let mut daemon = Daemon {
-        trackers: HashMap::new(),
-        config: config.clone(),
+        config_path: opts.config_path.clone(),
+        config_text,
+        config: Arc::new(config),
+        declared: Declared::default(),
         journal,
         view,
+        trackers: HashMap::new(),
         rollups,
         records,
+        generation: 0,
+        warned: HashSet::new(),
     };
     daemon.sync_trackers();
     tracing::info!(
-        components = config.components.len(),
+        components = daemon.config.components.len(),
         journal = %daemon.journal.path().display(),
         replayed = history.len(),
         open_incidents = daemon.view.open_incidents().count(),
         "monitoring started"
     );
     drop(history);
+    daemon.reload_declared(Utc::now());
+    daemon.run_clock(Utc::now());
 
-    let prober = Prober::new().context("cannot set up the probes")?;
-    let limit = Arc::new(Semaphore::new(config.monitor.max_concurrency));
     let (tx, mut rx) = mpsc::channel::<Observation>(SAMPLE_QUEUE);
-    let mut scheduler = Scheduler::start(
-        jobs(&config),
-        prober.clone(),
-        limit.clone(),
-        config.site.timezone,
-        tx.clone(),
-    );
+    let mut scheduler = daemon.start_scheduler(tx.clone())?;
+    let (changed_tx, mut changed) = mpsc::unbounded_channel();
+    let config_dir = opts
+        .config_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_owned();
+    let _watcher = match watch::watch(&config_dir, changed_tx) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "configuration changes will only be read on SIGHUP");
+            None
+        }
+    };
+    let mut clock = tokio::time::interval(CLOCK_TICK);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut save = tokio::time::interval(ROLLUP_SAVE_EVERY);
     save.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut hangup = hangup_signal()?;
 
     loop {
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
             Some(()) = recv_hangup(&mut hangup) => {
-                match Config::load(&opts.config_path) {
-                    Ok(new) => {
-                        scheduler.stop().await;
-                        let new = Arc::new(new);
-                        daemon.config = new.clone();
-                        daemon.sync_trackers();
-                        scheduler = Scheduler::start(jobs(&new), prober.clone(), limit.clone(), new.site.timezone, tx.clone());
-                        tracing::info!(components = new.components.len(), "configuration reloaded");
-                    }
-                    Err(e) => report_bad_reload(&e),
+                tracing::info!("SIGHUP received, reading the configuration again");
+                if daemon.reload(true) {
+                    scheduler.stop().await;
+                    scheduler = daemon.start_scheduler(tx.clone())?;
+                }
+            }
+            Some(()) = changed.recv() => {
+                if daemon.reload(false) {
+                    scheduler.stop().await;
+                    scheduler = daemon.start_scheduler(tx.clone())?;
                 }
             }
             Some(obs) = rx.recv() => daemon.observe(obs),
+            _ = clock.tick() => daemon.run_clock(Utc::now()),
             _ = save.tick() => {
                 if let Err(e) = daemon.rollups.persist(Utc::now()) {
                     tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
@@ -141,34 +151,104 @@ pub async fn run(
     Ok(())
 }
 
-fn report_bad_reload(e: &LoadError) {
-    match e {
-        LoadError::Invalid(diags) => {
-            for d in diags.iter() {
-                tracing::error!(problem = %d, "configuration not reloaded");
+impl Daemon {
+    fn start_scheduler(&self, tx: mpsc::Sender<Observation>) -> anyhow::Result<Scheduler> {
+        // A fresh prober and limit per configuration: new CA files and a new
+        // max_concurrency take effect.
+        let prober = Prober::new().context("cannot set up the probes")?;
+        let limit = Arc::new(Semaphore::new(self.config.monitor.max_concurrency));
+        let jobs = self
+            .config
+            .components
+            .iter()
+            .map(|c| Job {
+                component: c.id.clone(),
+                check: Arc::new(c.check.clone()),
+                generation: self.generation,
+            })
+            .collect();
+        Ok(Scheduler::start(
+            jobs,
+            prober,
+            limit,
+            self.config.site.timezone,
+            tx,
+        ))
+    }
+
+    /// Read the configuration folder again. Returns true when the main configuration
+    /// changed, so the checks must restart. Broken files leave the last good ones in force.
+    fn reload(&mut self, forced: bool) -> bool {
+        let text = match std::fs::read_to_string(&self.config_path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(path = %self.config_path.display(), error = %e, "cannot read the configuration; keeping the last good one");
+                return false;
+            }
+        };
+        let mut restart = false;
+        if forced || text != self.config_text {
+            let env = |name: &str| std::env::var(name).ok();
+            match Config::parse(&self.config_path, &text, &env) {
+                Ok(new) => {
+                    self.config = Arc::new(new);
+                    self.config_text = text;
+                    self.generation += 1;
+                    self.sync_trackers();
+                    restart = true;
+                    tracing::info!(
+                        components = self.config.components.len(),
+                        "configuration reloaded"
+                    );
+                }
+                Err(diags) => report_bad_config(&diags),
             }
         }
-        other => tracing::error!(problem = %other, "configuration not reloaded"),
+        self.reload_declared(Utc::now());
+        self.run_clock(Utc::now());
+        restart
     }
-    tracing::warn!("still running with the last good configuration");
-}
 
-impl Daemon {
+    /// Read the declared incident and maintenance files and record what is new.
+    fn reload_declared(&mut self, now: DateTime<Utc>) {
+        let loaded = Declared::load(&self.config, &self.view, now);
+        for d in &loaded.problems {
+            tracing::error!(problem = %d, "declared file not used; its last good version stays in force");
+        }
+        self.declared = Declared::keep_last_good(&loaded, &self.declared);
+        let diff =
+            declared::incident_events(&self.declared, &self.view, self.config.site.timezone, now);
+        for w in diff.warnings {
+            if self.warned.insert(w.clone()) {
+                tracing::warn!("{w}");
+            }
+        }
+        if let Err(e) = self.append(diff.events) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record declared incidents; will retry on the next change");
+        }
+    }
+
+    /// Record the maintenance events that are due.
+    fn run_clock(&mut self, now: DateTime<Utc>) {
+        let events = maintenance::due_events(&self.declared, &self.view, now);
+        if let Err(e) = self.append(events) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record maintenance events; will retry");
+        }
+    }
+
     /// One tracker per configured component, continuing from the journal's status.
     fn sync_trackers(&mut self) {
         let config = self.config.clone();
         self.trackers.retain(|id, _| config.component(id).is_some());
         for c in &config.components {
-            let Some(t) = thresholds(&config, &c.id) else {
-                continue;
-            };
+            let t = thresholds(c);
             let status = self.view.probe_status(&c.id);
             self.trackers
                 .entry(c.id.clone())
                 .and_modify(|tr| tr.set_thresholds(t))
                 .or_insert_with(|| Tracker::new(status, t));
         }
-        for inc in self.view.open_incidents() {
+        for inc in self.view.open_incidents().filter(|i| i.automatic) {
             for id in inc.components.keys() {
                 if config.component(id).is_none() {
                     tracing::warn!(
@@ -182,12 +262,20 @@ impl Daemon {
     }
 
     fn observe(&mut self, obs: Observation) {
+        if obs.generation != self.generation {
+            return; // taken under a configuration that has since been replaced
+        }
         let Some(component) = self.config.component(&obs.component).cloned() else {
-            return; // a late sample from a component removed by a reload
+            return;
         };
-        self.rollups.record(&obs.component, &obs.sample);
-        tracing::debug!(component = %obs.component, outcome = %obs.sample.outcome, latency_ms = obs.sample.latency.as_millis() as u64, "sample");
-        let Some(tracker) = self.trackers.get_mut(&obs.component) else {
+        let in_maintenance = self.view.under_maintenance(&component.id);
+        self.rollups
+            .record(&component.id, &obs.sample, in_maintenance);
+        tracing::debug!(component = %component.id, outcome = %obs.sample.outcome, latency_ms = obs.sample.latency.as_millis() as u64, in_maintenance, "sample");
+        if in_maintenance {
+            return; // planned work: failures open nothing, and the streak waits
+        }
+        let Some(tracker) = self.trackers.get_mut(&component.id) else {
             return;
         };
         let Some(transition) = tracker.observe(&obs.sample) else {
@@ -210,29 +298,48 @@ impl Daemon {
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), component = %component.id, "cannot record a status change; it will be retried");
                 // Forget the change so the tracker confirms it again on later samples.
-                let t = thresholds(&self.config, &component.id);
-                if let Some(t) = t {
-                    self.trackers.insert(
-                        component.id.clone(),
-                        Tracker::new(self.view.probe_status(&component.id), t),
-                    );
-                }
+                self.trackers.insert(
+                    component.id.clone(),
+                    Tracker::new(
+                        self.view.probe_status(&component.id),
+                        thresholds(&component),
+                    ),
+                );
             }
         }
     }
 
     /// Append durably, then fold in and announce.
     fn append(&mut self, events: Vec<(DateTime<Utc>, Event)>) -> anyhow::Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let journal = &mut self.journal;
         let records = blocking(|| journal.append(events))?;
         for r in records {
             self.view.apply(&r);
+            tracing::info!(seq = r.seq, event = r.event.kind(), "recorded");
             if let Some(tx) = &self.records {
                 let _ = tx.send(r);
             }
         }
         Ok(())
     }
+}
+
+fn thresholds(c: &crate::config::Component) -> Thresholds {
+    Thresholds {
+        fail_after: c.check.fail_after,
+        recover_after: c.check.recover_after,
+        severity: c.check.severity,
+    }
+}
+
+fn report_bad_config(diags: &Diagnostics) {
+    for d in diags.iter() {
+        tracing::error!(problem = %d, "configuration not reloaded");
+    }
+    tracing::warn!("still running with the last good configuration");
 }
 
 /// Run blocking file work without stalling other tasks on a multi-threaded runtime.

@@ -7,5 +7,6 @@ pub mod incidents;
 pub mod maintenance;
 pub mod scheduler;
 pub mod tracker;
+pub mod watch;
 
 pub use daemon::{RunOptions, run};

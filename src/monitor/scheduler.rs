@@ -28,12 +28,16 @@ pub const MAX_CRON_JITTER: Duration = Duration::from_millis(500);
 pub struct Job {
     pub component: String,
     pub check: Arc<Check>,
+    /// Which configuration this job comes from; samples carry it back, so a sample
+    /// taken under an older configuration can be told apart after a reload.
+    pub generation: u64,
 }
 
 /// A sample taken for a component.
 #[derive(Debug, Clone)]
 pub struct Observation {
     pub component: String,
+    pub generation: u64,
     pub sample: Sample,
 }
 
@@ -146,6 +150,7 @@ async fn run_once(
         let _ = tx
             .send(Observation {
                 component: job.component.clone(),
+                generation: job.generation,
                 sample,
             })
             .await;

@@ -30,6 +30,9 @@ pub struct HourRollup {
     pub checks: u32,
     pub failures: u32,
     pub degraded: u32,
+    /// Samples taken during maintenance; their failures do not count against uptime.
+    #[serde(default)]
+    pub maintenance: u32,
     pub p50_ms: u32,
     pub p95_ms: u32,
     pub max_ms: u32,
@@ -50,6 +53,8 @@ struct Accum {
     checks: u32,
     failures: u32,
     degraded: u32,
+    #[serde(default)]
+    maintenance: u32,
     max_ms: u32,
     latencies_ms: Vec<u32>,
 }
@@ -61,14 +66,16 @@ impl Accum {
             checks: 0,
             failures: 0,
             degraded: 0,
+            maintenance: 0,
             max_ms: 0,
             latencies_ms: Vec::new(),
         }
     }
 
-    fn add(&mut self, outcome: &Outcome, ms: u32) {
+    fn add(&mut self, outcome: &Outcome, ms: u32, in_maintenance: bool) {
         self.checks += 1;
         match outcome {
+            _ if in_maintenance => self.maintenance += 1,
             Outcome::Up => {}
             Outcome::Degraded(_) => self.degraded += 1,
             Outcome::Down(_) => self.failures += 1,
@@ -93,6 +100,7 @@ impl Accum {
             checks: self.checks,
             failures: self.failures,
             degraded: self.degraded,
+            maintenance: self.maintenance,
             p50_ms: percentile(&self.latencies_ms, 50),
             p95_ms: percentile(&self.latencies_ms, 95),
             max_ms: self.max_ms,
@@ -139,17 +147,17 @@ impl Rollups {
         })
     }
 
-    /// Count one sample.
-    pub fn record(&mut self, component: &str, sample: &Sample) {
+    /// Count one sample; `in_maintenance` marks samples taken during planned work.
+    pub fn record(&mut self, component: &str, sample: &Sample, in_maintenance: bool) {
         let hour = hour_of(sample.at);
         let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
         let open = &mut self.snapshot.open;
         match open.get_mut(component) {
-            Some(acc) if acc.hour == hour => acc.add(&sample.outcome, ms),
+            Some(acc) if acc.hour == hour => acc.add(&sample.outcome, ms, in_maintenance),
             Some(acc) if acc.hour > hour => {} // a late sample from an hour already closed
             _ => {
                 let mut acc = Accum::new(hour);
-                acc.add(&sample.outcome, ms);
+                acc.add(&sample.outcome, ms, in_maintenance);
                 if let Some(prev) = open.insert(component.to_owned(), acc) {
                     self.closed.push(prev.close(component));
                 }
@@ -317,6 +325,7 @@ mod tests {
             r.record(
                 "api",
                 &sample(&format!("2026-11-22T10:{i:02}:00Z"), outcome, 10 * (i + 1)),
+                false,
             );
         }
         r.persist("2026-11-22T10:30:00Z".parse().unwrap()).unwrap();
@@ -324,7 +333,16 @@ mod tests {
 
         // A restart within the same hour keeps counting into it.
         let mut r = Rollups::open(dir.path()).unwrap();
-        r.record("api", &sample("2026-11-22T10:45:00Z", Outcome::Up, 1000));
+        r.record(
+            "api",
+            &sample("2026-11-22T10:45:00Z", Outcome::Up, 1000),
+            false,
+        );
+        r.record(
+            "api",
+            &sample("2026-11-22T10:50:00Z", Outcome::Down("x".into()), 5),
+            true,
+        );
         r.persist("2026-11-22T11:00:05Z".parse().unwrap()).unwrap();
 
         let hours = read_hours(
@@ -335,8 +353,11 @@ mod tests {
         .unwrap();
         assert_eq!(hours.len(), 1);
         let h = &hours[0];
-        assert_eq!((h.checks, h.failures, h.degraded), (11, 2, 1));
-        assert_eq!((h.p50_ms, h.p95_ms, h.max_ms), (60, 1000, 1000));
-        assert_eq!(last_samples(dir.path())["api"].latency_ms, 1000);
+        assert_eq!(
+            (h.checks, h.failures, h.degraded, h.maintenance),
+            (12, 2, 1, 1)
+        );
+        assert_eq!((h.p50_ms, h.p95_ms, h.max_ms), (50, 1000, 1000));
+        assert_eq!(last_samples(dir.path())["api"].latency_ms, 5);
     }
 }

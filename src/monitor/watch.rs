@@ -1,0 +1,41 @@
+//! Watching the configuration folder: a debounced signal whenever a `.toml` file in it
+//! (or in `incidents/` and `maintenance/`) is written, created, renamed or removed.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use tokio::sync::mpsc;
+
+/// How long the folder must be quiet before a change is reported: editors write files
+/// in several steps.
+pub const DEBOUNCE: Duration = Duration::from_millis(250);
+
+pub type Watcher = Debouncer<notify::RecommendedWatcher>;
+
+/// Watch `dir` recursively; every burst of changes to `.toml` files sends one `()`.
+/// Keep the returned watcher alive for as long as changes should be reported.
+pub fn watch(dir: &Path, tx: mpsc::UnboundedSender<()>) -> anyhow::Result<Watcher> {
+    let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| match result {
+        Ok(events) => {
+            let relevant = events.iter().any(|e| {
+                let p = &e.path;
+                p.extension().is_some_and(|x| x == "toml")
+                    && p.file_name()
+                        .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            });
+            if relevant {
+                let _ = tx.send(());
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "watching the configuration folder failed"),
+    })
+    .context("cannot watch the configuration folder")?;
+    debouncer
+        .watcher()
+        .watch(dir, RecursiveMode::Recursive)
+        .with_context(|| format!("cannot watch {}", dir.display()))?;
+    Ok(debouncer)
+}
