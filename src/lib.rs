@@ -8,5 +8,6 @@ pub mod config;
 pub mod demo;
 pub mod journal;
 pub mod monitor;
+pub mod notify;
 pub mod probe;
 pub mod status;

@@ -62,6 +62,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Declare an incident, or post an update to one, by editing its file.
+    Incident {
+        #[command(subcommand)]
+        action: IncidentAction,
+    },
+    /// Announce planned maintenance by writing its file.
+    Maintenance {
+        #[command(subcommand)]
+        action: MaintenanceAction,
+    },
     /// Run a demonstration: a small service on 127.0.0.1 has an outage, and forewarn
     /// detects and records it. Needs no network.
     Demo {
@@ -74,12 +84,85 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum IncidentAction {
+    /// Declare a new incident: writes config/incidents/<id>.toml.
+    New {
+        #[arg(long)]
+        title: String,
+        /// An affected component and the status it shows, such as checkout=partial_outage (repeatable).
+        #[arg(long = "component", value_name = "ID=STATUS", required = true)]
+        components: Vec<String>,
+        /// none, minor, major or critical.
+        #[arg(long)]
+        impact: String,
+        /// What customers read first.
+        #[arg(long)]
+        message: String,
+        #[arg(long, default_value = "investigating")]
+        status: String,
+        /// When a fix is expected: a duration from now ("2h") or a time ("2026-11-23 14:00").
+        #[arg(long)]
+        eta: Option<String>,
+        /// The file's id (default: made from the title).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Post a progress update (ID is the file's id or the reference customers quote).
+    Update {
+        id: String,
+        /// investigating, identified or monitoring.
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        eta: Option<String>,
+        /// Publish without notifying anyone (for corrections).
+        #[arg(long)]
+        no_notify: bool,
+    },
+    /// Resolve an incident, with an apology and a credit if there is one.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        apology: Option<String>,
+        #[arg(long)]
+        credit: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MaintenanceAction {
+    /// Announce a maintenance window: writes config/maintenance/<id>.toml.
+    New {
+        #[arg(long)]
+        title: String,
+        /// An affected component (repeatable).
+        #[arg(long = "component", value_name = "ID", required = true)]
+        components: Vec<String>,
+        /// When it starts: "2026-11-25 02:00" (site time), RFC 3339, or a duration from now.
+        #[arg(long)]
+        start: String,
+        /// When it ends, written the same way.
+        #[arg(long)]
+        end: String,
+        /// What customers should expect.
+        #[arg(long)]
+        message: String,
+        /// When to remind subscribers before the start (repeatable; default 24h and 1h).
+        #[arg(long = "remind-before", value_name = "DURATION")]
+        remind_before: Vec<String>,
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(
-        cli.command,
-        Command::Demo { .. } | Command::Check | Command::Status { .. } | Command::Probe { .. }
-    );
+    let quiet = !matches!(cli.command, Command::Run);
     init_logging(cli.log_format, if quiet { "warn" } else { "info" });
     let exit = match dispatch(cli) {
         Ok(exit) => exit,
@@ -103,7 +186,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             Ok(Exit::Success)
         }
         Command::Check => {
-            print!("{}", commands::check::run(&cli.config)?);
+            print!("{}", commands::check::run(&cli.config, &cli.state)?);
             Ok(Exit::Success)
         }
         Command::Probe { components, json } => {
@@ -113,6 +196,98 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         }
         Command::Run => {
             run_async(commands::run::run(&cli.config, &cli.state))?;
+            Ok(Exit::Success)
+        }
+        Command::Incident { action } => {
+            let text = match action {
+                IncidentAction::New {
+                    title,
+                    components,
+                    impact,
+                    message,
+                    status,
+                    eta,
+                    id,
+                } => commands::incident::new(
+                    &cli.config,
+                    &cli.state,
+                    commands::incident::NewIncident {
+                        title,
+                        components,
+                        impact,
+                        message,
+                        status,
+                        eta,
+                        id,
+                    },
+                )?,
+                IncidentAction::Update {
+                    id,
+                    status,
+                    message,
+                    eta,
+                    no_notify,
+                } => commands::incident::update(
+                    &cli.config,
+                    &cli.state,
+                    &id,
+                    commands::incident::NewUpdate {
+                        status: commands::incident::status_arg(&status)?,
+                        message,
+                        eta,
+                        notify: !no_notify,
+                        apology: None,
+                        credit: None,
+                    },
+                )?,
+                IncidentAction::Resolve {
+                    id,
+                    message,
+                    apology,
+                    credit,
+                } => commands::incident::update(
+                    &cli.config,
+                    &cli.state,
+                    &id,
+                    commands::incident::NewUpdate {
+                        status: forewarn::status::IncidentStatus::Resolved,
+                        message,
+                        eta: None,
+                        notify: true,
+                        apology,
+                        credit,
+                    },
+                )?,
+            };
+            print!("{text}");
+            Ok(Exit::Success)
+        }
+        Command::Maintenance { action } => {
+            let MaintenanceAction::New {
+                title,
+                components,
+                start,
+                end,
+                message,
+                remind_before,
+                id,
+            } = action;
+            print!(
+                "{}",
+                commands::maintenance::new(
+                    &cli.config,
+                    &cli.state,
+                    commands::maintenance::NewMaintenance {
+                        title,
+                        components,
+                        start,
+                        end,
+                        message,
+                        remind_before,
+                        id
+                    },
+                )?
+            );
             Ok(Exit::Success)
         }
         Command::Status { json } => {

@@ -1,22 +1,32 @@
-//! `forewarn check`: validate the configuration and say what it describes.
+//! `forewarn check`: validate the configuration and the declared files, and say what
+//! they describe.
 
 use std::path::Path;
 
-use super::{CommandError, load_config};
-use crate::config::When;
-use crate::probe::short_duration;
+use chrono::Utc;
 
-pub fn run(config_path: &Path) -> Result<String, CommandError> {
+use super::{CommandError, load_config};
+use crate::config::declared::Declared;
+use crate::config::{Diagnostics, LoadError, When};
+use crate::journal::Journal;
+use crate::probe::short_duration;
+use crate::status::StatusView;
+
+pub fn run(config_path: &Path, state_dir: &Path) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
+    // `follows` is checked against the journal, read without touching it.
+    let view = Journal::read(state_dir)
+        .map(|r| StatusView::from_records(&r.records))
+        .unwrap_or_default();
+    let loaded = Declared::load(&config, &view, Utc::now());
+    if !loaded.problems.is_empty() {
+        return Err(LoadError::Invalid(Diagnostics(loaded.problems)).into());
+    }
+    let n = config.components.len();
     let mut out = format!(
-        "{}: valid, {} component{} for \"{}\"\n",
+        "{}: valid, {n} component{} for \"{}\"\n",
         config_path.display(),
-        config.components.len(),
-        if config.components.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
+        if n == 1 { "" } else { "s" },
         config.site.title
     );
     for c in &config.components {
@@ -24,10 +34,22 @@ pub fn run(config_path: &Path) -> Result<String, CommandError> {
             When::Every(d) => format!("every {}", short_duration(*d)),
             When::Cron { expression, .. } => format!("on \"{expression}\""),
         };
-        let kind = c.check.target.kind();
         out.push_str(&format!(
-            "  {:<16} {kind:<4} {when}, outage after {} failures, recovery after {} successes\n",
-            c.id, c.check.fail_after, c.check.recover_after
+            "  {:<16} {:<4} {when}, outage after {} failures, recovery after {} successes\n",
+            c.id,
+            c.check.target.kind(),
+            c.check.fail_after,
+            c.check.recover_after
+        ));
+    }
+    let d = &loaded.declared;
+    if !d.incidents.is_empty() || !d.maintenance.is_empty() {
+        out.push_str(&format!(
+            "{} incident file{} and {} maintenance file{} are valid\n",
+            d.incidents.len(),
+            if d.incidents.len() == 1 { "" } else { "s" },
+            d.maintenance.len(),
+            if d.maintenance.len() == 1 { "" } else { "s" },
         ));
     }
     Ok(out)

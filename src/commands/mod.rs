@@ -1,7 +1,10 @@
 //! One function per CLI subcommand. `main.rs` parses flags and calls these.
 
 pub mod check;
+mod edit;
+pub mod incident;
 pub mod init;
+pub mod maintenance;
 pub mod probe;
 pub mod run;
 pub mod status;

@@ -288,7 +288,7 @@ fn updates(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Vec
                             rep,
                             at_span,
                             "at",
-                            &format!("{} is not after the previous update ({}); keep updates in time order", update.at, prev.at),
+                            &format!("{} is not after the previous update ({}); keep updates in time order", local(update.at, ctx), local(prev.at, ctx)),
                         );
                         ok = false;
                     }
@@ -402,4 +402,10 @@ pub(super) fn moment(
             None
         }
     }
+}
+
+fn local(at: DateTime<Utc>, ctx: &Ctx<'_>) -> String {
+    at.with_timezone(&ctx.tz)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }

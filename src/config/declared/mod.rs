@@ -61,6 +61,17 @@ impl Declared {
     /// Read `incidents/` and `maintenance/` next to the main configuration file.
     /// `view` (the journal folded) tells which incidents `follows` may name.
     pub fn load(config: &Config, view: &StatusView, now: DateTime<Utc>) -> Loaded {
+        Declared::load_with(config, view, now, None)
+    }
+
+    /// As [`Declared::load`], reading `text` instead of what is on disk for `path`
+    /// (which may not exist yet): how a file is checked before it is written.
+    pub fn load_with(
+        config: &Config,
+        view: &StatusView,
+        now: DateTime<Utc>,
+        replace: Option<(&Path, &str)>,
+    ) -> Loaded {
         let dir = config.file.parent().unwrap_or(Path::new("."));
         let ids: Vec<&str> = config.components.iter().map(|c| c.id.as_str()).collect();
         let mut loaded = Loaded::default();
@@ -72,9 +83,21 @@ impl Declared {
                 view,
                 seen: RefCell::new(HashMap::new()),
             };
-            for path in toml_files(&dir.join(sub)) {
+            let mut paths = toml_files(&dir.join(sub));
+            if let Some((p, _)) = replace
+                && p.parent() == Some(dir.join(sub).as_path())
+                && !paths.iter().any(|x| x == p)
+            {
+                paths.push(p.to_owned());
+                paths.sort();
+            }
+            for path in paths {
                 let display = path.display().to_string();
-                let src = match std::fs::read_to_string(&path) {
+                let read = match replace {
+                    Some((p, text)) if p == path => Ok(text.to_owned()),
+                    _ => std::fs::read_to_string(&path),
+                };
+                let src = match read {
                     Ok(s) => s,
                     Err(e) => {
                         loaded.problems.push(
