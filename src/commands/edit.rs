@@ -52,7 +52,7 @@ pub fn free_id(base: &str, taken: &dyn Fn(&str) -> bool) -> String {
 /// A TOML date-time with the site's offset: `2026-11-23T10:04:00+01:00`.
 pub fn toml_time(at: DateTime<Utc>, tz: Tz) -> anyhow::Result<toml_edit::Datetime> {
     at.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
         .parse()
         .context("cannot write a date and time")
 }

@@ -85,15 +85,58 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
         out.push_str("\nOpen incidents:\n");
         for inc in open {
             out.push_str(&format!(
-                "  {}  {}  (impact {}, since {})\n",
+                "  {}  {}  ({}, impact {}, since {})\n",
                 inc.reference,
                 inc.title,
+                inc.status(),
                 inc.impact,
                 local(inc.opened_at, tz)
+            ));
+            if let Some(u) = inc.latest_update() {
+                out.push_str(&format!("      latest: {}\n", one_line(&u.message)));
+            }
+            if let Some(eta) = inc.eta() {
+                out.push_str(&format!("      fix expected by {}\n", local(eta, tz)));
+            }
+        }
+    }
+    let maintenance: Vec<_> = view
+        .maintenance
+        .values()
+        .filter(|m| !m.state.is_over())
+        .collect();
+    if !maintenance.is_empty() {
+        out.push_str("\nMaintenance:\n");
+        for m in maintenance {
+            out.push_str(&format!(
+                "  {}  {}  ({}, {} to {})\n",
+                m.id,
+                m.window.title,
+                if m.is_active() {
+                    "in progress"
+                } else {
+                    "scheduled"
+                },
+                local(m.window.starts_at, tz),
+                local(m.window.ends_at, tz)
             ));
         }
     }
     Ok(out)
+}
+
+/// The first line of a message, shortened for a terminal.
+fn one_line(text: &str) -> String {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
+    if first.chars().count() > 100 {
+        format!("{}…", first.chars().take(99).collect::<String>())
+    } else {
+        first.to_owned()
+    }
 }
 
 fn local(at: DateTime<Utc>, tz: Tz) -> String {

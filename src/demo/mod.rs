@@ -1,6 +1,8 @@
-//! `forewarn demo`: a pretend service on 127.0.0.1 has an outage and a slowdown; the real
-//! monitor, with a real journal, detects and records both, and the demo narrates.
+//! `forewarn demo`: a pretend shop on 127.0.0.1 has an outage, a slowdown and planned
+//! maintenance; the real monitor, with a real journal, detects and records them, an
+//! operator follows up with the real `forewarn incident` commands, and the demo narrates.
 
+mod script;
 mod service;
 
 use std::io::Write;
@@ -8,25 +10,38 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chrono::{SecondsFormat, Utc};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::commands;
+use crate::commands::incident::NewUpdate;
+use crate::commands::maintenance::NewMaintenance;
+use crate::commands::{self, CommandError};
 use crate::config::Config;
 use crate::journal::{Event, Record};
 use crate::monitor::{self, RunOptions};
+use crate::status::IncidentStatus;
+use script::Beat;
 use service::STORY;
 
 /// Marks a directory as the demo's own, so the demo never clears anything else.
 const MARKER: &str = ".forewarn-demo";
+
+struct Demo<'a> {
+    dir: &'a Path,
+    speed: f64,
+    started: Instant,
+    /// The automatic incident opened for checkout, once it is.
+    checkout_incident: Option<String>,
+}
 
 pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<()> {
     if !(0.5..=20.0).contains(&speed) {
         bail!("--speed must be between 0.5 and 20");
     }
     let state_dir = dir.join("state");
-    prepare(dir, &state_dir)?;
+    prepare(dir)?;
 
     let stop_service = CancellationToken::new();
     let started = Instant::now();
@@ -34,7 +49,7 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
         .await
         .context("cannot start the demo service on 127.0.0.1")?;
     let config_path = dir.join("forewarn.toml");
-    std::fs::write(&config_path, demo_config(addr, speed))
+    std::fs::write(&config_path, script::config(addr, speed))
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     let config = Config::load(&config_path)
         .map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
@@ -63,14 +78,13 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
         Some(tx),
     ));
 
-    let secs = |s: f64| Duration::from_secs_f64(s / speed);
     writeln!(
         out,
-        "forewarn demo: a pretend shop runs on http://{addr}/ with three endpoints (api, checkout, search)"
+        "forewarn demo: a pretend shop runs on http://{addr}/ (api, checkout, search, database and a payment gateway)."
     )?;
     writeln!(
         out,
-        "and a database port. forewarn probes them every 2 seconds (demo time) and records what it confirms."
+        "forewarn probes it every 2 seconds (demo time), records what it confirms, and an operator follows up."
     )?;
     writeln!(
         out,
@@ -83,37 +97,34 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
     }
     writeln!(out)?;
 
-    let mut beats = vec![
-        (
-            STORY.checkout_fails.0,
-            "(demo service) checkout starts answering HTTP 503",
-        ),
-        (STORY.search_slow.0, "(demo service) search becomes slow"),
-        (STORY.search_slow.1, "(demo service) search is fast again"),
-        (
-            STORY.checkout_fails.1,
-            "(demo service) checkout is repaired",
-        ),
-    ];
-    beats.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut beats = beats.into_iter().peekable();
-    let stamp = |at: Instant| {
-        let s = (at - started).as_secs_f64() * speed;
-        format!("[{:02}:{:02}]", (s / 60.0) as u64, (s % 60.0) as u64)
+    let mut demo = Demo {
+        dir,
+        speed,
+        started,
+        checkout_incident: None,
     };
-    let end = started + secs(STORY.ends);
+    let mut beats = script::beats().into_iter().peekable();
+    let end = demo.at(STORY.ends);
     loop {
-        let next_beat = beats.peek().map_or(end, |(t, _)| started + secs(*t));
+        let next_beat = beats.peek().map_or(end, |(t, _)| demo.at(*t));
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep_until(end) => break,
             _ = tokio::time::sleep_until(next_beat), if beats.peek().is_some() => {
-                if let Some((_, text)) = beats.next() {
-                    writeln!(out, "{} {text}", stamp(Instant::now()))?;
+                if let Some((_, beat)) = beats.next() {
+                    let line = demo.play(beat);
+                    writeln!(out, "{} {line}", demo.stamp())?;
                 }
             }
             r = rx.recv() => match r {
-                Ok(record) => writeln!(out, "{} {}", stamp(Instant::now()), describe(&record.event, &name_of))?,
+                Ok(record) => {
+                    if let Event::IncidentOpened { reference, components, .. } = &record.event
+                        && components.contains_key("checkout")
+                    {
+                        demo.checkout_incident = Some(reference.clone());
+                    }
+                    writeln!(out, "{} {}", demo.stamp(), describe(&record.event, &name_of))?;
+                }
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -130,19 +141,97 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
         config_path.display(),
         state_dir.display()
     )?;
-    let summary = commands::status::run(&config_path, &state_dir, false)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let summary = commands::status::run(&config_path, &state_dir, false).map_err(flatten)?;
     write!(out, "{summary}")?;
     writeln!(
         out,
-        "\nEvery line above is an event in {}; run the demo again to start afresh.",
-        state_dir.join("journal.jsonl").display()
+        "\nEvery line above is an event in {}; the operator's words are in {}. Run the demo again to start afresh.",
+        state_dir.join("journal.jsonl").display(),
+        dir.join("incidents").display()
     )?;
     Ok(())
 }
 
+fn flatten(e: CommandError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+impl Demo<'_> {
+    /// The real moment of a demo second.
+    fn at(&self, demo_secs: f64) -> Instant {
+        self.started + Duration::from_secs_f64(demo_secs / self.speed)
+    }
+
+    fn stamp(&self) -> String {
+        let s = self.started.elapsed().as_secs_f64() * self.speed;
+        format!("[{:02}:{:02}]", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+
+    /// A wall-clock time `demo_secs` from the start, as the CLI accepts it.
+    fn wall(&self, demo_secs: f64) -> String {
+        let real =
+            Duration::from_secs_f64(demo_secs / self.speed).saturating_sub(self.started.elapsed());
+        (Utc::now() + chrono::TimeDelta::from_std(real).unwrap_or_default())
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    /// Do a beat; the line to print.
+    fn play(&mut self, beat: Beat) -> String {
+        let config = self.dir.join("forewarn.toml");
+        let state = self.dir.join("state");
+        let result = match beat {
+            Beat::Say(text) => return text.to_owned(),
+            Beat::AnnounceMaintenance => commands::maintenance::new(
+                &config,
+                &state,
+                NewMaintenance {
+                    title: "Database upgrade".into(),
+                    components: vec!["database".into()],
+                    start: self.wall(STORY.maintenance.0),
+                    end: self.wall(STORY.maintenance.1),
+                    message: script::MAINTENANCE_MESSAGE.into(),
+                    remind_before: vec![format!("{}ms", (20_000.0 / self.speed).round() as u64)],
+                    id: Some("db-upgrade".into()),
+                },
+            )
+            .map(|_| "(operator) forewarn maintenance new --title \"Database upgrade\" --component database ...".to_owned()),
+            Beat::Identified | Beat::Monitoring | Beat::Resolve => {
+                let Some(reference) = self.checkout_incident.clone() else {
+                    return "(operator) there is no checkout incident to update".into();
+                };
+                let (status, message, verb) = match beat {
+                    Beat::Identified => (IncidentStatus::Identified, script::IDENTIFIED, "update --status identified"),
+                    Beat::Monitoring => (IncidentStatus::Monitoring, script::MONITORING, "update --status monitoring"),
+                    _ => (IncidentStatus::Resolved, script::RESOLVED, "resolve --apology ... --credit ..."),
+                };
+                let resolving = status == IncidentStatus::Resolved;
+                commands::incident::update(
+                    &config,
+                    &state,
+                    &reference,
+                    NewUpdate {
+                        status,
+                        message: message.into(),
+                        eta: (beat == Beat::Identified).then(|| self.wall(STORY.checkout_fails.1 + 10.0)),
+                        notify: true,
+                        apology: resolving.then(|| script::APOLOGY.into()),
+                        credit: resolving.then(|| script::CREDIT.into()),
+                    },
+                )
+                .map(|_| format!("(operator) forewarn incident {verb} {reference}"))
+            }
+        };
+        result.unwrap_or_else(|e| format!("(operator) the command failed: {e}"))
+    }
+}
+
 /// Words for one event, as the demo prints it.
 fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
+    let said = |u: &Option<crate::journal::IncidentUpdate>| {
+        u.as_ref()
+            .map(|u| format!("\n        customers read: \"{}\"", u.message))
+            .unwrap_or_default()
+    };
     match event {
         Event::ComponentStatusChanged {
             component,
@@ -150,14 +239,12 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
             to,
             reason,
             ..
-        } => {
-            format!(
-                "{}: {} -> {} ({reason})",
-                name_of(component),
-                from.label().to_lowercase(),
-                to.label().to_lowercase()
-            )
-        }
+        } => format!(
+            "{}: {} -> {} ({reason})",
+            name_of(component),
+            from.label().to_lowercase(),
+            to.label().to_lowercase()
+        ),
         Event::IncidentOpened {
             reference,
             title,
@@ -165,21 +252,18 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
             update,
             ..
         } => {
-            let said = update
-                .as_ref()
-                .map(|u| format!("\n        customers read: \"{}\"", u.message))
-                .unwrap_or_default();
-            format!("incident {reference} opened: \"{title}\", impact {impact}{said}")
+            format!(
+                "incident {reference} opened: \"{title}\", impact {impact}{}",
+                said(update)
+            )
         }
         Event::IncidentUpdated {
             reference, update, ..
-        } => {
-            format!(
-                "incident {reference} {}: \"{}\"",
-                update.status.label().to_lowercase(),
-                update.message
-            )
-        }
+        } => format!(
+            "incident {reference} is now {}{}",
+            update.status,
+            said(&Some(update.clone()))
+        ),
         Event::IncidentUpdateEdited { reference, .. } => {
             format!("incident {reference}: an update was corrected")
         }
@@ -187,40 +271,39 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
             reference, title, ..
         } => format!("incident {reference} now reads \"{title}\""),
         Event::IncidentResolved {
-            reference,
-            duration_secs,
-            update,
-            ..
+            reference, update, ..
         } => {
-            let said = update
+            let extra = update
                 .as_ref()
-                .map(|u| format!("\n        customers read: \"{}\"", u.message))
+                .map(|u| {
+                    [u.apology.as_deref(), u.credit.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .map(|s| format!("\n        customers read: \"{s}\""))
+                        .collect::<String>()
+                })
                 .unwrap_or_default();
-            format!(
-                "incident {reference} resolved after {}{said}",
-                crate::probe::short_duration(Duration::from_secs(*duration_secs))
-            )
+            format!("incident {reference} resolved{}{extra}", said(update))
         }
         Event::MaintenanceScheduled { window, .. } => {
-            format!("maintenance \"{}\" scheduled", window.title)
+            format!("maintenance \"{}\" announced", window.title)
         }
         Event::MaintenanceChanged { window, .. } => {
             format!("maintenance \"{}\" changed", window.title)
         }
-        Event::MaintenanceReminder { id, before_secs } => {
-            format!(
-                "maintenance {id}: reminder, {} before it starts",
-                crate::probe::short_duration(Duration::from_secs(*before_secs))
-            )
+        Event::MaintenanceReminder { id, .. } => {
+            format!("maintenance {id}: reminder sent before it starts")
         }
-        Event::MaintenanceStarted { id } => format!("maintenance {id} started"),
+        Event::MaintenanceStarted { id } => format!(
+            "maintenance {id} started: its components show \"under maintenance\", and failures open no incident"
+        ),
         Event::MaintenanceCompleted { id } => format!("maintenance {id} completed"),
         Event::MaintenanceCancelled { id } => format!("maintenance {id} cancelled"),
     }
 }
 
-/// Create the demo directory, or clear the state of a previous demo run in it.
-fn prepare(dir: &Path, state_dir: &Path) -> anyhow::Result<()> {
+/// Create the demo directory, or clear what a previous demo run left in it.
+fn prepare(dir: &Path) -> anyhow::Result<()> {
     let marker = dir.join(MARKER);
     if dir.exists() {
         let empty = std::fs::read_dir(dir)
@@ -233,9 +316,11 @@ fn prepare(dir: &Path, state_dir: &Path) -> anyhow::Result<()> {
             );
         }
     }
-    if state_dir.exists() {
-        std::fs::remove_dir_all(state_dir)
-            .with_context(|| format!("cannot clear {}", state_dir.display()))?;
+    for sub in ["state", "incidents", "maintenance"] {
+        let p = dir.join(sub);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).with_context(|| format!("cannot clear {}", p.display()))?;
+        }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     std::fs::write(
@@ -244,72 +329,4 @@ fn prepare(dir: &Path, state_dir: &Path) -> anyhow::Result<()> {
     )
     .with_context(|| format!("cannot write {}", marker.display()))?;
     Ok(())
-}
-
-fn demo_config(addr: std::net::SocketAddr, speed: f64) -> String {
-    let ms = |s: f64| format!("{}ms", (s * 1000.0 / speed).round() as u64);
-    let every = ms(2.0);
-    let timeout = ms(1.8);
-    let threshold = ms(0.8);
-    format!(
-        r#"# Written by `forewarn demo`; it is rewritten on every demo run.
-[site]
-title = "Demo Shop Status"
-base_url = "https://status.demo-shop.test"
-timezone = "UTC"
-
-[site.contact]
-email = "support@demo-shop.test"
-phone = "+1 555 0100"
-hours = "Every day, 08:00 to 20:00 UTC"
-
-[[component]]
-id = "api"
-name = "Public API"
-group = "Shop"
-
-[component.check]
-kind = "http"
-url = "http://{addr}/api/health"
-json = {{ "/status" = "ok" }}
-every = "{every}"
-timeout = "{timeout}"
-
-[[component]]
-id = "checkout"
-name = "Checkout"
-group = "Shop"
-
-[component.check]
-kind = "http"
-url = "http://{addr}/checkout/health"
-body_contains = "ok"
-every = "{every}"
-timeout = "{timeout}"
-severity = "major_outage"
-
-[[component]]
-id = "search"
-name = "Search"
-group = "Shop"
-
-[component.check]
-kind = "http"
-url = "http://{addr}/search/health"
-latency_threshold = "{threshold}"
-every = "{every}"
-timeout = "{timeout}"
-
-[[component]]
-id = "database"
-name = "Database"
-group = "Infrastructure"
-
-[component.check]
-kind = "tcp"
-address = "{addr}"
-every = "{every}"
-timeout = "{timeout}"
-"#
-    )
 }

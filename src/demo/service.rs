@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 pub struct Story {
     pub checkout_fails: (f64, f64),
     pub search_slow: (f64, f64),
+    /// The planned maintenance window of the database.
+    pub maintenance: (f64, f64),
+    /// The database is down for part of its maintenance.
+    pub database_down: (f64, f64),
     pub ends: f64,
     /// How slow the search endpoint answers while it is slow.
     pub slow_answer: f64,
@@ -25,7 +29,9 @@ pub struct Story {
 pub const STORY: Story = Story {
     checkout_fails: (20.0, 70.0),
     search_slow: (35.0, 55.0),
-    ends: 85.0,
+    maintenance: (58.0, 74.0),
+    database_down: (60.0, 70.0),
+    ends: 92.0,
     slow_answer: 1.2,
 };
 
@@ -60,6 +66,7 @@ pub async fn start(
         )
         .route("/checkout/health", get(checkout))
         .route("/search/health", get(search))
+        .route("/database/health", get(database))
         .with_state(clock);
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
@@ -87,4 +94,15 @@ async fn search(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str) {
         tokio::time::sleep(Duration::from_secs_f64(STORY.slow_answer / clock.speed)).await;
     }
     (StatusCode::OK, "{\"status\":\"ok\"}")
+}
+
+async fn database(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str) {
+    if clock.within(STORY.database_down) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{\"status\":\"upgrading\"}",
+        )
+    } else {
+        (StatusCode::OK, "{\"status\":\"ok\"}")
+    }
 }

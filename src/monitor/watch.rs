@@ -1,5 +1,6 @@
 //! Watching the configuration folder: a debounced signal whenever a `.toml` file in it
-//! (or in `incidents/` and `maintenance/`) is written, created, renamed or removed.
+//! (or in `incidents/` and `maintenance/`, or those folders themselves) is written,
+//! created, renamed or removed. Nothing else (a state folder kept inside, say) counts.
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use anyhow::Context;
 use notify::RecursiveMode;
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use tokio::sync::mpsc;
+
+use crate::config::declared::{INCIDENTS_DIR, MAINTENANCE_DIR};
 
 /// How long the folder must be quiet before a change is reported: editors write files
 /// in several steps.
@@ -22,9 +25,14 @@ pub fn watch(dir: &Path, tx: mpsc::UnboundedSender<()>) -> anyhow::Result<Watche
         Ok(events) => {
             let relevant = events.iter().any(|e| {
                 let p = &e.path;
-                p.extension().is_some_and(|x| x == "toml")
-                    && p.file_name()
-                        .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let toml = p.extension().is_some_and(|x| x == "toml") && !name.starts_with('.');
+                // A folder created with a file already in it reports only the folder.
+                let folder = name == INCIDENTS_DIR || name == MAINTENANCE_DIR;
+                toml || folder
             });
             if relevant {
                 let _ = tx.send(());
