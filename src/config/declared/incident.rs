@@ -404,7 +404,7 @@ pub(super) fn moment(
     }
 }
 
-fn local(at: DateTime<Utc>, ctx: &Ctx<'_>) -> String {
+pub(super) fn local(at: DateTime<Utc>, ctx: &Ctx<'_>) -> String {
     at.with_timezone(&ctx.tz)
         .format("%Y-%m-%d %H:%M:%S %Z")
         .to_string()

@@ -81,7 +81,11 @@ pub(super) fn parse(
             rep,
             e.span(),
             "ends_at",
-            &format!("{} is not after starts_at ({})", e.get_ref(), s.get_ref()),
+            &format!(
+                "{} is not after starts_at ({})",
+                super::incident::local(*e.get_ref(), ctx),
+                super::incident::local(*s.get_ref(), ctx)
+            ),
         );
     }
     let message = t.required_string(
