@@ -56,6 +56,8 @@ fn cases() -> Vec<Case> {
         Case { name: "zero duration", toml: with_line(14, "every = \"0s\""), expect: "14:9: component \"api\": check.every: \"0s\" is zero" },
         Case { name: "interval too short", toml: with_line(14, "every = \"10ms\""), expect: "14:9: component \"api\": check.every: 10ms is too often" },
         Case { name: "interval too long", toml: with_line(14, "every = \"300000000000y\""), expect: "14:9: component \"api\": check.every: 300000000000years is too rare" },
+        Case { name: "broken wording template", toml: appended("[wording]\nopened = \"{{#if}} down\""), expect: "16:10: wording.opened: is not a valid template" },
+        Case { name: "unknown wording placeholder", toml: appended("[wording]\nresolved = \"{{service}} is back\""), expect: "16:12: wording.resolved: is not a valid template" },
         Case { name: "bad cron", toml: with_line(14, "schedule = \"every minute\""), expect: "14:12: component \"api\": check.schedule: \"every minute\" is not a cron expression" },
         Case { name: "cron that never fires", toml: with_line(14, "schedule = \"0 0 0 30 2 *\""), expect: "14:12: component \"api\": check.schedule: \"0 0 0 30 2 *\" never fires" },
         Case { name: "every and schedule", toml: with_line(14, "every = \"30s\"\nschedule = \"0 * * * * *\""), expect: "15:12: component \"api\": check.schedule: give either every or schedule, not both" },
