@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, DurationRound, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
 use crate::config::declared::{Declared, time};
@@ -19,6 +19,29 @@ use super::CommandError;
 /// The journal as it stands, read without disturbing a running daemon.
 pub fn view(state_dir: &Path) -> Result<StatusView, CommandError> {
     Ok(StatusView::from_records(&Journal::read(state_dir)?.records))
+}
+
+/// Now, in whole seconds (what files hold).
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(chrono::TimeDelta::seconds(1))
+        .unwrap_or(now)
+}
+
+/// Hold the editing lock of a folder of declared files, so two commands editing at
+/// once do not lose each other's changes. Released when dropped.
+pub fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(".forewarn-edit.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(f)
 }
 
 /// `"Card payments failing!"` → `"card-payments-failing"`.

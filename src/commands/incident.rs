@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
 use super::edit::{self, refuse_blank, toml_time, write_checked};
@@ -53,10 +53,9 @@ fn parse_status(s: &str) -> anyhow::Result<IncidentStatus> {
 
 pub fn new(config_path: &Path, state_dir: &Path, n: NewIncident) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
+    let _lock = edit::lock(&incidents_dir(&config))?;
     let view = edit::view(state_dir)?;
-    let now = Utc::now()
-        .duration_trunc(TimeDelta::seconds(1))
-        .unwrap_or_else(|_| Utc::now());
+    let now = edit::now();
     let tz = config.site.timezone;
     refuse_blank("--title", &n.title)?;
     refuse_blank("--message", &n.message)?;
@@ -156,23 +155,37 @@ pub fn update(
     u: NewUpdate,
 ) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
+    let _lock = edit::lock(&incidents_dir(&config))?;
     let view = edit::view(state_dir)?;
-    let now = Utc::now();
+    let now = edit::now();
     refuse_blank("--message", &u.message)?;
     let loaded = Declared::load(&config, &view, now);
     // The target may be a file id, or a reference customers quote.
     let journal_id = view
         .incident_by_reference(target)
         .map_or(target, |i| i.id.as_str());
+    if let Some(inc) = view.incidents.get(journal_id)
+        && let Some(resolved_at) = inc.resolved_at
+        && u.status != IncidentStatus::Resolved
+    {
+        return Err(anyhow!(
+            "{} was resolved at {}; only a resolved update (an apology or a credit) may follow. For a new problem, declare a new incident with `forewarn incident new`",
+            inc.reference,
+            crate::notify::notice::local_time(resolved_at, config.site.timezone)
+        )
+        .into());
+    }
     let file = loaded
         .declared
         .incidents
         .iter()
         .find(|f| f.id == journal_id || f.follows.as_deref() == Some(journal_id));
+    // A file that does not load must be mended by hand, never replaced.
+    let own_file = incidents_dir(&config).join(format!("{}.toml", edit::slug(journal_id)));
     let broken = loaded
         .broken
         .iter()
-        .find(|p| p.file_stem().is_some_and(|s| s == journal_id));
+        .find(|p| **p == own_file || p.file_stem().is_some_and(|s| s == journal_id));
     if let Some(b) = broken {
         let problems: Vec<String> = loaded
             .problems
@@ -200,13 +213,11 @@ pub fn update(
         .as_deref()
         .map(|e| edit::when(e, config.site.timezone, now))
         .transpose()?;
-    // Keep the timeline in order even if this machine's clock is behind the last update's.
     // Files hold whole seconds; keep the timeline in order even when updates come
     // within a second, or this machine's clock is behind the last update's.
-    let second = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
     let at = match last_at {
-        Some(last) if second <= last => last + TimeDelta::seconds(1),
-        _ => second,
+        Some(last) if now <= last => last + TimeDelta::seconds(1),
+        _ => now,
     };
     let update = IncidentUpdate {
         at,
@@ -266,6 +277,14 @@ fn follows_file(
         .into());
     };
     let slug = edit::slug(&inc.reference);
+    let path = incidents_dir(config).join(format!("{slug}.toml"));
+    if path.exists() {
+        return Err(anyhow!(
+            "{} exists but does not load; mend it by hand (forewarn check shows what is wrong)",
+            path.display()
+        )
+        .into());
+    }
     let text = format!(
         "# Updates written by people for {reference}, which the monitor opened.\n# Add more with `forewarn incident update {reference}`.\nid = \"{slug}\"\nfollows = \"{reference}\"\n",
         reference = inc.reference

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::anyhow;
-use chrono::Utc;
 use toml_edit::{Array, DocumentMut, value};
 
 use super::edit::{self, refuse_blank, toml_time, write_checked};
@@ -28,8 +27,14 @@ pub fn new(
     n: NewMaintenance,
 ) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
+    let dir = config
+        .file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(MAINTENANCE_DIR);
+    let _lock = edit::lock(&dir)?;
     let view = edit::view(state_dir)?;
-    let now = Utc::now();
+    let now = edit::now();
     let tz = config.site.timezone;
     refuse_blank("--title", &n.title)?;
     refuse_blank("--message", &n.message)?;
@@ -44,11 +49,6 @@ pub fn new(
     for r in &n.remind_before {
         edit::duration(r)?;
     }
-    let dir = config
-        .file
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(MAINTENANCE_DIR);
     let existing = Declared::load(&config, &view, now).declared;
     let taken = |id: &str| {
         view.maintenance.contains_key(id)
@@ -96,7 +96,7 @@ pub fn new(
     };
     Ok(edit::report(
         &path,
-        &Notice::maintenance(&config, &id, &window, "scheduled"),
+        &Notice::maintenance(&config, &window, "scheduled"),
         true,
     ))
 }

@@ -27,6 +27,8 @@ use crate::status::rollup::Rollups;
 pub const ROLLUP_SAVE_EVERY: Duration = Duration::from_secs(30);
 /// How often the maintenance clock is consulted.
 pub const CLOCK_TICK: Duration = Duration::from_secs(1);
+/// How often the declared files are read even when no change was reported.
+pub const DECLARED_REREAD: Duration = Duration::from_secs(60);
 /// Samples that may wait for the main loop before probes pause.
 const SAMPLE_QUEUE: usize = 4096;
 
@@ -111,6 +113,11 @@ pub async fn run(
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut save = tokio::time::interval(ROLLUP_SAVE_EVERY);
     save.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Declared files are also read now and then, in case a change went unnoticed (a
+    // file written while the folder could not be watched, an update dated a little ahead).
+    let mut reread = tokio::time::interval(DECLARED_REREAD);
+    reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    reread.tick().await;
 
     loop {
         tokio::select! {
@@ -131,6 +138,7 @@ pub async fn run(
             }
             Some(obs) = rx.recv() => daemon.observe(obs),
             _ = clock.tick() => daemon.run_clock(Utc::now()),
+            _ = reread.tick() => daemon.reload_declared(Utc::now()),
             _ = save.tick() => {
                 if let Err(e) = daemon.rollups.persist(Utc::now()) {
                     tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
@@ -218,7 +226,21 @@ impl Daemon {
         self.declared = Declared::keep_last_good(&loaded, &self.declared);
         let diff =
             declared::incident_events(&self.declared, &self.view, self.config.site.timezone, now);
-        for w in diff.warnings {
+        let mut warnings = diff.warnings;
+        for m in self
+            .view
+            .maintenance
+            .values()
+            .filter(|m| !m.state.is_over())
+        {
+            if !self.declared.maintenance.iter().any(|f| f.id == m.id) {
+                warnings.push(format!(
+                    "the file of maintenance {} is gone; it keeps its announced times (add cancelled = true to its file to call it off)",
+                    m.id
+                ));
+            }
+        }
+        for w in warnings {
             if self.warned.insert(w.clone()) {
                 tracing::warn!("{w}");
             }

@@ -129,6 +129,28 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
     for u in &file.updates {
         match inc.update_at(u.at) {
             Some(old) if old.same_text(u) => {}
+            // A published update edited into the resolving one resolves the incident.
+            Some(old)
+                if u.status == IncidentStatus::Resolved
+                    && old.status != IncidentStatus::Resolved
+                    && !resolved =>
+            {
+                diff.events
+                    .push((now, resolution(&inc.id, &inc.reference, inc.opened_at, u)));
+                resolved = true;
+            }
+            // A resolution is history: editing it back into an open status changes nothing.
+            Some(old)
+                if old.status == IncidentStatus::Resolved
+                    && u.status != IncidentStatus::Resolved =>
+            {
+                diff.warnings.push(format!(
+                    "{}: the resolving update of {} cannot become \"{}\"; to reopen, declare a new incident",
+                    file.path.display(),
+                    old.at,
+                    u.status
+                ));
+            }
             Some(_) => diff.events.push((
                 now,
                 Event::IncidentUpdateEdited {

@@ -75,6 +75,19 @@ pub fn due_events(
             events.push((now, Event::MaintenanceCompleted { id: id() }));
         }
     }
+    // A window whose file is gone (or unreadable) keeps the times it was announced with:
+    // deleting a file rewrites nothing, and no window is left running forever.
+    for m in view.maintenance.values() {
+        if m.state.is_over() || declared.maintenance.iter().any(|f| f.id == m.id) {
+            continue;
+        }
+        if m.state == MaintenanceState::Scheduled && now >= m.window.starts_at {
+            events.push((now, Event::MaintenanceStarted { id: m.id.clone() }));
+        }
+        if now >= m.window.ends_at {
+            events.push((now, Event::MaintenanceCompleted { id: m.id.clone() }));
+        }
+    }
     events
 }
 

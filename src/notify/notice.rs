@@ -104,6 +104,7 @@ impl Notice {
         let eta = (update.status != IncidentStatus::Resolved)
             .then(|| update.eta.or_else(|| incident.eta()))
             .flatten()
+            .filter(|at| *at > update.at)
             .map(|at| format!("We expect a fix by {}.", local_time(at, tz)));
         let lead = if update.status == IncidentStatus::Resolved {
             "Still affected? Contact us"
@@ -133,12 +134,7 @@ impl Notice {
     }
 
     /// The notice for a maintenance step: "scheduled", "reminder", "started", "completed".
-    pub fn maintenance(
-        config: &Config,
-        id: &str,
-        window: &MaintenanceWindow,
-        step: &str,
-    ) -> Notice {
+    pub fn maintenance(config: &Config, window: &MaintenanceWindow, step: &str) -> Notice {
         let tz = config.site.timezone;
         let headline = match step {
             "scheduled" => "Planned maintenance",
@@ -168,10 +164,14 @@ impl Notice {
             eta: None,
             apology: None,
             credit: None,
-            reference: id.to_owned(),
+            reference: window.title.clone(),
             permalink: format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
             permalink_label: "Status page".into(),
-            contact: contact_line(&config.site.contact, id, "Questions? Contact us"),
+            contact: contact_line(
+                &config.site.contact,
+                &format!("\"{}\"", window.title),
+                "Questions? Contact us",
+            ),
             posted: None,
             over: matches!(step, "completed" | "cancelled"),
         }

@@ -42,12 +42,18 @@ impl Incident {
             .unwrap_or(IncidentStatus::Investigating)
     }
 
-    /// The most recent ETA given, while the incident is open.
+    /// The most recent ETA given, while the incident is open and the ETA is still ahead
+    /// of the latest update (an ETA that has passed is no promise any more).
     pub fn eta(&self) -> Option<DateTime<Utc>> {
         if !self.is_open() {
             return None;
         }
-        self.updates.iter().rev().find_map(|u| u.eta)
+        let latest = self.updates.last().map(|u| u.at)?;
+        self.updates
+            .iter()
+            .rev()
+            .find_map(|u| u.eta)
+            .filter(|eta| *eta > latest)
     }
 
     pub fn latest_update(&self) -> Option<&IncidentUpdate> {

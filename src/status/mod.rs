@@ -21,6 +21,9 @@ pub use vocab::{ComponentStatus, Impact, IncidentStatus};
 pub struct StatusView {
     /// Status as confirmed by the checks.
     pub components: BTreeMap<String, ComponentState>,
+    /// Every confirmed status change of each component, oldest first (for uptime bars).
+    #[serde(skip)]
+    pub history: BTreeMap<String, Vec<(DateTime<Utc>, ComponentStatus)>>,
     pub incidents: BTreeMap<String, Incident>,
     pub maintenance: BTreeMap<String, Maintenance>,
     /// Sequence number of the last event folded in.
@@ -66,6 +69,10 @@ impl StatusView {
                         reason: reason.clone(),
                     },
                 );
+                self.history
+                    .entry(component.clone())
+                    .or_default()
+                    .push((record.at, *to));
                 if let Some(inc) = incident.as_ref().and_then(|id| self.incidents.get_mut(id))
                     && inc.is_open()
                     && inc.automatic
@@ -146,6 +153,13 @@ impl StatusView {
             }
             Event::MaintenanceChanged { id, window } => {
                 if let Some(m) = self.maintenance.get_mut(id) {
+                    if m.window.starts_at != window.starts_at
+                        && m.state == MaintenanceState::Scheduled
+                    {
+                        // A new start is a new announcement: its reminders are due again.
+                        m.reminders_sent.clear();
+                        m.scheduled_at = record.at;
+                    }
                     m.window = window.clone();
                 }
             }
@@ -223,6 +237,14 @@ impl StatusView {
 
     pub fn has_reference(&self, reference: &str) -> bool {
         self.incidents.values().any(|i| i.reference == reference)
+    }
+
+    /// The checked status of a component at a moment (operational before any change).
+    pub fn probe_status_at(&self, component: &str, at: DateTime<Utc>) -> ComponentStatus {
+        self.history
+            .get(component)
+            .and_then(|h| h.iter().rev().find(|(t, _)| *t <= at))
+            .map_or(ComponentStatus::Operational, |(_, s)| *s)
     }
 
     pub fn incident_by_reference(&self, reference: &str) -> Option<&Incident> {

@@ -247,6 +247,33 @@ fn read_snapshot(dir: &Path) -> Snapshot {
     }
 }
 
+/// The hours still being filled, as saved by the running (or last) daemon, summed up as
+/// if they ended now.
+pub fn open_hours(state_dir: &Path) -> Vec<HourRollup> {
+    read_snapshot(&state_dir.join(ROLLUP_DIR))
+        .open
+        .into_iter()
+        .map(|(c, acc)| acc.close(&c))
+        .collect()
+}
+
+/// The rows of one day file; a torn last line from a crash is skipped.
+pub fn read_day_file(path: &Path) -> Vec<HourRollup> {
+    let Ok(f) = File::open(path) else {
+        return Vec::new();
+    };
+    BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect()
+}
+
+/// The day file holding a UTC date.
+pub fn day_file(state_dir: &Path, day: NaiveDate) -> PathBuf {
+    state_dir.join(ROLLUP_DIR).join(format!("{day}.jsonl"))
+}
+
 /// Each component's last sample, as saved by the running (or last) daemon.
 pub fn last_samples(state_dir: &Path) -> BTreeMap<String, LastSample> {
     read_snapshot(&state_dir.join(ROLLUP_DIR)).last

@@ -70,7 +70,13 @@ pub(super) fn parse(
     });
     if let (Some(id), Some(span)) = (&id, &id_span) {
         t.set_context(&format!("incident \"{id}\""));
-        if let Some(first) = ctx.claim(id, &path) {
+        let label = t.label("id");
+        if let Some(first) = ctx.claim(
+            id,
+            &path,
+            rep.map()
+                .diagnostic(span.clone(), format!("{label}: duplicate id")),
+        ) {
             t.error(
                 rep,
                 span.clone(),
@@ -83,7 +89,8 @@ pub(super) fn parse(
     if let Some(f) = &follows {
         match ctx.view.incident_by_reference(f.get_ref()) {
             Some(inc) if inc.automatic => {
-                if let Some(first) = ctx.claim(&format!("follows {}", f.get_ref()), &path) {
+                let note = rep.map().diagnostic(f.span(), format!("{}: {} is followed twice", t.label("follows"), f.get_ref()));
+                if let Some(first) = ctx.claim(&format!("follows {}", f.get_ref()), &path, note) {
                     t.error(rep, f.span(), "follows", &format!("{} is already followed in {first}", f.get_ref()));
                 }
             }
@@ -101,6 +108,7 @@ pub(super) fn parse(
             ),
         }
     }
+    let follows_span = follows.as_ref().map(|f| f.span());
     let follows = follows.map(Spanned::into_inner);
     let header_required = follows.is_none();
     let title = if header_required {
@@ -130,16 +138,37 @@ pub(super) fn parse(
     ) && let Some(old) = ctx.view.incidents.get(id)
         && (old.automatic || old.opened_at != first.at)
     {
+        let message = if old.automatic {
+            format!(
+                "\"{id}\" belongs to an incident the monitor opened ({}); choose a new id",
+                old.reference
+            )
+        } else {
+            format!(
+                "the first update of {} was published at {}, but this file now starts at {}; published updates are known by their time: restore it, or choose a new id for a new incident",
+                old.reference,
+                local(old.opened_at, ctx),
+                local(first.at, ctx)
+            )
+        };
+        t.error(rep, span.clone(), "id", &message);
+    }
+    if let (Some(f), Some(span), Some(updates)) = (&follows, &follows_span, &updates)
+        && let Some(resolved_at) = ctx
+            .view
+            .incident_by_reference(f)
+            .and_then(|i| i.resolved_at)
+        && updates
+            .iter()
+            .any(|u| u.at > resolved_at && u.status != IncidentStatus::Resolved)
+    {
         t.error(
             rep,
             span.clone(),
-            "id",
+            "follows",
             &format!(
-                "\"{id}\" already belongs to {} (opened {}); choose a new id",
-                old.reference,
-                old.opened_at
-                    .with_timezone(&ctx.tz)
-                    .format("%Y-%m-%d %H:%M %Z")
+                "{f} was resolved at {}; after that only a resolved update (with an apology or a credit) may follow; declare a new incident for a new problem",
+                local(resolved_at, ctx)
             ),
         );
     }
@@ -358,7 +387,7 @@ fn update(
             rep,
             at.span(),
             "at",
-            "is in the future; updates are published at the time they say",
+            "is more than 5 minutes in the future; write the time the update is posted (this file is not used until it is valid)",
         );
         return None;
     }

@@ -57,7 +57,13 @@ pub(super) fn parse(
     });
     if let (Some(id), Some(span)) = (&id, &id_span) {
         t.set_context(&format!("maintenance \"{id}\""));
-        if let Some(first) = ctx.claim(id, &path) {
+        let label = t.label("id");
+        if let Some(first) = ctx.claim(
+            id,
+            &path,
+            rep.map()
+                .diagnostic(span.clone(), format!("{label}: duplicate id")),
+        ) {
             t.error(
                 rep,
                 span.clone(),
@@ -95,6 +101,26 @@ pub(super) fn parse(
     );
     let remind_before = remind_before(&mut t, rep);
     let cancelled = t.boolean(rep, "cancelled").unwrap_or(false);
+    if let (Some(id), Some(span), Some(s), Some(e)) = (&id, &id_span, &starts_at, &ends_at) {
+        match ctx.view.maintenance.get(id) {
+            Some(old) if old.state.is_over() && old.window.starts_at != *s.get_ref() => t.error(
+                rep,
+                span.clone(),
+                "id",
+                &format!(
+                    "\"{id}\" belongs to a window that is over ({}); give the new window a new id",
+                    super::incident::local(old.window.starts_at, ctx)
+                ),
+            ),
+            None if *e.get_ref() <= ctx.now => t.error(
+                rep,
+                e.span(),
+                "ends_at",
+                "is in the past: maintenance is announced before it happens",
+            ),
+            _ => {}
+        }
+    }
     t.finish(rep, KEYS, &|_| None);
     let (starts_at, ends_at) = (starts_at?.into_inner(), ends_at?.into_inner());
     if ends_at <= starts_at {

@@ -53,8 +53,18 @@ struct Ctx<'a> {
     components: &'a [&'a str],
     now: DateTime<Utc>,
     view: &'a StatusView,
-    /// id → file name, to catch the same id in two files.
-    seen: RefCell<HashMap<String, String>>,
+    /// id → its first claim, to catch the same id in two files.
+    seen: RefCell<HashMap<String, Claim>>,
+}
+
+/// Who used an id first, and where, so a later duplicate can disqualify both.
+struct Claim {
+    path: PathBuf,
+    name: String,
+    /// Where the id stands in the first file, with the start of its message.
+    at: Diagnostic,
+    /// The other files using it.
+    also: Vec<String>,
 }
 
 impl Declared {
@@ -135,28 +145,30 @@ impl Declared {
                     loaded.broken.push(path);
                 }
             }
+            ctx.disqualify_first_claims(&mut loaded);
         }
         loaded
     }
 
-    /// The newly read files, with the last good version of any file that is broken now.
+    /// The newly read files, with the last good version of any file that is broken now
+    /// (unless a valid file now holds its id).
     pub fn keep_last_good(loaded: &Loaded, previous: &Declared) -> Declared {
         let mut d = loaded.declared.clone();
         for path in &loaded.broken {
-            d.incidents.extend(
-                previous
+            for i in previous.incidents.iter().filter(|i| &i.path == path) {
+                if !d
                     .incidents
                     .iter()
-                    .filter(|i| &i.path == path)
-                    .cloned(),
-            );
-            d.maintenance.extend(
-                previous
-                    .maintenance
-                    .iter()
-                    .filter(|m| &m.path == path)
-                    .cloned(),
-            );
+                    .any(|x| x.incident_id() == i.incident_id())
+                {
+                    d.incidents.push(i.clone());
+                }
+            }
+            for m in previous.maintenance.iter().filter(|m| &m.path == path) {
+                if !d.maintenance.iter().any(|x| x.id == m.id) {
+                    d.maintenance.push(m.clone());
+                }
+            }
         }
         d.incidents.sort_by(|a, b| a.path.cmp(&b.path));
         d.maintenance.sort_by(|a, b| a.path.cmp(&b.path));
@@ -171,17 +183,43 @@ impl Declared {
 }
 
 impl Ctx<'_> {
-    /// Record an id; the file that used it first, if another did.
-    fn claim(&self, id: &str, path: &Path) -> Option<String> {
+    /// Record an id; the name of the file that used it first, if another did.
+    fn claim(&self, id: &str, path: &Path, at: Diagnostic) -> Option<String> {
         let name = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let mut seen = self.seen.borrow_mut();
-        match seen.get(id) {
-            Some(first) => Some(first.clone()),
+        match seen.get_mut(id) {
+            Some(first) => {
+                first.also.push(name);
+                Some(first.name.clone())
+            }
             None => {
-                seen.insert(id.to_owned(), name);
+                seen.insert(
+                    id.to_owned(),
+                    Claim {
+                        path: path.to_owned(),
+                        name,
+                        at,
+                        also: Vec::new(),
+                    },
+                );
                 None
+            }
+        }
+    }
+
+    /// The first files of ids used twice are not used either: which copy is meant is for
+    /// the operator to say. Their last good version stays in force meanwhile.
+    fn disqualify_first_claims(&self, loaded: &mut Loaded) {
+        for claim in self.seen.borrow().values().filter(|c| !c.also.is_empty()) {
+            let mut d = claim.at.clone();
+            d.message = format!("{}, also used in {}", d.message, claim.also.join(", "));
+            loaded.problems.push(d);
+            loaded.declared.incidents.retain(|i| i.path != claim.path);
+            loaded.declared.maintenance.retain(|m| m.path != claim.path);
+            if !loaded.broken.contains(&claim.path) {
+                loaded.broken.push(claim.path.clone());
             }
         }
     }

@@ -182,3 +182,29 @@ message = "A database failover is under way."
     assert!(ok.problems.is_empty(), "{:?}", ok.problems);
     assert_eq!(ok.declared.incidents[0].incident_id(), "INC-2026-1122-api");
 }
+
+#[test]
+fn a_copied_file_with_the_same_id_disqualifies_both_and_the_original_stays() {
+    let (dir, config) = fixture(&[("incidents/cards.toml", CARDS)]);
+    let first = Declared::load(&config, &StatusView::default(), now());
+    std::fs::write(
+        dir.path().join("incidents/a-copy.toml"),
+        CARDS.replace("Card payments failing", "Refunds delayed"),
+    )
+    .unwrap();
+    let second = Declared::load(&config, &StatusView::default(), now());
+    assert!(second.declared.incidents.is_empty(), "neither copy is used");
+    assert_eq!(second.problems.len(), 2, "{:?}", second.problems);
+    assert!(
+        second
+            .problems
+            .iter()
+            .any(|d| d.file.ends_with("a-copy.toml")
+                && d.message.ends_with("also used in cards.toml"))
+    );
+    let kept = Declared::keep_last_good(&second, &first.declared);
+    assert_eq!(
+        kept, first.declared,
+        "the original's last good version stays in force"
+    );
+}

@@ -108,3 +108,29 @@ fn a_header_edit_is_recorded_without_a_new_update() {
     let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
     assert_eq!(kinds, ["incident.changed"]);
 }
+
+#[test]
+fn editing_an_update_into_the_resolution_resolves_and_a_resolution_cannot_be_undone() {
+    let (dir, config) = fixture(&[("incidents/cards.toml", CARDS)]);
+    let mut view = StatusView::default();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    fold(&mut view, &d.events);
+    let resolving = CARDS.replace("status = \"identified\"", "status = \"resolved\"");
+    std::fs::write(dir.path().join("incidents/cards.toml"), &resolving).unwrap();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
+    assert_eq!(kinds, ["incident.resolved"]);
+    fold(&mut view, &d.events);
+    assert!(!view.incidents["cards"].is_open());
+
+    std::fs::write(dir.path().join("incidents/cards.toml"), CARDS).unwrap();
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    assert!(d.events.is_empty(), "{:?}", d.events);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("cannot become \"identified\"")),
+        "{:?}",
+        d.warnings
+    );
+}

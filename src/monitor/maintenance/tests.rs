@@ -167,3 +167,64 @@ fn edits_and_cancellation_are_recorded() {
         "nothing after a cancellation"
     );
 }
+
+#[test]
+fn a_window_whose_file_is_deleted_still_ends_on_time() {
+    let (_d, d) = declared(WINDOW);
+    let mut view = StatusView::default();
+    play(
+        &d,
+        &mut view,
+        &["2026-11-20T00:00:00Z", "2026-11-25T02:00:00Z"],
+    );
+    assert!(view.under_maintenance("database"));
+    let gone = Declared::default();
+    let got = play(
+        &gone,
+        &mut view,
+        &[
+            "2026-11-25T03:00:00Z",
+            "2026-11-25T04:00:00Z",
+            "2026-11-25T05:00:00Z",
+        ],
+    );
+    let kinds: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(kinds, ["maintenance.completed"]);
+    assert!(!view.under_maintenance("database"));
+}
+
+#[test]
+fn postponing_a_window_sends_its_reminders_again() {
+    let (dir, d) = declared(WINDOW);
+    let mut view = StatusView::default();
+    play(
+        &d,
+        &mut view,
+        &[
+            "2026-11-20T00:00:00Z",
+            "2026-11-24T02:00:00Z",
+            "2026-11-25T01:00:00Z",
+        ],
+    );
+    assert_eq!(view.maintenance["db-upgrade"].reminders_sent.len(), 2);
+    let later = WINDOW
+        .replace("2026-11-25T02", "2026-12-09T02")
+        .replace("2026-11-25T04", "2026-12-09T04");
+    std::fs::write(dir.path().join("maintenance/db.toml"), later).unwrap();
+    let config = crate::config::Config::load(&dir.path().join("forewarn.toml")).unwrap();
+    let moved = Declared::load(&config, &view, t("2026-11-25T01:10:00Z")).declared;
+    let got = play(
+        &moved,
+        &mut view,
+        &[
+            "2026-11-25T01:10:00Z",
+            "2026-12-08T02:00:00Z",
+            "2026-12-09T01:00:00Z",
+        ],
+    );
+    let kinds: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["maintenance.changed", "reminder 86400", "reminder 3600"]
+    );
+}

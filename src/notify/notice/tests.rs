@@ -83,7 +83,7 @@ fn a_maintenance_notice_gives_the_window() {
         ends_at: "2026-11-25T03:00:00Z".parse().unwrap(),
         message: "Writes are paused.".into(),
     };
-    let n = Notice::maintenance(&config(), "db-upgrade", &w, "scheduled");
+    let n = Notice::maintenance(&config(), &w, "scheduled");
     assert_eq!(n.subject, "[Planned maintenance] Database upgrade");
     let text = n.to_text();
     assert!(
@@ -91,4 +91,19 @@ fn a_maintenance_notice_gives_the_window() {
         "{text}"
     );
     assert!(text.contains("Affected: Database (under maintenance)"));
+}
+
+#[test]
+fn an_eta_that_has_passed_is_not_repeated() {
+    let mut inc = incident();
+    let mut first = update(IncidentStatus::Investigating);
+    first.eta = Some("2026-11-22T10:00:00Z".parse().unwrap());
+    inc.updates.push(first);
+    let mut later = update(IncidentStatus::Identified);
+    later.at = "2026-11-22T11:30:00Z".parse().unwrap();
+    later.eta = None;
+    inc.updates.push(later.clone());
+    let n = Notice::incident(&config(), &inc, &later);
+    assert_eq!(n.eta, None);
+    assert_eq!(inc.eta(), None);
 }

@@ -1,0 +1,448 @@
+//! What the page templates see: plain, ready-to-print values built from the
+//! configuration, the view and the uptime stats. Pure.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::Serialize;
+
+use super::text::{self, markdown};
+use super::uptime::{self, Run, Stats, class_of};
+use crate::config::{Component, Config};
+use crate::status::{ComponentStatus, Impact, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView};
+
+/// Everything a page needs besides its own content.
+#[derive(Debug, Clone, Serialize)]
+pub struct Common {
+    pub site_title: String,
+    /// The `<title>` of the page.
+    pub page_title: String,
+    /// `""` for top-level pages, `"../"` one folder down.
+    pub root: String,
+    pub contact: ContactCard,
+    pub updated: String,
+    pub updated_iso: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactCard {
+    pub email: Option<String>,
+    pub mailto: Option<String>,
+    pub phone: Option<String>,
+    pub tel: Option<String>,
+    pub chat_url: Option<String>,
+    pub hours: Option<String>,
+    /// The reference to quote, when there is one.
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Banner {
+    pub class: &'static str,
+    pub text: &'static str,
+    pub symbol: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub status: &'static str,
+    pub class: &'static str,
+    pub symbol: &'static str,
+    pub runs: Vec<Run>,
+    /// "99.98% uptime over 90 days", or "No data yet".
+    pub uptime: String,
+    pub sparkline: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: Option<String>,
+    pub components: Vec<ComponentRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentSummary {
+    pub reference: String,
+    pub title: String,
+    pub status: &'static str,
+    pub resolved: bool,
+    pub impact: &'static str,
+    pub impact_class: &'static str,
+    pub affected: String,
+    pub latest_html: String,
+    pub latest_when: String,
+    pub latest_iso: String,
+    pub eta: Option<String>,
+    pub started: String,
+    pub duration: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateView {
+    pub status: &'static str,
+    pub when: String,
+    pub iso: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AffectedView {
+    pub name: String,
+    pub status: &'static str,
+    pub class: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentPage {
+    pub common: Common,
+    #[serde(flatten)]
+    pub summary: IncidentSummary,
+    pub affected_list: Vec<AffectedView>,
+    pub apology: Option<String>,
+    pub credit: Option<String>,
+    pub postmortem_url: Option<String>,
+    pub updates: Vec<UpdateView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintenanceSummary {
+    pub id: String,
+    pub title: String,
+    pub state: &'static str,
+    pub active: bool,
+    pub when: String,
+    pub starts_iso: String,
+    pub components: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexPage {
+    pub common: Common,
+    pub banner: Banner,
+    pub active: Vec<IncidentSummary>,
+    pub maintenance: Vec<MaintenanceSummary>,
+    pub groups: Vec<Group>,
+    pub recent: Vec<IncidentSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Month {
+    pub key: String,
+    pub label: String,
+    pub incidents: Vec<IncidentSummary>,
+    pub maintenance: Vec<MaintenanceSummary>,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryPage {
+    pub common: Common,
+    /// The latest months, shown in full.
+    pub months: Vec<Month>,
+    /// Every month with something in it, newest first, for the archive links.
+    pub archive: Vec<Month>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthPage {
+    pub common: Common,
+    pub month: Month,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentPage {
+    pub common: Common,
+    pub row: ComponentRow,
+    pub incidents: Vec<IncidentSummary>,
+}
+
+/// The inputs of one build.
+pub struct Input<'a> {
+    pub config: &'a Config,
+    pub view: &'a StatusView,
+    pub stats: &'a Stats,
+    pub now: DateTime<Utc>,
+    /// Each component's incidents, newest first.
+    by_component: HashMap<&'a str, Vec<&'a Incident>>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(config: &'a Config, view: &'a StatusView, stats: &'a Stats, now: DateTime<Utc>) -> Input<'a> {
+        let mut by_component: HashMap<&str, Vec<&Incident>> = HashMap::new();
+        for i in view.incidents.values() {
+            for c in i.components.keys() {
+                by_component.entry(c.as_str()).or_default().push(i);
+            }
+        }
+        for v in by_component.values_mut() {
+            v.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        }
+        Input {
+            config,
+            view,
+            stats,
+            now,
+            by_component,
+        }
+    }
+
+    /// The incidents touching a component, newest first.
+    pub fn incidents_of(&self, component: &str) -> &[&'a Incident] {
+        self.by_component.get(component).map_or(&[], Vec::as_slice)
+    }
+}
+
+pub fn symbol(s: ComponentStatus) -> &'static str {
+    match s {
+        ComponentStatus::Operational => "✓",
+        ComponentStatus::DegradedPerformance => "!",
+        ComponentStatus::PartialOutage => "!",
+        ComponentStatus::MajorOutage => "✕",
+        ComponentStatus::UnderMaintenance => "◷",
+    }
+}
+
+fn impact_class(i: Impact) -> &'static str {
+    match i {
+        Impact::None => "operational",
+        Impact::Minor => "degraded",
+        Impact::Major => "partial",
+        Impact::Critical => "major",
+    }
+}
+
+impl Input<'_> {
+    fn tz(&self) -> chrono_tz::Tz {
+        self.config.site.timezone
+    }
+
+    pub fn common(&self, page: &str, root: &str, reference: Option<&str>) -> Common {
+        let c = &self.config.site.contact;
+        let subject = match reference {
+            Some(r) => format!("{r}: a question from a customer"),
+            None => format!("A question about {}", self.config.site.title),
+        };
+        let site = &self.config.site.title;
+        Common {
+            site_title: site.clone(),
+            page_title: if page.is_empty() { site.clone() } else { format!("{page} · {site}") },
+            root: root.to_owned(),
+            contact: ContactCard {
+                email: c.email.clone(),
+                mailto: c.email.as_ref().map(|e| text::mailto(e, &subject)),
+                phone: c.phone.clone(),
+                tel: c.phone.as_ref().map(|p| format!("tel:{}", p.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>())),
+                chat_url: c.chat_url.as_ref().map(ToString::to_string),
+                hours: c.hours.clone(),
+                reference: reference.map(str::to_owned),
+            },
+            updated: text::when(self.now, self.tz()),
+            updated_iso: text::iso(self.now),
+        }
+    }
+
+    fn component_name(&self, id: &str) -> String {
+        self.config.component(id).map_or_else(|| id.to_owned(), |c| c.name.clone())
+    }
+
+    pub fn row(&self, c: &Component) -> ComponentRow {
+        let status = self.view.status_of(&c.id);
+        let cells = uptime::cells(&c.id, self.incidents_of(&c.id), self.view, self.stats, self.now, self.tz());
+        ComponentRow {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            status: status.label(),
+            class: class_of(status),
+            symbol: symbol(status),
+            runs: uptime::runs(&cells),
+            uptime: uptime::uptime(&c.id, self.stats).map_or_else(|| "No data yet".to_owned(), |u| format!("{u} uptime over {} days", uptime::DAYS)),
+            sparkline: matches!(c.check.target, crate::config::Target::Http(_))
+                .then(|| uptime::sparkline(&c.id, self.stats))
+                .flatten(),
+        }
+    }
+
+    pub fn incident_summary(&self, i: &Incident) -> IncidentSummary {
+        let tz = self.tz();
+        let latest = i.latest_update();
+        let affected: Vec<String> = i.components.keys().map(|c| self.component_name(c)).collect();
+        IncidentSummary {
+            reference: i.reference.clone(),
+            title: i.title.clone(),
+            status: i.status().label(),
+            resolved: i.status() == IncidentStatus::Resolved,
+            impact: i.impact.label(),
+            impact_class: impact_class(i.impact),
+            affected: affected.join(", "),
+            latest_html: latest.map(|u| markdown(&u.message)).unwrap_or_default(),
+            latest_when: latest.map(|u| text::when(u.at, tz)).unwrap_or_default(),
+            latest_iso: latest.map(|u| text::iso(u.at)).unwrap_or_default(),
+            eta: i.eta().map(|e| text::when(e, tz)),
+            started: text::when(i.opened_at, tz),
+            duration: text::duration(i.duration(self.now)),
+        }
+    }
+
+    pub fn incident_page(&self, i: &Incident) -> IncidentPage {
+        let tz = self.tz();
+        IncidentPage {
+            common: self.common(&i.title, "../", Some(&i.reference)),
+            summary: self.incident_summary(i),
+            affected_list: i
+                .components
+                .iter()
+                .map(|(c, s)| AffectedView {
+                    name: self.component_name(c),
+                    status: s.label(),
+                    class: class_of(*s),
+                })
+                .collect(),
+            apology: i.apology().map(markdown),
+            credit: i.credit().map(markdown),
+            postmortem_url: i.postmortem_url.clone(),
+            updates: i
+                .updates
+                .iter()
+                .rev()
+                .map(|u| UpdateView {
+                    status: u.status.label(),
+                    when: text::when(u.at, tz),
+                    iso: text::iso(u.at),
+                    html: markdown(&u.message),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn maintenance_summary(&self, m: &Maintenance) -> MaintenanceSummary {
+        let tz = self.tz();
+        let names: Vec<String> = m.window.components.iter().map(|c| self.component_name(c)).collect();
+        MaintenanceSummary {
+            id: m.id.clone(),
+            title: m.window.title.clone(),
+            state: match m.state {
+                MaintenanceState::Scheduled => "Scheduled",
+                MaintenanceState::InProgress => "In progress",
+                MaintenanceState::Completed => "Completed",
+                MaintenanceState::Cancelled => "Cancelled",
+            },
+            active: m.is_active(),
+            when: format!("{} to {}", text::when(m.window.starts_at, tz), text::when(m.window.ends_at, tz)),
+            starts_iso: text::iso(m.window.starts_at),
+            components: names.join(", "),
+            html: markdown(&m.window.message),
+        }
+    }
+
+    fn banner(&self) -> Banner {
+        let worst = self
+            .config
+            .components
+            .iter()
+            .map(|c| self.view.status_of(&c.id))
+            .max_by_key(|s| s.severity())
+            .unwrap_or(ComponentStatus::Operational);
+        let (text, class) = match worst {
+            ComponentStatus::Operational => ("All systems operational", "operational"),
+            ComponentStatus::UnderMaintenance => ("Maintenance in progress", "maintenance"),
+            ComponentStatus::DegradedPerformance => ("Degraded performance", "degraded"),
+            ComponentStatus::PartialOutage => ("Partial outage", "partial"),
+            ComponentStatus::MajorOutage => ("Major outage", "major"),
+        };
+        Banner {
+            class,
+            text,
+            symbol: symbol(worst),
+        }
+    }
+
+    fn groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        for c in &self.config.components {
+            let row = self.row(c);
+            match groups.iter_mut().find(|g| g.name == c.group) {
+                Some(g) => g.components.push(row),
+                None => groups.push(Group {
+                    name: c.group.clone(),
+                    components: vec![row],
+                }),
+            }
+        }
+        groups
+    }
+
+    /// Open incidents, newest first.
+    fn active(&self) -> Vec<&Incident> {
+        let mut v: Vec<&Incident> = self.view.open_incidents().collect();
+        v.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        v
+    }
+
+    pub fn index(&self) -> IndexPage {
+        let active = self.active();
+        let mut upcoming: Vec<&Maintenance> = self.view.maintenance.values().filter(|m| !m.state.is_over()).collect();
+        upcoming.sort_by_key(|m| m.window.starts_at);
+        let mut recent: Vec<&Incident> = self.view.incidents.values().filter(|i| !i.is_open()).collect();
+        recent.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        IndexPage {
+            common: self.common("", "", active.first().map(|i| i.reference.as_str())),
+            banner: self.banner(),
+            active: active.iter().map(|i| self.incident_summary(i)).collect(),
+            maintenance: upcoming.iter().map(|m| self.maintenance_summary(m)).collect(),
+            groups: self.groups(),
+            recent: recent.iter().take(5).map(|i| self.incident_summary(i)).collect(),
+        }
+    }
+
+    /// Incidents and maintenance by month, newest first.
+    pub fn months(&self) -> Vec<Month> {
+        let tz = self.tz();
+        let mut months: BTreeMap<(i32, u32), Month> = BTreeMap::new();
+        let key_of = |at: DateTime<Utc>| {
+            let l = at.with_timezone(&tz);
+            (l.year(), l.month())
+        };
+        let mut incidents: Vec<&Incident> = self.view.incidents.values().collect();
+        incidents.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        for i in incidents {
+            month_entry(&mut months, key_of(i.opened_at)).incidents.push(self.incident_summary(i));
+        }
+        let mut maint: Vec<&Maintenance> = self.view.maintenance.values().collect();
+        maint.sort_by(|a, b| b.window.starts_at.cmp(&a.window.starts_at));
+        for m in maint {
+            month_entry(&mut months, key_of(m.window.starts_at)).maintenance.push(self.maintenance_summary(m));
+        }
+        let mut out: Vec<Month> = months.into_values().rev().collect();
+        for m in &mut out {
+            m.count = m.incidents.len() + m.maintenance.len();
+        }
+        out
+    }
+
+    pub fn component_page(&self, c: &Component) -> ComponentPage {
+        let incidents = self.incidents_of(&c.id);
+        ComponentPage {
+            common: self.common(&c.name, "../", None),
+            row: self.row(c),
+            incidents: incidents.iter().take(100).map(|i| self.incident_summary(i)).collect(),
+        }
+    }
+}
+
+fn month_entry(months: &mut BTreeMap<(i32, u32), Month>, (y, m): (i32, u32)) -> &mut Month {
+    months.entry((y, m)).or_insert_with(|| {
+        let label = chrono::NaiveDate::from_ymd_opt(y, m, 1).map_or_else(String::new, |d| d.format("%B %Y").to_string());
+        Month {
+            key: format!("{y:04}-{m:02}"),
+            label,
+            incidents: Vec::new(),
+            maintenance: Vec::new(),
+            count: 0,
+        }
+    })
+}

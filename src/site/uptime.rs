@@ -1,0 +1,309 @@
+//! Uptime for the pages: the 90-day bar of each component (one cell per day, coloured by
+//! the worst status of that day, "no data" when nothing was checked), its uptime over 90
+//! days, and a response-time sparkline, from the hourly rollups and the journal.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::status::rollup::{HourRollup, day_file, open_hours, read_day_file};
+use crate::status::{ComponentStatus, Incident, StatusView};
+
+/// Days shown in a bar.
+pub const DAYS: usize = 90;
+/// Hours in a sparkline.
+pub const SPARK_HOURS: i64 = 48;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayStats {
+    pub checks: u32,
+    pub failures: u32,
+    pub maintenance: u32,
+}
+
+impl DayStats {
+    /// Checks that count for uptime (not during maintenance).
+    fn counted(&self) -> u32 {
+        self.checks.saturating_sub(self.maintenance)
+    }
+
+    fn up(&self) -> u32 {
+        self.counted().saturating_sub(self.failures)
+    }
+}
+
+/// Samples summed per component and local day, plus recent hourly medians.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Stats {
+    pub days: HashMap<String, BTreeMap<NaiveDate, DayStats>>,
+    /// Median response time per hour, oldest first.
+    pub latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
+}
+
+/// Parsed rollup files, kept while unchanged on disk.
+#[derive(Default)]
+pub struct StatsCache {
+    files: HashMap<PathBuf, (SystemTime, u64, Vec<HourRollup>)>,
+}
+
+impl StatsCache {
+    /// The stats of the last 91 days up to `now`.
+    pub fn load(&mut self, state_dir: &Path, now: DateTime<Utc>, tz: Tz) -> Stats {
+        let first = now.date_naive() - Days::new(DAYS as u64 + 1);
+        let mut rows: Vec<HourRollup> = Vec::new();
+        let mut keep = HashMap::new();
+        let mut day = first;
+        while day <= now.date_naive() {
+            let path = day_file(state_dir, day);
+            if let Ok(meta) = std::fs::metadata(&path) {
+                let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+                let parsed = match self.files.remove(&path) {
+                    Some((m, l, r)) if (m, l) == stamp => r,
+                    _ => read_day_file(&path),
+                };
+                rows.extend(parsed.iter().cloned());
+                keep.insert(path, (stamp.0, stamp.1, parsed));
+            }
+            day = day + Days::new(1);
+        }
+        self.files = keep;
+        rows.extend(open_hours(state_dir));
+        summarise(rows, now, tz)
+    }
+}
+
+/// Sum hourly rows into local days; keep recent hourly medians. A row written twice
+/// (a crash between two saves) counts once: the fuller one.
+pub fn summarise(rows: Vec<HourRollup>, now: DateTime<Utc>, tz: Tz) -> Stats {
+    let mut unique: HashMap<(String, DateTime<Utc>), HourRollup> = HashMap::new();
+    for r in rows {
+        let key = (r.component.clone(), r.hour);
+        if unique.get(&key).is_none_or(|old| old.checks <= r.checks) {
+            unique.insert(key, r);
+        }
+    }
+    let mut stats = Stats::default();
+    let spark_from = now - TimeDelta::hours(SPARK_HOURS);
+    for r in unique.into_values() {
+        let date = r.hour.with_timezone(&tz).date_naive();
+        let d = stats.days.entry(r.component.clone()).or_default().entry(date).or_default();
+        d.checks += r.checks;
+        d.failures += r.failures;
+        d.maintenance += r.maintenance;
+        if r.hour >= spark_from && r.checks > r.maintenance {
+            stats.latency.entry(r.component.clone()).or_default().push((r.hour, r.p50_ms));
+        }
+    }
+    for v in stats.latency.values_mut() {
+        v.sort();
+    }
+    stats
+}
+
+/// One day of a bar.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub date: NaiveDate,
+    /// CSS class: the worst status of the day, or `nodata`.
+    pub class: &'static str,
+    /// "22 Nov 2026: 99.95% uptime, 1 incident (INC-2026-1122-api)"
+    pub label: String,
+}
+
+/// Consecutive days with the same class and label, drawn as that many cells.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    pub days: usize,
+    pub class: &'static str,
+    pub label: String,
+}
+
+pub fn class_of(s: ComponentStatus) -> &'static str {
+    match s {
+        ComponentStatus::Operational => "operational",
+        ComponentStatus::DegradedPerformance => "degraded",
+        ComponentStatus::PartialOutage => "partial",
+        ComponentStatus::MajorOutage => "major",
+        ComponentStatus::UnderMaintenance => "maintenance",
+    }
+}
+
+/// The last 90 local days of a component, oldest first. `incidents` are the incidents
+/// that touch it.
+pub fn cells(
+    component: &str,
+    incidents: &[&Incident],
+    view: &StatusView,
+    stats: &Stats,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<Cell> {
+    let today = now.with_timezone(&tz).date_naive();
+    let days = stats.days.get(component);
+    (0..DAYS)
+        .rev()
+        .map(|back| {
+            let date = today - Days::new(back as u64);
+            let start = local_midnight(date, tz);
+            let end = local_midnight(date + Days::new(1), tz).min(now);
+            let worst = worst_status(component, incidents, view, start, end);
+            let touching: Vec<&str> = incidents
+                .iter()
+                .filter(|i| i.opened_at < end && i.resolved_at.is_none_or(|r| r >= start))
+                .map(|i| i.reference.as_str())
+                .collect();
+            let d = days.and_then(|d| d.get(&date)).copied().unwrap_or_default();
+            let uptime = (d.counted() > 0).then(|| percent(d.up(), d.counted()));
+            let class = match (uptime.is_some(), worst) {
+                (false, ComponentStatus::Operational) => "nodata",
+                (_, s) => class_of(s),
+            };
+            let mut label = format!("{}: ", date.format("%-d %b %Y"));
+            label.push_str(&match &uptime {
+                Some(u) => format!("{u} uptime"),
+                None if worst == ComponentStatus::UnderMaintenance => "maintenance".to_owned(),
+                None => "no data".to_owned(),
+            });
+            if worst != ComponentStatus::Operational && worst != ComponentStatus::UnderMaintenance {
+                label.push_str(&format!(", {}", worst.label().to_lowercase()));
+            }
+            match touching.len() {
+                0 => {}
+                1 => label.push_str(&format!(", 1 incident ({})", touching[0])),
+                n => label.push_str(&format!(", {n} incidents ({})", touching.join(", "))),
+            }
+            Cell { date, class, label }
+        })
+        .collect()
+}
+
+/// Merge consecutive identical days (same class, same label apart from the date).
+pub fn runs(cells: &[Cell]) -> Vec<Run> {
+    let mut out: Vec<(Run, NaiveDate, NaiveDate, String)> = Vec::new();
+    for c in cells {
+        let rest = c.label.split_once(": ").map_or("", |(_, r)| r).to_owned();
+        match out.last_mut() {
+            Some((run, _, last, r)) if run.class == c.class && *r == rest && !rest.contains("incident") => {
+                run.days += 1;
+                *last = c.date;
+            }
+            _ => out.push((
+                Run {
+                    days: 1,
+                    class: c.class,
+                    label: c.label.clone(),
+                },
+                c.date,
+                c.date,
+                rest,
+            )),
+        }
+    }
+    out.into_iter()
+        .map(|(mut run, first, last, rest)| {
+            if run.days > 1 {
+                run.label = format!("{} to {}: {rest}", first.format("%-d %b"), last.format("%-d %b %Y"));
+            }
+            run
+        })
+        .collect()
+}
+
+/// Uptime over the days with data, as text: "99.98%", or None when nothing was checked.
+pub fn uptime(component: &str, stats: &Stats) -> Option<String> {
+    let days = stats.days.get(component)?;
+    let (up, counted) = days
+        .values()
+        .fold((0u64, 0u64), |(u, c), d| (u + u64::from(d.up()), c + u64::from(d.counted())));
+    (counted > 0).then(|| percent_u64(up, counted))
+}
+
+fn percent(up: u32, of: u32) -> String {
+    percent_u64(u64::from(up), u64::from(of))
+}
+
+/// Never rounds a failure up to 100%.
+fn percent_u64(up: u64, of: u64) -> String {
+    if up == of {
+        return "100%".into();
+    }
+    let p = (up as f64 * 10_000.0 / of as f64).floor() / 100.0;
+    format!("{p:.2}%")
+}
+
+fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(naive + TimeDelta::hours(1))).earliest())
+        .map_or_else(|| Utc.from_utc_datetime(&naive), |d| d.with_timezone(&Utc))
+}
+
+/// The worst status a component showed between `start` and `end`.
+pub fn worst_status(
+    component: &str,
+    incidents: &[&Incident],
+    view: &StatusView,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> ComponentStatus {
+    let mut worst = view.probe_status_at(component, start);
+    if let Some(h) = view.history.get(component) {
+        for (_, s) in h.iter().filter(|(t, _)| *t >= start && *t < end) {
+            if s.severity() > worst.severity() {
+                worst = *s;
+            }
+        }
+    }
+    for i in incidents.iter().filter(|i| !i.automatic) {
+        if let Some(s) = i.components.get(component)
+            && i.opened_at < end
+            && i.resolved_at.is_none_or(|r| r > start)
+            && s.severity() > worst.severity()
+        {
+            worst = *s;
+        }
+    }
+    for m in view.maintenance.values().filter(|m| m.covers(component)) {
+        if let Some(st) = m.started_at
+            && st < end
+            && m.completed_at.is_none_or(|c| c > start)
+            && ComponentStatus::UnderMaintenance.severity() > worst.severity()
+        {
+            worst = ComponentStatus::UnderMaintenance;
+        }
+    }
+    worst
+}
+
+/// An inline SVG line of hourly median response times, or None without data.
+pub fn sparkline(component: &str, stats: &Stats) -> Option<String> {
+    let points = stats.latency.get(component)?;
+    if points.len() < 2 {
+        return None;
+    }
+    let max = points.iter().map(|(_, ms)| *ms).max().unwrap_or(1).max(1);
+    let median = {
+        let mut v: Vec<u32> = points.iter().map(|(_, ms)| *ms).collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let (w, h) = (120.0_f64, 24.0_f64);
+    let step = w / (points.len() - 1) as f64;
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ms))| format!("{:.1},{:.1}", i as f64 * step, h - 1.0 - (f64::from(*ms) / f64::from(max)) * (h - 2.0)))
+        .collect();
+    Some(format!(
+        r#"<svg class="spark" viewBox="0 0 120 24" width="120" height="24" role="img" aria-label="Response time over the last {SPARK_HOURS} hours: typically {median} ms, at most {max} ms"><polyline points="{}"/></svg>"#,
+        path.join(" ")
+    ))
+}
+
+#[cfg(test)]
+mod tests;
