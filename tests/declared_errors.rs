@@ -193,7 +193,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "update in the future",
             files: inc(with_line(INCIDENT, 14, "at = 2099-01-01T00:00:00Z")),
-            expect: "incidents/cards.toml:14:6: incident \"cards\": update[2].at: is in the future",
+            expect: "incidents/cards.toml:14:6: incident \"cards\": update[2].at: is more than 5 minutes in the future",
         },
         Case {
             name: "duplicate maintenance id",
