@@ -29,6 +29,8 @@ fn measure(addr: std::net::SocketAddr, components: usize) {
         .arg(&config)
         .arg("--state")
         .arg(dir.path().join("state"))
+        .arg("--out")
+        .arg(dir.path().join("site"))
         .env("FOREWARN_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -10,4 +10,5 @@ pub mod journal;
 pub mod monitor;
 pub mod notify;
 pub mod probe;
+pub mod site;
 pub mod status;

@@ -54,8 +54,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the monitor until SIGINT or SIGTERM (SIGHUP reloads the configuration).
-    Run,
+    /// Build the status site (pages, feeds, API, badges) from the configuration and journal.
+    Build {
+        /// Where to put it (default: [site] out_dir, or site/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run the monitor until SIGINT or SIGTERM (SIGHUP reloads the configuration); it
+    /// keeps the status site up to date.
+    Run {
+        /// Where to keep the status site (default: [site] out_dir, or site/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show the current status recorded in the journal.
     Status {
         /// Print JSON instead of a table.
@@ -81,6 +92,9 @@ enum Command {
         /// Play the story this many times faster.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// Where the demo's status site is built.
+        #[arg(long, default_value = "site")]
+        out: PathBuf,
     },
 }
 
@@ -162,7 +176,7 @@ enum MaintenanceAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = !matches!(cli.command, Command::Run);
+    let quiet = !matches!(cli.command, Command::Run { .. });
     init_logging(cli.log_format, if quiet { "warn" } else { "info" });
     let exit = match dispatch(cli) {
         Ok(exit) => exit,
@@ -185,6 +199,13 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             );
             Ok(Exit::Success)
         }
+        Command::Build { out } => {
+            print!(
+                "{}",
+                commands::build::run(&cli.config, &cli.state, out.as_deref())?
+            );
+            Ok(Exit::Success)
+        }
         Command::Check => {
             print!("{}", commands::check::run(&cli.config, &cli.state)?);
             Ok(Exit::Success)
@@ -194,8 +215,8 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             print!("{text}");
             Ok(exit)
         }
-        Command::Run => {
-            run_async(commands::run::run(&cli.config, &cli.state))?;
+        Command::Run { out } => {
+            run_async(commands::run::run(&cli.config, &cli.state, out.as_deref()))?;
             Ok(Exit::Success)
         }
         Command::Incident { action } => {
@@ -294,9 +315,9 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             print!("{}", commands::status::run(&cli.config, &cli.state, json)?);
             Ok(Exit::Success)
         }
-        Command::Demo { dir, speed } => {
+        Command::Demo { dir, speed, out } => {
             run_async(async {
-                forewarn::demo::run(&dir, speed, &mut std::io::stdout())
+                forewarn::demo::run(&dir, &out, speed, &mut std::io::stdout())
                     .await
                     .map_err(CommandError::from)
             })?;

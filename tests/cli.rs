@@ -130,7 +130,9 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
     let out = run_bounded(
         forewarn()
             .args(["demo", "--speed", "10", "--dir"])
-            .arg(dir.path().join("demo")),
+            .arg(dir.path().join("demo"))
+            .arg("--out")
+            .arg(dir.path().join("site")),
         Duration::from_secs(60),
     );
     let stdout = text(&out.stdout);
@@ -186,7 +188,9 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
     let again = run_bounded(
         forewarn()
             .args(["demo", "--speed", "20", "--dir"])
-            .arg(dir.path().join("demo")),
+            .arg(dir.path().join("demo"))
+            .arg("--out")
+            .arg(dir.path().join("site")),
         Duration::from_secs(60),
     );
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
@@ -196,7 +200,14 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
 fn the_demo_refuses_a_folder_it_did_not_make() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("precious.txt"), "keep me").expect("write");
-    let out = run_bounded(forewarn().args(["demo", "--dir"]).arg(dir.path()), LIMIT);
+    let out = run_bounded(
+        forewarn()
+            .args(["demo", "--dir"])
+            .arg(dir.path())
+            .arg("--out")
+            .arg(dir.path().join("site")),
+        LIMIT,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("was not made by forewarn demo"));
     assert!(dir.path().join("precious.txt").exists());

@@ -18,6 +18,8 @@ fn start(config: &Path, state: &Path) -> Child {
         .arg(config)
         .arg("--state")
         .arg(state)
+        .arg("--out")
+        .arg(state.with_file_name("site"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

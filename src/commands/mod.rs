@@ -1,5 +1,6 @@
 //! One function per CLI subcommand. `main.rs` parses flags and calls these.
 
+pub mod build;
 pub mod check;
 mod edit;
 pub mod incident;

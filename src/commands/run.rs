@@ -8,7 +8,11 @@ use tokio_util::sync::CancellationToken;
 use super::{CommandError, load_config};
 use crate::monitor::{self, RunOptions};
 
-pub async fn run(config_path: &Path, state_dir: &Path) -> Result<(), CommandError> {
+pub async fn run(
+    config_path: &Path,
+    state_dir: &Path,
+    out: Option<&Path>,
+) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
     raise_open_file_limit(config.monitor.max_concurrency);
     let shutdown = CancellationToken::new();
@@ -17,6 +21,7 @@ pub async fn run(config_path: &Path, state_dir: &Path) -> Result<(), CommandErro
         RunOptions {
             config_path: config_path.to_owned(),
             state_dir: state_dir.to_owned(),
+            out_dir: out.map(Path::to_path_buf),
         },
         config,
         shutdown,

@@ -70,6 +70,10 @@ pub struct Site {
     pub base_url: Url,
     pub timezone: Tz,
     pub contact: Contact,
+    /// Where the status site is built (`--out` overrides it), relative to the config.
+    pub out_dir: Option<PathBuf>,
+    /// A folder whose templates replace the built-in ones of the same name.
+    pub templates: Option<PathBuf>,
 }
 
 /// How customers reach a person. At least one way is always configured.
@@ -315,7 +319,7 @@ fn build(
     ctx: &values::Ctx<'_>,
 ) -> Option<(Site, MonitorSettings, Vec<Component>)> {
     let site = match root.table(rep, "site") {
-        Some(t) => site::site(t, rep),
+        Some(t) => site::site(t, rep, ctx.base_dir),
         None => {
             if !root.has("site") {
                 root.missing(

@@ -5,11 +5,22 @@ use super::reader::Table;
 use super::values;
 use super::{Contact, MonitorSettings, Site};
 
-const SITE_KEYS: &[&str] = &["title", "base_url", "timezone", "contact"];
+const SITE_KEYS: &[&str] = &[
+    "title",
+    "base_url",
+    "timezone",
+    "contact",
+    "out_dir",
+    "templates",
+];
 const CONTACT_KEYS: &[&str] = &["email", "phone", "chat_url", "hours"];
 const MONITOR_KEYS: &[&str] = &["max_concurrency"];
 
-pub(super) fn site(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Site> {
+pub(super) fn site(
+    mut t: Table<'_, '_>,
+    rep: &mut Report,
+    base_dir: &std::path::Path,
+) -> Option<Site> {
     let title = t.required_string(rep, "title", "the name shown at the top of the status page");
     let base_url = t
         .required_string(rep, "base_url", "the public address of the status page")
@@ -51,12 +62,29 @@ pub(super) fn site(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Site> {
             None
         }
     };
+    let out_dir = t.string(rep, "out_dir").map(|s| base_dir.join(s.get_ref()));
+    let templates = t.string(rep, "templates").and_then(|s| {
+        let dir = base_dir.join(s.get_ref());
+        if dir.is_dir() {
+            Some(dir)
+        } else {
+            t.error(
+                rep,
+                s.span(),
+                "templates",
+                &format!("\"{}\" is not a folder", s.get_ref()),
+            );
+            None
+        }
+    });
     t.finish(rep, SITE_KEYS, &|_| None);
     Some(Site {
         title: title?.into_inner(),
         base_url: base_url?,
         timezone: timezone?,
         contact: contact?,
+        out_dir,
+        templates,
     })
 }
 

@@ -36,7 +36,12 @@ struct Demo<'a> {
     checkout_incident: Option<String>,
 }
 
-pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn run(
+    dir: &Path,
+    site_dir: &Path,
+    speed: f64,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if !(0.5..=20.0).contains(&speed) {
         bail!("--speed must be between 0.5 and 20");
     }
@@ -72,6 +77,7 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
         RunOptions {
             config_path: config_path.clone(),
             state_dir: state_dir.clone(),
+            out_dir: Some(site_dir.to_owned()),
         },
         config,
         shutdown.clone(),
@@ -91,6 +97,11 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
         "Configuration: {}   Journal: {}",
         config_path.display(),
         state_dir.join("journal.jsonl").display()
+    )?;
+    writeln!(
+        out,
+        "Status site: {} (rebuilt as things happen; open it in a browser and reload)",
+        site_dir.join("index.html").display()
     )?;
     if speed != 1.0 {
         writeln!(out, "Playing {speed}x faster; times below are demo time.")?;
@@ -145,9 +156,10 @@ pub async fn run(dir: &Path, speed: f64, out: &mut dyn Write) -> anyhow::Result<
     write!(out, "{summary}")?;
     writeln!(
         out,
-        "\nEvery line above is an event in {}; the operator's words are in {}. Run the demo again to start afresh.",
+        "\nEvery line above is an event in {}; the operator's words are in {}.\nThe status site is in {}. Run the demo again to start afresh.",
         state_dir.join("journal.jsonl").display(),
-        dir.join("incidents").display()
+        dir.join("incidents").display(),
+        site_dir.join("index.html").display()
     )?;
     Ok(())
 }

@@ -20,6 +20,7 @@ use crate::config::declared::Declared;
 use crate::config::{Config, Diagnostics};
 use crate::journal::{Event, Journal, Record};
 use crate::probe::Prober;
+use crate::site::{self, Builder, Changes};
 use crate::status::StatusView;
 use crate::status::rollup::Rollups;
 
@@ -35,7 +36,22 @@ const SAMPLE_QUEUE: usize = 4096;
 pub struct RunOptions {
     pub config_path: PathBuf,
     pub state_dir: PathBuf,
+    /// Where to keep the status site (`--out`); `[site] out_dir` or `site/` otherwise.
+    pub out_dir: Option<PathBuf>,
 }
+
+/// The status site, rebuilt shortly after events (several events in a burst make one
+/// rebuild).
+struct SiteState {
+    builder: Builder,
+    pending: Changes,
+    due: Option<tokio::time::Instant>,
+}
+
+/// How long after an event the site is rebuilt, gathering the events that follow.
+pub const SITE_DEBOUNCE: Duration = Duration::from_millis(200);
+/// How often the site is refreshed without events (uptime bars, "updated" times).
+pub const SITE_REFRESH: Duration = Duration::from_secs(60);
 
 /// Everything the main loop owns.
 struct Daemon {
@@ -53,6 +69,8 @@ struct Daemon {
     generation: u64,
     /// Warnings already logged, so a repeated reload does not repeat them.
     warned: HashSet<String>,
+    state_dir: PathBuf,
+    site: SiteState,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -69,7 +87,15 @@ pub async fn run(
     let view = StatusView::from_records(&history);
     let rollups = Rollups::open(&opts.state_dir)?;
     let config_text = std::fs::read_to_string(&opts.config_path).unwrap_or_default();
+    let out = site::out_dir(&config, opts.out_dir.as_deref());
+    let builder = Builder::new(&config, out).context("cannot prepare the status site")?;
     let mut daemon = Daemon {
+        state_dir: opts.state_dir.clone(),
+        site: SiteState {
+            builder,
+            pending: Changes::everything(),
+            due: Some(tokio::time::Instant::now()),
+        },
         config_path: opts.config_path.clone(),
         config_text,
         config: Arc::new(config),
@@ -115,6 +141,9 @@ pub async fn run(
     save.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Declared files are also read now and then, in case a change went unnoticed (a
     // file written while the folder could not be watched, an update dated a little ahead).
+    let mut refresh = tokio::time::interval(SITE_REFRESH);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    refresh.tick().await;
     let mut reread = tokio::time::interval(DECLARED_REREAD);
     reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     reread.tick().await;
@@ -139,6 +168,8 @@ pub async fn run(
             Some(obs) = rx.recv() => daemon.observe(obs),
             _ = clock.tick() => daemon.run_clock(Utc::now()),
             _ = reread.tick() => daemon.reload_declared(Utc::now()),
+            _ = refresh.tick() => daemon.site.due = Some(tokio::time::Instant::now()),
+            _ = sleep_until_due(daemon.site.due) => daemon.rebuild_site(),
             _ = save.tick() => {
                 if let Err(e) = daemon.rollups.persist(Utc::now()) {
                     tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
@@ -150,6 +181,9 @@ pub async fn run(
     scheduler.stop().await;
     while let Ok(obs) = rx.try_recv() {
         daemon.observe(obs);
+    }
+    if !daemon.site.pending.is_empty() {
+        daemon.rebuild_site();
     }
     daemon
         .rollups
@@ -199,6 +233,14 @@ impl Daemon {
             let env = |name: &str| std::env::var(name).ok();
             match Config::parse(&self.config_path, &text, &env) {
                 Ok(new) => {
+                    match Builder::new(&new, self.site.builder.out().to_owned()) {
+                        Ok(b) => self.site.builder = b,
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "the new templates cannot be used; keeping the old ones")
+                        }
+                    }
+                    self.site.pending = Changes::everything();
+                    self.site.due = Some(tokio::time::Instant::now());
                     self.config = Arc::new(new);
                     self.config_text = text;
                     self.generation += 1;
@@ -340,12 +382,47 @@ impl Daemon {
         let records = blocking(|| journal.append(events))?;
         for r in records {
             self.view.apply(&r);
+            self.site.pending.note(&r.event, &self.view);
+            if self.site.due.is_none() {
+                self.site.due = Some(tokio::time::Instant::now() + SITE_DEBOUNCE);
+            }
             tracing::info!(seq = r.seq, event = r.event.kind(), "recorded");
             if let Some(tx) = &self.records {
                 let _ = tx.send(r);
             }
         }
         Ok(())
+    }
+}
+
+impl Daemon {
+    /// Rebuild what the pending changes touch; a failure is logged and retried later.
+    fn rebuild_site(&mut self) {
+        self.site.due = None;
+        let changes = std::mem::take(&mut self.site.pending);
+        let config = self.config.clone();
+        let (view, state_dir) = (&self.view, &self.state_dir);
+        let builder = &mut self.site.builder;
+        match blocking(|| builder.update(&config, view, state_dir, Utc::now(), &changes)) {
+            Ok(r) => tracing::debug!(
+                written = r.written,
+                rendered = r.rendered,
+                ms = r.elapsed.as_millis() as u64,
+                "status site rebuilt"
+            ),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), out = %self.site.builder.out().display(), "cannot rebuild the status site; will retry");
+                self.site.pending = Changes::everything();
+                self.site.due = Some(tokio::time::Instant::now() + SITE_REFRESH);
+            }
+        }
+    }
+}
+
+async fn sleep_until_due(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

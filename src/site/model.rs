@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::text::{self, markdown};
 use super::uptime::{self, Run, Stats, class_of};
 use crate::config::{Component, Config};
-use crate::status::{ComponentStatus, Impact, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView};
+use crate::status::{
+    ComponentStatus, Impact, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
+};
 
 /// Everything a page needs besides its own content.
 #[derive(Debug, Clone, Serialize)]
@@ -171,7 +173,12 @@ pub struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    pub fn new(config: &'a Config, view: &'a StatusView, stats: &'a Stats, now: DateTime<Utc>) -> Input<'a> {
+    pub fn new(
+        config: &'a Config,
+        view: &'a StatusView,
+        stats: &'a Stats,
+        now: DateTime<Utc>,
+    ) -> Input<'a> {
         let mut by_component: HashMap<&str, Vec<&Incident>> = HashMap::new();
         for i in view.incidents.values() {
             for c in i.components.keys() {
@@ -179,7 +186,7 @@ impl<'a> Input<'a> {
             }
         }
         for v in by_component.values_mut() {
-            v.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+            v.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
         }
         Input {
             config,
@@ -229,13 +236,24 @@ impl Input<'_> {
         let site = &self.config.site.title;
         Common {
             site_title: site.clone(),
-            page_title: if page.is_empty() { site.clone() } else { format!("{page} · {site}") },
+            page_title: if page.is_empty() {
+                site.clone()
+            } else {
+                format!("{page} · {site}")
+            },
             root: root.to_owned(),
             contact: ContactCard {
                 email: c.email.clone(),
                 mailto: c.email.as_ref().map(|e| text::mailto(e, &subject)),
                 phone: c.phone.clone(),
-                tel: c.phone.as_ref().map(|p| format!("tel:{}", p.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>())),
+                tel: c.phone.as_ref().map(|p| {
+                    format!(
+                        "tel:{}",
+                        p.chars()
+                            .filter(|c| c.is_ascii_digit() || *c == '+')
+                            .collect::<String>()
+                    )
+                }),
                 chat_url: c.chat_url.as_ref().map(ToString::to_string),
                 hours: c.hours.clone(),
                 reference: reference.map(str::to_owned),
@@ -246,12 +264,21 @@ impl Input<'_> {
     }
 
     fn component_name(&self, id: &str) -> String {
-        self.config.component(id).map_or_else(|| id.to_owned(), |c| c.name.clone())
+        self.config
+            .component(id)
+            .map_or_else(|| id.to_owned(), |c| c.name.clone())
     }
 
     pub fn row(&self, c: &Component) -> ComponentRow {
         let status = self.view.status_of(&c.id);
-        let cells = uptime::cells(&c.id, self.incidents_of(&c.id), self.view, self.stats, self.now, self.tz());
+        let cells = uptime::cells(
+            &c.id,
+            self.incidents_of(&c.id),
+            self.view,
+            self.stats,
+            self.now,
+            self.tz(),
+        );
         ComponentRow {
             id: c.id.clone(),
             name: c.name.clone(),
@@ -260,7 +287,10 @@ impl Input<'_> {
             class: class_of(status),
             symbol: symbol(status),
             runs: uptime::runs(&cells),
-            uptime: uptime::uptime(&c.id, self.stats).map_or_else(|| "No data yet".to_owned(), |u| format!("{u} uptime over {} days", uptime::DAYS)),
+            uptime: uptime::uptime(&c.id, self.stats).map_or_else(
+                || "No data yet".to_owned(),
+                |u| format!("{u} uptime over {} days", uptime::DAYS),
+            ),
             sparkline: matches!(c.check.target, crate::config::Target::Http(_))
                 .then(|| uptime::sparkline(&c.id, self.stats))
                 .flatten(),
@@ -270,7 +300,11 @@ impl Input<'_> {
     pub fn incident_summary(&self, i: &Incident) -> IncidentSummary {
         let tz = self.tz();
         let latest = i.latest_update();
-        let affected: Vec<String> = i.components.keys().map(|c| self.component_name(c)).collect();
+        let affected: Vec<String> = i
+            .components
+            .keys()
+            .map(|c| self.component_name(c))
+            .collect();
         IncidentSummary {
             reference: i.reference.clone(),
             title: i.title.clone(),
@@ -321,7 +355,12 @@ impl Input<'_> {
 
     pub fn maintenance_summary(&self, m: &Maintenance) -> MaintenanceSummary {
         let tz = self.tz();
-        let names: Vec<String> = m.window.components.iter().map(|c| self.component_name(c)).collect();
+        let names: Vec<String> = m
+            .window
+            .components
+            .iter()
+            .map(|c| self.component_name(c))
+            .collect();
         MaintenanceSummary {
             id: m.id.clone(),
             title: m.window.title.clone(),
@@ -332,7 +371,11 @@ impl Input<'_> {
                 MaintenanceState::Cancelled => "Cancelled",
             },
             active: m.is_active(),
-            when: format!("{} to {}", text::when(m.window.starts_at, tz), text::when(m.window.ends_at, tz)),
+            when: format!(
+                "{} to {}",
+                text::when(m.window.starts_at, tz),
+                text::when(m.window.ends_at, tz)
+            ),
             starts_iso: text::iso(m.window.starts_at),
             components: names.join(", "),
             html: markdown(&m.window.message),
@@ -379,23 +422,40 @@ impl Input<'_> {
     /// Open incidents, newest first.
     fn active(&self) -> Vec<&Incident> {
         let mut v: Vec<&Incident> = self.view.open_incidents().collect();
-        v.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        v.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
         v
     }
 
     pub fn index(&self) -> IndexPage {
         let active = self.active();
-        let mut upcoming: Vec<&Maintenance> = self.view.maintenance.values().filter(|m| !m.state.is_over()).collect();
+        let mut upcoming: Vec<&Maintenance> = self
+            .view
+            .maintenance
+            .values()
+            .filter(|m| !m.state.is_over())
+            .collect();
         upcoming.sort_by_key(|m| m.window.starts_at);
-        let mut recent: Vec<&Incident> = self.view.incidents.values().filter(|i| !i.is_open()).collect();
-        recent.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        let mut recent: Vec<&Incident> = self
+            .view
+            .incidents
+            .values()
+            .filter(|i| !i.is_open())
+            .collect();
+        recent.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
         IndexPage {
             common: self.common("", "", active.first().map(|i| i.reference.as_str())),
             banner: self.banner(),
             active: active.iter().map(|i| self.incident_summary(i)).collect(),
-            maintenance: upcoming.iter().map(|m| self.maintenance_summary(m)).collect(),
+            maintenance: upcoming
+                .iter()
+                .map(|m| self.maintenance_summary(m))
+                .collect(),
             groups: self.groups(),
-            recent: recent.iter().take(5).map(|i| self.incident_summary(i)).collect(),
+            recent: recent
+                .iter()
+                .take(5)
+                .map(|i| self.incident_summary(i))
+                .collect(),
         }
     }
 
@@ -408,14 +468,18 @@ impl Input<'_> {
             (l.year(), l.month())
         };
         let mut incidents: Vec<&Incident> = self.view.incidents.values().collect();
-        incidents.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+        incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
         for i in incidents {
-            month_entry(&mut months, key_of(i.opened_at)).incidents.push(self.incident_summary(i));
+            month_entry(&mut months, key_of(i.opened_at))
+                .incidents
+                .push(self.incident_summary(i));
         }
         let mut maint: Vec<&Maintenance> = self.view.maintenance.values().collect();
-        maint.sort_by(|a, b| b.window.starts_at.cmp(&a.window.starts_at));
+        maint.sort_by_key(|x| std::cmp::Reverse(x.window.starts_at));
         for m in maint {
-            month_entry(&mut months, key_of(m.window.starts_at)).maintenance.push(self.maintenance_summary(m));
+            month_entry(&mut months, key_of(m.window.starts_at))
+                .maintenance
+                .push(self.maintenance_summary(m));
         }
         let mut out: Vec<Month> = months.into_values().rev().collect();
         for m in &mut out {
@@ -429,14 +493,19 @@ impl Input<'_> {
         ComponentPage {
             common: self.common(&c.name, "../", None),
             row: self.row(c),
-            incidents: incidents.iter().take(100).map(|i| self.incident_summary(i)).collect(),
+            incidents: incidents
+                .iter()
+                .take(100)
+                .map(|i| self.incident_summary(i))
+                .collect(),
         }
     }
 }
 
 fn month_entry(months: &mut BTreeMap<(i32, u32), Month>, (y, m): (i32, u32)) -> &mut Month {
     months.entry((y, m)).or_insert_with(|| {
-        let label = chrono::NaiveDate::from_ymd_opt(y, m, 1).map_or_else(String::new, |d| d.format("%B %Y").to_string());
+        let label = chrono::NaiveDate::from_ymd_opt(y, m, 1)
+            .map_or_else(String::new, |d| d.format("%B %Y").to_string());
         Month {
             key: format!("{y:04}-{m:02}"),
             label,

@@ -20,7 +20,9 @@ pub fn markdown(text: &str) -> String {
 
 /// "22 Nov 2026, 10:04 CET"
 pub fn when(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%-d %b %Y, %H:%M %Z").to_string()
+    at.with_timezone(&tz)
+        .format("%-d %b %Y, %H:%M %Z")
+        .to_string()
 }
 
 /// "22 Nov 2026"
@@ -54,7 +56,9 @@ pub fn url_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -72,7 +76,9 @@ mod tests {
 
     #[test]
     fn markdown_is_rendered_and_scripts_are_removed() {
-        let html = markdown("**Payments** fail. <script>alert(1)</script> [more](javascript:alert(1)) [ok](https://x.test)");
+        let html = markdown(
+            "**Payments** fail. <script>alert(1)</script> [more](javascript:alert(1)) [ok](https://x.test)",
+        );
         assert!(html.contains("<strong>Payments</strong>"));
         assert!(!html.contains("<script"));
         assert!(!html.contains("javascript:"));
@@ -95,6 +101,9 @@ mod tests {
 
     #[test]
     fn mail_subjects_are_encoded() {
-        assert_eq!(mailto("a@b.test", "Re: INC-1 & more"), "mailto:a@b.test?subject=Re%3A%20INC-1%20%26%20more");
+        assert_eq!(
+            mailto("a@b.test", "Re: INC-1 & more"),
+            "mailto:a@b.test?subject=Re%3A%20INC-1%20%26%20more"
+        );
     }
 }

@@ -60,7 +60,10 @@ impl StatsCache {
         while day <= now.date_naive() {
             let path = day_file(state_dir, day);
             if let Ok(meta) = std::fs::metadata(&path) {
-                let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+                let stamp = (
+                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    meta.len(),
+                );
                 let parsed = match self.files.remove(&path) {
                     Some((m, l, r)) if (m, l) == stamp => r,
                     _ => read_day_file(&path),
@@ -90,12 +93,21 @@ pub fn summarise(rows: Vec<HourRollup>, now: DateTime<Utc>, tz: Tz) -> Stats {
     let spark_from = now - TimeDelta::hours(SPARK_HOURS);
     for r in unique.into_values() {
         let date = r.hour.with_timezone(&tz).date_naive();
-        let d = stats.days.entry(r.component.clone()).or_default().entry(date).or_default();
+        let d = stats
+            .days
+            .entry(r.component.clone())
+            .or_default()
+            .entry(date)
+            .or_default();
         d.checks += r.checks;
         d.failures += r.failures;
         d.maintenance += r.maintenance;
         if r.hour >= spark_from && r.checks > r.maintenance {
-            stats.latency.entry(r.component.clone()).or_default().push((r.hour, r.p50_ms));
+            stats
+                .latency
+                .entry(r.component.clone())
+                .or_default()
+                .push((r.hour, r.p50_ms));
         }
     }
     for v in stats.latency.values_mut() {
@@ -187,7 +199,9 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
     for c in cells {
         let rest = c.label.split_once(": ").map_or("", |(_, r)| r).to_owned();
         match out.last_mut() {
-            Some((run, _, last, r)) if run.class == c.class && *r == rest && !rest.contains("incident") => {
+            Some((run, _, last, r))
+                if run.class == c.class && *r == rest && !rest.contains("incident") =>
+            {
                 run.days += 1;
                 *last = c.date;
             }
@@ -206,7 +220,11 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
     out.into_iter()
         .map(|(mut run, first, last, rest)| {
             if run.days > 1 {
-                run.label = format!("{} to {}: {rest}", first.format("%-d %b"), last.format("%-d %b %Y"));
+                run.label = format!(
+                    "{} to {}: {rest}",
+                    first.format("%-d %b"),
+                    last.format("%-d %b %Y")
+                );
             }
             run
         })
@@ -216,9 +234,9 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
 /// Uptime over the days with data, as text: "99.98%", or None when nothing was checked.
 pub fn uptime(component: &str, stats: &Stats) -> Option<String> {
     let days = stats.days.get(component)?;
-    let (up, counted) = days
-        .values()
-        .fold((0u64, 0u64), |(u, c), d| (u + u64::from(d.up()), c + u64::from(d.counted())));
+    let (up, counted) = days.values().fold((0u64, 0u64), |(u, c), d| {
+        (u + u64::from(d.up()), c + u64::from(d.counted()))
+    });
     (counted > 0).then(|| percent_u64(up, counted))
 }
 
@@ -239,7 +257,10 @@ fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     tz.from_local_datetime(&naive)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + TimeDelta::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(naive + TimeDelta::hours(1)))
+                .earliest()
+        })
         .map_or_else(|| Utc.from_utc_datetime(&naive), |d| d.with_timezone(&Utc))
 }
 
@@ -297,7 +318,13 @@ pub fn sparkline(component: &str, stats: &Stats) -> Option<String> {
     let path: Vec<String> = points
         .iter()
         .enumerate()
-        .map(|(i, (_, ms))| format!("{:.1},{:.1}", i as f64 * step, h - 1.0 - (f64::from(*ms) / f64::from(max)) * (h - 2.0)))
+        .map(|(i, (_, ms))| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                h - 1.0 - (f64::from(*ms) / f64::from(max)) * (h - 2.0)
+            )
+        })
         .collect();
     Some(format!(
         r#"<svg class="spark" viewBox="0 0 120 24" width="120" height="24" role="img" aria-label="Response time over the last {SPARK_HOURS} hours: typically {median} ms, at most {max} ms"><polyline points="{}"/></svg>"#,

@@ -26,7 +26,10 @@ fn a_component_never_checked_shows_no_data_not_100_percent() {
     let stats = summarise(Vec::new(), now(), TZ);
     let c = cells("api", &[], &StatusView::default(), &stats, now(), TZ);
     assert_eq!(c.len(), DAYS);
-    assert!(c.iter().all(|c| c.class == "nodata" && c.label.ends_with("no data")));
+    assert!(
+        c.iter()
+            .all(|c| c.class == "nodata" && c.label.ends_with("no data"))
+    );
     assert_eq!(uptime("api", &stats), None);
     assert_eq!(runs(&c).len(), 1, "ninety identical days are one run");
     assert_eq!(runs(&c)[0].days, DAYS);
@@ -80,14 +83,31 @@ fn a_bad_day_shows_its_worst_status_uptime_and_incident() {
                 incident: Some(id.clone()),
             },
         },
+        Record {
+            seq: 4,
+            at: "2026-11-21T10:20:00Z".parse().unwrap(),
+            more: false,
+            event: Event::IncidentResolved {
+                id: id.clone(),
+                reference: id.clone(),
+                duration_secs: 600,
+                update: None,
+            },
+        },
     ]);
     let touching: Vec<&Incident> = view.incidents.values().collect();
     let c = cells("api", &touching, &view, &stats, now(), TZ);
     let yesterday = &c[DAYS - 2];
     assert_eq!(yesterday.class, "major");
-    assert_eq!(yesterday.label, "21 Nov 2026: 99.90% uptime, major outage, 1 incident (INC-2026-1121-api)");
+    assert_eq!(
+        yesterday.label,
+        "21 Nov 2026: 99.90% uptime, major outage, 1 incident (INC-2026-1121-api)"
+    );
     let today = &c[DAYS - 1];
-    assert_eq!((today.class, today.label.as_str()), ("operational", "22 Nov 2026: 100% uptime"));
+    assert_eq!(
+        (today.class, today.label.as_str()),
+        ("operational", "22 Nov 2026: 100% uptime")
+    );
     assert_eq!(c[0].class, "nodata");
     // 1119 good checks out of 1120: never shown as 100%.
     assert_eq!(uptime("api", &stats).as_deref(), Some("99.91%"));
@@ -95,10 +115,18 @@ fn a_bad_day_shows_its_worst_status_uptime_and_incident() {
 
 #[test]
 fn a_sparkline_needs_two_hours_and_says_what_it_shows() {
-    let rows = vec![row("api", "2026-11-22T09:00:00Z", 10, 0), row("api", "2026-11-22T10:00:00Z", 10, 5)];
+    let rows = vec![
+        row("api", "2026-11-22T09:00:00Z", 10, 0),
+        row("api", "2026-11-22T10:00:00Z", 10, 5),
+    ];
     let stats = summarise(rows, now(), TZ);
     let svg = sparkline("api", &stats).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("role=\"img\""));
-    assert!(svg.contains("aria-label=\"Response time over the last 48 hours: typically 45 ms, at most 45 ms\""), "{svg}");
+    assert!(
+        svg.contains(
+            "aria-label=\"Response time over the last 48 hours: typically 45 ms, at most 45 ms\""
+        ),
+        "{svg}"
+    );
     assert_eq!(sparkline("other", &stats), None);
 }

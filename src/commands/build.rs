@@ -1,0 +1,27 @@
+//! `forewarn build`: render the status site from the configuration and the journal.
+
+use std::path::Path;
+
+use chrono::Utc;
+
+use super::{CommandError, edit, load_config};
+use crate::site::{self, Builder};
+
+pub fn run(
+    config_path: &Path,
+    state_dir: &Path,
+    out: Option<&Path>,
+) -> Result<String, CommandError> {
+    let config = load_config(config_path)?;
+    let view = edit::view(state_dir)?;
+    let dir = site::out_dir(&config, out);
+    let mut builder = Builder::new(&config, dir.clone())?;
+    let report = builder.build_all(&config, &view, state_dir, Utc::now())?;
+    Ok(format!(
+        "Built {} files into {} in {} ms. Open {}\n",
+        report.written,
+        dir.display(),
+        report.elapsed.as_millis(),
+        dir.join("index.html").display()
+    ))
+}

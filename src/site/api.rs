@@ -1,0 +1,300 @@
+//! The JSON API, with the field names and values of Atlassian Statuspage's public v2 API
+//! (`/api/v2/summary.json` and friends), so tools that read Statuspage pages read ours.
+
+use serde_json::{Value, json};
+
+use super::model::Input;
+use super::text::iso;
+use crate::notify::notice::incident_url;
+use crate::status::{ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceState};
+
+/// How many incidents or windows the list endpoints show, as Statuspage does.
+pub const LIST_LIMIT: usize = 50;
+
+/// A stable page id from the site's address.
+pub fn page_id(input: &Input<'_>) -> String {
+    let host = input.config.site.base_url.host_str().unwrap_or("status");
+    host.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn page(input: &Input<'_>) -> Value {
+    json!({
+        "id": page_id(input),
+        "name": input.config.site.title,
+        "url": input.config.site.base_url.as_str().trim_end_matches('/'),
+        "time_zone": input.config.site.timezone.name(),
+        "updated_at": iso(input.view.updated_at.unwrap_or(input.now)),
+    })
+}
+
+/// `{indicator, description}` from the worst component status.
+pub fn status(input: &Input<'_>) -> Value {
+    let worst = input
+        .config
+        .components
+        .iter()
+        .map(|c| input.view.status_of(&c.id))
+        .max_by_key(|s| s.severity())
+        .unwrap_or(ComponentStatus::Operational);
+    let (indicator, description) = match worst {
+        ComponentStatus::Operational => ("none", "All Systems Operational"),
+        ComponentStatus::UnderMaintenance => ("none", "Maintenance In Progress"),
+        ComponentStatus::DegradedPerformance => ("minor", "Degraded Performance"),
+        ComponentStatus::PartialOutage => ("major", "Partial System Outage"),
+        ComponentStatus::MajorOutage => ("critical", "Major System Outage"),
+    };
+    json!({ "indicator": indicator, "description": description })
+}
+
+fn group_id(name: &str) -> String {
+    format!(
+        "group-{}",
+        name.to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+    )
+}
+
+fn component(input: &Input<'_>, id: &str, position: usize) -> Value {
+    let c = input.config.component(id);
+    let since = input.view.components.get(id).map(|s| iso(s.since));
+    json!({
+        "id": id,
+        "name": c.map_or(id, |c| c.name.as_str()),
+        "status": input.view.status_of(id).as_str(),
+        "created_at": since.clone().unwrap_or_else(|| iso(input.now)),
+        "updated_at": since.unwrap_or_else(|| iso(input.now)),
+        "position": position,
+        "description": c.and_then(|c| c.description.clone()),
+        "showcase": true,
+        "start_date": null,
+        "group_id": c.and_then(|c| c.group.as_deref()).map(group_id),
+        "page_id": page_id(input),
+        "group": false,
+        "only_show_if_degraded": false,
+    })
+}
+
+/// Every component, then one group component per group (Statuspage's shape).
+pub fn components(input: &Input<'_>) -> Vec<Value> {
+    let mut out: Vec<Value> = input
+        .config
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| component(input, &c.id, i + 1))
+        .collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for c in &input.config.components {
+        if let Some(g) = c.group.as_deref()
+            && !groups.contains(&g)
+        {
+            groups.push(g);
+        }
+    }
+    for (i, g) in groups.iter().enumerate() {
+        let members: Vec<&str> = input
+            .config
+            .components
+            .iter()
+            .filter(|c| c.group.as_deref() == Some(*g))
+            .map(|c| c.id.as_str())
+            .collect();
+        let worst = members
+            .iter()
+            .map(|m| input.view.status_of(m))
+            .max_by_key(|s| s.severity())
+            .unwrap_or(ComponentStatus::Operational);
+        out.push(json!({
+            "id": group_id(g),
+            "name": g,
+            "status": worst.as_str(),
+            "created_at": iso(input.now),
+            "updated_at": iso(input.now),
+            "position": input.config.components.len() + i + 1,
+            "description": null,
+            "showcase": false,
+            "start_date": null,
+            "group_id": null,
+            "page_id": page_id(input),
+            "group": true,
+            "only_show_if_degraded": false,
+            "components": members,
+        }));
+    }
+    out
+}
+
+pub fn incident(input: &Input<'_>, i: &Incident) -> Value {
+    let affected: Vec<Value> = i
+        .components
+        .iter()
+        .map(|(c, s)| json!({"code": c, "name": input.config.component(c).map_or(c.as_str(), |x| x.name.as_str()), "new_status": s.as_str()}))
+        .collect();
+    let updates: Vec<Value> = i
+        .updates
+        .iter()
+        .rev()
+        .map(|u| {
+            json!({
+                "id": format!("{}-{}", i.id, u.at.timestamp()),
+                "status": u.status.as_str(),
+                "body": u.message,
+                "incident_id": i.id,
+                "created_at": iso(u.at),
+                "updated_at": iso(u.at),
+                "display_at": iso(u.at),
+                "affected_components": affected,
+                "deliver_notifications": u.notify,
+            })
+        })
+        .collect();
+    let monitoring_at = i
+        .updates
+        .iter()
+        .find(|u| u.status == IncidentStatus::Monitoring)
+        .map(|u| iso(u.at));
+    let comps: Vec<Value> = i
+        .components
+        .keys()
+        .enumerate()
+        .map(|(n, c)| component(input, c, n + 1))
+        .collect();
+    json!({
+        "id": i.id,
+        "name": i.title,
+        "status": i.status().as_str(),
+        "created_at": iso(i.opened_at),
+        "updated_at": iso(i.updates.last().map_or(i.opened_at, |u| u.at)),
+        "monitoring_at": monitoring_at,
+        "resolved_at": i.resolved_at.map(iso),
+        "impact": i.impact.as_str(),
+        "shortlink": incident_url(input.config, &i.reference),
+        "started_at": iso(i.opened_at),
+        "page_id": page_id(input),
+        "incident_updates": updates,
+        "components": comps,
+        "postmortem_body": null,
+        "postmortem_published_at": null,
+        "reference": i.reference,
+    })
+}
+
+pub fn maintenance(input: &Input<'_>, m: &Maintenance) -> Value {
+    let status = match m.state {
+        MaintenanceState::Scheduled => "scheduled",
+        MaintenanceState::InProgress => "in_progress",
+        MaintenanceState::Completed | MaintenanceState::Cancelled => "completed",
+    };
+    let comps: Vec<Value> = m
+        .window
+        .components
+        .iter()
+        .enumerate()
+        .map(|(n, c)| component(input, c, n + 1))
+        .collect();
+    let update = json!({
+        "id": format!("{}-{}", m.id, m.scheduled_at.timestamp()),
+        "status": status,
+        "body": m.window.message,
+        "incident_id": m.id,
+        "created_at": iso(m.scheduled_at),
+        "updated_at": iso(m.scheduled_at),
+        "display_at": iso(m.scheduled_at),
+        "affected_components": m.window.components.iter().map(|c| json!({"code": c, "new_status": "under_maintenance"})).collect::<Vec<_>>(),
+        "deliver_notifications": true,
+    });
+    json!({
+        "id": m.id,
+        "name": m.window.title,
+        "status": status,
+        "created_at": iso(m.scheduled_at),
+        "updated_at": iso(m.completed_at.or(m.started_at).unwrap_or(m.scheduled_at)),
+        "monitoring_at": null,
+        "resolved_at": m.completed_at.map(iso),
+        "impact": "maintenance",
+        "shortlink": input.config.site.base_url.as_str(),
+        "started_at": iso(m.started_at.unwrap_or(m.window.starts_at)),
+        "page_id": page_id(input),
+        "incident_updates": [update],
+        "components": comps,
+        "scheduled_for": iso(m.window.starts_at),
+        "scheduled_until": iso(m.window.ends_at),
+        "cancelled": m.state == MaintenanceState::Cancelled,
+    })
+}
+
+/// Every API file: path under the site root, and its JSON.
+pub fn files(input: &Input<'_>) -> Vec<(String, Value)> {
+    let mut incidents: Vec<&Incident> = input.view.incidents.values().collect();
+    incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
+    let unresolved: Vec<Value> = incidents
+        .iter()
+        .filter(|i| i.is_open())
+        .map(|i| incident(input, i))
+        .collect();
+    let recent: Vec<Value> = incidents
+        .iter()
+        .take(LIST_LIMIT)
+        .map(|i| incident(input, i))
+        .collect();
+    let mut windows: Vec<&Maintenance> = input.view.maintenance.values().collect();
+    windows.sort_by_key(|x| std::cmp::Reverse(x.window.starts_at));
+    let upcoming: Vec<Value> = windows
+        .iter()
+        .filter(|m| m.state == MaintenanceState::Scheduled)
+        .map(|m| maintenance(input, m))
+        .collect();
+    let active: Vec<Value> = windows
+        .iter()
+        .filter(|m| m.is_active())
+        .map(|m| maintenance(input, m))
+        .collect();
+    let all: Vec<Value> = windows
+        .iter()
+        .take(LIST_LIMIT)
+        .map(|m| maintenance(input, m))
+        .collect();
+    let page = page(input);
+    let status = status(input);
+    let components = components(input);
+    let mut current = active.clone();
+    current.extend(upcoming.iter().cloned());
+    vec![
+        (
+            "api/v2/summary.json".into(),
+            json!({"page": page, "components": components, "incidents": unresolved, "scheduled_maintenances": current, "status": status}),
+        ),
+        (
+            "api/v2/status.json".into(),
+            json!({"page": page, "status": status}),
+        ),
+        (
+            "api/v2/components.json".into(),
+            json!({"page": page, "components": components}),
+        ),
+        (
+            "api/v2/incidents.json".into(),
+            json!({"page": page, "incidents": recent}),
+        ),
+        (
+            "api/v2/incidents/unresolved.json".into(),
+            json!({"page": page, "incidents": unresolved}),
+        ),
+        (
+            "api/v2/scheduled-maintenances.json".into(),
+            json!({"page": page, "scheduled_maintenances": all}),
+        ),
+        (
+            "api/v2/scheduled-maintenances/upcoming.json".into(),
+            json!({"page": page, "scheduled_maintenances": upcoming}),
+        ),
+        (
+            "api/v2/scheduled-maintenances/active.json".into(),
+            json!({"page": page, "scheduled_maintenances": active}),
+        ),
+    ]
+}

@@ -1,0 +1,220 @@
+//! Feeds customers subscribe to: Atom (RFC 4287) for all incidents and per component,
+//! RSS 2.0 for the history, and an iCalendar file of maintenance windows.
+
+use atom_syndication as atom;
+use chrono::{DateTime, FixedOffset, Utc};
+use icalendar::{Component as _, EventLike as _};
+
+use super::model::Input;
+use super::text::{markdown, when};
+use crate::notify::notice::incident_url;
+use crate::status::{Incident, MaintenanceState};
+
+/// Entries in a feed.
+pub const FEED_LIMIT: usize = 50;
+
+fn fixed(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+    at.fixed_offset()
+}
+
+fn host(input: &Input<'_>) -> String {
+    input
+        .config
+        .site
+        .base_url
+        .host_str()
+        .unwrap_or("status.invalid")
+        .to_owned()
+}
+
+fn root_url(input: &Input<'_>) -> String {
+    input
+        .config
+        .site
+        .base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// A permanent id: `tag:status.acme.example,2026-11-22:INC-2026-1122-api`.
+pub fn incident_tag(input: &Input<'_>, i: &Incident) -> String {
+    format!(
+        "tag:{},{}:{}",
+        host(input),
+        i.opened_at.format("%Y-%m-%d"),
+        i.reference
+    )
+}
+
+fn link(href: String, rel: &str, mime: Option<&str>) -> atom::Link {
+    let mut l = atom::Link::default();
+    l.set_href(href);
+    l.set_rel(rel.to_owned());
+    l.set_mime_type(mime.map(str::to_owned));
+    l
+}
+
+/// The body of an entry: status, impact, each update newest first, apology and credit.
+fn entry_html(input: &Input<'_>, i: &Incident) -> String {
+    let tz = input.config.site.timezone;
+    let mut html = format!(
+        "<p><strong>{}</strong> · {} impact · {}</p>",
+        i.status().label(),
+        i.impact.label(),
+        html_escape(&i.reference)
+    );
+    if let Some(a) = i.apology() {
+        html.push_str(&markdown(a));
+    }
+    if let Some(c) = i.credit() {
+        html.push_str(&markdown(c));
+    }
+    for u in i.updates.iter().rev() {
+        html.push_str(&format!(
+            "<h3>{} · {}</h3>",
+            u.status.label(),
+            html_escape(&when(u.at, tz))
+        ));
+        html.push_str(&markdown(&u.message));
+    }
+    html
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn entry(input: &Input<'_>, i: &Incident) -> atom::Entry {
+    let mut e = atom::Entry::default();
+    e.set_id(incident_tag(input, i));
+    e.set_title(format!("{} ({})", i.title, i.status().label()));
+    e.set_updated(fixed(i.updates.last().map_or(i.opened_at, |u| u.at)));
+    e.set_published(Some(fixed(i.opened_at)));
+    e.set_links(vec![link(
+        incident_url(input.config, &i.reference),
+        "alternate",
+        Some("text/html"),
+    )]);
+    let mut content = atom::Content::default();
+    content.set_content_type(Some("html".to_owned()));
+    content.set_value(Some(entry_html(input, i)));
+    e.set_content(Some(content));
+    e
+}
+
+/// An Atom feed of the most recent incidents among `incidents` (newest first).
+pub fn atom_feed(
+    input: &Input<'_>,
+    incidents: &[&Incident],
+    self_path: &str,
+    title: &str,
+) -> String {
+    let mut feed = atom::Feed::default();
+    feed.set_id(format!("tag:{},2026:{}", host(input), self_path));
+    feed.set_title(title.to_owned());
+    let updated = incidents
+        .iter()
+        .filter_map(|i| i.updates.last().map(|u| u.at).or(Some(i.opened_at)))
+        .max()
+        .or(input.view.updated_at)
+        .unwrap_or(input.now);
+    feed.set_updated(fixed(updated));
+    let mut author = atom::Person::default();
+    author.set_name(input.config.site.title.clone());
+    author.set_uri(Some(root_url(input) + "/"));
+    feed.set_authors(vec![author]);
+    feed.set_links(vec![
+        link(
+            format!("{}/{self_path}", root_url(input)),
+            "self",
+            Some("application/atom+xml"),
+        ),
+        link(
+            format!("{}/", root_url(input)),
+            "alternate",
+            Some("text/html"),
+        ),
+    ]);
+    feed.set_entries(
+        incidents
+            .iter()
+            .take(FEED_LIMIT)
+            .map(|i| entry(input, i))
+            .collect::<Vec<_>>(),
+    );
+    feed.to_string()
+}
+
+/// RSS 2.0 of the most recent incidents.
+pub fn rss_feed(input: &Input<'_>, incidents: &[&Incident]) -> String {
+    let items: Vec<rss::Item> = incidents
+        .iter()
+        .take(FEED_LIMIT)
+        .map(|i| {
+            let mut item = rss::Item::default();
+            item.set_title(format!("{} ({})", i.title, i.status().label()));
+            item.set_link(incident_url(input.config, &i.reference));
+            item.set_description(entry_html(input, i));
+            item.set_pub_date(i.opened_at.to_rfc2822());
+            let mut guid = rss::Guid::default();
+            guid.set_value(incident_tag(input, i));
+            guid.set_permalink(false);
+            item.set_guid(guid);
+            item
+        })
+        .collect();
+    let mut channel = rss::Channel::default();
+    channel.set_title(format!("{}: incident history", input.config.site.title));
+    channel.set_link(format!("{}/history.html", root_url(input)));
+    channel.set_description(format!(
+        "Incidents and their updates, from {}",
+        input.config.site.title
+    ));
+    channel.set_last_build_date(input.now.to_rfc2822());
+    channel.set_items(items);
+    channel.to_string()
+}
+
+/// One VEVENT per maintenance window.
+pub fn ical(input: &Input<'_>) -> String {
+    let mut cal = icalendar::Calendar::new();
+    cal.name(&format!("{}: planned maintenance", input.config.site.title));
+    let mut windows: Vec<_> = input.view.maintenance.values().collect();
+    windows.sort_by_key(|m| m.window.starts_at);
+    for m in windows {
+        let names: Vec<String> = m
+            .window
+            .components
+            .iter()
+            .map(|c| {
+                input
+                    .config
+                    .component(c)
+                    .map_or_else(|| c.clone(), |x| x.name.clone())
+            })
+            .collect();
+        let mut e = icalendar::Event::new();
+        e.uid(&format!("{}@{}", m.id, host(input)))
+            .summary(&format!("Maintenance: {}", m.window.title))
+            .description(&format!(
+                "{}\n\nAffected: {}",
+                m.window.message,
+                names.join(", ")
+            ))
+            .starts(m.window.starts_at)
+            .ends(m.window.ends_at)
+            .timestamp(m.scheduled_at)
+            .url(&format!("{}/", root_url(input)));
+        if m.state == MaintenanceState::Cancelled {
+            e.status(icalendar::EventStatus::Cancelled);
+        } else {
+            e.status(icalendar::EventStatus::Confirmed);
+        }
+        cal.push(e.done());
+    }
+    cal.done().to_string()
+}
