@@ -3,13 +3,18 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, html};
 
-/// Operator Markdown as HTML, sanitised: no scripts, no styles, no event handlers, links
-/// only to http(s) and mail, opened without handing over the page.
+/// Operator Markdown as HTML. HTML written in the text is shown as text, literally
+/// (`<script>` reads as `<script>`), and the result is sanitised as well: no scripts, no
+/// styles, no event handlers, links only to http(s) and mail, opened without handing
+/// over the page.
 pub fn markdown(text: &str) -> String {
     let mut raw = String::new();
-    let parser = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES);
+    let parser = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|e| match e {
+        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+        other => other,
+    });
     html::push_html(&mut raw, parser);
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into())

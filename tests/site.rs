@@ -1,0 +1,375 @@
+//! The status site built from a real journal: the API's Statuspage fields, stable feed
+//! ids, atomic publishing under a hammering reader, literal operator text, honest
+//! "no data".
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use forewarn::config::Config;
+use forewarn::journal::{Event, IncidentUpdate, Journal, MaintenanceWindow};
+use forewarn::site::{Builder, Changes};
+use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
+use serde_json::Value;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    config: Config,
+    state: PathBuf,
+    out: PathBuf,
+    journal: Journal,
+    view: StatusView,
+}
+
+const COMPONENTS: &str = r#"
+[[component]]
+id = "api"
+name = "Public API"
+group = "Core"
+[component.check]
+url = "https://api.acme.test/health"
+
+[[component]]
+id = "checkout"
+name = "Checkout"
+group = "Core"
+[component.check]
+url = "https://shop.acme.test/health"
+
+[[component]]
+id = "db"
+name = "Database"
+[component.check]
+kind = "tcp"
+address = "db.acme.test:5432"
+"#;
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::write_config(dir.path(), COMPONENTS);
+    let config = Config::load(&path).expect("config");
+    let state = dir.path().join("state");
+    let (journal, _) = Journal::open(&state).expect("journal");
+    let out = dir.path().join("site");
+    Fixture {
+        _dir: dir,
+        config,
+        state,
+        out,
+        journal,
+        view: StatusView::default(),
+    }
+}
+
+impl Fixture {
+    fn record(&mut self, at: DateTime<Utc>, events: Vec<Event>) -> Changes {
+        let mut changes = Changes::default();
+        let recs = self.journal.append(events.into_iter().map(|e| (at, e)).collect()).expect("append");
+        for r in recs {
+            self.view.apply(&r);
+            changes.note(&r.event, &self.view);
+        }
+        changes
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    fn json(&self, rel: &str) -> Value {
+        serde_json::from_str(&self.read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+fn update(at: DateTime<Utc>, status: IncidentStatus, message: &str) -> IncidentUpdate {
+    IncidentUpdate {
+        at,
+        status,
+        message: message.into(),
+        eta: Some(at + TimeDelta::hours(2)),
+        notify: true,
+        apology: None,
+        credit: None,
+        automatic: false,
+    }
+}
+
+fn declared(id: &str, title: &str, at: DateTime<Utc>, message: &str) -> Event {
+    Event::IncidentOpened {
+        id: id.into(),
+        reference: format!("INC-{}-{id}", at.format("%Y-%m%d")),
+        title: title.into(),
+        components: BTreeMap::from([("checkout".to_string(), ComponentStatus::PartialOutage)]),
+        impact: Impact::Major,
+        automatic: false,
+        update: Some(update(at, IncidentStatus::Investigating, message)),
+        postmortem_url: None,
+    }
+}
+
+fn a_story(f: &mut Fixture) -> DateTime<Utc> {
+    let now = Utc::now();
+    let t0 = now - TimeDelta::hours(3);
+    f.record(t0, vec![declared("cards", "Card payments failing", t0, "Some card payments fail.")]);
+    f.record(
+        t0 + TimeDelta::minutes(30),
+        vec![Event::IncidentUpdated {
+            id: "cards".into(),
+            reference: format!("INC-{}-cards", t0.format("%Y-%m%d")),
+            update: update(t0 + TimeDelta::minutes(30), IncidentStatus::Identified, "A faulty release."),
+        }],
+    );
+    f.record(
+        now,
+        vec![Event::MaintenanceScheduled {
+            id: "db-upgrade".into(),
+            window: MaintenanceWindow {
+                title: "Database upgrade".into(),
+                components: vec!["db".into()],
+                starts_at: now + TimeDelta::days(2),
+                ends_at: now + TimeDelta::days(2) + TimeDelta::hours(2),
+                message: "Writes pause.".into(),
+            },
+        }],
+    );
+    now
+}
+
+fn build(f: &mut Fixture, now: DateTime<Utc>) -> Builder {
+    let mut b = Builder::new(&f.config, f.out.clone()).expect("builder");
+    b.build_all(&f.config, &f.view, &f.state, now).expect("build");
+    b
+}
+
+fn fields(v: &Value, names: &[&str], what: &str) {
+    for n in names {
+        assert!(v.get(n).is_some(), "{what} lacks \"{n}\": {v}");
+    }
+}
+
+#[test]
+fn the_api_uses_statuspage_fields_and_values() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    build(&mut f, now);
+    let page_fields = ["id", "name", "url", "time_zone", "updated_at"];
+    let component_statuses = ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"];
+    let incident_statuses = ["investigating", "identified", "monitoring", "resolved", "postmortem"];
+
+    let summary = f.json("api/v2/summary.json");
+    fields(&summary, &["page", "components", "incidents", "scheduled_maintenances", "status"], "summary");
+    fields(&summary["page"], &page_fields, "page");
+    let status = &summary["status"];
+    assert!(["none", "minor", "major", "critical"].contains(&status["indicator"].as_str().unwrap_or("")), "{status}");
+    assert_eq!(status["indicator"], "major", "checkout shows a declared partial outage");
+    assert!(status["description"].is_string());
+
+    for c in summary["components"].as_array().expect("components") {
+        fields(c, &["id", "name", "status", "created_at", "updated_at", "position", "group_id", "page_id", "group"], "component");
+        assert!(component_statuses.contains(&c["status"].as_str().unwrap_or("")), "{c}");
+    }
+    let checkout = summary["components"].as_array().unwrap().iter().find(|c| c["id"] == "checkout").expect("checkout");
+    assert_eq!(checkout["status"], "partial_outage");
+
+    for path in ["api/v2/incidents.json", "api/v2/incidents/unresolved.json"] {
+        let doc = f.json(path);
+        fields(&doc["page"], &page_fields, path);
+        let list = doc["incidents"].as_array().expect("incidents");
+        assert_eq!(list.len(), 1, "{path}");
+        let i = &list[0];
+        fields(i, &["id", "name", "status", "impact", "shortlink", "created_at", "started_at", "resolved_at", "incident_updates", "components"], path);
+        assert!(incident_statuses.contains(&i["status"].as_str().unwrap_or("")));
+        assert_eq!(i["status"], "identified");
+        assert!(["none", "minor", "major", "critical"].contains(&i["impact"].as_str().unwrap_or("")));
+        assert!(i["shortlink"].as_str().unwrap_or("").ends_with(".html"));
+        let ups = i["incident_updates"].as_array().expect("updates");
+        assert_eq!(ups.len(), 2);
+        assert_eq!(ups[0]["body"], "A faulty release.", "newest first");
+        for u in ups {
+            fields(u, &["id", "status", "body", "created_at", "display_at", "affected_components"], "incident update");
+        }
+    }
+    for path in [
+        "api/v2/scheduled-maintenances.json",
+        "api/v2/scheduled-maintenances/upcoming.json",
+        "api/v2/scheduled-maintenances/active.json",
+    ] {
+        let doc = f.json(path);
+        let list = doc["scheduled_maintenances"].as_array().expect("list");
+        for m in list {
+            fields(m, &["id", "name", "status", "scheduled_for", "scheduled_until", "incident_updates", "components"], path);
+            assert!(["scheduled", "in_progress", "verifying", "completed"].contains(&m["status"].as_str().unwrap_or("")));
+        }
+        let expected = if path.ends_with("active.json") { 0 } else { 1 };
+        assert_eq!(list.len(), expected, "{path}");
+    }
+    let status = f.json("api/v2/status.json");
+    fields(&status, &["page", "status"], "status.json");
+    let components = f.json("api/v2/components.json");
+    assert!(components["components"].as_array().unwrap().iter().any(|c| c["group"] == true && c["name"] == "Core"));
+}
+
+fn atom_ids(f: &Fixture) -> Vec<String> {
+    let feed: atom_syndication::Feed = f.read("feed.atom").parse().expect("valid Atom");
+    feed.entries().iter().map(|e| e.id().to_owned()).collect()
+}
+
+#[test]
+fn feed_ids_stay_the_same_across_rebuilds() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let mut b = build(&mut f, now);
+    let first = atom_ids(&f);
+    assert_eq!(first.len(), 1);
+    assert!(first[0].starts_with("tag:status.test.example,"), "{first:?}");
+
+    let later = now + TimeDelta::minutes(5);
+    let changes = f.record(later, vec![declared("refunds", "Refunds delayed", later, "Refunds take longer.")]);
+    b.update(&f.config, &f.view, &f.state, later, &changes).expect("update");
+    let second = atom_ids(&f);
+    assert_eq!(second.len(), 2);
+    assert!(second.contains(&first[0]), "the first incident kept its id: {second:?}");
+    b.build_all(&f.config, &f.view, &f.state, later + TimeDelta::minutes(1)).expect("rebuild");
+    assert_eq!(atom_ids(&f), second);
+
+    let feed: atom_syndication::Feed = f.read("feed.atom").parse().expect("valid Atom");
+    assert!(feed.links().iter().any(|l| l.rel() == "self"));
+    assert!(!feed.authors().is_empty());
+    let cal = f.read("maintenance.ics");
+    assert!(cal.contains("BEGIN:VEVENT") && cal.contains("UID:db-upgrade@status.test.example"), "{cal}");
+    let rss = f.read("history.rss");
+    assert!(rss.contains("<rss") && rss.contains("Refunds delayed"));
+}
+
+#[test]
+fn an_update_rewrites_only_what_changed() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let mut b = build(&mut f, now);
+    let reference = format!("INC-{}-cards", (now - TimeDelta::hours(3)).format("%Y-%m%d"));
+    let before = f.read(&format!("incidents/{reference}.html"));
+    let at = now + TimeDelta::minutes(1);
+    let changes = f.record(
+        at,
+        vec![Event::IncidentUpdated {
+            id: "cards".into(),
+            reference: reference.clone(),
+            update: update(at, IncidentStatus::Monitoring, "The rollback is done; we are watching."),
+        }],
+    );
+    let report = b.update(&f.config, &f.view, &f.state, at, &changes).expect("update");
+    assert!(report.written < report.rendered, "{report:?}");
+    let after = f.read(&format!("incidents/{reference}.html"));
+    assert_ne!(before, after);
+    assert!(after.contains("The rollback is done; we are watching."));
+    assert!(f.read("index.html").contains("The rollback is done; we are watching."));
+    // The database page did not change, so it was not rewritten.
+    let nothing = b.update(&f.config, &f.view, &f.state, at, &Changes::default()).expect("update");
+    assert_eq!(nothing.written, 0, "{nothing:?}");
+}
+
+#[test]
+fn operator_text_is_shown_literally() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let nasty = "<script>alert('x')</script> {{title}} & more";
+    f.record(now, vec![declared("nasty", "<b>Bold</b> {{title}}", now, nasty)]);
+    build(&mut f, now);
+    let reference = format!("INC-{}-nasty", now.format("%Y-%m%d"));
+    for page in ["index.html".to_owned(), format!("incidents/{reference}.html")] {
+        let html = f.read(&page);
+        assert!(!html.contains("<script>alert"), "{page} runs operator script");
+        assert!(html.contains("&lt;script&gt;alert("), "{page} hides the text instead of showing it");
+        assert!(html.contains("{{title}}"), "{page} interpreted braces");
+        assert!(!html.contains("<b>Bold</b>"), "{page}: titles are escaped");
+    }
+    let api = f.json("api/v2/incidents.json");
+    assert_eq!(api["incidents"][0]["incident_updates"][0]["body"], nasty, "JSON carries the text as written");
+}
+
+#[test]
+fn a_component_without_samples_shows_no_data_not_100_percent() {
+    let mut f = fixture();
+    let now = Utc::now();
+    build(&mut f, now);
+    let index = f.read("index.html");
+    assert!(index.contains("No data yet"), "no uptime claimed without samples");
+    assert!(!index.contains("100% uptime"), "nothing was measured, so nothing is 100%");
+    assert!(index.contains("no data"));
+    assert!(index.contains("All systems operational"));
+    assert!(f.read("components/db.html").contains("No data yet"));
+}
+
+#[test]
+fn readers_never_see_a_missing_or_mixed_page_during_200_rebuilds() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let mut b = build(&mut f, now);
+    let index = f.out.join("index.html");
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let (stop, reads, index) = (stop.clone(), reads.clone(), index.clone());
+        std::thread::spawn(move || -> Result<(), String> {
+            while !stop.load(Ordering::Relaxed) {
+                let text = std::fs::read_to_string(&index).map_err(|e| format!("could not open index.html: {e}"))?;
+                if !text.starts_with("<!DOCTYPE html>") || !text.trim_end().ends_with("</html>") {
+                    return Err(format!("a torn page of {} bytes", text.len()));
+                }
+                let generations: Vec<&str> = text.matches("Generation ").collect();
+                if generations.len() > 1 {
+                    let firsts: std::collections::BTreeSet<&str> = text
+                        .match_indices("Generation ")
+                        .map(|(i, _)| &text[i..(i + 16).min(text.len())])
+                        .collect();
+                    if firsts.len() > 1 {
+                        return Err(format!("a page mixing versions: {firsts:?}"));
+                    }
+                }
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    };
+    for g in 0..200u32 {
+        let at = now + TimeDelta::seconds(i64::from(g) + 1);
+        // Each generation renames the incident; its title shows on the index twice.
+        let changes = f.record(
+            at,
+            vec![Event::IncidentChanged {
+                id: "gen".into(),
+                reference: "INC-gen".into(),
+                title: format!("Generation {g:05}"),
+                components: BTreeMap::from([("api".to_string(), ComponentStatus::DegradedPerformance)]),
+                impact: Impact::Minor,
+                postmortem_url: None,
+            }],
+        );
+        if g == 0 {
+            let opened = f.record(at, vec![declared("gen", "Generation 00000", at, "Two titles, one version.")]);
+            b.update(&f.config, &f.view, &f.state, at, &opened).expect("update");
+        }
+        if g % 2 == 0 {
+            b.build_all(&f.config, &f.view, &f.state, at).expect("full build");
+        } else {
+            b.update(&f.config, &f.view, &f.state, at, &changes).expect("update");
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    reader.join().expect("reader thread").expect("every read saw a whole page of one version");
+    assert!(reads.load(Ordering::Relaxed) > 50, "the reader read {} times", reads.load(Ordering::Relaxed));
+    assert!(f.read("index.html").contains("Generation 00199"));
+    let leftovers: Vec<_> = std::fs::read_dir(f.out.parent().unwrap_or(Path::new(".")))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".new-") || n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = Duration::ZERO;
+}
