@@ -69,7 +69,10 @@ fn fixture() -> Fixture {
 impl Fixture {
     fn record(&mut self, at: DateTime<Utc>, events: Vec<Event>) -> Changes {
         let mut changes = Changes::default();
-        let recs = self.journal.append(events.into_iter().map(|e| (at, e)).collect()).expect("append");
+        let recs = self
+            .journal
+            .append(events.into_iter().map(|e| (at, e)).collect())
+            .expect("append");
         for r in recs {
             self.view.apply(&r);
             changes.note(&r.event, &self.view);
@@ -115,13 +118,25 @@ fn declared(id: &str, title: &str, at: DateTime<Utc>, message: &str) -> Event {
 fn a_story(f: &mut Fixture) -> DateTime<Utc> {
     let now = Utc::now();
     let t0 = now - TimeDelta::hours(3);
-    f.record(t0, vec![declared("cards", "Card payments failing", t0, "Some card payments fail.")]);
+    f.record(
+        t0,
+        vec![declared(
+            "cards",
+            "Card payments failing",
+            t0,
+            "Some card payments fail.",
+        )],
+    );
     f.record(
         t0 + TimeDelta::minutes(30),
         vec![Event::IncidentUpdated {
             id: "cards".into(),
             reference: format!("INC-{}-cards", t0.format("%Y-%m%d")),
-            update: update(t0 + TimeDelta::minutes(30), IncidentStatus::Identified, "A faulty release."),
+            update: update(
+                t0 + TimeDelta::minutes(30),
+                IncidentStatus::Identified,
+                "A faulty release.",
+            ),
         }],
     );
     f.record(
@@ -142,7 +157,8 @@ fn a_story(f: &mut Fixture) -> DateTime<Utc> {
 
 fn build(f: &mut Fixture, now: DateTime<Utc>) -> Builder {
     let mut b = Builder::new(&f.config, f.out.clone()).expect("builder");
-    b.build_all(&f.config, &f.view, &f.state, now).expect("build");
+    b.build_all(&f.config, &f.view, &f.state, now)
+        .expect("build");
     b
 }
 
@@ -158,22 +174,73 @@ fn the_api_uses_statuspage_fields_and_values() {
     let now = a_story(&mut f);
     build(&mut f, now);
     let page_fields = ["id", "name", "url", "time_zone", "updated_at"];
-    let component_statuses = ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"];
-    let incident_statuses = ["investigating", "identified", "monitoring", "resolved", "postmortem"];
+    let component_statuses = [
+        "operational",
+        "degraded_performance",
+        "partial_outage",
+        "major_outage",
+        "under_maintenance",
+    ];
+    let incident_statuses = [
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "postmortem",
+    ];
 
     let summary = f.json("api/v2/summary.json");
-    fields(&summary, &["page", "components", "incidents", "scheduled_maintenances", "status"], "summary");
+    fields(
+        &summary,
+        &[
+            "page",
+            "components",
+            "incidents",
+            "scheduled_maintenances",
+            "status",
+        ],
+        "summary",
+    );
     fields(&summary["page"], &page_fields, "page");
     let status = &summary["status"];
-    assert!(["none", "minor", "major", "critical"].contains(&status["indicator"].as_str().unwrap_or("")), "{status}");
-    assert_eq!(status["indicator"], "major", "checkout shows a declared partial outage");
+    assert!(
+        ["none", "minor", "major", "critical"]
+            .contains(&status["indicator"].as_str().unwrap_or("")),
+        "{status}"
+    );
+    assert_eq!(
+        status["indicator"], "major",
+        "checkout shows a declared partial outage"
+    );
     assert!(status["description"].is_string());
 
     for c in summary["components"].as_array().expect("components") {
-        fields(c, &["id", "name", "status", "created_at", "updated_at", "position", "group_id", "page_id", "group"], "component");
-        assert!(component_statuses.contains(&c["status"].as_str().unwrap_or("")), "{c}");
+        fields(
+            c,
+            &[
+                "id",
+                "name",
+                "status",
+                "created_at",
+                "updated_at",
+                "position",
+                "group_id",
+                "page_id",
+                "group",
+            ],
+            "component",
+        );
+        assert!(
+            component_statuses.contains(&c["status"].as_str().unwrap_or("")),
+            "{c}"
+        );
     }
-    let checkout = summary["components"].as_array().unwrap().iter().find(|c| c["id"] == "checkout").expect("checkout");
+    let checkout = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "checkout")
+        .expect("checkout");
     assert_eq!(checkout["status"], "partial_outage");
 
     for path in ["api/v2/incidents.json", "api/v2/incidents/unresolved.json"] {
@@ -182,16 +249,44 @@ fn the_api_uses_statuspage_fields_and_values() {
         let list = doc["incidents"].as_array().expect("incidents");
         assert_eq!(list.len(), 1, "{path}");
         let i = &list[0];
-        fields(i, &["id", "name", "status", "impact", "shortlink", "created_at", "started_at", "resolved_at", "incident_updates", "components"], path);
+        fields(
+            i,
+            &[
+                "id",
+                "name",
+                "status",
+                "impact",
+                "shortlink",
+                "created_at",
+                "started_at",
+                "resolved_at",
+                "incident_updates",
+                "components",
+            ],
+            path,
+        );
         assert!(incident_statuses.contains(&i["status"].as_str().unwrap_or("")));
         assert_eq!(i["status"], "identified");
-        assert!(["none", "minor", "major", "critical"].contains(&i["impact"].as_str().unwrap_or("")));
+        assert!(
+            ["none", "minor", "major", "critical"].contains(&i["impact"].as_str().unwrap_or(""))
+        );
         assert!(i["shortlink"].as_str().unwrap_or("").ends_with(".html"));
         let ups = i["incident_updates"].as_array().expect("updates");
         assert_eq!(ups.len(), 2);
         assert_eq!(ups[0]["body"], "A faulty release.", "newest first");
         for u in ups {
-            fields(u, &["id", "status", "body", "created_at", "display_at", "affected_components"], "incident update");
+            fields(
+                u,
+                &[
+                    "id",
+                    "status",
+                    "body",
+                    "created_at",
+                    "display_at",
+                    "affected_components",
+                ],
+                "incident update",
+            );
         }
     }
     for path in [
@@ -202,8 +297,23 @@ fn the_api_uses_statuspage_fields_and_values() {
         let doc = f.json(path);
         let list = doc["scheduled_maintenances"].as_array().expect("list");
         for m in list {
-            fields(m, &["id", "name", "status", "scheduled_for", "scheduled_until", "incident_updates", "components"], path);
-            assert!(["scheduled", "in_progress", "verifying", "completed"].contains(&m["status"].as_str().unwrap_or("")));
+            fields(
+                m,
+                &[
+                    "id",
+                    "name",
+                    "status",
+                    "scheduled_for",
+                    "scheduled_until",
+                    "incident_updates",
+                    "components",
+                ],
+                path,
+            );
+            assert!(
+                ["scheduled", "in_progress", "verifying", "completed"]
+                    .contains(&m["status"].as_str().unwrap_or(""))
+            );
         }
         let expected = if path.ends_with("active.json") { 0 } else { 1 };
         assert_eq!(list.len(), expected, "{path}");
@@ -211,7 +321,13 @@ fn the_api_uses_statuspage_fields_and_values() {
     let status = f.json("api/v2/status.json");
     fields(&status, &["page", "status"], "status.json");
     let components = f.json("api/v2/components.json");
-    assert!(components["components"].as_array().unwrap().iter().any(|c| c["group"] == true && c["name"] == "Core"));
+    assert!(
+        components["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["group"] == true && c["name"] == "Core")
+    );
 }
 
 fn atom_ids(f: &Fixture) -> Vec<String> {
@@ -226,22 +342,41 @@ fn feed_ids_stay_the_same_across_rebuilds() {
     let mut b = build(&mut f, now);
     let first = atom_ids(&f);
     assert_eq!(first.len(), 1);
-    assert!(first[0].starts_with("tag:status.test.example,"), "{first:?}");
+    assert!(
+        first[0].starts_with("tag:status.test.example,"),
+        "{first:?}"
+    );
 
     let later = now + TimeDelta::minutes(5);
-    let changes = f.record(later, vec![declared("refunds", "Refunds delayed", later, "Refunds take longer.")]);
-    b.update(&f.config, &f.view, &f.state, later, &changes).expect("update");
+    let changes = f.record(
+        later,
+        vec![declared(
+            "refunds",
+            "Refunds delayed",
+            later,
+            "Refunds take longer.",
+        )],
+    );
+    b.update(&f.config, &f.view, &f.state, later, &changes)
+        .expect("update");
     let second = atom_ids(&f);
     assert_eq!(second.len(), 2);
-    assert!(second.contains(&first[0]), "the first incident kept its id: {second:?}");
-    b.build_all(&f.config, &f.view, &f.state, later + TimeDelta::minutes(1)).expect("rebuild");
+    assert!(
+        second.contains(&first[0]),
+        "the first incident kept its id: {second:?}"
+    );
+    b.build_all(&f.config, &f.view, &f.state, later + TimeDelta::minutes(1))
+        .expect("rebuild");
     assert_eq!(atom_ids(&f), second);
 
     let feed: atom_syndication::Feed = f.read("feed.atom").parse().expect("valid Atom");
     assert!(feed.links().iter().any(|l| l.rel() == "self"));
     assert!(!feed.authors().is_empty());
     let cal = f.read("maintenance.ics");
-    assert!(cal.contains("BEGIN:VEVENT") && cal.contains("UID:db-upgrade@status.test.example"), "{cal}");
+    assert!(
+        cal.contains("BEGIN:VEVENT") && cal.contains("UID:db-upgrade@status.test.example"),
+        "{cal}"
+    );
     let rss = f.read("history.rss");
     assert!(rss.contains("<rss") && rss.contains("Refunds delayed"));
 }
@@ -251,7 +386,10 @@ fn an_update_rewrites_only_what_changed() {
     let mut f = fixture();
     let now = a_story(&mut f);
     let mut b = build(&mut f, now);
-    let reference = format!("INC-{}-cards", (now - TimeDelta::hours(3)).format("%Y-%m%d"));
+    let reference = format!(
+        "INC-{}-cards",
+        (now - TimeDelta::hours(3)).format("%Y-%m%d")
+    );
     let before = f.read(&format!("incidents/{reference}.html"));
     let at = now + TimeDelta::minutes(1);
     let changes = f.record(
@@ -259,17 +397,28 @@ fn an_update_rewrites_only_what_changed() {
         vec![Event::IncidentUpdated {
             id: "cards".into(),
             reference: reference.clone(),
-            update: update(at, IncidentStatus::Monitoring, "The rollback is done; we are watching."),
+            update: update(
+                at,
+                IncidentStatus::Monitoring,
+                "The rollback is done; we are watching.",
+            ),
         }],
     );
-    let report = b.update(&f.config, &f.view, &f.state, at, &changes).expect("update");
+    let report = b
+        .update(&f.config, &f.view, &f.state, at, &changes)
+        .expect("update");
     assert!(report.written < report.rendered, "{report:?}");
     let after = f.read(&format!("incidents/{reference}.html"));
     assert_ne!(before, after);
     assert!(after.contains("The rollback is done; we are watching."));
-    assert!(f.read("index.html").contains("The rollback is done; we are watching."));
+    assert!(
+        f.read("index.html")
+            .contains("The rollback is done; we are watching.")
+    );
     // The database page did not change, so it was not rewritten.
-    let nothing = b.update(&f.config, &f.view, &f.state, at, &Changes::default()).expect("update");
+    let nothing = b
+        .update(&f.config, &f.view, &f.state, at, &Changes::default())
+        .expect("update");
     assert_eq!(nothing.written, 0, "{nothing:?}");
 }
 
@@ -278,18 +427,33 @@ fn operator_text_is_shown_literally() {
     let mut f = fixture();
     let now = Utc::now();
     let nasty = "<script>alert('x')</script> {{title}} & more";
-    f.record(now, vec![declared("nasty", "<b>Bold</b> {{title}}", now, nasty)]);
+    f.record(
+        now,
+        vec![declared("nasty", "<b>Bold</b> {{title}}", now, nasty)],
+    );
     build(&mut f, now);
     let reference = format!("INC-{}-nasty", now.format("%Y-%m%d"));
-    for page in ["index.html".to_owned(), format!("incidents/{reference}.html")] {
+    for page in [
+        "index.html".to_owned(),
+        format!("incidents/{reference}.html"),
+    ] {
         let html = f.read(&page);
-        assert!(!html.contains("<script>alert"), "{page} runs operator script");
-        assert!(html.contains("&lt;script&gt;alert("), "{page} hides the text instead of showing it");
+        assert!(
+            !html.contains("<script>alert"),
+            "{page} runs operator script"
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert("),
+            "{page} hides the text instead of showing it"
+        );
         assert!(html.contains("{{title}}"), "{page} interpreted braces");
         assert!(!html.contains("<b>Bold</b>"), "{page}: titles are escaped");
     }
     let api = f.json("api/v2/incidents.json");
-    assert_eq!(api["incidents"][0]["incident_updates"][0]["body"], nasty, "JSON carries the text as written");
+    assert_eq!(
+        api["incidents"][0]["incident_updates"][0]["body"], nasty,
+        "JSON carries the text as written"
+    );
 }
 
 #[test]
@@ -298,8 +462,14 @@ fn a_component_without_samples_shows_no_data_not_100_percent() {
     let now = Utc::now();
     build(&mut f, now);
     let index = f.read("index.html");
-    assert!(index.contains("No data yet"), "no uptime claimed without samples");
-    assert!(!index.contains("100% uptime"), "nothing was measured, so nothing is 100%");
+    assert!(
+        index.contains("No data yet"),
+        "no uptime claimed without samples"
+    );
+    assert!(
+        !index.contains("100% uptime"),
+        "nothing was measured, so nothing is 100%"
+    );
     assert!(index.contains("no data"));
     assert!(index.contains("All systems operational"));
     assert!(f.read("components/db.html").contains("No data yet"));
@@ -317,7 +487,8 @@ fn readers_never_see_a_missing_or_mixed_page_during_200_rebuilds() {
         let (stop, reads, index) = (stop.clone(), reads.clone(), index.clone());
         std::thread::spawn(move || -> Result<(), String> {
             while !stop.load(Ordering::Relaxed) {
-                let text = std::fs::read_to_string(&index).map_err(|e| format!("could not open index.html: {e}"))?;
+                let text = std::fs::read_to_string(&index)
+                    .map_err(|e| format!("could not open index.html: {e}"))?;
                 if !text.starts_with("<!DOCTYPE html>") || !text.trim_end().ends_with("</html>") {
                     return Err(format!("a torn page of {} bytes", text.len()));
                 }
@@ -345,24 +516,45 @@ fn readers_never_see_a_missing_or_mixed_page_during_200_rebuilds() {
                 id: "gen".into(),
                 reference: "INC-gen".into(),
                 title: format!("Generation {g:05}"),
-                components: BTreeMap::from([("api".to_string(), ComponentStatus::DegradedPerformance)]),
+                components: BTreeMap::from([(
+                    "api".to_string(),
+                    ComponentStatus::DegradedPerformance,
+                )]),
                 impact: Impact::Minor,
                 postmortem_url: None,
             }],
         );
         if g == 0 {
-            let opened = f.record(at, vec![declared("gen", "Generation 00000", at, "Two titles, one version.")]);
-            b.update(&f.config, &f.view, &f.state, at, &opened).expect("update");
+            let opened = f.record(
+                at,
+                vec![declared(
+                    "gen",
+                    "Generation 00000",
+                    at,
+                    "Two titles, one version.",
+                )],
+            );
+            b.update(&f.config, &f.view, &f.state, at, &opened)
+                .expect("update");
         }
         if g % 2 == 0 {
-            b.build_all(&f.config, &f.view, &f.state, at).expect("full build");
+            b.build_all(&f.config, &f.view, &f.state, at)
+                .expect("full build");
         } else {
-            b.update(&f.config, &f.view, &f.state, at, &changes).expect("update");
+            b.update(&f.config, &f.view, &f.state, at, &changes)
+                .expect("update");
         }
     }
     stop.store(true, Ordering::Relaxed);
-    reader.join().expect("reader thread").expect("every read saw a whole page of one version");
-    assert!(reads.load(Ordering::Relaxed) > 50, "the reader read {} times", reads.load(Ordering::Relaxed));
+    reader
+        .join()
+        .expect("reader thread")
+        .expect("every read saw a whole page of one version");
+    assert!(
+        reads.load(Ordering::Relaxed) > 50,
+        "the reader read {} times",
+        reads.load(Ordering::Relaxed)
+    );
     assert!(f.read("index.html").contains("Generation 00199"));
     let leftovers: Vec<_> = std::fs::read_dir(f.out.parent().unwrap_or(Path::new(".")))
         .expect("dir")
@@ -372,4 +564,27 @@ fn readers_never_see_a_missing_or_mixed_page_during_200_rebuilds() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let _ = Duration::ZERO;
+}
+
+#[test]
+fn the_front_page_of_20_components_with_90_days_of_history_weighs_under_60_kb() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let story = common::story::write(dir.path(), 20);
+    let out = dir.path().join("site");
+    let mut b = Builder::new(&story.config, out.clone()).expect("builder");
+    b.build_all(&story.config, &story.view, &story.state, story.now)
+        .expect("build");
+    let index = std::fs::read_to_string(out.join("index.html")).expect("index");
+    assert!(
+        index.len() < 60 * 1024,
+        "index.html is {} bytes",
+        index.len()
+    );
+    assert!(index.contains(&story.open_title));
+    assert!(
+        index.contains("99."),
+        "uptime from 90 days of rollups: {}",
+        &index[..200]
+    );
+    assert_eq!(index.matches("class=\"bar\"").count(), 20);
 }

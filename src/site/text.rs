@@ -11,10 +11,13 @@ use pulldown_cmark::{Event, Options, Parser, html};
 /// over the page.
 pub fn markdown(text: &str) -> String {
     let mut raw = String::new();
-    let parser = Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|e| match e {
-        Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|e| {
+            match e {
+                Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
+                other => other,
+            }
+        });
     html::push_html(&mut raw, parser);
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into())

@@ -131,7 +131,22 @@ pub struct Cell {
 pub struct Run {
     pub days: usize,
     pub class: &'static str,
+    /// One-letter class for the bar (the page stays light with many components).
+    pub short: &'static str,
+    /// More than one day.
+    pub many: bool,
     pub label: String,
+}
+
+fn short_class(class: &str) -> &'static str {
+    match class {
+        "operational" => "o",
+        "degraded" => "d",
+        "partial" => "p",
+        "major" => "x",
+        "maintenance" => "m",
+        _ => "n",
+    }
 }
 
 pub fn class_of(s: ComponentStatus) -> &'static str {
@@ -209,6 +224,8 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
                 Run {
                     days: 1,
                     class: c.class,
+                    short: short_class(c.class),
+                    many: false,
                     label: c.label.clone(),
                 },
                 c.date,
@@ -219,6 +236,7 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
     }
     out.into_iter()
         .map(|(mut run, first, last, rest)| {
+            run.many = run.days > 1;
             if run.days > 1 {
                 run.label = format!(
                     "{} to {}: {rest}",
@@ -301,33 +319,38 @@ pub fn worst_status(
     worst
 }
 
-/// An inline SVG line of hourly median response times, or None without data.
+/// An inline SVG line of median response times (two-hour steps), or None without data.
 pub fn sparkline(component: &str, stats: &Stats) -> Option<String> {
-    let points = stats.latency.get(component)?;
+    let hourly = stats.latency.get(component)?;
+    // Pairs of hours, averaged: half the points, the same shape.
+    let points: Vec<u32> = hourly
+        .chunks(2)
+        .map(|c| c.iter().map(|(_, ms)| *ms).sum::<u32>() / c.len() as u32)
+        .collect();
     if points.len() < 2 {
         return None;
     }
-    let max = points.iter().map(|(_, ms)| *ms).max().unwrap_or(1).max(1);
+    let max = points.iter().copied().max().unwrap_or(1).max(1);
     let median = {
-        let mut v: Vec<u32> = points.iter().map(|(_, ms)| *ms).collect();
+        let mut v: Vec<u32> = hourly.iter().map(|(_, ms)| *ms).collect();
         v.sort_unstable();
         v[v.len() / 2]
     };
-    let (w, h) = (120.0_f64, 24.0_f64);
-    let step = w / (points.len() - 1) as f64;
+    let peak = hourly.iter().map(|(_, ms)| *ms).max().unwrap_or(0);
+    let step = 120.0 / (points.len() - 1) as f64;
     let path: Vec<String> = points
         .iter()
         .enumerate()
-        .map(|(i, (_, ms))| {
+        .map(|(i, ms)| {
             format!(
-                "{:.1},{:.1}",
+                "{:.0},{:.0}",
                 i as f64 * step,
-                h - 1.0 - (f64::from(*ms) / f64::from(max)) * (h - 2.0)
+                23.0 - (f64::from(*ms) / f64::from(max)) * 22.0
             )
         })
         .collect();
     Some(format!(
-        r#"<svg class="spark" viewBox="0 0 120 24" width="120" height="24" role="img" aria-label="Response time over the last {SPARK_HOURS} hours: typically {median} ms, at most {max} ms"><polyline points="{}"/></svg>"#,
+        r#"<svg class="spark" viewBox="0 0 120 24" width="120" height="24" role="img" aria-label="Response time over the last {SPARK_HOURS} hours: typically {median} ms, at most {peak} ms"><polyline points="{}"/></svg>"#,
         path.join(" ")
     ))
 }

@@ -304,3 +304,5 @@ pub fn signal(child: &Child, sig: i32) {
     let rc = unsafe { libc::kill(pid, sig) };
     assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }
+
+pub mod story;

@@ -114,8 +114,11 @@ fn a_bad_day_shows_its_worst_status_uptime_and_incident() {
 }
 
 #[test]
-fn a_sparkline_needs_two_hours_and_says_what_it_shows() {
+fn a_sparkline_needs_a_few_hours_and_says_what_it_shows() {
+    let one = summarise(vec![row("api", "2026-11-22T09:00:00Z", 10, 0)], now(), TZ);
+    assert_eq!(sparkline("api", &one), None);
     let rows = vec![
+        row("api", "2026-11-22T08:00:00Z", 10, 0),
         row("api", "2026-11-22T09:00:00Z", 10, 0),
         row("api", "2026-11-22T10:00:00Z", 10, 5),
     ];
@@ -124,7 +127,7 @@ fn a_sparkline_needs_two_hours_and_says_what_it_shows() {
     assert!(svg.starts_with("<svg") && svg.contains("role=\"img\""));
     assert!(
         svg.contains(
-            "aria-label=\"Response time over the last 48 hours: typically 45 ms, at most 45 ms\""
+            "aria-label=\"Response time over the last 48 hours: typically 40 ms, at most 45 ms\""
         ),
         "{svg}"
     );

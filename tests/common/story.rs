@@ -1,0 +1,193 @@
+//! A realistic status history for site tests: components with 90 days of hourly rollups,
+//! incidents (automatic, declared, resolved with an apology, one still open) and planned
+//! maintenance, recorded in a real journal.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Days, DurationRound, TimeDelta, Utc};
+use forewarn::config::Config;
+use forewarn::journal::{Event, IncidentUpdate, Journal, MaintenanceWindow};
+use forewarn::status::rollup::HourRollup;
+use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
+
+pub struct Story {
+    pub config: Config,
+    pub view: StatusView,
+    pub state: PathBuf,
+    pub now: DateTime<Utc>,
+    /// The open incident's title, shown on the front page.
+    pub open_title: String,
+}
+
+fn upd(at: DateTime<Utc>, status: IncidentStatus, message: &str) -> IncidentUpdate {
+    IncidentUpdate {
+        at,
+        status,
+        message: message.into(),
+        eta: None,
+        notify: true,
+        apology: None,
+        credit: None,
+        automatic: false,
+    }
+}
+
+/// Write the story for `n` components into `dir`.
+pub fn write(dir: &Path, n: usize) -> Story {
+    let mut components = String::new();
+    for i in 0..n {
+        let group = if i < n / 2 { "Core" } else { "Integrations" };
+        components.push_str(&format!(
+            "[[component]]\nid = \"c{i}\"\nname = \"Component {i}\"\ngroup = \"{group}\"\ndescription = \"What customers use, number {i}.\"\n[component.check]\nurl = \"https://c{i}.acme.test/health\"\n\n"
+        ));
+    }
+    let config_path = super::write_config(dir, &components);
+    let config = Config::load(&config_path).expect("story config");
+    let state = dir.join("state");
+    let now = Utc::now();
+    let hour = now.duration_trunc(TimeDelta::hours(1)).expect("hour");
+
+    // 90 days of hourly rollups; a bad afternoon now and then.
+    let rollups = state.join("rollups");
+    std::fs::create_dir_all(&rollups).expect("mkdir");
+    let mut files: BTreeMap<String, std::fs::File> = BTreeMap::new();
+    for h in 1..(90 * 24) {
+        let at = hour - TimeDelta::hours(h);
+        let day = at.date_naive().to_string();
+        let f = files.entry(day.clone()).or_insert_with(|| {
+            std::fs::File::create(rollups.join(format!("{day}.jsonl"))).expect("create")
+        });
+        for i in 0..n {
+            let failures = if (h as usize + i * 7) % 211 == 0 {
+                30
+            } else {
+                0
+            };
+            let row = HourRollup {
+                component: format!("c{i}"),
+                hour: at,
+                checks: 120,
+                failures,
+                degraded: 0,
+                maintenance: 0,
+                p50_ms: 40 + ((h as u32 + i as u32) % 17),
+                p95_ms: 120,
+                max_ms: 300,
+            };
+            serde_json::to_writer(&mut *f, &row).expect("row");
+            f.write_all(b"\n").expect("newline");
+        }
+    }
+    drop(files);
+
+    let (mut journal, _) = Journal::open(&state).expect("journal");
+    let mut events: Vec<(DateTime<Utc>, Event)> = Vec::new();
+    let day = |d: u64| now.checked_sub_days(Days::new(d)).expect("day");
+    // A resolved automatic incident.
+    let t = day(20);
+    events.push((
+        t,
+        Event::ComponentStatusChanged {
+            component: "c0".into(),
+            from: ComponentStatus::Operational,
+            to: ComponentStatus::MajorOutage,
+            reason: "HTTP 503".into(),
+            incident: Some("INC-auto".into()),
+        },
+    ));
+    events.push((
+        t,
+        Event::IncidentOpened {
+            id: "INC-auto".into(),
+            reference: "INC-auto".into(),
+            title: "Component 0: major outage".into(),
+            components: BTreeMap::from([("c0".to_string(), ComponentStatus::MajorOutage)]),
+            impact: Impact::Critical,
+            automatic: true,
+            update: Some(IncidentUpdate {
+                automatic: true,
+                ..upd(
+                    t,
+                    IncidentStatus::Investigating,
+                    "We are seeing errors on Component 0 and are investigating.",
+                )
+            }),
+            postmortem_url: None,
+        },
+    ));
+    let r = t + TimeDelta::minutes(40);
+    events.push((
+        r,
+        Event::ComponentStatusChanged {
+            component: "c0".into(),
+            from: ComponentStatus::MajorOutage,
+            to: ComponentStatus::Operational,
+            reason: "ok".into(),
+            incident: Some("INC-auto".into()),
+        },
+    ));
+    let mut fixed = upd(
+        r,
+        IncidentStatus::Resolved,
+        "Component 0 works normally again.",
+    );
+    fixed.apology = Some("We are sorry for the **40 minutes** of trouble.".into());
+    fixed.credit = Some("We have credited 10% of this month's fee to affected accounts.".into());
+    events.push((
+        r,
+        Event::IncidentResolved {
+            id: "INC-auto".into(),
+            reference: "INC-auto".into(),
+            duration_secs: 2400,
+            update: Some(fixed),
+        },
+    ));
+    // An open declared incident with an ETA.
+    let o = now - TimeDelta::minutes(50);
+    let open_title = "Card payments failing for some customers".to_owned();
+    let mut first = upd(
+        o,
+        IncidentStatus::Investigating,
+        "Some card payments fail. We are looking into it.",
+    );
+    first.eta = Some(now + TimeDelta::hours(2));
+    events.push((
+        o,
+        Event::IncidentOpened {
+            id: "cards".into(),
+            reference: "INC-now-cards".into(),
+            title: open_title.clone(),
+            components: BTreeMap::from([("c1".to_string(), ComponentStatus::PartialOutage)]),
+            impact: Impact::Major,
+            automatic: false,
+            update: Some(first),
+            postmortem_url: None,
+        },
+    ));
+    events.push((o + TimeDelta::minutes(20), Event::IncidentUpdated { id: "cards".into(), reference: "INC-now-cards".into(), update: upd(o + TimeDelta::minutes(20), IncidentStatus::Identified, "A faulty release; we are **rolling it back**. See [our notes](https://acme.test/notes).") }));
+    // Planned maintenance.
+    events.push((
+        now,
+        Event::MaintenanceScheduled {
+            id: "db-upgrade".into(),
+            window: MaintenanceWindow {
+                title: "Database upgrade".into(),
+                components: vec!["c2".into()],
+                starts_at: now + TimeDelta::days(3),
+                ends_at: now + TimeDelta::days(3) + TimeDelta::hours(2),
+                message: "Writes pause for two hours; nothing you send is lost.".into(),
+            },
+        },
+    ));
+    let records = journal.append(events).expect("append");
+    let view = StatusView::from_records(&records);
+    Story {
+        config,
+        view,
+        state,
+        now,
+        open_title,
+    }
+}

