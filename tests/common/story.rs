@@ -60,7 +60,7 @@ pub fn write(dir: &Path, n: usize) -> Story {
             std::fs::File::create(rollups.join(format!("{day}.jsonl"))).expect("create")
         });
         for i in 0..n {
-            let failures = if (h as usize + i * 7) % 211 == 0 {
+            let failures = if (h as usize + i * 7).is_multiple_of(211) {
                 30
             } else {
                 0
