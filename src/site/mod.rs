@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use handlebars::Handlebars;
 use serde::Serialize;
 
@@ -28,12 +28,12 @@ use crate::config::Config;
 use crate::journal::Event;
 use crate::status::{Incident, StatusView};
 use model::{HistoryPage, Input, MonthPage};
-use uptime::{Stats, StatsCache};
+use uptime::StatsCache;
 
 /// Where the site goes unless `--out` or `[site] out_dir` say otherwise.
 pub const DEFAULT_OUT_DIR: &str = "site";
-/// Months shown in full on `history.html`; older ones have pages of their own.
-pub const HISTORY_MONTHS: usize = 3;
+/// Incidents listed on `history.html`; every month also has a page of its own.
+pub const HISTORY_ROWS: usize = 50;
 
 /// What changed since the last build.
 #[derive(Debug, Default, Clone)]
@@ -109,15 +109,17 @@ pub struct Report {
     pub rendered: usize,
     pub written: usize,
     pub elapsed: Duration,
+    /// Of which rendering (the rest is reading stats and writing files).
+    pub rendering: Duration,
 }
 
 pub struct Builder {
     hb: Handlebars<'static>,
     out: PathBuf,
     stats_cache: StatsCache,
-    last_stats: Option<Stats>,
     /// Content hash of every published file.
     published: HashMap<String, u64>,
+    caches: Caches,
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -139,8 +141,8 @@ impl Builder {
             hb: templates::registry(config.site.templates.as_deref())?,
             out,
             stats_cache: StatsCache::default(),
-            last_stats: None,
             published: HashMap::new(),
+            caches: Caches::default(),
         })
     }
 
@@ -157,16 +159,26 @@ impl Builder {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Report> {
         let started = Instant::now();
-        let stats = self.stats_cache.load(state_dir, now, config.site.timezone);
+        let (stats, _) = self.stats_cache.load(state_dir, now, config.site.timezone);
         let input = Input::new(config, view, &stats, now);
+        let render_started = Instant::now();
         let files = self.render(&input, &Changes::everything())?;
-        publish::publish_all(&self.out, &files)?;
+        let rendering = render_started.elapsed();
+        let (published, out) = (&self.published, &self.out);
+        let unchanged = |rel: &str, bytes: &[u8]| match published.get(rel) {
+            Some(h) => *h == hash(bytes),
+            // Not built by this process: compare with what is on disk.
+            None => {
+                published.is_empty() && std::fs::read(out.join(rel)).is_ok_and(|old| old == bytes)
+            }
+        };
+        publish::publish_all(&self.out, &files, &unchanged)?;
         self.published = files.iter().map(|(k, v)| (k.clone(), hash(v))).collect();
-        self.last_stats = Some(stats);
         Ok(Report {
             rendered: files.len(),
             written: files.len(),
             elapsed: started.elapsed(),
+            rendering,
         })
     }
 
@@ -184,15 +196,17 @@ impl Builder {
             return self.build_all(config, view, state_dir, now);
         }
         let started = Instant::now();
-        let stats = self.stats_cache.load(state_dir, now, config.site.timezone);
+        let (stats, stats_changed) = self.stats_cache.load(state_dir, now, config.site.timezone);
         let mut changes = changes.clone();
-        if self.last_stats.as_ref() != Some(&stats) {
+        if stats_changed {
             changes
                 .components
                 .extend(config.components.iter().map(|c| c.id.clone()));
         }
         let input = Input::new(config, view, &stats, now);
+        let render_started = Instant::now();
         let files = self.render(&input, &changes)?;
+        let rendering = render_started.elapsed();
         let mut changed: Vec<(&String, &Vec<u8>)> = files
             .iter()
             .filter(|(k, v)| self.published.get(*k) != Some(&hash(v)))
@@ -207,77 +221,89 @@ impl Builder {
         for (k, v) in &files {
             self.published.insert(k.clone(), hash(v));
         }
-        self.last_stats = Some(stats);
         Ok(Report {
             rendered: files.len(),
             written,
             elapsed: started.elapsed(),
+            rendering,
         })
-    }
-
-    fn page<T: Serialize>(&self, template: &str, data: &T) -> anyhow::Result<Vec<u8>> {
-        Ok(self
-            .hb
-            .render(template, data)
-            .with_context(|| format!("cannot render the {template} template"))?
-            .into_bytes())
     }
 
     /// Every file `changes` call for, by path under the site root.
     fn render(
-        &self,
+        &mut self,
         input: &Input<'_>,
         changes: &Changes,
     ) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+        let hb = &self.hb;
+        let caches = &mut self.caches;
         let mut out = BTreeMap::new();
         let all = changes.everything;
         let config = input.config;
 
         let mut incidents: Vec<&Incident> = input.view.incidents.values().collect();
         incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
-        let tz = config.site.timezone;
-        let month_of = |at: DateTime<Utc>| {
-            let l = at.with_timezone(&tz);
-            format!("{:04}-{:02}", l.year(), l.month())
-        };
-        let mut dirty_months: BTreeSet<String> = BTreeSet::new();
-        for i in &incidents {
-            if all || changes.incidents.contains(&i.id) {
-                out.insert(
-                    format!("incidents/{}.html", i.reference),
-                    self.page("incident", &input.incident_page(i))?,
-                );
-                dirty_months.insert(month_of(i.opened_at));
-            }
+        let dirty_incidents: Vec<&Incident> = incidents
+            .iter()
+            .copied()
+            .filter(|i| all || changes.incidents.contains(&i.id))
+            .collect();
+        // Incident pages are many and independent: render them on every core.
+        for (path, bytes) in render_parallel(&dirty_incidents, |i| {
+            Ok((
+                format!("incidents/{}.html", i.reference),
+                page(hb, "incident", &input.incident_page(i))?,
+            ))
+        })? {
+            out.insert(path, bytes);
         }
+        let mut dirty_months: BTreeSet<String> = dirty_incidents
+            .iter()
+            .map(|i| input.month_of(i.opened_at))
+            .collect();
         if all || changes.maintenance {
             dirty_months.extend(
                 input
                     .view
                     .maintenance
                     .values()
-                    .map(|m| month_of(m.window.starts_at)),
+                    .map(|m| input.month_of(m.window.starts_at)),
             );
         }
 
+        // Component pages, feeds and rows: on every core too.
+        let dirty_components: Vec<&crate::config::Component> = config
+            .components
+            .iter()
+            .filter(|c| {
+                all || changes.components.contains(&c.id) || !caches.rows.contains_key(&c.id)
+            })
+            .collect();
+        let rendered = render_parallel(&dirty_components, |c| {
+            let page_data = input.component_page(c);
+            let row_html = render_str(
+                hb,
+                "component-row",
+                &RowData {
+                    root: "",
+                    row: page_data.row.clone(),
+                },
+            )?;
+            let html = page(hb, "component", &page_data)?;
+            let feed = feeds::atom_feed(
+                input,
+                input.incidents_of(&c.id),
+                &format!("components/{}.atom", c.id),
+                &format!("{}: {}", config.site.title, c.name),
+            );
+            Ok((c.id.clone(), html, feed.into_bytes(), row_html))
+        })?;
+        for (id, html, feed, row_html) in rendered {
+            out.insert(format!("components/{id}.html"), html);
+            out.insert(format!("components/{id}.atom"), feed);
+            caches.rows.insert(id, row_html);
+        }
         for c in &config.components {
-            if all || changes.components.contains(&c.id) {
-                out.insert(
-                    format!("components/{}.html", c.id),
-                    self.page("component", &input.component_page(c))?,
-                );
-                let own = input.incidents_of(&c.id);
-                out.insert(
-                    format!("components/{}.atom", c.id),
-                    feeds::atom_feed(
-                        input,
-                        own,
-                        &format!("components/{}.atom", c.id),
-                        &format!("{}: {}", config.site.title, c.name),
-                    )
-                    .into_bytes(),
-                );
-            }
             let status = input.view.status_of(&c.id);
             out.insert(
                 format!("badges/{}.svg", c.id),
@@ -288,43 +314,66 @@ impl Builder {
                 badges::shields(&c.name, status).into_bytes(),
             );
         }
+        caches.rows.retain(|id, _| config.component(id).is_some());
 
+        let mut row_of = |i: &Incident, root: &'static str| -> String {
+            let row = input.incident_row(i);
+            let key = (i.id.clone(), root);
+            let h = hash(serde_json::to_string(&row).unwrap_or_default().as_bytes());
+            match caches.incident_rows.get(&key) {
+                Some((old, html)) if *old == h => html.clone(),
+                _ => {
+                    let html = render_str(hb, "incident-row", &IncidentRowData { root, row })
+                        .unwrap_or_default();
+                    caches.incident_rows.insert(key, (h, html.clone()));
+                    html
+                }
+            }
+        };
         let months = input.months();
         for m in months
             .iter()
             .filter(|m| all || dirty_months.contains(&m.key))
         {
+            let month = input.month(&m.key, &mut |i| row_of(i, "../"));
             out.insert(
                 format!("history/{}.html", m.key),
-                self.page(
+                page(
+                    hb,
                     "month",
                     &MonthPage {
                         common: input.common(&m.label, "../", None),
-                        month: m.clone(),
+                        month,
                     },
                 )?,
             );
         }
-        let archive: Vec<model::Month> = months
-            .iter()
-            .map(|m| model::Month {
-                incidents: Vec::new(),
-                maintenance: Vec::new(),
-                ..m.clone()
-            })
-            .collect();
+        // history.html: the latest months, until HISTORY_ROWS incidents are shown.
+        let mut shown = 0;
+        let mut latest = Vec::new();
+        for m in &months {
+            if shown >= HISTORY_ROWS {
+                break;
+            }
+            let mut month = input.month(&m.key, &mut |i| row_of(i, ""));
+            month.incidents.truncate(HISTORY_ROWS - shown);
+            shown += month.incidents.len();
+            latest.push(month);
+        }
         out.insert(
             "history.html".into(),
-            self.page(
+            page(
+                hb,
                 "history",
                 &HistoryPage {
                     common: input.common("Incident history", "", None),
-                    months: months.into_iter().take(HISTORY_MONTHS).collect(),
-                    archive,
+                    months: latest,
+                    archive: months,
                 },
             )?,
         );
-        out.insert("index.html".into(), self.page("index", &input.index())?);
+        let index = input.index(&mut |c| caches.rows.get(&c.id).cloned().unwrap_or_default());
+        out.insert("index.html".into(), page(hb, "index", &index)?);
         out.insert(
             "feed.atom".into(),
             feeds::atom_feed(
@@ -362,6 +411,73 @@ impl Builder {
         );
         Ok(out)
     }
+}
+
+/// Rendered pieces kept between builds: a component's row and an incident's line in
+/// the history change only when their data does.
+#[derive(Default)]
+struct Caches {
+    rows: HashMap<String, String>,
+    incident_rows: HashMap<(String, &'static str), (u64, String)>,
+}
+
+#[derive(Serialize)]
+struct RowData {
+    root: &'static str,
+    #[serde(flatten)]
+    row: model::ComponentRow,
+}
+
+#[derive(Serialize)]
+struct IncidentRowData {
+    root: &'static str,
+    #[serde(flatten)]
+    row: model::IncidentRow,
+}
+
+fn render_str<T: Serialize>(
+    hb: &Handlebars<'static>,
+    template: &str,
+    data: &T,
+) -> anyhow::Result<String> {
+    hb.render(template, data)
+        .with_context(|| format!("cannot render the {template} template"))
+}
+
+fn page<T: Serialize>(
+    hb: &Handlebars<'static>,
+    template: &str,
+    data: &T,
+) -> anyhow::Result<Vec<u8>> {
+    Ok(render_str(hb, template, data)?.into_bytes())
+}
+
+/// Run `f` over `items` on as many threads as there are cores.
+fn render_parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<R>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if items.len() < 64 || threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(|| part.iter().map(&f).collect::<anyhow::Result<Vec<R>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            let part = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("a rendering thread failed"))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ use crate::status::{
     ComponentStatus, Impact, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
 };
 
+/// Incidents shown on a component's page (all of them are in the history).
+pub const COMPONENT_PAGE_INCIDENTS: usize = 30;
+
 /// Everything a page needs besides its own content.
 #[derive(Debug, Clone, Serialize)]
 pub struct Common {
@@ -62,7 +65,8 @@ pub struct ComponentRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     pub name: Option<String>,
-    pub components: Vec<ComponentRow>,
+    /// Each component's row, already rendered (rows are kept between builds).
+    pub components: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,11 +135,25 @@ pub struct IndexPage {
     pub recent: Vec<IncidentSummary>,
 }
 
+/// An incident as one line of a long list (no message: history pages stay light).
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentRow {
+    pub reference: String,
+    pub title: String,
+    pub status: &'static str,
+    pub resolved: bool,
+    pub impact: &'static str,
+    pub affected: String,
+    pub started: String,
+    pub duration: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Month {
     pub key: String,
     pub label: String,
-    pub incidents: Vec<IncidentSummary>,
+    /// One rendered line per incident (lines are kept between builds).
+    pub incidents: Vec<String>,
     pub maintenance: Vec<MaintenanceSummary>,
     pub count: usize,
 }
@@ -170,6 +188,9 @@ pub struct Input<'a> {
     pub now: DateTime<Utc>,
     /// Each component's incidents, newest first.
     by_component: HashMap<&'a str, Vec<&'a Incident>>,
+    /// Incidents and maintenance by local (year, month), newest first.
+    incidents_by_month: BTreeMap<(i32, u32), Vec<&'a Incident>>,
+    maintenance_by_month: BTreeMap<(i32, u32), Vec<&'a Maintenance>>,
 }
 
 impl<'a> Input<'a> {
@@ -188,12 +209,39 @@ impl<'a> Input<'a> {
         for v in by_component.values_mut() {
             v.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
         }
+        let tz = config.site.timezone;
+        let ym = |at: DateTime<Utc>| {
+            let l = at.with_timezone(&tz);
+            (l.year(), l.month())
+        };
+        let mut incidents_by_month: BTreeMap<(i32, u32), Vec<&Incident>> = BTreeMap::new();
+        for i in view.incidents.values() {
+            incidents_by_month
+                .entry(ym(i.opened_at))
+                .or_default()
+                .push(i);
+        }
+        for v in incidents_by_month.values_mut() {
+            v.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
+        }
+        let mut maintenance_by_month: BTreeMap<(i32, u32), Vec<&Maintenance>> = BTreeMap::new();
+        for m in view.maintenance.values() {
+            maintenance_by_month
+                .entry(ym(m.window.starts_at))
+                .or_default()
+                .push(m);
+        }
+        for v in maintenance_by_month.values_mut() {
+            v.sort_by_key(|x| std::cmp::Reverse(x.window.starts_at));
+        }
         Input {
             config,
             view,
             stats,
             now,
             by_component,
+            incidents_by_month,
+            maintenance_by_month,
         }
     }
 
@@ -322,6 +370,24 @@ impl Input<'_> {
         }
     }
 
+    pub fn incident_row(&self, i: &Incident) -> IncidentRow {
+        let affected: Vec<String> = i
+            .components
+            .keys()
+            .map(|c| self.component_name(c))
+            .collect();
+        IncidentRow {
+            reference: i.reference.clone(),
+            title: i.title.clone(),
+            status: i.status().label(),
+            resolved: !i.is_open(),
+            impact: i.impact.label(),
+            affected: affected.join(", "),
+            started: text::when(i.opened_at, self.tz()),
+            duration: text::duration(i.duration(self.now)),
+        }
+    }
+
     pub fn incident_page(&self, i: &Incident) -> IncidentPage {
         let tz = self.tz();
         IncidentPage {
@@ -404,10 +470,10 @@ impl Input<'_> {
         }
     }
 
-    fn groups(&self) -> Vec<Group> {
+    fn groups(&self, row_html: &mut dyn FnMut(&Component) -> String) -> Vec<Group> {
         let mut groups: Vec<Group> = Vec::new();
         for c in &self.config.components {
-            let row = self.row(c);
+            let row = row_html(c);
             match groups.iter_mut().find(|g| g.name == c.group) {
                 Some(g) => g.components.push(row),
                 None => groups.push(Group {
@@ -426,7 +492,8 @@ impl Input<'_> {
         v
     }
 
-    pub fn index(&self) -> IndexPage {
+    /// The front page; `row_html` gives each component's rendered row.
+    pub fn index(&self, row_html: &mut dyn FnMut(&Component) -> String) -> IndexPage {
         let active = self.active();
         let mut upcoming: Vec<&Maintenance> = self
             .view
@@ -450,7 +517,7 @@ impl Input<'_> {
                 .iter()
                 .map(|m| self.maintenance_summary(m))
                 .collect(),
-            groups: self.groups(),
+            groups: self.groups(row_html),
             recent: recent
                 .iter()
                 .take(5)
@@ -459,33 +526,58 @@ impl Input<'_> {
         }
     }
 
-    /// Incidents and maintenance by month, newest first.
+    /// Every month with incidents or maintenance, newest first, with its count but
+    /// without its entries (see [`Input::month`]).
     pub fn months(&self) -> Vec<Month> {
-        let tz = self.tz();
-        let mut months: BTreeMap<(i32, u32), Month> = BTreeMap::new();
-        let key_of = |at: DateTime<Utc>| {
-            let l = at.with_timezone(&tz);
-            (l.year(), l.month())
-        };
-        let mut incidents: Vec<&Incident> = self.view.incidents.values().collect();
-        incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
-        for i in incidents {
-            month_entry(&mut months, key_of(i.opened_at))
-                .incidents
-                .push(self.incident_summary(i));
+        let mut counts: BTreeMap<(i32, u32), usize> = BTreeMap::new();
+        for (k, v) in &self.incidents_by_month {
+            *counts.entry(*k).or_default() += v.len();
         }
-        let mut maint: Vec<&Maintenance> = self.view.maintenance.values().collect();
-        maint.sort_by_key(|x| std::cmp::Reverse(x.window.starts_at));
-        for m in maint {
-            month_entry(&mut months, key_of(m.window.starts_at))
-                .maintenance
-                .push(self.maintenance_summary(m));
+        for (k, v) in &self.maintenance_by_month {
+            *counts.entry(*k).or_default() += v.len();
         }
-        let mut out: Vec<Month> = months.into_values().rev().collect();
-        for m in &mut out {
-            m.count = m.incidents.len() + m.maintenance.len();
+        counts
+            .into_iter()
+            .rev()
+            .map(|(k, count)| Month {
+                count,
+                ..empty_month(k)
+            })
+            .collect()
+    }
+
+    /// One month in full: its incidents (rendered by `row_html`) and maintenance,
+    /// newest first.
+    pub fn month(&self, key: &str, row_html: &mut dyn FnMut(&Incident) -> String) -> Month {
+        let k = self
+            .incidents_by_month
+            .keys()
+            .chain(self.maintenance_by_month.keys())
+            .find(|k| month_key(**k) == key)
+            .copied()
+            .unwrap_or((0, 1));
+        let incidents: Vec<String> = self
+            .incidents_by_month
+            .get(&k)
+            .map(|v| v.iter().map(|i| row_html(i)).collect())
+            .unwrap_or_default();
+        let maintenance: Vec<MaintenanceSummary> = self
+            .maintenance_by_month
+            .get(&k)
+            .map(|v| v.iter().map(|m| self.maintenance_summary(m)).collect())
+            .unwrap_or_default();
+        Month {
+            count: incidents.len() + maintenance.len(),
+            incidents,
+            maintenance,
+            ..empty_month(k)
         }
-        out
+    }
+
+    /// The month key (`2026-11`) of a moment, in the site's zone.
+    pub fn month_of(&self, at: DateTime<Utc>) -> String {
+        let l = at.with_timezone(&self.tz());
+        month_key((l.year(), l.month()))
     }
 
     pub fn component_page(&self, c: &Component) -> ComponentPage {
@@ -495,23 +587,24 @@ impl Input<'_> {
             row: self.row(c),
             incidents: incidents
                 .iter()
-                .take(100)
+                .take(COMPONENT_PAGE_INCIDENTS)
                 .map(|i| self.incident_summary(i))
                 .collect(),
         }
     }
 }
 
-fn month_entry(months: &mut BTreeMap<(i32, u32), Month>, (y, m): (i32, u32)) -> &mut Month {
-    months.entry((y, m)).or_insert_with(|| {
-        let label = chrono::NaiveDate::from_ymd_opt(y, m, 1)
-            .map_or_else(String::new, |d| d.format("%B %Y").to_string());
-        Month {
-            key: format!("{y:04}-{m:02}"),
-            label,
-            incidents: Vec::new(),
-            maintenance: Vec::new(),
-            count: 0,
-        }
-    })
+fn month_key((y, m): (i32, u32)) -> String {
+    format!("{y:04}-{m:02}")
+}
+
+fn empty_month((y, m): (i32, u32)) -> Month {
+    Month {
+        key: month_key((y, m)),
+        label: chrono::NaiveDate::from_ymd_opt(y, m, 1)
+            .map_or_else(String::new, |d| d.format("%B %Y").to_string()),
+        incidents: Vec::new(),
+        maintenance: Vec::new(),
+        count: 0,
+    }
 }

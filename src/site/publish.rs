@@ -32,8 +32,14 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
-/// Build the whole site beside `out` and swap it in.
-pub fn publish_all(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> anyhow::Result<()> {
+/// Build the whole site beside `out` and swap it in. A file whose content is already
+/// live (`unchanged` says so, or it reads the same) is hard-linked instead of written
+/// again: less work for the disk, same result.
+pub fn publish_all(
+    out: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    unchanged: &(dyn Fn(&str, &[u8]) -> bool + Sync),
+) -> anyhow::Result<()> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -46,13 +52,45 @@ pub fn publish_all(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> anyhow::Res
     if fresh.exists() {
         fs::remove_dir_all(&fresh).with_context(|| format!("cannot clear {}", fresh.display()))?;
     }
-    for (rel, bytes) in files {
-        let p = fresh.join(rel);
-        if let Some(d) = p.parent() {
-            fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-        }
-        fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
+    let mut dirs: Vec<PathBuf> = files
+        .keys()
+        .filter_map(|rel| fresh.join(rel).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in &dirs {
+        fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    let entries: Vec<(&String, &Vec<u8>)> = files.iter().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let chunk = entries.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let handles: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| {
+                let fresh = &fresh;
+                s.spawn(move || -> anyhow::Result<()> {
+                    for (rel, bytes) in part {
+                        let live = out.join(rel);
+                        let p = fresh.join(rel);
+                        if unchanged(rel, bytes) && fs::hard_link(&live, &p).is_ok() {
+                            continue;
+                        }
+                        fs::write(&p, bytes)
+                            .with_context(|| format!("cannot write {}", p.display()))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a writing thread failed"))??;
+        }
+        Ok(())
+    })?;
     for keep in KEEP {
         let old = out.join(keep);
         if old.is_file() {

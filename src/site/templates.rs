@@ -6,64 +6,31 @@ use std::path::Path;
 use anyhow::Context;
 use handlebars::Handlebars;
 
+macro_rules! builtin {
+    ($name:literal, $file:literal) => {
+        (
+            $name,
+            $file,
+            include_str!(concat!("../../templates/", $file)),
+        )
+    };
+}
+
 /// Built-in templates by name, with the file each comes from.
 pub const BUILTIN: &[(&str, &str, &str)] = &[
-    (
-        "layout",
-        "layout.hbs",
-        include_str!("../../templates/layout.hbs"),
-    ),
-    (
-        "style",
-        "style.css",
-        include_str!("../../templates/style.css"),
-    ),
-    (
-        "contact",
-        "contact.hbs",
-        include_str!("../../templates/contact.hbs"),
-    ),
-    (
-        "incident-summary",
-        "incident-summary.hbs",
-        include_str!("../../templates/incident-summary.hbs"),
-    ),
-    (
-        "maintenance-summary",
-        "maintenance-summary.hbs",
-        include_str!("../../templates/maintenance-summary.hbs"),
-    ),
-    ("bar", "bar.hbs", include_str!("../../templates/bar.hbs")),
-    (
-        "component-row",
-        "component-row.hbs",
-        include_str!("../../templates/component-row.hbs"),
-    ),
-    (
-        "index",
-        "index.hbs",
-        include_str!("../../templates/index.hbs"),
-    ),
-    (
-        "incident",
-        "incident.hbs",
-        include_str!("../../templates/incident.hbs"),
-    ),
-    (
-        "history",
-        "history.hbs",
-        include_str!("../../templates/history.hbs"),
-    ),
-    (
-        "month",
-        "month.hbs",
-        include_str!("../../templates/month.hbs"),
-    ),
-    (
-        "component",
-        "component.hbs",
-        include_str!("../../templates/component.hbs"),
-    ),
+    builtin!("layout", "layout.hbs"),
+    builtin!("style", "style.css"),
+    builtin!("contact", "contact.hbs"),
+    builtin!("incident-summary", "incident-summary.hbs"),
+    builtin!("incident-row", "incident-row.hbs"),
+    builtin!("maintenance-summary", "maintenance-summary.hbs"),
+    builtin!("bar", "bar.hbs"),
+    builtin!("component-row", "component-row.hbs"),
+    builtin!("index", "index.hbs"),
+    builtin!("incident", "incident.hbs"),
+    builtin!("history", "history.hbs"),
+    builtin!("month", "month.hbs"),
+    builtin!("component", "component.hbs"),
 ];
 
 /// The registry, with the operator's templates where there are some. Values are

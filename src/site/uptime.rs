@@ -44,76 +44,165 @@ pub struct Stats {
     pub latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
 }
 
-/// Parsed rollup files, kept while unchanged on disk.
+/// What one rollup file contributes: its rows summed per component and local day, and
+/// its hourly medians.
+#[derive(Debug, Default)]
+struct Partial {
+    days: HashMap<String, BTreeMap<NaiveDate, DayStats>>,
+    latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
+}
+
+impl Partial {
+    /// Sum rows; a row written twice (a crash between two saves) counts once: the
+    /// fuller one.
+    fn of(rows: Vec<HourRollup>, tz: Tz) -> Partial {
+        let mut unique: HashMap<(String, DateTime<Utc>), HourRollup> = HashMap::new();
+        for r in rows {
+            let key = (r.component.clone(), r.hour);
+            if unique.get(&key).is_none_or(|old| old.checks <= r.checks) {
+                unique.insert(key, r);
+            }
+        }
+        let mut p = Partial::default();
+        for r in unique.into_values() {
+            let date = r.hour.with_timezone(&tz).date_naive();
+            let d = p
+                .days
+                .entry(r.component.clone())
+                .or_default()
+                .entry(date)
+                .or_default();
+            d.checks += r.checks;
+            d.failures += r.failures;
+            d.maintenance += r.maintenance;
+            if r.checks > r.maintenance {
+                p.latency
+                    .entry(r.component)
+                    .or_default()
+                    .push((r.hour, r.p50_ms));
+            }
+        }
+        p
+    }
+}
+
+/// A file the stats were made from, with its modification time and length.
+type Source = (PathBuf, SystemTime, u64);
+
+/// Rollup files summed up, each kept while unchanged on disk, so a rebuild re-reads
+/// only the day being written.
 #[derive(Default)]
 pub struct StatsCache {
-    files: HashMap<PathBuf, (SystemTime, u64, Vec<HourRollup>)>,
+    files: HashMap<PathBuf, (SystemTime, u64, Partial)>,
+    tz: Option<Tz>,
+    /// The last result, with what it was made from (files, snapshot, hour).
+    last: Option<(Vec<Source>, std::sync::Arc<Stats>)>,
 }
 
 impl StatsCache {
-    /// The stats of the last 91 days up to `now`.
-    pub fn load(&mut self, state_dir: &Path, now: DateTime<Utc>, tz: Tz) -> Stats {
+    /// The stats of the last 91 days up to `now`, and whether they changed since the last
+    /// call (unchanged files are not read again; nothing changed means nothing is redone).
+    pub fn load(
+        &mut self,
+        state_dir: &Path,
+        now: DateTime<Utc>,
+        tz: Tz,
+    ) -> (std::sync::Arc<Stats>, bool) {
+        if self.tz != Some(tz) {
+            self.files.clear();
+            self.last = None;
+            self.tz = Some(tz);
+        }
         let first = now.date_naive() - Days::new(DAYS as u64 + 1);
-        let mut rows: Vec<HourRollup> = Vec::new();
-        let mut keep = HashMap::new();
+        let stamp = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+        };
+        let mut sources: Vec<Source> = Vec::new();
         let mut day = first;
         while day <= now.date_naive() {
             let path = day_file(state_dir, day);
-            if let Ok(meta) = std::fs::metadata(&path) {
-                let stamp = (
-                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                    meta.len(),
-                );
-                let parsed = match self.files.remove(&path) {
-                    Some((m, l, r)) if (m, l) == stamp => r,
-                    _ => read_day_file(&path),
-                };
-                rows.extend(parsed.iter().cloned());
-                keep.insert(path, (stamp.0, stamp.1, parsed));
+            if let Some((m, l)) = stamp(&path) {
+                sources.push((path, m, l));
             }
             day = day + Days::new(1);
         }
+        let snapshot = state_dir
+            .join(crate::status::rollup::ROLLUP_DIR)
+            .join("current.json");
+        if let Some((m, l)) = stamp(&snapshot) {
+            sources.push((snapshot, m, l));
+        }
+        // The sparkline window moves with the hour.
+        let hour_marker = PathBuf::from(format!("@{}", now.format("%Y-%m-%dT%H")));
+        sources.push((hour_marker, SystemTime::UNIX_EPOCH, 0));
+        if let Some((s, stats)) = &self.last
+            && *s == sources
+        {
+            return (stats.clone(), false);
+        }
+
+        let mut keep = HashMap::new();
+        for (path, m, l) in sources
+            .iter()
+            .filter(|(p, _, _)| p.extension().is_some_and(|e| e == "jsonl"))
+        {
+            let part = match self.files.remove(path) {
+                Some((om, ol, p)) if (om, ol) == (*m, *l) => p,
+                _ => Partial::of(read_day_file(path), tz),
+            };
+            keep.insert(path.clone(), (*m, *l, part));
+        }
         self.files = keep;
-        rows.extend(open_hours(state_dir));
-        summarise(rows, now, tz)
+        let open = Partial::of(open_hours(state_dir), tz);
+        let mut parts: Vec<&Partial> = sources
+            .iter()
+            .filter_map(|(p, _, _)| self.files.get(p).map(|(_, _, x)| x))
+            .collect();
+        parts.push(&open);
+        let stats = merge(&parts, now);
+        let changed = self.last.as_ref().is_none_or(|(_, old)| **old != stats);
+        let stats = std::sync::Arc::new(stats);
+        self.last = Some((sources, stats.clone()));
+        (stats, changed)
     }
 }
 
-/// Sum hourly rows into local days; keep recent hourly medians. A row written twice
-/// (a crash between two saves) counts once: the fuller one.
-pub fn summarise(rows: Vec<HourRollup>, now: DateTime<Utc>, tz: Tz) -> Stats {
-    let mut unique: HashMap<(String, DateTime<Utc>), HourRollup> = HashMap::new();
-    for r in rows {
-        let key = (r.component.clone(), r.hour);
-        if unique.get(&key).is_none_or(|old| old.checks <= r.checks) {
-            unique.insert(key, r);
-        }
-    }
-    let mut stats = Stats::default();
+fn merge(parts: &[&Partial], now: DateTime<Utc>) -> Stats {
     let spark_from = now - TimeDelta::hours(SPARK_HOURS);
-    for r in unique.into_values() {
-        let date = r.hour.with_timezone(&tz).date_naive();
-        let d = stats
-            .days
-            .entry(r.component.clone())
-            .or_default()
-            .entry(date)
-            .or_default();
-        d.checks += r.checks;
-        d.failures += r.failures;
-        d.maintenance += r.maintenance;
-        if r.hour >= spark_from && r.checks > r.maintenance {
-            stats
-                .latency
-                .entry(r.component.clone())
-                .or_default()
-                .push((r.hour, r.p50_ms));
+    let mut stats = Stats::default();
+    for p in parts {
+        for (c, days) in &p.days {
+            let into = stats.days.entry(c.clone()).or_default();
+            for (date, d) in days {
+                let e = into.entry(*date).or_default();
+                e.checks += d.checks;
+                e.failures += d.failures;
+                e.maintenance += d.maintenance;
+            }
+        }
+        for (c, points) in &p.latency {
+            let recent: Vec<_> = points
+                .iter()
+                .filter(|(h, _)| *h >= spark_from)
+                .copied()
+                .collect();
+            if !recent.is_empty() {
+                stats.latency.entry(c.clone()).or_default().extend(recent);
+            }
         }
     }
     for v in stats.latency.values_mut() {
         v.sort();
+        v.dedup_by_key(|(h, _)| *h);
     }
     stats
+}
+
+/// Sum hourly rows into local days; keep recent hourly medians.
+pub fn summarise(rows: Vec<HourRollup>, now: DateTime<Utc>, tz: Tz) -> Stats {
+    merge(&[&Partial::of(rows, tz)], now)
 }
 
 /// One day of a bar.

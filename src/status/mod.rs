@@ -24,6 +24,10 @@ pub struct StatusView {
     /// Every confirmed status change of each component, oldest first (for uptime bars).
     #[serde(skip)]
     pub history: BTreeMap<String, Vec<(DateTime<Utc>, ComponentStatus)>>,
+    /// Ids of the incidents still open, so asking about the present does not walk the
+    /// whole history.
+    #[serde(skip)]
+    open_ids: std::collections::BTreeSet<String>,
     pub incidents: BTreeMap<String, Incident>,
     pub maintenance: BTreeMap<String, Maintenance>,
     /// Sequence number of the last event folded in.
@@ -92,6 +96,7 @@ impl StatusView {
                 update,
                 postmortem_url,
             } => {
+                self.open_ids.insert(id.clone());
                 self.incidents.insert(
                     id.clone(),
                     Incident {
@@ -130,6 +135,7 @@ impl StatusView {
                 }
             }
             Event::IncidentResolved { id, update, .. } => {
+                self.open_ids.remove(id);
                 if let Some(inc) = self.incidents.get_mut(id) {
                     inc.resolved_at = Some(update.as_ref().map_or(record.at, |u| u.at));
                     if let Some(u) = update {
@@ -220,7 +226,7 @@ impl StatusView {
     }
 
     pub fn open_incidents(&self) -> impl Iterator<Item = &Incident> {
-        self.incidents.values().filter(|i| i.is_open())
+        self.open_ids.iter().filter_map(|id| self.incidents.get(id))
     }
 
     /// The open incident the monitor opened for a component, if any.
