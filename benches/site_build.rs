@@ -61,7 +61,7 @@ fn main() {
                 component: format!("c{i}"),
                 hour: at,
                 checks: 60,
-                failures: u32::from((h as usize + i) % 97 == 0),
+                failures: u32::from((h as usize + i).is_multiple_of(97)),
                 degraded: 0,
                 maintenance: 0,
                 p50_ms: 40 + (h as u32 % 13),
