@@ -484,3 +484,52 @@ fn sighup_reloads_a_good_config_and_keeps_the_last_good_one_otherwise() {
     );
     assert!(stderr.contains("configuration reloaded"), "{stderr}");
 }
+
+#[test]
+fn the_daemon_keeps_the_status_site_current() {
+    let rt = common::background_runtime();
+    let down = rt.block_on(http_peer(Behaviour::Status(503)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"200ms\"\nfail_after = 2\n",
+            down.url("/")
+        ),
+    );
+    let state = dir.path().join("state");
+    let site = dir.path().join("site");
+    let index = site.join("index.html");
+    let child = start(&config, &state);
+    wait_until(
+        Duration::from_secs(10),
+        "the site and the outage on it",
+        || {
+            std::fs::read_to_string(&index)
+                .is_ok_and(|t| t.contains("Major outage") && t.contains("Public API: major outage"))
+        },
+    );
+    let reference = records(&state)
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::IncidentOpened { reference, .. } => Some(reference.clone()),
+            _ => None,
+        })
+        .expect("an incident");
+    let page = std::fs::read_to_string(site.join(format!("incidents/{reference}.html")))
+        .expect("incident page");
+    assert!(
+        page.contains("We are seeing errors on Public API"),
+        "{page}"
+    );
+    assert!(!page.contains("503"), "probe details stay private");
+    let api: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(site.join("api/v2/incidents/unresolved.json")).expect("api"),
+    )
+    .expect("json");
+    assert_eq!(
+        api["incidents"][0]["shortlink"],
+        format!("https://status.test.example/incidents/{reference}.html")
+    );
+    assert_eq!(stop(child).status.code(), Some(0));
+}
