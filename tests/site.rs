@@ -588,3 +588,75 @@ fn the_front_page_of_20_components_with_90_days_of_history_weighs_under_60_kb() 
     );
     assert_eq!(index.matches("class=\"bar\"").count(), 20);
 }
+
+#[test]
+fn operator_templates_replace_the_built_in_ones_and_bad_ones_are_named() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let templates = f.config.file.parent().expect("dir").join("my-templates");
+    std::fs::create_dir_all(&templates).expect("mkdir");
+    std::fs::write(
+        templates.join("contact.hbs"),
+        "<section><h2>Call Ada</h2><p>{{#if reference}}Quote {{reference}}.{{/if}} {{email}}</p></section>\n",
+    )
+    .expect("write");
+    let src = std::fs::read_to_string(&f.config.file)
+        .expect("read")
+        .replace(
+            "timezone = \"UTC\"",
+            "timezone = \"UTC\"\ntemplates = \"my-templates\"",
+        );
+    std::fs::write(&f.config.file, src).expect("write");
+    let config = Config::load(&f.config.file).expect("config with templates");
+    let mut b = Builder::new(&config, f.out.clone()).expect("builder");
+    b.build_all(&config, &f.view, &f.state, now).expect("build");
+    let index = f.read("index.html");
+    assert!(
+        index.contains("<h2>Call Ada</h2>"),
+        "the operator's template is used"
+    );
+    assert!(
+        index.contains("Quote INC-"),
+        "with the open incident's reference"
+    );
+    assert!(
+        index.contains("class=\"banner"),
+        "the other templates are the built-in ones"
+    );
+
+    std::fs::write(templates.join("index.hbs"), "{{#if}}broken").expect("write");
+    let err = Builder::new(&config, f.out.clone())
+        .err()
+        .expect("a broken template is refused");
+    assert!(
+        format!("{err:#}").contains("my-templates/index.hbs is not a valid template"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn the_email_link_quotes_the_open_incident() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    build(&mut f, now);
+    // Attribute values are HTML-escaped ("=" as "&#x3D;"); a browser reads them back.
+    let index = f.read("index.html").replace("&#x3D;", "=");
+    let reference = format!(
+        "INC-{}-cards",
+        (now - TimeDelta::hours(3)).format("%Y-%m%d")
+    );
+    assert!(
+        index.contains(&format!(
+            "mailto:help@test.example?subject={reference}%3A%20a%20question%20from%20a%20customer"
+        )),
+        "{}",
+        index
+            .lines()
+            .find(|l| l.contains("mailto"))
+            .unwrap_or("no mailto")
+    );
+    let page = f.read(&format!("incidents/{reference}.html"));
+    assert!(page.contains(&format!(
+        "Still affected? Contact us quoting <strong>{reference}</strong>"
+    )));
+}
