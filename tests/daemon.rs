@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::{Behaviour, forewarn, http_peer, text, wait_bounded, wait_until, write_config};
@@ -13,18 +13,7 @@ use forewarn::journal::{Event, Journal, Record};
 use forewarn::status::ComponentStatus;
 
 fn start(config: &Path, state: &Path) -> Child {
-    forewarn()
-        .args(["--log-format", "json", "run", "--config"])
-        .arg(config)
-        .arg("--state")
-        .arg(state)
-        .arg("--out")
-        .arg(state.with_file_name("site"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn forewarn run")
+    common::start_daemon(config, state, true)
 }
 
 fn records(state: &Path) -> Vec<Record> {
@@ -32,8 +21,7 @@ fn records(state: &Path) -> Vec<Record> {
 }
 
 fn stop(child: Child) -> std::process::Output {
-    common::signal(&child, libc::SIGTERM);
-    wait_bounded(child, Duration::from_secs(20))
+    common::stop_daemon(child)
 }
 
 /// Status changes as logged by the daemon after each durable append: (component, from, to).

@@ -5,31 +5,19 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, TimeDelta, Utc};
-use common::{Behaviour, forewarn, http_peer, text, wait_bounded, wait_until, write_config};
+use common::{Behaviour, forewarn, http_peer, text, wait_until, write_config};
 use forewarn::journal::{Event, Journal, Record};
 
 fn start(config: &Path, state: &Path) -> Child {
-    forewarn()
-        .args(["run", "--config"])
-        .arg(config)
-        .arg("--state")
-        .arg(state)
-        .arg("--out")
-        .arg(state.with_file_name("site"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn forewarn run")
+    common::start_daemon(config, state, false)
 }
 
 fn stop(child: Child) -> String {
-    common::signal(&child, libc::SIGTERM);
-    let out = wait_bounded(child, Duration::from_secs(20));
+    let out = common::stop_daemon(child);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     stderr

@@ -306,3 +306,29 @@ pub fn signal(child: &Child, sig: i32) {
 }
 
 pub mod story;
+
+/// `forewarn run` on a config and state folder, its site beside the state, its output
+/// captured. `json` asks for JSON logs.
+pub fn start_daemon(config: &Path, state: &Path, json: bool) -> Child {
+    let mut cmd = forewarn();
+    if json {
+        cmd.args(["--log-format", "json"]);
+    }
+    cmd.args(["run", "--config"])
+        .arg(config)
+        .arg("--state")
+        .arg(state)
+        .arg("--out")
+        .arg(state.with_file_name("site"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn forewarn run")
+}
+
+/// SIGTERM, then wait (bounded) for the daemon to finish.
+pub fn stop_daemon(child: Child) -> Output {
+    signal(&child, libc::SIGTERM);
+    wait_bounded(child, Duration::from_secs(20))
+}

@@ -55,36 +55,8 @@ pub(super) fn parse(
     ctx: &Ctx<'_>,
     path: PathBuf,
 ) -> Option<IncidentFile> {
-    let id = t.required_string(
-        rep,
-        "id",
-        "a short name for this incident, such as \"checkout-errors\"",
-    );
-    let id_span = id.as_ref().map(|s| s.span());
-    let id = id.and_then(|s| match values::slug(s.get_ref()) {
-        Ok(()) => Some(s.into_inner()),
-        Err(e) => {
-            t.error(rep, s.span(), "id", &e);
-            None
-        }
-    });
-    if let (Some(id), Some(span)) = (&id, &id_span) {
-        t.set_context(&format!("incident \"{id}\""));
-        let label = t.label("id");
-        if let Some(first) = ctx.claim(
-            id,
-            &path,
-            rep.map()
-                .diagnostic(span.clone(), format!("{label}: duplicate id")),
-        ) {
-            t.error(
-                rep,
-                span.clone(),
-                "id",
-                &format!("duplicate id, already used in {first}"),
-            );
-        }
-    }
+    let (id, id_span) =
+        super::file_id(&mut t, rep, ctx, &path, "incident", "checkout-errors").unzip();
     let follows = t.string(rep, "follows");
     if let Some(f) = &follows {
         match ctx.view.incident_by_reference(f.get_ref()) {

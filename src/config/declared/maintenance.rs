@@ -42,36 +42,8 @@ pub(super) fn parse(
     ctx: &Ctx<'_>,
     path: PathBuf,
 ) -> Option<MaintenanceFile> {
-    let id = t.required_string(
-        rep,
-        "id",
-        "a short name for this maintenance, such as \"db-upgrade\"",
-    );
-    let id_span = id.as_ref().map(|s| s.span());
-    let id = id.and_then(|s| match values::slug(s.get_ref()) {
-        Ok(()) => Some(s.into_inner()),
-        Err(e) => {
-            t.error(rep, s.span(), "id", &e);
-            None
-        }
-    });
-    if let (Some(id), Some(span)) = (&id, &id_span) {
-        t.set_context(&format!("maintenance \"{id}\""));
-        let label = t.label("id");
-        if let Some(first) = ctx.claim(
-            id,
-            &path,
-            rep.map()
-                .diagnostic(span.clone(), format!("{label}: duplicate id")),
-        ) {
-            t.error(
-                rep,
-                span.clone(),
-                "id",
-                &format!("duplicate id, already used in {first}"),
-            );
-        }
-    }
+    let (id, id_span) =
+        super::file_id(&mut t, rep, ctx, &path, "maintenance", "db-upgrade").unzip();
     let title = t.required_string(
         rep,
         "title",

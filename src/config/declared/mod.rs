@@ -225,6 +225,43 @@ impl Ctx<'_> {
     }
 }
 
+/// A declared file's `id`: present, a valid slug, and not used by another file of the
+/// folder. Sets the table's context to `<kind> "<id>"`. Returns the id and its span.
+fn file_id(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    path: &Path,
+    kind: &str,
+    example: &str,
+) -> Option<(String, std::ops::Range<usize>)> {
+    let id = t.required_string(
+        rep,
+        "id",
+        &format!("a short name for this {kind}, such as \"{example}\""),
+    )?;
+    let span = id.span();
+    if let Err(e) = super::values::slug(id.get_ref()) {
+        t.error(rep, span, "id", &e);
+        return None;
+    }
+    let id = id.into_inner();
+    t.set_context(&format!("{kind} \"{id}\""));
+    let label = t.label("id");
+    let note = rep
+        .map()
+        .diagnostic(span.clone(), format!("{label}: duplicate id"));
+    if let Some(first) = ctx.claim(&id, path, note) {
+        t.error(
+            rep,
+            span.clone(),
+            "id",
+            &format!("duplicate id, already used in {first}"),
+        );
+    }
+    Some((id, span))
+}
+
 /// The `.toml` files of a folder, by name; hidden files (editor leftovers) are skipped.
 fn toml_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
