@@ -660,3 +660,84 @@ fn the_email_link_quotes_the_open_incident() {
         "Still affected? Contact us quoting <strong>{reference}</strong>"
     )));
 }
+
+#[test]
+fn the_site_folder_never_swallows_the_configuration_or_other_files() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let config_dir = f.config.file.parent().expect("dir").to_owned();
+    let mut b = Builder::new(&f.config, config_dir.clone()).expect("builder");
+    let err = b
+        .build_all(&f.config, &f.view, &f.state, now)
+        .expect_err("refused");
+    assert!(
+        format!("{err:#}").contains("would hold the configuration folder"),
+        "{err:#}"
+    );
+    assert!(f.config.file.exists());
+
+    let foreign = f.out.with_file_name("www");
+    std::fs::create_dir_all(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("index.php"), "<?php").expect("write");
+    let mut b = Builder::new(&f.config, foreign.clone()).expect("builder");
+    let err = b
+        .build_all(&f.config, &f.view, &f.state, now)
+        .expect_err("refused");
+    assert!(
+        format!("{err:#}").contains("holds files forewarn did not make"),
+        "{err:#}"
+    );
+    assert!(foreign.join("index.php").exists());
+}
+
+#[test]
+fn pages_of_open_incidents_stay_current_without_events() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let mut b = build(&mut f, now);
+    let reference = format!(
+        "INC-{}-cards",
+        (now - TimeDelta::hours(3)).format("%Y-%m%d")
+    );
+    let later = now + TimeDelta::hours(3);
+    b.update(&f.config, &f.view, &f.state, later, &Changes::default())
+        .expect("update");
+    let page = f.read(&format!("incidents/{reference}.html"));
+    assert!(
+        page.contains("Ongoing for</dt><dd>6 h"),
+        "the duration moved on: {page}"
+    );
+    // The ETA given was two hours after the second update: it has passed by now.
+    assert!(
+        page.contains("has passed; a new estimate is coming"),
+        "{page}"
+    );
+    assert!(!page.contains("Fix expected by</dt><dd><strong>"));
+}
+
+#[test]
+fn an_incident_moved_to_another_component_leaves_the_first_ones_page() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let mut b = build(&mut f, now);
+    let reference = format!(
+        "INC-{}-cards",
+        (now - TimeDelta::hours(3)).format("%Y-%m%d")
+    );
+    assert!(f.read("components/checkout.html").contains(&reference));
+    let changes = f.record(
+        now,
+        vec![Event::IncidentChanged {
+            id: "cards".into(),
+            reference: reference.clone(),
+            title: "Card payments failing".into(),
+            components: BTreeMap::from([("api".to_string(), ComponentStatus::PartialOutage)]),
+            impact: Impact::Major,
+            postmortem_url: None,
+        }],
+    );
+    b.update(&f.config, &f.view, &f.state, now, &changes)
+        .expect("update");
+    assert!(!f.read("components/checkout.html").contains(&reference));
+    assert!(f.read("components/api.html").contains(&reference));
+}

@@ -41,6 +41,8 @@ pub struct Changes {
     pub everything: bool,
     pub incidents: BTreeSet<String>,
     pub components: BTreeSet<String>,
+    /// Every component's pages (an incident or window moved between components).
+    pub everything_components: bool,
     pub maintenance: bool,
 }
 
@@ -72,8 +74,12 @@ impl Changes {
                     self.incidents.insert(i.clone());
                 }
             }
-            Event::IncidentOpened { id, components, .. }
-            | Event::IncidentChanged { id, components, .. } => {
+            Event::IncidentChanged { id, .. } => {
+                // The incident may have left components: all of them may show it.
+                self.incidents.insert(id.clone());
+                self.everything_components = true;
+            }
+            Event::IncidentOpened { id, components, .. } => {
                 self.incidents.insert(id.clone());
                 self.components.extend(components.keys().cloned());
             }
@@ -85,8 +91,11 @@ impl Changes {
                     self.components.extend(i.components.keys().cloned());
                 }
             }
-            Event::MaintenanceScheduled { window, .. }
-            | Event::MaintenanceChanged { window, .. } => {
+            Event::MaintenanceChanged { .. } => {
+                self.maintenance = true;
+                self.everything_components = true;
+            }
+            Event::MaintenanceScheduled { window, .. } => {
                 self.maintenance = true;
                 self.components.extend(window.components.iter().cloned());
             }
@@ -150,6 +159,24 @@ impl Builder {
         &self.out
     }
 
+    /// Refuse an output folder that is, or holds, the configuration or the state:
+    /// a full build replaces the folder's content.
+    fn check_out(&self, config: &Config, state_dir: &Path) -> anyhow::Result<()> {
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+        let out = abs(&self.out);
+        let config_dir = abs(config.file.parent().unwrap_or(Path::new(".")));
+        for (what, inner) in [("configuration", &config_dir), ("state", &abs(state_dir))] {
+            if inner.starts_with(&out) {
+                anyhow::bail!(
+                    "the site folder {} would hold the {what} folder {}; choose a folder of its own for the site",
+                    self.out.display(),
+                    inner.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Render everything and swap it in.
     pub fn build_all(
         &mut self,
@@ -158,6 +185,7 @@ impl Builder {
         state_dir: &Path,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Report> {
+        self.check_out(config, state_dir)?;
         let started = Instant::now();
         let (stats, _) = self.stats_cache.load(state_dir, now, config.site.timezone);
         let input = Input::new(config, view, &stats, now);
@@ -198,7 +226,12 @@ impl Builder {
         let started = Instant::now();
         let (stats, stats_changed) = self.stats_cache.load(state_dir, now, config.site.timezone);
         let mut changes = changes.clone();
-        if stats_changed {
+        // Open incidents read "ongoing for ..." and may pass their ETA: keep them fresh.
+        for i in view.open_incidents() {
+            changes.incidents.insert(i.id.clone());
+            changes.components.extend(i.components.keys().cloned());
+        }
+        if stats_changed || changes.everything_components {
             changes
                 .components
                 .extend(config.components.iter().map(|c| c.id.clone()));
@@ -212,14 +245,15 @@ impl Builder {
             .filter(|(k, v)| self.published.get(*k) != Some(&hash(v)))
             .collect();
         // Pages first, the lists linking to them last.
-        changed.sort_by_key(|(k, _)| {
-            let leaf_page = k.contains('/') && !k.starts_with("api/");
-            (!leaf_page, k.as_str())
-        });
+        changed.sort_by_key(|(k, _)| publish::leaf_first(k));
         publish::publish_some(&self.out, &changed)?;
         let written = changed.len();
+        let mut added = false;
         for (k, v) in &files {
-            self.published.insert(k.clone(), hash(v));
+            added |= self.published.insert(k.clone(), hash(v)).is_none();
+        }
+        if added {
+            publish::write_manifest(&self.out, self.published.keys())?;
         }
         Ok(Report {
             rendered: files.len(),
@@ -261,7 +295,9 @@ impl Builder {
             .iter()
             .map(|i| input.month_of(i.opened_at))
             .collect();
-        if all || changes.maintenance {
+        // A window may have moved to another month: redo every month page.
+        let every_month = all || changes.maintenance;
+        if every_month {
             dirty_months.extend(
                 input
                     .view
@@ -333,7 +369,7 @@ impl Builder {
         let months = input.months();
         for m in months
             .iter()
-            .filter(|m| all || dirty_months.contains(&m.key))
+            .filter(|m| every_month || dirty_months.contains(&m.key))
         {
             let month = input.month(&m.key, &mut |i| row_of(i, "../"));
             out.insert(

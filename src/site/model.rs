@@ -27,6 +27,8 @@ pub struct Common {
     pub contact: ContactCard,
     pub updated: String,
     pub updated_iso: String,
+    /// Say when the page was made (pages kept current: the front page, open incidents).
+    pub show_updated: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +84,8 @@ pub struct IncidentSummary {
     pub latest_when: String,
     pub latest_iso: String,
     pub eta: Option<String>,
+    /// An ETA that has passed without a new one.
+    pub eta_passed: Option<String>,
     pub started: String,
     pub duration: String,
 }
@@ -294,20 +298,14 @@ impl Input<'_> {
                 email: c.email.clone(),
                 mailto: c.email.as_ref().map(|e| text::mailto(e, &subject)),
                 phone: c.phone.clone(),
-                tel: c.phone.as_ref().map(|p| {
-                    format!(
-                        "tel:{}",
-                        p.chars()
-                            .filter(|c| c.is_ascii_digit() || *c == '+')
-                            .collect::<String>()
-                    )
-                }),
+                tel: c.phone.as_deref().map(tel),
                 chat_url: c.chat_url.as_ref().map(ToString::to_string),
                 hours: c.hours.clone(),
                 reference: reference.map(str::to_owned),
             },
             updated: text::when(self.now, self.tz()),
             updated_iso: text::iso(self.now),
+            show_updated: page.is_empty() || reference.is_some(),
         }
     }
 
@@ -335,9 +333,17 @@ impl Input<'_> {
             class: class_of(status),
             symbol: symbol(status),
             runs: uptime::runs(&cells),
-            uptime: uptime::uptime(&c.id, self.stats).map_or_else(
+            uptime: uptime::uptime(&c.id, self.stats, self.now, self.tz()).map_or_else(
                 || "No data yet".to_owned(),
-                |u| format!("{u} uptime over {} days", uptime::DAYS),
+                |(u, days)| {
+                    if days >= uptime::DAYS {
+                        format!("{u} of checks passed over {} days", uptime::DAYS)
+                    } else if days == 1 {
+                        format!("{u} of checks passed (checked for 1 day)")
+                    } else {
+                        format!("{u} of checks passed (checked for {days} days)")
+                    }
+                },
             ),
             sparkline: matches!(c.check.target, crate::config::Target::Http(_))
                 .then(|| uptime::sparkline(&c.id, self.stats))
@@ -364,7 +370,11 @@ impl Input<'_> {
             latest_html: latest.map(|u| markdown(&u.message)).unwrap_or_default(),
             latest_when: latest.map(|u| text::when(u.at, tz)).unwrap_or_default(),
             latest_iso: latest.map(|u| text::iso(u.at)).unwrap_or_default(),
-            eta: i.eta().map(|e| text::when(e, tz)),
+            eta: i.eta().filter(|e| *e > self.now).map(|e| text::when(e, tz)),
+            eta_passed: i
+                .eta()
+                .filter(|e| *e <= self.now)
+                .map(|e| text::when(e, tz)),
             started: text::when(i.opened_at, tz),
             duration: text::duration(i.duration(self.now)),
         }
@@ -594,6 +604,25 @@ impl Input<'_> {
     }
 }
 
+/// A `tel:` link for a number written for people: "+44 (0)20 7946 0958 ext. 12" dials
+/// +442079460958 (the national "(0)" and any extension left out).
+pub fn tel(phone: &str) -> String {
+    let number = phone
+        .split(|c: char| c.is_ascii_alphabetic() || c == ',' || c == ';')
+        .next()
+        .unwrap_or("");
+    let number = if number.trim_start().starts_with('+') {
+        number.replace("(0)", "")
+    } else {
+        number.to_owned()
+    };
+    let digits: String = number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    format!("tel:{digits}")
+}
+
 fn month_key((y, m): (i32, u32)) -> String {
     format!("{y:04}-{m:02}")
 }
@@ -606,5 +635,15 @@ fn empty_month((y, m): (i32, u32)) -> Month {
         incidents: Vec::new(),
         maintenance: Vec::new(),
         count: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn phone_links_dial_what_people_would_dial() {
+        assert_eq!(super::tel("+44 (0)20 7946 0958"), "tel:+442079460958");
+        assert_eq!(super::tel("+1 555 0100 ext. 12"), "tel:+15550100");
+        assert_eq!(super::tel("01 23 45 67 89"), "tel:0123456789");
     }
 }

@@ -279,18 +279,23 @@ pub fn cells(
                 (_, s) => class_of(s),
             };
             let mut label = format!("{}: ", date.format("%-d %b %Y"));
-            label.push_str(&match &uptime {
-                Some(u) => format!("{u} uptime"),
-                None if worst == ComponentStatus::UnderMaintenance => "maintenance".to_owned(),
-                None => "no data".to_owned(),
-            });
-            if worst != ComponentStatus::Operational && worst != ComponentStatus::UnderMaintenance {
-                label.push_str(&format!(", {}", worst.label().to_lowercase()));
+            // The status only when it was not plain operational; then the checks.
+            let mut parts: Vec<String> = Vec::new();
+            match (uptime.is_some(), worst) {
+                (false, ComponentStatus::Operational) => parts.push("no data".into()),
+                (_, ComponentStatus::Operational) => {}
+                (_, s) => parts.push(s.label().to_lowercase()),
             }
+            match &uptime {
+                Some(u) if u == "100%" => parts.push("all checks passed".into()),
+                Some(u) => parts.push(format!("{u} of checks passed")),
+                None => {}
+            }
+            label.push_str(&parts.join("; "));
             match touching.len() {
                 0 => {}
-                1 => label.push_str(&format!(", 1 incident ({})", touching[0])),
-                n => label.push_str(&format!(", {n} incidents ({})", touching.join(", "))),
+                1 => label.push_str(&format!("; 1 incident ({})", touching[0])),
+                n => label.push_str(&format!("; {n} incidents ({})", touching.join(", "))),
             }
             Cell { date, class, label }
         })
@@ -338,13 +343,28 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
         .collect()
 }
 
-/// Uptime over the days with data, as text: "99.98%", or None when nothing was checked.
-pub fn uptime(component: &str, stats: &Stats) -> Option<String> {
+/// Share of checks passed over the last 90 local days that have data, as text ("99.98%",
+/// never rounded up to 100%), and how many days had data; None when nothing was checked.
+pub fn uptime(
+    component: &str,
+    stats: &Stats,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Option<(String, usize)> {
+    let today = now.with_timezone(&tz).date_naive();
+    let first = today - Days::new(DAYS as u64 - 1);
     let days = stats.days.get(component)?;
-    let (up, counted) = days.values().fold((0u64, 0u64), |(u, c), d| {
-        (u + u64::from(d.up()), c + u64::from(d.counted()))
-    });
-    (counted > 0).then(|| percent_u64(up, counted))
+    let (mut up, mut counted, mut with_data) = (0u64, 0u64, 0usize);
+    for d in days
+        .range(first..=today)
+        .map(|(_, d)| d)
+        .filter(|d| d.counted() > 0)
+    {
+        up += u64::from(d.up());
+        counted += u64::from(d.counted());
+        with_data += 1;
+    }
+    (counted > 0).then(|| (percent_u64(up, counted), with_data))
 }
 
 fn percent(up: u32, of: u32) -> String {

@@ -30,7 +30,7 @@ fn a_component_never_checked_shows_no_data_not_100_percent() {
         c.iter()
             .all(|c| c.class == "nodata" && c.label.ends_with("no data"))
     );
-    assert_eq!(uptime("api", &stats), None);
+    assert_eq!(uptime("api", &stats, now(), TZ), None);
     assert_eq!(runs(&c).len(), 1, "ninety identical days are one run");
     assert_eq!(runs(&c)[0].days, DAYS);
 }
@@ -101,16 +101,20 @@ fn a_bad_day_shows_its_worst_status_uptime_and_incident() {
     assert_eq!(yesterday.class, "major");
     assert_eq!(
         yesterday.label,
-        "21 Nov 2026: 99.90% uptime, major outage, 1 incident (INC-2026-1121-api)"
+        "21 Nov 2026: major outage; 99.90% of checks passed; 1 incident (INC-2026-1121-api)"
     );
     let today = &c[DAYS - 1];
     assert_eq!(
         (today.class, today.label.as_str()),
-        ("operational", "22 Nov 2026: 100% uptime")
+        ("operational", "22 Nov 2026: all checks passed")
     );
     assert_eq!(c[0].class, "nodata");
     // 1119 good checks out of 1120: never shown as 100%.
-    assert_eq!(uptime("api", &stats).as_deref(), Some("99.91%"));
+    assert_eq!(
+        uptime("api", &stats, now(), TZ),
+        Some(("99.91%".to_owned(), 2)),
+        "over the 2 days checked"
+    );
 }
 
 #[test]
