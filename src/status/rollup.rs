@@ -279,42 +279,6 @@ pub fn last_samples(state_dir: &Path) -> BTreeMap<String, LastSample> {
     read_snapshot(&state_dir.join(ROLLUP_DIR)).last
 }
 
-/// Closed hours from `from` (inclusive) to `to` (exclusive), oldest first. If an hour was
-/// written twice (a crash between writing it and saving the snapshot), the fuller row wins.
-pub fn read_hours(
-    state_dir: &Path,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> anyhow::Result<Vec<HourRollup>> {
-    let dir = state_dir.join(ROLLUP_DIR);
-    let mut rows: BTreeMap<(DateTime<Utc>, String), HourRollup> = BTreeMap::new();
-    let mut day = from.date_naive();
-    while day <= to.date_naive() {
-        let path = dir.join(format!("{day}.jsonl"));
-        if let Ok(f) = File::open(&path) {
-            for line in BufReader::new(f).lines() {
-                let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-                // A torn last line from a crash is skipped.
-                let Ok(r) = serde_json::from_str::<HourRollup>(&line) else {
-                    continue;
-                };
-                if r.hour < from || r.hour >= to {
-                    continue;
-                }
-                let key = (r.hour, r.component.clone());
-                if rows.get(&key).is_none_or(|old| old.checks <= r.checks) {
-                    rows.insert(key, r);
-                }
-            }
-        }
-        day = day.succ_opt().unwrap_or(day);
-        if day == NaiveDate::MAX {
-            break;
-        }
-    }
-    Ok(rows.into_values().collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,12 +336,7 @@ mod tests {
         );
         r.persist("2026-11-22T11:00:05Z".parse().unwrap()).unwrap();
 
-        let hours = read_hours(
-            dir.path(),
-            "2026-11-22T00:00:00Z".parse().unwrap(),
-            "2026-11-23T00:00:00Z".parse().unwrap(),
-        )
-        .unwrap();
+        let hours = read_day_file(&day_file(dir.path(), "2026-11-22".parse().unwrap()));
         assert_eq!(hours.len(), 1);
         let h = &hours[0];
         assert_eq!(

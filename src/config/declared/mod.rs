@@ -174,12 +174,6 @@ impl Declared {
         d.maintenance.sort_by(|a, b| a.path.cmp(&b.path));
         d
     }
-
-    pub fn incident(&self, id: &str) -> Option<&IncidentFile> {
-        self.incidents
-            .iter()
-            .find(|i| i.id == id || i.follows.as_deref() == Some(id))
-    }
 }
 
 impl Ctx<'_> {
