@@ -197,6 +197,33 @@ async fn secret_headers_never_follow_a_redirect_to_another_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn configured_headers_and_secrets_from_the_environment_are_sent() {
+    let echo = http_peer(Behaviour::Echo).await;
+    let body = |needle: &str| {
+        format!(
+            "url = \"{}\"\nheaders = {{ \"Accept\" = \"application/json\" }}\nheaders_env = {{ \"X-Api-Key\" = \"TEST_TOKEN\" }}\nbody_contains = \"{needle}\"",
+            echo.url("/health")
+        )
+    };
+    for needle in [
+        "GET /health",
+        "accept: application/json",
+        "x-api-key: s3cret-token",
+        "user-agent: forewarn/",
+    ] {
+        assert_eq!(
+            probe(&body(needle)).await,
+            Outcome::Up,
+            "the request lacked {needle:?}"
+        );
+    }
+    assert!(
+        probe(&body("authorization:")).await.is_down(),
+        "the echo really is checked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_connection_closed_without_answer_is_down() {
     let peer = http_peer(Behaviour::Close).await;
     let outcome = probe(&format!("url = \"{}\"", peer.url("/"))).await;

@@ -34,6 +34,8 @@ pub enum Behaviour {
     Garbage,
     /// Waits, then answers 200.
     Slow(Duration),
+    /// Answers 200 with the request's head (method, path, headers) as the body.
+    Echo,
     /// Redirects every request to this URL.
     RedirectTo(String),
     /// Greets with a line of text at once, like an SMTP or SSH server, then closes.
@@ -80,19 +82,19 @@ pub async fn http_peer(behaviour: Behaviour) -> Peer {
     }
 }
 
-async fn read_request(stream: &mut TcpStream) -> bool {
+async fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
         match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return false,
+            Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
         if buf.len() > 64 * 1024 {
-            return false;
+            return None;
         }
     }
-    true
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn response(status: u16, body: &str) -> String {
@@ -115,10 +117,13 @@ async fn answer(
         tokio::time::sleep(Duration::from_millis(100)).await;
         return;
     }
-    if !read_request(&mut stream).await {
+    let Some(head) = read_head(&mut stream).await else {
         return;
-    }
+    };
     match behaviour {
+        Behaviour::Echo => {
+            let _ = stream.write_all(response(200, &head).as_bytes()).await;
+        }
         Behaviour::Ok(body) => {
             let _ = stream.write_all(response(200, body).as_bytes()).await;
         }
