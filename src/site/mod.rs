@@ -9,6 +9,7 @@ pub mod api;
 pub mod badges;
 pub mod feeds;
 pub mod model;
+pub mod pages;
 pub mod publish;
 pub mod templates;
 pub mod text;

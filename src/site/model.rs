@@ -1,13 +1,12 @@
-//! What the page templates see: plain, ready-to-print values built from the
+//! Building what the page templates see (the shapes are in [`super::pages`]) from the
 //! configuration, the view and the uptime stats. Pure.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Utc};
-use serde::Serialize;
 
 use super::text::{self, markdown};
-use super::uptime::{self, Run, Stats, class_of};
+use super::uptime::{self, Stats, class_of};
 use crate::config::{Component, Config};
 use crate::status::{
     ComponentStatus, Impact, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
@@ -16,173 +15,7 @@ use crate::status::{
 /// Incidents shown on a component's page (all of them are in the history).
 pub const COMPONENT_PAGE_INCIDENTS: usize = 30;
 
-/// Everything a page needs besides its own content.
-#[derive(Debug, Clone, Serialize)]
-pub struct Common {
-    pub site_title: String,
-    /// The `<title>` of the page.
-    pub page_title: String,
-    /// `""` for top-level pages, `"../"` one folder down.
-    pub root: String,
-    pub contact: ContactCard,
-    pub updated: String,
-    pub updated_iso: String,
-    /// Say when the page was made (pages kept current: the front page, open incidents).
-    pub show_updated: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ContactCard {
-    pub email: Option<String>,
-    pub mailto: Option<String>,
-    pub phone: Option<String>,
-    pub tel: Option<String>,
-    pub chat_url: Option<String>,
-    pub hours: Option<String>,
-    /// The reference to quote, when there is one.
-    pub reference: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Banner {
-    pub class: &'static str,
-    pub text: &'static str,
-    pub symbol: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ComponentRow {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub status: &'static str,
-    pub class: &'static str,
-    pub symbol: &'static str,
-    pub runs: Vec<Run>,
-    /// "99.98% uptime over 90 days", or "No data yet".
-    pub uptime: String,
-    pub sparkline: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Group {
-    pub name: Option<String>,
-    /// Each component's row, already rendered (rows are kept between builds).
-    pub components: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentSummary {
-    pub reference: String,
-    pub title: String,
-    pub status: &'static str,
-    pub resolved: bool,
-    pub impact: &'static str,
-    pub impact_class: &'static str,
-    pub affected: String,
-    pub latest_html: String,
-    pub latest_when: String,
-    pub latest_iso: String,
-    pub eta: Option<String>,
-    /// An ETA that has passed without a new one.
-    pub eta_passed: Option<String>,
-    pub started: String,
-    pub duration: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UpdateView {
-    pub status: &'static str,
-    pub when: String,
-    pub iso: String,
-    pub html: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AffectedView {
-    pub name: String,
-    pub status: &'static str,
-    pub class: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentPage {
-    pub common: Common,
-    #[serde(flatten)]
-    pub summary: IncidentSummary,
-    pub affected_list: Vec<AffectedView>,
-    pub apology: Option<String>,
-    pub credit: Option<String>,
-    pub postmortem_url: Option<String>,
-    pub updates: Vec<UpdateView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MaintenanceSummary {
-    pub id: String,
-    pub title: String,
-    pub state: &'static str,
-    pub active: bool,
-    pub when: String,
-    pub starts_iso: String,
-    pub components: String,
-    pub html: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct IndexPage {
-    pub common: Common,
-    pub banner: Banner,
-    pub active: Vec<IncidentSummary>,
-    pub maintenance: Vec<MaintenanceSummary>,
-    pub groups: Vec<Group>,
-    pub recent: Vec<IncidentSummary>,
-}
-
-/// An incident as one line of a long list (no message: history pages stay light).
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentRow {
-    pub reference: String,
-    pub title: String,
-    pub status: &'static str,
-    pub resolved: bool,
-    pub impact: &'static str,
-    pub affected: String,
-    pub started: String,
-    pub duration: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Month {
-    pub key: String,
-    pub label: String,
-    /// One rendered line per incident (lines are kept between builds).
-    pub incidents: Vec<String>,
-    pub maintenance: Vec<MaintenanceSummary>,
-    pub count: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryPage {
-    pub common: Common,
-    /// The latest months, shown in full.
-    pub months: Vec<Month>,
-    /// Every month with something in it, newest first, for the archive links.
-    pub archive: Vec<Month>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MonthPage {
-    pub common: Common,
-    pub month: Month,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ComponentPage {
-    pub common: Common,
-    pub row: ComponentRow,
-    pub incidents: Vec<IncidentSummary>,
-}
+pub use super::pages::*;
 
 /// The inputs of one build.
 pub struct Input<'a> {
