@@ -4,10 +4,12 @@
 mod check;
 pub mod declared;
 pub mod diagnostic;
+pub mod email;
 mod http;
 mod net;
 mod reader;
 mod site;
+pub mod subscribers;
 mod values;
 pub mod wording;
 
@@ -24,7 +26,10 @@ use toml::de::DeTable;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 use diagnostic::{Report, SourceMap};
+pub use email::{EmailSettings, NotifySettings};
 use reader::Table;
+pub use subscribers::Subscribers;
+pub use values::http_url;
 pub use wording::Wording;
 
 use crate::status::ComponentStatus;
@@ -62,6 +67,10 @@ pub struct Config {
     pub site: Site,
     pub monitor: MonitorSettings,
     pub components: Vec<Component>,
+    /// How mail leaves (`[email]`): `.eml` files unless SMTP is configured.
+    pub email: EmailSettings,
+    /// How deliveries are paced (`[notify]`).
+    pub notify: NotifySettings,
 }
 
 #[derive(Debug, Clone)]
@@ -291,18 +300,20 @@ impl Config {
         let built = build(&mut root, &mut rep, &ctx);
         root.finish(
             &mut rep,
-            &["site", "monitor", "wording", "component"],
+            &["site", "monitor", "wording", "component", "email", "notify"],
             &|key| {
                 (key == "components")
                     .then(|| "components are declared as [[component]] tables".into())
             },
         );
         match built {
-            Some((site, monitor, components)) if !rep.has_errors() => Ok(Config {
+            Some(b) if !rep.has_errors() => Ok(Config {
                 file: path.to_owned(),
-                site,
-                monitor,
-                components,
+                site: b.site,
+                monitor: b.monitor,
+                components: b.components,
+                email: b.email,
+                notify: b.notify,
             }),
             _ => Err(Diagnostics(rep.into_diagnostics())),
         }
@@ -313,11 +324,16 @@ impl Config {
     }
 }
 
-fn build(
-    root: &mut Table<'_, '_>,
-    rep: &mut Report,
-    ctx: &values::Ctx<'_>,
-) -> Option<(Site, MonitorSettings, Vec<Component>)> {
+/// The parts of a configuration, read.
+struct Built {
+    site: Site,
+    monitor: MonitorSettings,
+    components: Vec<Component>,
+    email: EmailSettings,
+    notify: NotifySettings,
+}
+
+fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> Option<Built> {
     let site = match root.table(rep, "site") {
         Some(t) => site::site(t, rep, ctx.base_dir),
         None => {
@@ -377,7 +393,23 @@ fn build(
             "no components: add at least one [[component]] with a [component.check]",
         );
     }
-    Some((site?, monitor?, components))
+    let site = site?;
+    let default_email = EmailSettings::default_for(&site.title, &site.base_url);
+    let email = match root.table(rep, "email") {
+        Some(t) => email::email(t, rep, ctx, default_email),
+        None => Some(default_email),
+    };
+    let notify = match root.table(rep, "notify") {
+        Some(t) => email::notify(t, rep),
+        None => Some(NotifySettings::default()),
+    };
+    Some(Built {
+        site,
+        monitor: monitor?,
+        components,
+        email: email?,
+        notify: notify?,
+    })
 }
 
 /// Why a configuration could not be loaded.

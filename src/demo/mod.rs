@@ -311,6 +311,7 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
         ),
         Event::MaintenanceCompleted { id } => format!("maintenance {id} completed"),
         Event::MaintenanceCancelled { id } => format!("maintenance {id} cancelled"),
+        other => other.kind().to_owned(),
     }
 }
 

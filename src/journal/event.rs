@@ -181,9 +181,87 @@ pub enum Event {
     /// The window was called off before it ended.
     #[serde(rename = "maintenance.cancelled")]
     MaintenanceCancelled { id: String },
+    /// Someone now hears about outages (from `subscribers.toml`, or confirmed by them).
+    #[serde(rename = "subscriber.confirmed")]
+    SubscriberConfirmed {
+        key: String,
+        #[serde(flatten)]
+        subscriber: SubscriberRecord,
+    },
+    /// A subscriber's components, time zone or format changed; a disabled endpoint is
+    /// enabled again.
+    #[serde(rename = "subscriber.updated")]
+    SubscriberUpdated {
+        key: String,
+        #[serde(flatten)]
+        subscriber: SubscriberRecord,
+    },
+    /// Nothing more is sent to this subscriber, pending deliveries included.
+    #[serde(rename = "subscriber.removed")]
+    SubscriberRemoved { key: String },
+    /// The endpoint said it is gone (HTTP 410): nothing more is sent until its entry
+    /// changes.
+    #[serde(rename = "subscriber.disabled")]
+    SubscriberDisabled { key: String, reason: String },
+    /// A delivery was accepted by the receiver.
+    #[serde(rename = "delivery.succeeded")]
+    DeliverySucceeded { id: String, attempt: u32 },
+    /// An attempt failed; the next one is due at `next_at`.
+    #[serde(rename = "delivery.failed")]
+    DeliveryFailed {
+        id: String,
+        attempt: u32,
+        error: String,
+        next_at: DateTime<Utc>,
+    },
+    /// No more attempts: the delivery waits for `forewarn outbox retry`.
+    #[serde(rename = "delivery.dead")]
+    DeliveryDead {
+        id: String,
+        attempt: u32,
+        error: String,
+    },
+    /// An operator asked for a dead delivery to be tried again.
+    #[serde(rename = "delivery.retried")]
+    DeliveryRetried { id: String },
+}
+
+/// How a subscriber is reached, as the journal keeps it. Secrets (webhook addresses
+/// that hold a token, signing keys) stay in the configuration and the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberRecord {
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The email address, or what operators see of a webhook's address.
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Empty: every component.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// `file` for `subscribers.toml`.
+    pub source: String,
 }
 
 impl Event {
+    /// About subscribers and deliveries, not about the service: the status view and
+    /// the site ignore these.
+    pub fn is_bookkeeping(&self) -> bool {
+        matches!(
+            self,
+            Event::SubscriberConfirmed { .. }
+                | Event::SubscriberUpdated { .. }
+                | Event::SubscriberRemoved { .. }
+                | Event::SubscriberDisabled { .. }
+                | Event::DeliverySucceeded { .. }
+                | Event::DeliveryFailed { .. }
+                | Event::DeliveryDead { .. }
+                | Event::DeliveryRetried { .. }
+        )
+    }
+
     /// The `type` field as written to the journal.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -199,6 +277,14 @@ impl Event {
             Event::MaintenanceStarted { .. } => "maintenance.started",
             Event::MaintenanceCompleted { .. } => "maintenance.completed",
             Event::MaintenanceCancelled { .. } => "maintenance.cancelled",
+            Event::SubscriberConfirmed { .. } => "subscriber.confirmed",
+            Event::SubscriberUpdated { .. } => "subscriber.updated",
+            Event::SubscriberRemoved { .. } => "subscriber.removed",
+            Event::SubscriberDisabled { .. } => "subscriber.disabled",
+            Event::DeliverySucceeded { .. } => "delivery.succeeded",
+            Event::DeliveryFailed { .. } => "delivery.failed",
+            Event::DeliveryDead { .. } => "delivery.dead",
+            Event::DeliveryRetried { .. } => "delivery.retried",
         }
     }
 }

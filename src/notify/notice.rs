@@ -40,8 +40,10 @@ pub struct Notice {
     pub permalink_label: String,
     /// "Still affected? Contact us quoting INC-...: email ..., phone ..."
     pub contact: String,
-    /// When the update was posted, in the site's time zone.
+    /// When the update was posted, in the reader's time zone.
     pub posted: Option<String>,
+    /// "It lasted 1 hour 12 minutes." on resolution.
+    pub lasted: Option<String>,
     /// The trouble is over (resolved, or maintenance completed).
     pub over: bool,
 }
@@ -87,9 +89,18 @@ pub fn contact_line(contact: &Contact, reference: &str, lead: &str) -> String {
 }
 
 impl Notice {
-    /// The notice for one update of an incident.
+    /// The notice for one update of an incident, with times in the site's time zone.
     pub fn incident(config: &Config, incident: &Incident, update: &IncidentUpdate) -> Notice {
-        let tz = config.site.timezone;
+        Notice::incident_in(config, incident, update, config.site.timezone)
+    }
+
+    /// The notice for one update of an incident, with times in `tz`.
+    pub fn incident_in(
+        config: &Config,
+        incident: &Incident,
+        update: &IncidentUpdate,
+        tz: Tz,
+    ) -> Notice {
         let affected = affected(config, incident.components.clone());
         let worst = affected
             .iter()
@@ -129,13 +140,25 @@ impl Notice {
             },
             contact: contact_line(&config.site.contact, &incident.reference, lead),
             posted: Some(local_time(update.at, tz)),
+            lasted: (update.status == IncidentStatus::Resolved)
+                .then(|| lasted(update.at - incident.opened_at)),
             over: update.status == IncidentStatus::Resolved,
         }
     }
 
-    /// The notice for a maintenance step: "scheduled", "reminder", "started", "completed".
+    /// The notice for a maintenance step: "scheduled", "reminder", "started", "completed",
+    /// with times in the site's time zone.
     pub fn maintenance(config: &Config, window: &MaintenanceWindow, step: &str) -> Notice {
-        let tz = config.site.timezone;
+        Notice::maintenance_in(config, window, step, config.site.timezone)
+    }
+
+    /// The notice for a maintenance step, with times in `tz`.
+    pub fn maintenance_in(
+        config: &Config,
+        window: &MaintenanceWindow,
+        step: &str,
+        tz: Tz,
+    ) -> Notice {
         let headline = match step {
             "scheduled" => "Planned maintenance",
             "reminder" => "Reminder: planned maintenance",
@@ -173,6 +196,7 @@ impl Notice {
                 "Questions? Contact us",
             ),
             posted: None,
+            lasted: None,
             over: matches!(step, "completed" | "cancelled"),
         }
     }
@@ -190,6 +214,9 @@ impl Notice {
             self.headline,
             self.message.trim()
         );
+        if let Some(l) = &self.lasted {
+            out.push_str(&format!("\n{l}\n"));
+        }
         if let Some(eta) = &self.eta {
             out.push_str(&format!("\n{eta}\n"));
         }
@@ -224,6 +251,20 @@ impl Notice {
         ));
         out
     }
+}
+
+/// "It lasted 1 hour 12 minutes." (under a minute: "less than a minute").
+pub fn lasted(d: chrono::TimeDelta) -> String {
+    let mins = d.num_minutes().max(0);
+    let (h, m) = (mins / 60, mins % 60);
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let text = match (h, m) {
+        (0, 0) => "less than a minute".to_owned(),
+        (0, m) => plural(m, "minute"),
+        (h, 0) => plural(h, "hour"),
+        (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+    };
+    format!("It lasted {text}.")
 }
 
 /// The permanent page of an incident.

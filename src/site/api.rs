@@ -1,25 +1,29 @@
 //! The JSON API, with the field names and values of Atlassian Statuspage's public v2 API
 //! (`/api/v2/summary.json` and friends), so tools that read Statuspage pages read ours.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::model::Input;
 use super::text::iso;
+use crate::config::Config;
 use crate::notify::notice::incident_url;
-use crate::status::{ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceState};
+use crate::status::{
+    ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
+};
 
 /// How many incidents or windows the list endpoints show, as Statuspage does.
 pub const LIST_LIMIT: usize = 50;
 
 /// A stable page id from the site's address.
-pub fn page_id(input: &Input<'_>) -> String {
+pub fn page_id(input: &Ctx<'_>) -> String {
     let host = input.config.site.base_url.host_str().unwrap_or("status");
     host.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
 }
 
-fn page(input: &Input<'_>) -> Value {
+fn page(input: &Ctx<'_>) -> Value {
     json!({
         "id": page_id(input),
         "name": input.config.site.title,
@@ -30,7 +34,7 @@ fn page(input: &Input<'_>) -> Value {
 }
 
 /// `{indicator, description}` from the worst component status.
-pub fn status(input: &Input<'_>) -> Value {
+pub fn status(input: &Ctx<'_>) -> Value {
     let worst = input
         .config
         .components
@@ -58,7 +62,7 @@ fn group_id(name: &str) -> String {
     )
 }
 
-fn component(input: &Input<'_>, id: &str, position: usize) -> Value {
+pub fn component(input: &Ctx<'_>, id: &str, position: usize) -> Value {
     let c = input.config.component(id);
     let since = input.view.components.get(id).map(|s| iso(s.since));
     json!({
@@ -79,7 +83,7 @@ fn component(input: &Input<'_>, id: &str, position: usize) -> Value {
 }
 
 /// Every component, then one group component per group (Statuspage's shape).
-pub fn components(input: &Input<'_>) -> Vec<Value> {
+pub fn components(input: &Ctx<'_>) -> Vec<Value> {
     let mut out: Vec<Value> = input
         .config
         .components
@@ -128,7 +132,7 @@ pub fn components(input: &Input<'_>) -> Vec<Value> {
     out
 }
 
-pub fn incident(input: &Input<'_>, i: &Incident) -> Value {
+pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
     let affected: Vec<Value> = i
         .components
         .iter()
@@ -183,7 +187,7 @@ pub fn incident(input: &Input<'_>, i: &Incident) -> Value {
     })
 }
 
-pub fn maintenance(input: &Input<'_>, m: &Maintenance) -> Value {
+pub fn maintenance(input: &Ctx<'_>, m: &Maintenance) -> Value {
     let status = match m.state {
         MaintenanceState::Scheduled => "scheduled",
         MaintenanceState::InProgress => "in_progress",
@@ -227,8 +231,20 @@ pub fn maintenance(input: &Input<'_>, m: &Maintenance) -> Value {
     })
 }
 
+/// What the API's shapes are drawn from.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub view: &'a StatusView,
+    pub now: DateTime<Utc>,
+}
+
 /// Every API file: path under the site root, and its JSON.
 pub fn files(input: &Input<'_>) -> Vec<(String, Value)> {
+    let input = &Ctx {
+        config: input.config,
+        view: input.view,
+        now: input.now,
+    };
     let mut incidents: Vec<&Incident> = input.view.incidents.values().collect();
     incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
     let unresolved: Vec<Value> = incidents

@@ -109,6 +109,7 @@ impl Changes {
                     self.components.extend(m.window.components.iter().cloned());
                 }
             }
+            _ => {} // subscribers and deliveries are not on the site
         }
     }
 }

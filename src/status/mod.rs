@@ -56,6 +56,9 @@ impl StatusView {
     /// Fold one more event in.
     pub fn apply(&mut self, record: &Record) {
         self.last_seq = record.seq;
+        if record.event.is_bookkeeping() {
+            return;
+        }
         self.updated_at = Some(record.at);
         match &record.event {
             Event::ComponentStatusChanged {
@@ -192,6 +195,7 @@ impl StatusView {
                     m.completed_at = Some(record.at);
                 }
             }
+            _ => {} // subscribers and deliveries: see `is_bookkeeping`
         }
     }
 

@@ -1,0 +1,441 @@
+//! `subscribers.toml`, next to the main configuration: who hears about outages, and how.
+//!
+//! ```toml
+//! [[email]]
+//! address = "ops@customer.example"
+//! components = ["api"]          # empty or absent: everything
+//! timezone = "Europe/Paris"     # times in their messages; the site's otherwise
+//!
+//! [[webhook]]
+//! url = "https://hooks.customer.example/forewarn"
+//! secret_env = "CUSTOMER_WEBHOOK_SECRET"   # whsec_… (Standard Webhooks)
+//! format = "standard"           # standard | slack | discord | teams
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use chrono_tz::Tz;
+use reqwest::Url;
+use sha2::{Digest, Sha256};
+use toml::de::DeTable;
+
+use super::diagnostic::{Report, SourceMap};
+use super::email::Secret;
+use super::reader::{Table, array_string};
+use super::values::{self, Ctx};
+use super::{Config, Diagnostics};
+
+/// The subscribers file's name, in the main configuration's folder.
+pub const SUBSCRIBERS_FILE: &str = "subscribers.toml";
+
+const EMAIL_KEYS: &[&str] = &["address", "components", "timezone"];
+const WEBHOOK_KEYS: &[&str] = &["url", "url_env", "secret_env", "format", "components"];
+
+/// The subscribers an operator listed.
+#[derive(Debug, Clone, Default)]
+pub struct Subscribers {
+    pub list: Vec<Subscriber>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    /// Stable identity: `email:<address>` or `webhook:<hash of the URL>`.
+    pub key: String,
+    pub target: Target,
+    /// Components they care about; empty means all.
+    pub components: Vec<String>,
+    /// The time zone of the times in their messages.
+    pub timezone: Option<Tz>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    Email {
+        /// Lower-cased.
+        address: String,
+    },
+    Webhook(Webhook),
+}
+
+#[derive(Clone)]
+pub struct Webhook {
+    pub url: Url,
+    /// The URL came from the environment: show only its host.
+    pub url_is_secret: bool,
+    pub format: WebhookFormat,
+    /// The decoded `whsec_` key (standard format only).
+    pub key: Option<Secret>,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("url", &self.label())
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+impl Webhook {
+    /// What operators see: the whole URL, or only its host when it holds a secret.
+    pub fn label(&self) -> String {
+        label(&self.url, self.url_is_secret)
+    }
+}
+
+/// `https://hooks.slack.com/…` for addresses that hold a secret.
+pub fn label(url: &Url, secret: bool) -> String {
+    if secret {
+        format!(
+            "{}://{}/…",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        )
+    } else {
+        url.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// Standard Webhooks: signed JSON events.
+    Standard,
+    Slack,
+    Discord,
+    Teams,
+}
+
+impl WebhookFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Standard => "standard",
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Discord => "discord",
+            WebhookFormat::Teams => "teams",
+        }
+    }
+}
+
+impl std::str::FromStr for WebhookFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "standard" => Ok(WebhookFormat::Standard),
+            "slack" => Ok(WebhookFormat::Slack),
+            "discord" => Ok(WebhookFormat::Discord),
+            "teams" => Ok(WebhookFormat::Teams),
+            other => Err(format!(
+                "\"{other}\" is not a webhook format (use \"standard\", \"slack\", \"discord\" or \"teams\")"
+            )),
+        }
+    }
+}
+
+/// `email:ops@example.com`
+pub fn email_key(address: &str) -> String {
+    format!("email:{}", address.trim().to_lowercase())
+}
+
+/// `webhook:3f2a…`: the URL itself may be a secret, so only its hash is kept.
+pub fn webhook_key(url: &Url) -> String {
+    let digest = Sha256::digest(url.as_str().as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("webhook:{hex}")
+}
+
+/// Decode a Standard Webhooks secret (`whsec_` then base64).
+pub fn decode_secret(text: &str) -> Result<Vec<u8>, String> {
+    let b64 = text.trim().strip_prefix("whsec_").ok_or_else(|| {
+        "is not a Standard Webhooks secret (it starts with \"whsec_\", then base64)".to_owned()
+    })?;
+    match base64::engine::general_purpose::STANDARD.decode(b64) {
+        Ok(k) if k.len() >= 16 => Ok(k),
+        Ok(_) => Err("is too short (use at least 16 random bytes, base64-encoded)".into()),
+        Err(_) => Err("is not valid base64 after \"whsec_\"".into()),
+    }
+}
+
+/// A valid email address, lower-cased.
+pub fn email_address(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.chars().any(|c| c.is_control() || c.is_whitespace())
+        || t.parse::<lettre::Address>().is_err()
+    {
+        return Err(format!(
+            "\"{}\" is not an email address",
+            text.escape_debug()
+        ));
+    }
+    Ok(t.to_lowercase())
+}
+
+impl Subscribers {
+    /// The subscribers file next to `config`'s file; none when it does not exist.
+    pub fn path(config: &Config) -> PathBuf {
+        config
+            .file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(SUBSCRIBERS_FILE)
+    }
+
+    /// Read and check the subscribers file (no file: no subscribers).
+    pub fn load(config: &Config) -> Result<Subscribers, Diagnostics> {
+        let path = Subscribers::path(config);
+        let src = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Subscribers::default());
+            }
+            Err(e) => {
+                let mut rep = Report::new(SourceMap::new(path.display().to_string(), ""));
+                rep.error(0..0, format!("cannot read the file: {e}"));
+                return Err(Diagnostics(rep.into_diagnostics()));
+            }
+        };
+        let env = |name: &str| std::env::var(name).ok();
+        Subscribers::parse(&path, &src, config, &env)
+    }
+
+    pub fn parse(
+        path: &Path,
+        src: &str,
+        config: &Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Subscribers, Diagnostics> {
+        let mut rep = Report::new(SourceMap::new(path.display().to_string(), src));
+        let (doc, syntax) = DeTable::parse_recoverable(src);
+        for e in &syntax {
+            rep.error(
+                e.span().unwrap_or(0..0),
+                format!("invalid TOML: {}", e.message().trim()),
+            );
+        }
+        if !syntax.is_empty() {
+            return Err(Diagnostics(rep.into_diagnostics()));
+        }
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        let ctx = Ctx { env, base_dir };
+        let mut root = Table::new(doc.get_ref(), doc.span(), "", "");
+        let mut list = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (kind, keys) in [("email", EMAIL_KEYS), ("webhook", WEBHOOK_KEYS)] {
+            for (index, (table, span)) in root.tables(&mut rep, kind).into_iter().enumerate() {
+                let line = rep.map().locate(span.start).0;
+                let mut t = Table::new(
+                    table,
+                    span.clone(),
+                    &format!("{kind} #{} (line {line})", index + 1),
+                    "",
+                );
+                let sub = if kind == "email" {
+                    email(&mut t, &mut rep, config)
+                } else {
+                    webhook(&mut t, &mut rep, config, &ctx)
+                };
+                t.finish(&mut rep, keys, &|_| None);
+                if let Some(s) = sub {
+                    if let Some(first) = seen.get(&s.key) {
+                        rep.error(
+                            span.start..span.start,
+                            format!(
+                                "{kind} #{}: the same subscriber is already listed on line {first}",
+                                index + 1
+                            ),
+                        );
+                    } else {
+                        seen.insert(s.key.clone(), line);
+                        list.push(s);
+                    }
+                }
+            }
+        }
+        root.finish(&mut rep, &["email", "webhook"], &|key| {
+            matches!(key, "emails" | "webhooks" | "subscriber")
+                .then(|| "subscribers are listed as [[email]] and [[webhook]] tables".to_owned())
+        });
+        if rep.has_errors() {
+            Err(Diagnostics(rep.into_diagnostics()))
+        } else {
+            Ok(Subscribers { list })
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Subscriber> {
+        self.list.iter().find(|s| s.key == key)
+    }
+}
+
+fn components(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Option<Vec<String>> {
+    let Some(items) = t.array(rep, "components") else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for v in items {
+        let Some(s) = array_string(t, rep, "components", v) else {
+            ok = false;
+            continue;
+        };
+        if config.component(s.get_ref()).is_none() {
+            let known: Vec<&str> = config.components.iter().map(|c| c.id.as_str()).collect();
+            let hint = super::diagnostic::did_you_mean(s.get_ref(), &known)
+                .map(|m| format!(" (did you mean \"{m}\"?)"))
+                .unwrap_or_default();
+            t.error(
+                rep,
+                s.span(),
+                "components",
+                &format!("\"{}\" is not a configured component{hint}", s.get_ref()),
+            );
+            ok = false;
+        } else if !out.contains(s.get_ref()) {
+            out.push(s.into_inner());
+        }
+    }
+    ok.then_some(out)
+}
+
+fn email(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Option<Subscriber> {
+    let address = t
+        .required_string(rep, "address", "where to send the notices")
+        .and_then(|s| match email_address(s.get_ref()) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                t.error(rep, s.span(), "address", &e);
+                None
+            }
+        });
+    let components = components(t, rep, config);
+    let timezone = match t.string(rep, "timezone") {
+        None => Some(None),
+        Some(s) => match s.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(Some(tz)),
+            Err(_) => {
+                t.error(
+                    rep,
+                    s.span(),
+                    "timezone",
+                    &format!(
+                        "\"{}\" is not a time zone (use an IANA name such as \"Europe/Paris\")",
+                        s.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let address = address?;
+    Some(Subscriber {
+        key: email_key(&address),
+        target: Target::Email { address },
+        components: components?,
+        timezone: timezone?,
+    })
+}
+
+fn webhook(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    config: &Config,
+    ctx: &Ctx<'_>,
+) -> Option<Subscriber> {
+    let url = t.string(rep, "url");
+    let url_env = t.string(rep, "url_env");
+    let (url, url_is_secret) = match (url, url_env) {
+        (Some(_), Some(e)) => {
+            t.error(rep, e.span(), "url_env", "give url or url_env, not both");
+            (None, false)
+        }
+        (Some(u), None) => (
+            values::http_url(u.get_ref())
+                .map_err(|e| t.error(rep, u.span(), "url", &e))
+                .ok(),
+            false,
+        ),
+        (None, Some(e)) => (
+            values::env_value(ctx, e.get_ref())
+                .and_then(|v| {
+                    values::http_url(&v).map_err(|_| {
+                        format!(
+                            "environment variable {} does not hold an http(s) address",
+                            e.get_ref()
+                        )
+                    })
+                })
+                .map_err(|msg| t.error(rep, e.span(), "url_env", &msg))
+                .ok(),
+            true,
+        ),
+        (None, None) => {
+            t.missing(
+                rep,
+                "url",
+                "where to send the notices; or url_env to read it from the environment",
+            );
+            (None, false)
+        }
+    };
+    let format = match t.string(rep, "format") {
+        None => Some(WebhookFormat::Standard),
+        Some(s) => s
+            .get_ref()
+            .parse::<WebhookFormat>()
+            .map_err(|e| t.error(rep, s.span(), "format", &e))
+            .ok(),
+    };
+    let secret_env = t.string(rep, "secret_env");
+    let key = match (format, &secret_env) {
+        (Some(WebhookFormat::Standard), None) => {
+            t.missing(
+                rep,
+                "secret_env",
+                "the environment variable holding the whsec_ signing secret",
+            );
+            None
+        }
+        (Some(WebhookFormat::Standard), Some(var)) => {
+            match values::env_value(ctx, var.get_ref()).and_then(|v| {
+                decode_secret(&v)
+                    .map(|_| Secret(v))
+                    .map_err(|e| format!("environment variable {} {e}", var.get_ref()))
+            }) {
+                Ok(k) => Some(Some(k)),
+                Err(e) => {
+                    t.error(rep, var.span(), "secret_env", &e);
+                    None
+                }
+            }
+        }
+        (Some(f), Some(var)) => {
+            t.error(
+                rep,
+                var.span(),
+                "secret_env",
+                &format!(
+                    "is only used with format = \"standard\"; {} webhooks are not signed (their address is the secret: use url_env)",
+                    f.as_str()
+                ),
+            );
+            None
+        }
+        (None, _) | (_, None) => Some(None),
+    };
+    let components = components(t, rep, config);
+    let url = url?;
+    Some(Subscriber {
+        key: webhook_key(&url),
+        target: Target::Webhook(Webhook {
+            url,
+            url_is_secret,
+            format: format?,
+            key: key?,
+        }),
+        components: components?,
+        timezone: None,
+    })
+}

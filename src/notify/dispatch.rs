@@ -1,0 +1,332 @@
+//! Attempting deliveries: the daemon's main loop owns a [`Notifier`], feeds it every
+//! journal record, starts the attempts that are due (bounded by `[notify] concurrency`,
+//! one at a time per subscriber and thread, so an update never overtakes its opening),
+//! and records each attempt's outcome as a receipt in the journal.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::mpsc;
+
+use super::audience::{Audience, sync_events};
+use super::email::{self, Recipient, Templates};
+use super::outbox::{Delivery, Outbox, Outcome, is_stale};
+use super::send::Senders;
+use super::token::Keys;
+use super::webhook;
+use crate::config::Config;
+use crate::config::subscribers::{Subscribers, Target, WebhookFormat};
+use crate::journal::{Event, Record};
+use crate::status::StatusView;
+
+/// An attempt that ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub delivery: Delivery,
+    pub outcome: Outcome,
+    pub at: DateTime<Utc>,
+}
+
+/// Where one delivery goes.
+#[derive(Debug, Clone)]
+pub enum Route {
+    Email {
+        address: String,
+        tz: Tz,
+        scope: Option<String>,
+        unsubscribe_url: String,
+    },
+    Webhook {
+        url: reqwest::Url,
+        format: WebhookFormat,
+        /// `whsec_…` (standard format).
+        secret: Option<String>,
+    },
+}
+
+pub struct Notifier {
+    pub audience: Audience,
+    pub outbox: Outbox,
+    /// The file's subscribers: webhook addresses and secrets live only there.
+    subscribers: Arc<Subscribers>,
+    senders: Arc<Senders>,
+    templates: Arc<Templates>,
+    keys: Keys,
+    limit: usize,
+    tx: mpsc::UnboundedSender<Finished>,
+    rx: mpsc::UnboundedReceiver<Finished>,
+}
+
+impl Notifier {
+    pub fn new(
+        config: &Config,
+        state_dir: &Path,
+        audience: Audience,
+        outbox: Outbox,
+    ) -> anyhow::Result<Notifier> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok(Notifier {
+            audience,
+            outbox,
+            subscribers: Arc::new(Subscribers::default()),
+            senders: Arc::new(Senders::new(config, state_dir)?),
+            templates: Arc::new(Templates::new(config.site.templates.as_deref())?),
+            keys: Keys::load(state_dir)?,
+            limit: config.notify.concurrency,
+            tx,
+            rx,
+        })
+    }
+
+    /// A new main configuration: new mail settings, templates and pace.
+    pub fn reconfigure(&mut self, config: &Config, state_dir: &Path) -> anyhow::Result<()> {
+        let senders = Senders::new(config, state_dir)?;
+        let templates = Templates::new(config.site.templates.as_deref())?;
+        self.senders = Arc::new(senders);
+        self.templates = Arc::new(templates);
+        self.limit = config.notify.concurrency;
+        Ok(())
+    }
+
+    /// Use a newly read `subscribers.toml`; returns the events that bring the journal
+    /// in line with it.
+    pub fn set_subscribers(&mut self, subscribers: Subscribers) -> Vec<Event> {
+        let events = sync_events(&subscribers, &self.audience);
+        self.subscribers = Arc::new(subscribers);
+        events
+    }
+
+    /// Fold a record just appended; `view` has it applied.
+    pub fn note(&mut self, config: &Config, view: &StatusView, record: &Record) {
+        self.outbox
+            .apply(config, view, &self.audience, record, None);
+        self.audience.apply(record);
+    }
+
+    /// When attempts should next be started; None while at the concurrency limit.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        if self.outbox.in_flight() >= self.limit {
+            return None;
+        }
+        self.outbox.next_due()
+    }
+
+    /// Start every attempt that is due. Returns receipts decided without trying
+    /// (stale notices, subscribers that can no longer be reached).
+    pub fn start_due(&mut self, config: &Arc<Config>, now: DateTime<Utc>) -> Vec<Event> {
+        let room = self.limit.saturating_sub(self.outbox.in_flight());
+        if room == 0 {
+            return Vec::new();
+        }
+        let mut receipts = Vec::new();
+        for d in self.outbox.take_due(now, room) {
+            if is_stale(&d, now) {
+                self.outbox.release(&d.id);
+                receipts.extend(super::outbox::receipts(
+                    &d,
+                    Outcome::Rejected {
+                        error: "not sent: the notice was more than 24 hours old when it could first be sent (retry it with forewarn outbox retry)".into(),
+                    },
+                    now,
+                ));
+                continue;
+            }
+            let route = match self.route(config, &d) {
+                Ok(r) => r,
+                Err(outcome) => {
+                    self.outbox.release(&d.id);
+                    receipts.extend(super::outbox::receipts(&d, outcome, now));
+                    continue;
+                }
+            };
+            let job = Job {
+                delivery: d,
+                route,
+                config: config.clone(),
+                senders: self.senders.clone(),
+                templates: self.templates.clone(),
+            };
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let outcome = job.attempt().await;
+                let _ = tx.send(Finished {
+                    delivery: job.delivery,
+                    outcome,
+                    at: Utc::now(),
+                });
+            });
+        }
+        receipts
+    }
+
+    /// The next attempt to end.
+    pub async fn finished(&mut self) -> Option<Finished> {
+        self.rx.recv().await
+    }
+
+    /// Attempts that already ended, without waiting.
+    pub fn try_finished(&mut self) -> Option<Finished> {
+        self.rx.try_recv().ok()
+    }
+
+    /// An attempt whose receipt could not be recorded: it will be tried again.
+    pub fn release(&mut self, id: &str) {
+        self.outbox.release(id);
+    }
+
+    /// Where a delivery goes, or why it cannot go now.
+    fn route(&self, config: &Config, d: &Delivery) -> Result<Route, Outcome> {
+        let member = self
+            .audience
+            .members
+            .get(&d.subscriber)
+            .ok_or_else(|| Outcome::Rejected {
+                error: "not sent: the subscriber is no longer listed".into(),
+            })?;
+        if let Some(reason) = &member.disabled {
+            return Err(Outcome::Rejected {
+                error: format!(
+                    "not sent: {reason} (change its entry in subscribers.toml to enable it again)"
+                ),
+            });
+        }
+        if member.record.channel == "email" {
+            let tz = member
+                .record
+                .timezone
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(config.site.timezone);
+            let scope = (!member.record.components.is_empty()).then(|| {
+                member
+                    .record
+                    .components
+                    .iter()
+                    .map(|c| config.component(c).map_or(c.as_str(), |x| x.name.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            return Ok(Route::Email {
+                address: member.record.address.clone(),
+                tz,
+                scope,
+                unsubscribe_url: format!(
+                    "{}/unsubscribe/{}",
+                    config.site.base_url.as_str().trim_end_matches('/'),
+                    self.keys.unsubscribe_token(&d.subscriber)
+                ),
+            });
+        }
+        match self.subscribers.get(&d.subscriber).map(|s| &s.target) {
+            Some(Target::Webhook(w)) => Ok(Route::Webhook {
+                url: w.url.clone(),
+                format: w.format,
+                secret: w.key.as_ref().map(|k| k.0.clone()),
+            }),
+            _ => Err(Outcome::Failed {
+                error: format!(
+                    "the webhook {} is not in subscribers.toml as it stands",
+                    member.record.address
+                ),
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+/// One attempt, with everything it needs.
+struct Job {
+    delivery: Delivery,
+    route: Route,
+    config: Arc<Config>,
+    senders: Arc<Senders>,
+    templates: Arc<Templates>,
+}
+
+impl Job {
+    async fn attempt(&self) -> Outcome {
+        let d = &self.delivery;
+        let composed = &d.notice;
+        match &self.route {
+            Route::Email {
+                address,
+                tz,
+                scope,
+                unsubscribe_url,
+            } => {
+                let Some(notice) = composed.notice(&self.config, *tz) else {
+                    return Outcome::Delivered; // nothing for people (never queued for email)
+                };
+                let recipient = Recipient {
+                    address,
+                    key: &d.subscriber,
+                    unsubscribe_url,
+                    scope: scope.clone(),
+                };
+                match email::build(
+                    &self.templates,
+                    &self.config,
+                    composed,
+                    &notice,
+                    &d.id,
+                    &recipient,
+                ) {
+                    Ok(message) => self.senders.mail(&d.id, message).await,
+                    Err(e) => Outcome::Rejected {
+                        error: format!("cannot write the email: {e:#}"),
+                    },
+                }
+            }
+            Route::Webhook {
+                url,
+                format: WebhookFormat::Standard,
+                secret,
+            } => {
+                let body = webhook::standard_body(composed);
+                let ts = Utc::now().timestamp();
+                let Some(signature) = secret
+                    .as_deref()
+                    .and_then(|s| webhook::sign(s, &d.id, ts, &body).ok())
+                else {
+                    return Outcome::Failed {
+                        error: "the webhook's signing secret is missing or invalid".into(),
+                        retry_after: None,
+                    };
+                };
+                let headers = [
+                    ("webhook-id", d.id.clone()),
+                    ("webhook-timestamp", ts.to_string()),
+                    ("webhook-signature", signature),
+                ];
+                self.senders.post(url, body, &headers).await
+            }
+            Route::Webhook { url, format, .. } => {
+                let Some(notice) = composed.notice(&self.config, self.config.site.timezone) else {
+                    return Outcome::Delivered;
+                };
+                let body =
+                    serde_json::to_vec(&webhook::chat_body(*format, &notice)).unwrap_or_default();
+                self.senders.post(url, body, &[]).await
+            }
+        }
+    }
+}
+
+/// Send one notice now, outside the journal (`forewarn notify-test`).
+pub async fn send_once(
+    config: &Config,
+    state_dir: &Path,
+    delivery: Delivery,
+    route: Route,
+) -> anyhow::Result<Outcome> {
+    let job = Job {
+        delivery,
+        route,
+        config: Arc::new(config.clone()),
+        senders: Arc::new(Senders::new(config, state_dir)?),
+        templates: Arc::new(Templates::new(config.site.templates.as_deref())?),
+    };
+    Ok(job.attempt().await)
+}

@@ -1,0 +1,286 @@
+//! A notice as an email: multipart/alternative (plain text and HTML from the
+//! `email.txt.hbs` / `email.html.hbs` templates), threaded per incident, with the
+//! headers that let mail clients file it and unsubscribe in one click (RFC 8058).
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use handlebars::Handlebars;
+use lettre::Message;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::compose::Composed;
+use super::notice::Notice;
+use crate::config::Config;
+use crate::site::text::{mailto, markdown};
+use crate::status::ComponentStatus;
+
+const TEXT: (&str, &str) = (
+    "email.txt.hbs",
+    include_str!("../../templates/email.txt.hbs"),
+);
+const HTML: (&str, &str) = (
+    "email.html.hbs",
+    include_str!("../../templates/email.html.hbs"),
+);
+
+/// The two email templates, built in or from `[site] templates`.
+pub struct Templates {
+    text: Handlebars<'static>,
+    html: Handlebars<'static>,
+}
+
+impl Templates {
+    pub fn new(overrides: Option<&Path>) -> anyhow::Result<Templates> {
+        let load =
+            |(file, builtin): (&str, &str), escape: bool| -> anyhow::Result<Handlebars<'static>> {
+                let mut hb = Handlebars::new();
+                hb.set_strict_mode(false);
+                if !escape {
+                    hb.register_escape_fn(handlebars::no_escape);
+                }
+                let custom = overrides.map(|d| d.join(file)).filter(|p| p.is_file());
+                let text = match &custom {
+                    Some(p) => std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?,
+                    None => builtin.to_owned(),
+                };
+                hb.register_template_string("t", text)
+                    .with_context(|| match &custom {
+                        Some(p) => format!("{} is not a valid template", p.display()),
+                        None => format!("the built-in template {file} is not valid"),
+                    })?;
+                Ok(hb)
+            };
+        Ok(Templates {
+            text: load(TEXT, false)?,
+            html: load(HTML, true)?,
+        })
+    }
+}
+
+/// Who one email goes to, and the links that are theirs.
+pub struct Recipient<'a> {
+    pub address: &'a str,
+    /// Subscriber key, for the thread's Message-ID.
+    pub key: &'a str,
+    pub unsubscribe_url: &'a str,
+    /// "Checkout, Public API" when they chose some components.
+    pub scope: Option<String>,
+}
+
+/// Control characters (CR, LF, tab, NUL...) turned into spaces: header values built from
+/// operator text can never start a new header.
+pub fn header_text(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The domain used in Message-IDs and List-Id: the status site's host.
+fn domain(config: &Config) -> String {
+    config
+        .site
+        .base_url
+        .host_str()
+        .unwrap_or("localhost")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .replace(':', "-")
+}
+
+fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..10]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The Message-ID every notice of one thread refers to: the first message's.
+pub fn thread_root(config: &Config, thread: &str, subscriber: &str) -> String {
+    format!(
+        "<thread-{}@{}>",
+        short_hash(&format!("{thread}\n{subscriber}")),
+        domain(config)
+    )
+}
+
+/// A notice's Message-ID: the same for every attempt, so receivers can drop repeats.
+pub fn message_id(config: &Config, composed: &Composed, delivery_id: &str, key: &str) -> String {
+    if starts_thread(composed) {
+        thread_root(config, &composed.thread, key)
+    } else {
+        format!("<{delivery_id}@{}>", domain(config))
+    }
+}
+
+fn starts_thread(c: &Composed) -> bool {
+    matches!(c.kind, "incident.opened" | "maintenance.scheduled")
+}
+
+/// The words of the email, rendered: (subject, text, html).
+pub fn render(
+    templates: &Templates,
+    config: &Config,
+    notice: &Notice,
+    recipient: &Recipient<'_>,
+) -> anyhow::Result<(String, String, String)> {
+    let worst = notice
+        .affected
+        .iter()
+        .map(|a| a.status)
+        .max_by_key(|s| s.severity())
+        .unwrap_or(ComponentStatus::Operational);
+    let colour = if notice.over {
+        "#2f855a"
+    } else {
+        match worst {
+            ComponentStatus::MajorOutage => "#c53030",
+            ComponentStatus::PartialOutage => "#dd6b20",
+            ComponentStatus::DegradedPerformance => "#b7791f",
+            ComponentStatus::UnderMaintenance => "#2b6cb0",
+            ComponentStatus::Operational => "#2f855a",
+        }
+    };
+    let affected: Vec<_> = notice
+        .affected
+        .iter()
+        .map(|a| json!({"name": a.name, "status": a.status.label().to_lowercase()}))
+        .collect();
+    let data = json!({
+        "site": config.site.title,
+        "subject": header_text(&notice.subject),
+        "title": notice.title,
+        "headline": notice.headline,
+        "posted": notice.posted,
+        "message": notice.message.trim(),
+        "message_html": markdown(notice.message.trim()),
+        "lasted": notice.lasted,
+        "eta": notice.eta,
+        "apology": notice.apology,
+        "credit": notice.credit,
+        "affected": affected,
+        "over": notice.over,
+        "reference": notice.reference,
+        "permalink": notice.permalink,
+        "permalink_label": notice.permalink_label,
+        "contact": notice.contact,
+        "unsubscribe_url": recipient.unsubscribe_url,
+        "scope": recipient.scope,
+        "colour": colour,
+    });
+    let text = templates
+        .text
+        .render("t", &data)
+        .context("cannot render the email's text")?;
+    let html = templates
+        .html
+        .render("t", &data)
+        .context("cannot render the email's HTML")?;
+    Ok((header_text(&notice.subject), text, html))
+}
+
+/// The whole message.
+pub fn build(
+    templates: &Templates,
+    config: &Config,
+    composed: &Composed,
+    notice: &Notice,
+    delivery_id: &str,
+    recipient: &Recipient<'_>,
+) -> anyhow::Result<Message> {
+    let (subject, text, html) = render(templates, config, notice, recipient)?;
+    let to: lettre::Address = recipient
+        .address
+        .parse()
+        .with_context(|| format!("\"{}\" is not an email address", recipient.address))?;
+    let mut unsubscribe = format!("<{}>", recipient.unsubscribe_url);
+    if let Some(contact) = &config.site.contact.email {
+        unsubscribe.push_str(&format!(
+            ", <{}>",
+            mailto(contact, &format!("Unsubscribe {}", recipient.address))
+        ));
+    }
+    let list_name = header_text(&config.site.title).replace(['"', '\\', '<', '>'], "");
+    let mut builder = Message::builder()
+        .from(config.email.from.clone())
+        .to(Mailbox::new(None, to))
+        .subject(subject)
+        .message_id(Some(message_id(
+            config,
+            composed,
+            delivery_id,
+            recipient.key,
+        )))
+        .date(SystemTime::from(composed.at))
+        .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
+        .header(Raw::<ListId>::new(format!(
+            "\"{list_name}\" <notices.{}>",
+            domain(config)
+        )))
+        .header(Raw::<ListUnsubscribe>::new(unsubscribe))
+        .header(Raw::<ListUnsubscribePost>::new(
+            "List-Unsubscribe=One-Click".into(),
+        ));
+    if !starts_thread(composed) {
+        let root = thread_root(config, &composed.thread, recipient.key);
+        builder = builder.in_reply_to(root.clone()).references(root);
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .context("cannot assemble the email")
+}
+
+/// A header whose value forewarn writes itself (ASCII, no line breaks).
+#[derive(Clone)]
+struct Raw<N> {
+    value: String,
+    name: std::marker::PhantomData<N>,
+}
+
+impl<N> Raw<N> {
+    fn new(value: String) -> Self {
+        Raw {
+            value: header_text(&value),
+            name: std::marker::PhantomData,
+        }
+    }
+}
+
+trait Named: Clone {
+    const NAME: &'static str;
+}
+
+macro_rules! named {
+    ($t:ident, $n:literal) => {
+        #[derive(Clone)]
+        struct $t;
+        impl Named for $t {
+            const NAME: &'static str = $n;
+        }
+    };
+}
+named!(AutoSubmitted, "Auto-Submitted");
+named!(ListId, "List-Id");
+named!(ListUnsubscribe, "List-Unsubscribe");
+named!(ListUnsubscribePost, "List-Unsubscribe-Post");
+
+impl<N: Named> Header for Raw<N> {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str(N::NAME)
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Raw::new(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.value.clone())
+    }
+}

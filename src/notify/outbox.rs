@@ -1,0 +1,405 @@
+//! The outbox: every delivery the journal calls for that has no success receipt yet.
+//!
+//! A notifying event, with the subscribers in force at that point of the journal,
+//! determines its deliveries; each has a stable id (`msg_…`, a hash of the event's
+//! sequence number and the subscriber). Receipts (`delivery.succeeded`, `.failed`,
+//! `.dead`) settle them. Folding the journal from the start therefore rebuilds exactly
+//! what is still owed after a crash. Pure.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+
+use super::audience::Audience;
+use super::compose::{Composed, compose};
+use crate::config::Config;
+use crate::journal::{Event, Record};
+use crate::status::StatusView;
+
+/// Waits after each failed attempt: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly.
+pub const BACKOFF: &[Duration] = &[
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(1800),
+    Duration::from_secs(3600),
+];
+/// After this long since the first attempt, a failing delivery is dead.
+pub const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(24);
+/// A notice first attempted this long after its event is stale: dead at once, for an
+/// operator to retry if it still matters.
+pub const STALE_AFTER: TimeDelta = TimeDelta::hours(24);
+
+/// The stable id of one notice to one subscriber.
+pub fn delivery_id(seq: u64, subscriber: &str) -> String {
+    let digest = Sha256::digest(format!("{seq}\n{subscriber}").as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("msg_{hex}")
+}
+
+/// How long to wait after attempt number `attempt` (1 = the first) failed.
+pub fn backoff(attempt: u32) -> Duration {
+    let i = (attempt.max(1) - 1) as usize;
+    BACKOFF.get(i).copied().unwrap_or(Duration::from_secs(3600))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum State {
+    /// Not tried yet, or due again at `next_at`.
+    Pending,
+    /// Tried and failed; due again at `next_at`.
+    Failing,
+    /// Given up on; waits for `forewarn outbox retry`.
+    Dead,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Failing => "failing",
+            State::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub subscriber: String,
+    pub notice: Arc<Composed>,
+    pub state: State,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub first_attempt: Option<DateTime<Utc>>,
+    pub next_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// An operator asked for it again: send it however old it is.
+    pub forced: bool,
+}
+
+/// Deliveries owed, in order per (subscriber, thread).
+#[derive(Debug, Default)]
+pub struct Outbox {
+    deliveries: HashMap<String, Delivery>,
+    /// (subscriber, thread) → seq → id, for deliveries not dead.
+    queues: HashMap<(String, String), BTreeMap<u64, String>>,
+    /// Ids with an attempt under way (not recorded in the journal).
+    in_flight: HashSet<String>,
+}
+
+/// Settled ids found in a first pass over the journal, so replay composes notices only
+/// for deliveries still owed.
+fn settled_ids(records: &[Record]) -> HashSet<&str> {
+    let mut done = HashSet::new();
+    for r in records {
+        match &r.event {
+            Event::DeliverySucceeded { id, .. } => {
+                done.insert(id.as_str());
+            }
+            Event::DeliveryRetried { id } => {
+                done.remove(id.as_str());
+            }
+            _ => {}
+        }
+    }
+    done
+}
+
+/// What replaying a journal gives the notifier.
+pub struct Replayed {
+    pub view: StatusView,
+    pub audience: Audience,
+    pub outbox: Outbox,
+}
+
+impl Outbox {
+    /// Fold a whole journal: the status view, the subscribers, and what is still owed.
+    pub fn replay(config: &Config, records: &[Record]) -> Replayed {
+        let done = settled_ids(records);
+        let mut view = StatusView::default();
+        let mut audience = Audience::default();
+        let mut outbox = Outbox::default();
+        for r in records {
+            view.apply(r);
+            outbox.apply(config, &view, &audience, r, Some(&done));
+            audience.apply(r);
+        }
+        Replayed {
+            view,
+            audience,
+            outbox,
+        }
+    }
+
+    /// Fold one record. `view` has it applied already; `audience` not yet (the
+    /// subscribers of an event are those in force before it). `done` skips composing
+    /// for deliveries known to be settled later in the journal.
+    pub fn apply(
+        &mut self,
+        config: &Config,
+        view: &StatusView,
+        audience: &Audience,
+        record: &Record,
+        done: Option<&HashSet<&str>>,
+    ) {
+        match &record.event {
+            Event::DeliverySucceeded { id, .. } => {
+                self.in_flight.remove(id);
+                if let Some(d) = self.deliveries.remove(id) {
+                    self.dequeue(&d);
+                }
+            }
+            Event::DeliveryFailed {
+                id,
+                attempt,
+                error,
+                next_at,
+            } => {
+                self.in_flight.remove(id);
+                if let Some(d) = self.deliveries.get_mut(id) {
+                    d.state = State::Failing;
+                    d.attempts = *attempt;
+                    d.first_attempt.get_or_insert(record.at);
+                    d.next_at = *next_at;
+                    d.last_error = Some(error.clone());
+                }
+            }
+            Event::DeliveryDead { id, attempt, error } => {
+                self.in_flight.remove(id);
+                if let Some(d) = self.deliveries.get_mut(id) {
+                    d.state = State::Dead;
+                    d.attempts = *attempt;
+                    d.last_error = Some(error.clone());
+                    let d = d.clone();
+                    self.dequeue(&d);
+                }
+            }
+            Event::DeliveryRetried { id } => {
+                if let Some(d) = self.deliveries.get_mut(id) {
+                    d.state = State::Pending;
+                    d.attempts = 0;
+                    d.first_attempt = None;
+                    d.next_at = record.at;
+                    d.forced = true;
+                    let key = (d.subscriber.clone(), d.notice.thread.clone());
+                    let (seq, id) = (d.notice.seq, d.id.clone());
+                    self.queues.entry(key).or_default().insert(seq, id);
+                }
+            }
+            Event::SubscriberDisabled { key, reason } => {
+                let owed: Vec<Delivery> = self
+                    .deliveries
+                    .values_mut()
+                    .filter(|d| &d.subscriber == key && d.state != State::Dead)
+                    .map(|d| {
+                        d.state = State::Dead;
+                        d.last_error = Some(format!("not sent: {reason}"));
+                        d.clone()
+                    })
+                    .collect();
+                for d in owed {
+                    self.dequeue(&d);
+                }
+            }
+            Event::SubscriberRemoved { key } => {
+                let gone: Vec<String> = self
+                    .deliveries
+                    .values()
+                    .filter(|d| &d.subscriber == key)
+                    .map(|d| d.id.clone())
+                    .collect();
+                for id in gone {
+                    if let Some(d) = self.deliveries.remove(&id) {
+                        self.dequeue(&d);
+                    }
+                }
+            }
+            _ => {
+                if audience.is_empty() {
+                    return; // nobody to tell
+                }
+                let Some(composed) = compose(config, view, record) else {
+                    return;
+                };
+                let composed = Arc::new(composed);
+                for (key, member) in audience.interested(&composed.components) {
+                    let machine = member.record.channel == "webhook"
+                        && member.record.format.as_deref() == Some("standard");
+                    if !(composed.for_people() || machine) {
+                        continue;
+                    }
+                    let id = delivery_id(record.seq, key);
+                    if done.is_some_and(|d| d.contains(id.as_str())) {
+                        continue;
+                    }
+                    self.queues
+                        .entry((key.clone(), composed.thread.clone()))
+                        .or_default()
+                        .insert(record.seq, id.clone());
+                    self.deliveries.insert(
+                        id.clone(),
+                        Delivery {
+                            id,
+                            subscriber: key.clone(),
+                            notice: composed.clone(),
+                            state: State::Pending,
+                            attempts: 0,
+                            first_attempt: None,
+                            next_at: record.at,
+                            last_error: None,
+                            forced: false,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn dequeue(&mut self, d: &Delivery) {
+        let key = (d.subscriber.clone(), d.notice.thread.clone());
+        if let Some(q) = self.queues.get_mut(&key) {
+            q.remove(&d.notice.seq);
+            if q.is_empty() {
+                self.queues.remove(&key);
+            }
+        }
+    }
+
+    /// Deliveries to attempt now: the first owed of each (subscriber, thread), when it
+    /// is due and not already under way. They are marked as under way.
+    pub fn take_due(&mut self, now: DateTime<Utc>, limit: usize) -> Vec<Delivery> {
+        let mut due: Vec<&Delivery> = self
+            .queues
+            .values()
+            .filter_map(|q| q.values().next())
+            .filter(|id| !self.in_flight.contains(*id))
+            .filter_map(|id| self.deliveries.get(id))
+            .filter(|d| d.next_at <= now)
+            .collect();
+        due.sort_by_key(|d| (d.next_at, d.notice.seq));
+        due.truncate(limit);
+        let due: Vec<Delivery> = due.into_iter().cloned().collect();
+        for d in &due {
+            self.in_flight.insert(d.id.clone());
+        }
+        due
+    }
+
+    /// An attempt ended without a receipt being recorded (the journal could not be
+    /// written): let it be tried again.
+    pub fn release(&mut self, id: &str) {
+        self.in_flight.remove(id);
+    }
+
+    /// When the next delivery not under way falls due.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.queues
+            .values()
+            .filter_map(|q| q.values().next())
+            .filter(|id| !self.in_flight.contains(*id))
+            .filter_map(|id| self.deliveries.get(id))
+            .map(|d| d.next_at)
+            .min()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Delivery> {
+        self.deliveries.get(id)
+    }
+
+    /// Every delivery owed or dead, oldest first.
+    pub fn list(&self) -> Vec<&Delivery> {
+        let mut all: Vec<&Delivery> = self.deliveries.values().collect();
+        all.sort_by_key(|d| (d.notice.seq, d.subscriber.clone()));
+        all
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Deliveries still owed (not dead).
+    pub fn depth(&self) -> usize {
+        self.queues.values().map(|q| q.len()).sum()
+    }
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// Failed; try again (after at least `retry_after`, when the receiver said so).
+    Failed {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// The endpoint is gone for good (HTTP 410).
+    Gone {
+        error: String,
+    },
+    /// This message will never be accepted (a permanent SMTP refusal): no retries.
+    Rejected {
+        error: String,
+    },
+}
+
+/// The receipt events for one attempt of `d` that ended at `now`.
+pub fn receipts(d: &Delivery, outcome: Outcome, now: DateTime<Utc>) -> Vec<Event> {
+    let attempt = d.attempts + 1;
+    let first = d.first_attempt.unwrap_or(now);
+    match outcome {
+        Outcome::Delivered => vec![Event::DeliverySucceeded {
+            id: d.id.clone(),
+            attempt,
+        }],
+        Outcome::Rejected { error } => vec![Event::DeliveryDead {
+            id: d.id.clone(),
+            attempt,
+            error,
+        }],
+        Outcome::Gone { error } => vec![
+            Event::DeliveryDead {
+                id: d.id.clone(),
+                attempt,
+                error: error.clone(),
+            },
+            Event::SubscriberDisabled {
+                key: d.subscriber.clone(),
+                reason: error,
+            },
+        ],
+        Outcome::Failed { error, retry_after } => {
+            let wait = match retry_after {
+                Some(r) => r.clamp(Duration::from_secs(1), Duration::from_secs(3600)),
+                None => backoff(attempt),
+            };
+            let next_at = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1));
+            if next_at - first > GIVE_UP_AFTER {
+                vec![Event::DeliveryDead {
+                    id: d.id.clone(),
+                    attempt,
+                    error: format!("{error}; gave up after {attempt} attempts over 24 hours"),
+                }]
+            } else {
+                vec![Event::DeliveryFailed {
+                    id: d.id.clone(),
+                    attempt,
+                    error,
+                    next_at,
+                }]
+            }
+        }
+    }
+}
+
+/// A delivery first attempted long after its event: not worth sending unasked.
+pub fn is_stale(d: &Delivery, now: DateTime<Utc>) -> bool {
+    !d.forced && d.attempts == 0 && now - d.notice.at > STALE_AFTER
+}
+
+#[cfg(test)]
+mod tests;

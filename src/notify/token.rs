@@ -1,0 +1,145 @@
+//! Unguessable links for subscribers: `<subscriber id>.<HMAC>`, signed with a key from
+//! `FOREWARN_SECRET` or, when that is not set, from `<state>/secret` (created on first
+//! use, readable by its owner only).
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+/// The environment variable that may hold the signing key.
+pub const SECRET_ENV: &str = "FOREWARN_SECRET";
+/// The key's file in the state directory when the environment has none.
+pub const SECRET_FILE: &str = "secret";
+
+#[derive(Clone)]
+pub struct Keys {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(…)")
+    }
+}
+
+/// A short, stable, public id for a subscriber key (no address in URLs).
+pub fn subscriber_id(key: &str) -> String {
+    Sha256::digest(key.as_bytes())[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Keys {
+    pub fn from_secret(secret: &[u8]) -> Keys {
+        Keys {
+            secret: secret.to_vec(),
+        }
+    }
+
+    /// The key from the environment, or from `<state>/secret`, made if missing.
+    pub fn load(state_dir: &Path) -> anyhow::Result<Keys> {
+        if let Ok(s) = std::env::var(SECRET_ENV)
+            && !s.trim().is_empty()
+        {
+            return Ok(Keys::from_secret(s.trim().as_bytes()));
+        }
+        let path = state_dir.join(SECRET_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(s) if s.trim().len() >= 32 => return Ok(Keys::from_secret(s.trim().as_bytes())),
+            Ok(_) => anyhow::bail!(
+                "{} is too short to be a signing key; delete it to have a new one made (links in emails already sent stop working)",
+                path.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("cannot create {}", state_dir.display()))?;
+        let mut bytes = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .context("cannot read random bytes for a signing key")?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&path) {
+            Ok(mut f) => {
+                f.write_all(hex.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(Keys::from_secret(hex.as_bytes()))
+            }
+            // Made by another process a moment ago: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Keys::load(state_dir),
+            Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+
+    fn mac(&self, purpose: &str, key: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC takes keys of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\n");
+        mac.update(key.as_bytes());
+        let out = mac.finalize().into_bytes();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&out[..18])
+    }
+
+    /// The token of a subscriber's unsubscribe link. It does not expire.
+    pub fn unsubscribe_token(&self, key: &str) -> String {
+        format!("{}.{}", subscriber_id(key), self.mac("unsubscribe", key))
+    }
+
+    /// Does `token` unsubscribe `key`? (Constant-time comparison.)
+    pub fn check_unsubscribe(&self, token: &str, key: &str) -> bool {
+        let expected = self.unsubscribe_token(key);
+        expected.len() == token.len()
+            && expected
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stable_per_subscriber_and_key() {
+        let k = Keys::from_secret(b"0123456789abcdef0123456789abcdef");
+        let t = k.unsubscribe_token("email:a@b.test");
+        assert_eq!(t, k.unsubscribe_token("email:a@b.test"));
+        assert_ne!(t, k.unsubscribe_token("email:c@b.test"));
+        assert!(k.check_unsubscribe(&t, "email:a@b.test"));
+        assert!(!k.check_unsubscribe(&t, "email:c@b.test"));
+        let other = Keys::from_secret(b"another key entirely, 32 bytes!!");
+        assert!(!other.check_unsubscribe(&t, "email:a@b.test"));
+        assert!(!t.contains('@'), "no address in the link");
+    }
+
+    #[test]
+    fn a_key_file_is_made_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Keys::load(dir.path()).unwrap();
+        let b = Keys::load(dir.path()).unwrap();
+        assert_eq!(a.unsubscribe_token("k"), b.unsubscribe_token("k"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
