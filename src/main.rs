@@ -83,6 +83,36 @@ enum Command {
         #[command(subcommand)]
         action: MaintenanceAction,
     },
+    /// List the deliveries still owed (pending, failing) and given up on (dead).
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a sample notice to one email address or webhook now.
+    NotifyTest {
+        /// An email address (through the configured [email] transport).
+        #[arg(long, conflicts_with = "webhook", required_unless_present = "webhook")]
+        email: Option<String>,
+        /// A webhook URL.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// The webhook's format.
+        #[arg(long, value_enum, default_value_t = HookFormat::Standard, requires = "webhook")]
+        format: HookFormat,
+        /// The environment variable holding the webhook's whsec_ secret (standard format).
+        #[arg(long, requires = "webhook")]
+        secret_env: Option<String>,
+    },
+    /// Print exactly what subscribers would receive for an incident's latest update.
+    Preview {
+        /// The incident's id or the reference customers quote.
+        incident: String,
+        #[arg(long, value_enum, default_value_t = PreviewChannel::Email)]
+        channel: PreviewChannel,
+    },
     /// Run a demonstration: a small service on 127.0.0.1 has an outage, and forewarn
     /// detects and records it. Needs no network.
     Demo {
@@ -96,6 +126,36 @@ enum Command {
         #[arg(long, default_value = "site")]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// Send dead deliveries again.
+    Retry {
+        /// Delivery ids (msg_...), as `forewarn outbox` lists them.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        /// Every dead delivery.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum HookFormat {
+    Standard,
+    Slack,
+    Discord,
+    Teams,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PreviewChannel {
+    Email,
+    Webhook,
+    Slack,
+    Discord,
+    Teams,
 }
 
 #[derive(Subcommand)]
@@ -313,6 +373,57 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         }
         Command::Status { json } => {
             print!("{}", commands::status::run(&cli.config, &cli.state, json)?);
+            Ok(Exit::Success)
+        }
+        Command::Outbox { action, json } => {
+            let text = match action {
+                None => commands::outbox::list(&cli.config, &cli.state, json)?,
+                Some(OutboxAction::Retry { ids, all }) => {
+                    commands::outbox::retry(&cli.config, &cli.state, &ids, all)?
+                }
+            };
+            print!("{text}");
+            Ok(Exit::Success)
+        }
+        Command::NotifyTest {
+            email,
+            webhook,
+            format,
+            secret_env,
+        } => {
+            use commands::notify::TestTarget;
+            use forewarn::config::subscribers::WebhookFormat;
+            let target = match (email, webhook) {
+                (Some(address), _) => TestTarget::Email(address),
+                (None, Some(url)) => TestTarget::Webhook {
+                    url,
+                    format: match format {
+                        HookFormat::Standard => WebhookFormat::Standard,
+                        HookFormat::Slack => WebhookFormat::Slack,
+                        HookFormat::Discord => WebhookFormat::Discord,
+                        HookFormat::Teams => WebhookFormat::Teams,
+                    },
+                    secret_env,
+                },
+                (None, None) => unreachable!("clap requires --email or --webhook"),
+            };
+            let text = run_async(commands::notify::test(&cli.config, &cli.state, target))?;
+            print!("{text}");
+            Ok(Exit::Success)
+        }
+        Command::Preview { incident, channel } => {
+            use commands::notify::Channel;
+            let channel = match channel {
+                PreviewChannel::Email => Channel::Email,
+                PreviewChannel::Webhook => Channel::Webhook,
+                PreviewChannel::Slack => Channel::Slack,
+                PreviewChannel::Discord => Channel::Discord,
+                PreviewChannel::Teams => Channel::Teams,
+            };
+            print!(
+                "{}",
+                commands::notify::preview(&cli.config, &cli.state, &incident, channel)?
+            );
             Ok(Exit::Success)
         }
         Command::Demo { dir, speed, out } => {

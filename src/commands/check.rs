@@ -7,7 +7,8 @@ use chrono::Utc;
 
 use super::{CommandError, load_config};
 use crate::config::declared::Declared;
-use crate::config::{Diagnostics, LoadError, When};
+use crate::config::subscribers::Target;
+use crate::config::{Diagnostics, LoadError, Subscribers, When};
 use crate::journal::Journal;
 use crate::probe::short_duration;
 use crate::status::StatusView;
@@ -19,9 +20,15 @@ pub fn run(config_path: &Path, state_dir: &Path) -> Result<String, CommandError>
         .map(|r| StatusView::from_records(&r.records))
         .unwrap_or_default();
     let loaded = Declared::load(&config, &view, Utc::now());
-    if !loaded.problems.is_empty() {
-        return Err(LoadError::Invalid(Diagnostics(loaded.problems)).into());
+    let subscribers = Subscribers::load(&config);
+    let mut problems = loaded.problems;
+    if let Err(d) = &subscribers {
+        problems.extend(d.0.iter().cloned());
     }
+    if !problems.is_empty() {
+        return Err(LoadError::Invalid(Diagnostics(problems)).into());
+    }
+    let subscribers = subscribers.unwrap_or_default();
     let n = config.components.len();
     let mut out = format!(
         "{}: valid, {n} component{} for \"{}\"\n",
@@ -40,6 +47,20 @@ pub fn run(config_path: &Path, state_dir: &Path) -> Result<String, CommandError>
             c.check.target.kind(),
             c.check.fail_after,
             c.check.recover_after
+        ));
+    }
+    if !subscribers.list.is_empty() {
+        let emails = subscribers
+            .list
+            .iter()
+            .filter(|s| matches!(s.target, Target::Email { .. }))
+            .count();
+        let hooks = subscribers.list.len() - emails;
+        out.push_str(&format!(
+            "{emails} email subscriber{} and {hooks} webhook{} in {}\n",
+            if emails == 1 { "" } else { "s" },
+            if hooks == 1 { "" } else { "s" },
+            Subscribers::path(&config).display()
         ));
     }
     let d = &loaded.declared;

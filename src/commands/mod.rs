@@ -6,6 +6,8 @@ mod edit;
 pub mod incident;
 pub mod init;
 pub mod maintenance;
+pub mod notify;
+pub mod outbox;
 pub mod probe;
 pub mod run;
 pub mod status;

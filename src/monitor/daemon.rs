@@ -17,8 +17,10 @@ use super::scheduler::{Job, Observation, Scheduler};
 use super::tracker::{Thresholds, Tracker};
 use super::{declared, maintenance, watch};
 use crate::config::declared::Declared;
-use crate::config::{Config, Diagnostics};
+use crate::config::{Config, Diagnostics, Subscribers};
 use crate::journal::{Event, Journal, Record};
+use crate::notify::dispatch::{Finished, Notifier};
+use crate::notify::outbox::{Outbox, receipts};
 use crate::probe::Prober;
 use crate::site::{self, Builder, Changes};
 use crate::status::StatusView;
@@ -71,6 +73,7 @@ struct Daemon {
     warned: HashSet<String>,
     state_dir: PathBuf,
     site: SiteState,
+    notifier: Notifier,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -84,7 +87,10 @@ pub async fn run(
     // Listen for SIGHUP first: an early one must not end the process.
     let mut hangup = hangup_signal()?;
     let (journal, history) = Journal::open(&opts.state_dir)?;
-    let view = StatusView::from_records(&history);
+    let replayed = Outbox::replay(&config, &history);
+    let view = replayed.view;
+    let notifier = Notifier::new(&config, &opts.state_dir, replayed.audience, replayed.outbox)
+        .context("cannot prepare notifications")?;
     let rollups = Rollups::open(&opts.state_dir)?;
     let config_text = std::fs::read_to_string(&opts.config_path).unwrap_or_default();
     let out = site::out_dir(&config, opts.out_dir.as_deref());
@@ -107,6 +113,7 @@ pub async fn run(
         records,
         generation: 0,
         warned: HashSet::new(),
+        notifier,
     };
     daemon.sync_trackers();
     tracing::info!(
@@ -114,9 +121,12 @@ pub async fn run(
         journal = %daemon.journal.path().display(),
         replayed = history.len(),
         open_incidents = daemon.view.open_incidents().count(),
+        subscribers = daemon.notifier.audience.members.len(),
+        deliveries_owed = daemon.notifier.outbox.depth(),
         "monitoring started"
     );
     drop(history);
+    daemon.reload_subscribers();
     daemon.reload_declared(Utc::now());
     daemon.run_clock(Utc::now());
 
@@ -149,6 +159,7 @@ pub async fn run(
     reread.tick().await;
 
     loop {
+        let notify_due = daemon.notifier.next_due();
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
@@ -166,7 +177,12 @@ pub async fn run(
                 }
             }
             Some(obs) = rx.recv() => daemon.observe(obs),
-            _ = clock.tick() => daemon.run_clock(Utc::now()),
+            Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
+            _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
+            _ = clock.tick() => {
+                daemon.run_clock(Utc::now());
+                daemon.take_requests();
+            }
             _ = reread.tick() => daemon.reload_declared(Utc::now()),
             _ = refresh.tick() => daemon.site.due = Some(tokio::time::Instant::now()),
             _ = sleep_until_due(daemon.site.due) => daemon.rebuild_site(),
@@ -181,6 +197,14 @@ pub async fn run(
     scheduler.stop().await;
     while let Ok(obs) = rx.try_recv() {
         daemon.observe(obs);
+    }
+    // Give attempts under way a moment to end, so their receipts are kept.
+    let grace = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    while daemon.notifier.outbox.in_flight() > 0 {
+        match tokio::time::timeout_at(grace, daemon.notifier.finished()).await {
+            Ok(Some(done)) => daemon.record_attempts(done),
+            _ => break,
+        }
     }
     if !daemon.site.pending.is_empty() {
         daemon.rebuild_site();
@@ -241,6 +265,9 @@ impl Daemon {
                     }
                     self.site.pending = Changes::everything();
                     self.site.due = Some(tokio::time::Instant::now());
+                    if let Err(e) = self.notifier.reconfigure(&new, &self.state_dir) {
+                        tracing::error!(error = %format!("{e:#}"), "the new mail settings cannot be used; keeping the old ones");
+                    }
                     self.config = Arc::new(new);
                     self.config_text = text;
                     self.generation += 1;
@@ -254,9 +281,98 @@ impl Daemon {
                 Err(diags) => report_bad_config(&diags),
             }
         }
+        self.reload_subscribers();
         self.reload_declared(Utc::now());
         self.run_clock(Utc::now());
         restart
+    }
+
+    /// Read `subscribers.toml` again; a broken file leaves the last good list in force.
+    fn reload_subscribers(&mut self) {
+        match Subscribers::load(&self.config) {
+            Ok(s) => {
+                let events = self.notifier.set_subscribers(s);
+                let now = Utc::now();
+                if let Err(e) = self.append(events.into_iter().map(|e| (now, e)).collect()) {
+                    tracing::error!(error = %format!("{e:#}"), "cannot record the subscribers; will retry on the next change");
+                }
+            }
+            Err(diags) => {
+                for d in diags.iter() {
+                    tracing::error!(problem = %d, "subscribers not reloaded; the last good list stays in force");
+                }
+            }
+        }
+    }
+
+    /// Retries asked for with `forewarn outbox retry` while the daemon runs.
+    fn take_requests(&mut self) {
+        let ids = crate::notify::requests::take_retries(&self.state_dir);
+        let now = Utc::now();
+        let events: Vec<_> = ids
+            .into_iter()
+            .filter(|id| {
+                self.notifier
+                    .outbox
+                    .get(id)
+                    .is_some_and(|d| d.state == crate::notify::outbox::State::Dead)
+            })
+            .map(|id| (now, Event::DeliveryRetried { id }))
+            .collect();
+        if let Err(e) = self.append(events) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record a retry request");
+        }
+    }
+
+    /// Start the deliveries that are due.
+    fn start_deliveries(&mut self) {
+        let config = self.config.clone();
+        let receipts = self.notifier.start_due(&config, Utc::now());
+        let now = Utc::now();
+        if let Err(e) = self.append(receipts.into_iter().map(|e| (now, e)).collect()) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record delivery outcomes");
+        }
+    }
+
+    /// Record the outcome of attempts that ended (this one and any others waiting), in
+    /// one append.
+    fn record_attempts(&mut self, first: Finished) {
+        let mut done = vec![first];
+        while let Some(more) = self.notifier.try_finished() {
+            done.push(more);
+        }
+        let mut events = Vec::new();
+        for f in &done {
+            let d = &f.delivery;
+            match &f.outcome {
+                crate::notify::outbox::Outcome::Delivered => tracing::info!(
+                    delivery = %d.id,
+                    to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
+                    notice = %d.notice.summary(),
+                    attempt = d.attempts + 1,
+                    "notice delivered"
+                ),
+                other => tracing::warn!(
+                    delivery = %d.id,
+                    to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
+                    notice = %d.notice.summary(),
+                    attempt = d.attempts + 1,
+                    outcome = ?other,
+                    "delivery attempt failed"
+                ),
+            }
+            events.extend(
+                receipts(d, f.outcome.clone(), f.at)
+                    .into_iter()
+                    .map(|e| (f.at, e)),
+            );
+        }
+        if let Err(e) = self.append(events) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record delivery outcomes; those deliveries will be attempted again");
+            for f in &done {
+                self.notifier.release(&f.delivery.id);
+            }
+        }
     }
 
     /// Read the declared incident and maintenance files and record what is new.
@@ -382,11 +498,16 @@ impl Daemon {
         let records = blocking(|| journal.append(events))?;
         for r in records {
             self.view.apply(&r);
-            self.site.pending.note(&r.event, &self.view);
-            if self.site.due.is_none() {
-                self.site.due = Some(tokio::time::Instant::now() + SITE_DEBOUNCE);
+            self.notifier.note(&self.config, &self.view, &r);
+            if r.event.is_bookkeeping() {
+                tracing::debug!(seq = r.seq, event = r.event.kind(), "recorded");
+            } else {
+                self.site.pending.note(&r.event, &self.view);
+                if self.site.due.is_none() {
+                    self.site.due = Some(tokio::time::Instant::now() + SITE_DEBOUNCE);
+                }
+                tracing::info!(seq = r.seq, event = r.event.kind(), "recorded");
             }
-            tracing::info!(seq = r.seq, event = r.event.kind(), "recorded");
             if let Some(tx) = &self.records {
                 let _ = tx.send(r);
             }
@@ -416,6 +537,19 @@ impl Daemon {
                 self.site.due = Some(tokio::time::Instant::now() + SITE_REFRESH);
             }
         }
+    }
+}
+
+/// How long attempts under way may take to end at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+async fn sleep_until_utc(due: Option<DateTime<Utc>>) {
+    match due {
+        Some(at) => {
+            let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::time::sleep(wait).await
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -1,0 +1,238 @@
+//! `forewarn notify-test` (send a sample notice to one address or endpoint now) and
+//! `forewarn preview` (print exactly what subscribers would receive for an incident).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use chrono::Utc;
+
+use super::{CommandError, load_config};
+use crate::config::subscribers::{WebhookFormat, decode_secret, email_address};
+use crate::config::{Config, http_url as values_http_url};
+use crate::journal::Journal;
+use crate::notify::compose::{self, Composed, What, incident_thread};
+use crate::notify::dispatch::{Route, send_once};
+use crate::notify::email::{self, Recipient, Templates};
+use crate::notify::outbox::{Delivery, Outcome, State, delivery_id};
+use crate::notify::send::MAIL_DIR;
+use crate::notify::token::Keys;
+use crate::notify::webhook;
+use crate::status::{IncidentStatus, StatusView};
+
+/// Where `notify-test` sends.
+pub enum TestTarget {
+    Email(String),
+    Webhook {
+        url: String,
+        format: WebhookFormat,
+        /// The environment variable holding the `whsec_` secret (standard format).
+        secret_env: Option<String>,
+    },
+}
+
+fn delivery(composed: Composed, subscriber: &str) -> Delivery {
+    let id = delivery_id(Utc::now().timestamp_micros() as u64, subscriber);
+    Delivery {
+        id,
+        subscriber: subscriber.to_owned(),
+        notice: Arc::new(composed),
+        state: State::Pending,
+        attempts: 0,
+        first_attempt: None,
+        next_at: Utc::now(),
+        last_error: None,
+        forced: true,
+    }
+}
+
+pub async fn test(
+    config_path: &Path,
+    state_dir: &Path,
+    target: TestTarget,
+) -> Result<String, CommandError> {
+    let config = load_config(config_path)?;
+    let composed = compose::sample(&config, Utc::now());
+    let (key, route) = match &target {
+        TestTarget::Email(address) => {
+            let address = email_address(address).map_err(|e| anyhow!("--email: {e}"))?;
+            let key = crate::config::subscribers::email_key(&address);
+            let keys = Keys::load(state_dir)?;
+            let route = Route::Email {
+                unsubscribe_url: unsubscribe_url(&config, &keys, &key),
+                address,
+                tz: config.site.timezone,
+                scope: None,
+            };
+            (key, route)
+        }
+        TestTarget::Webhook {
+            url,
+            format,
+            secret_env,
+        } => {
+            let url = values_http_url(url).map_err(|e| anyhow!("--webhook: {e}"))?;
+            let secret = match (format, secret_env) {
+                (WebhookFormat::Standard, Some(var)) => {
+                    let v = std::env::var(var).map_err(|_| {
+                        anyhow!("--secret-env: environment variable {var} is not set")
+                    })?;
+                    decode_secret(&v)
+                        .map_err(|e| anyhow!("--secret-env: environment variable {var} {e}"))?;
+                    Some(v)
+                }
+                (WebhookFormat::Standard, None) => {
+                    return Err(anyhow!(
+                        "--secret-env is required for standard webhooks: name the environment variable holding the whsec_ secret"
+                    )
+                    .into());
+                }
+                _ => None,
+            };
+            let key = crate::config::subscribers::webhook_key(&url);
+            (
+                key,
+                Route::Webhook {
+                    url,
+                    format: *format,
+                    secret,
+                },
+            )
+        }
+    };
+    let d = delivery(composed, &key);
+    let id = d.id.clone();
+    let outcome = send_once(&config, state_dir, d, route).await?;
+    match outcome {
+        Outcome::Delivered => {
+            let mut out = format!("Sent a test notice ({id}).\n");
+            if let (TestTarget::Email(_), crate::config::email::Transport::File) =
+                (&target, &config.email.transport)
+            {
+                out.push_str(&format!(
+                    "Mail is written to files (no [email] transport = \"smtp\" configured): {}\n",
+                    state_dir.join(MAIL_DIR).join(format!("{id}.eml")).display()
+                ));
+            }
+            Ok(out)
+        }
+        Outcome::Failed { error, .. } | Outcome::Gone { error } | Outcome::Rejected { error } => {
+            Err(anyhow!("the test notice was not delivered: {error}").into())
+        }
+    }
+}
+
+fn unsubscribe_url(config: &Config, keys: &Keys, key: &str) -> String {
+    format!(
+        "{}/unsubscribe/{}",
+        config.site.base_url.as_str().trim_end_matches('/'),
+        keys.unsubscribe_token(key)
+    )
+}
+
+/// What `preview` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Webhook,
+    Slack,
+    Discord,
+    Teams,
+}
+
+pub fn preview(
+    config_path: &Path,
+    state_dir: &Path,
+    incident: &str,
+    channel: Channel,
+) -> Result<String, CommandError> {
+    let config = load_config(config_path)?;
+    let replay = Journal::read(state_dir)?;
+    let view = StatusView::from_records(&replay.records);
+    let found = view
+        .incidents
+        .values()
+        .find(|i| i.id == incident || i.reference.eq_ignore_ascii_case(incident))
+        .ok_or_else(|| {
+            anyhow!(
+                "no incident {incident} in the journal (`forewarn status` lists them; a new incident file is recorded once `forewarn run` has read it)"
+            )
+        })?;
+    let update = found
+        .updates
+        .iter()
+        .rev()
+        .find(|u| u.notify)
+        .or(found.updates.last())
+        .cloned()
+        .ok_or_else(|| anyhow!("incident {incident} has no update to show"))?;
+    let kind = if update.status == IncidentStatus::Resolved {
+        "incident.resolved"
+    } else if found.updates.first().map(|u| u.at) == Some(update.at) {
+        "incident.opened"
+    } else {
+        "incident.updated"
+    };
+    let ctx = crate::site::api::Ctx {
+        config: &config,
+        view: &view,
+        now: Utc::now(),
+    };
+    let composed = Composed {
+        seq: view.last_seq,
+        at: update.at,
+        kind,
+        thread: incident_thread(&found.id),
+        components: found.components.keys().cloned().collect(),
+        data: serde_json::json!({
+            "incident": crate::site::api::incident(&ctx, found),
+            "page_url": crate::notify::notice::incident_url(&config, &found.reference),
+        }),
+        what: What::Incident {
+            incident: Box::new(found.clone()),
+            update,
+        },
+    };
+    let notice = composed
+        .notice(&config, config.site.timezone)
+        .ok_or_else(|| anyhow!("nothing to preview"))?;
+    let key = "email:subscriber@example.com";
+    let id = delivery_id(composed.seq, key);
+    let mut out = String::new();
+    match channel {
+        Channel::Email => {
+            let templates = Templates::new(config.site.templates.as_deref())?;
+            let keys = Keys::load(state_dir)?;
+            let recipient = Recipient {
+                address: "subscriber@example.com",
+                key,
+                unsubscribe_url: &unsubscribe_url(&config, &keys, key),
+                scope: None,
+            };
+            let message = email::build(&templates, &config, &composed, &notice, &id, &recipient)?;
+            out.push_str(&String::from_utf8_lossy(&message.formatted()));
+        }
+        Channel::Webhook => {
+            let body = webhook::standard_body(&composed);
+            let value: serde_json::Value =
+                serde_json::from_slice(&body).context("cannot show the body")?;
+            out.push_str(&format!(
+                "POST <each webhook's url>\ncontent-type: application/json\nwebhook-id: {id}\nwebhook-timestamp: <when sent>\nwebhook-signature: v1,<signed with each subscriber's secret>\n\n{}\n",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            ));
+        }
+        Channel::Slack | Channel::Discord | Channel::Teams => {
+            let format = match channel {
+                Channel::Slack => WebhookFormat::Slack,
+                Channel::Discord => WebhookFormat::Discord,
+                _ => WebhookFormat::Teams,
+            };
+            out.push_str(
+                &serde_json::to_string_pretty(&webhook::chat_body(format, &notice))
+                    .unwrap_or_default(),
+            );
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
