@@ -310,6 +310,7 @@ pub fn signal(child: &Child, sig: i32) {
     assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }
 
+pub mod peers;
 pub mod story;
 
 /// `forewarn run` on a config and state folder, its site beside the state, its output

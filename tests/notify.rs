@@ -1,0 +1,565 @@
+//! Notifying subscribers, with the daemon as a real process and real peers: an SMTP
+//! server receiving real SMTP, and an HTTP receiver verifying every Standard Webhooks
+//! signature with an independent implementation.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::peers::{ReceivedMail, Reply, SmtpPeer, WebhookPeer, free_port};
+use common::{Behaviour, forewarn, http_peer, text, wait_until, write_config};
+use forewarn::journal::{Event, Journal};
+
+const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const SECRET_VAR: &str = "TEST_WEBHOOK_SECRET";
+
+/// A healthy component (so the monitor itself opens nothing) plus extra config.
+fn config(dir: &Path, healthy_url: &str, extra: &str) -> PathBuf {
+    write_config(
+        dir,
+        &format!(
+            "{extra}\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n"
+        ),
+    )
+}
+
+fn start(config: &Path, state: &Path) -> Child {
+    forewarn()
+        .env(SECRET_VAR, SECRET)
+        .args(["run", "--config"])
+        .arg(config)
+        .arg("--state")
+        .arg(state)
+        .arg("--out")
+        .arg(state.with_file_name("site"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn forewarn run")
+}
+
+fn stop(child: Child) -> String {
+    let out = common::stop_daemon(child);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    stderr
+}
+
+fn incident_file(
+    dir: &Path,
+    id: &str,
+    title: &str,
+    component: &str,
+    updates: &[(&str, &str, bool)],
+) {
+    let mut s = format!(
+        "id = \"{id}\"\ntitle = {}\nimpact = \"major\"\n\n[components]\n{component} = \"partial_outage\"\n",
+        toml_string(title)
+    );
+    for (n, (status, message, notify)) in updates.iter().enumerate() {
+        s.push_str(&format!(
+            "\n[[update]]\nat = 2026-11-22T10:{:02}:00Z\nstatus = \"{status}\"\nmessage = {}\n",
+            n * 5,
+            toml_string(message)
+        ));
+        if !notify {
+            s.push_str("notify = false\n");
+        }
+        if *status == "resolved" {
+            s.push_str("apology = \"We are sorry for the failed payments.\"\n");
+        }
+    }
+    let path = dir.join("config/incidents");
+    std::fs::create_dir_all(&path).unwrap();
+    let tmp = path.join(format!(".{id}.tmp"));
+    std::fs::write(&tmp, s).unwrap();
+    std::fs::rename(tmp, path.join(format!("{id}.toml"))).unwrap();
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap() // JSON string escapes are valid TOML basic strings
+}
+
+fn parse(mail: &ReceivedMail) -> mail_parser::Message<'_> {
+    mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .expect("a parsable message")
+}
+
+fn outbox(config: &Path, state: &Path) -> String {
+    let out = common::run_bounded(
+        forewarn()
+            .args(["outbox", "--config"])
+            .arg(config)
+            .arg("--state")
+            .arg(state),
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn email_over_smtp_is_threaded_with_both_parts_and_one_click_unsubscribe() {
+    let rt = common::background_runtime();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let smtp = SmtpPeer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &healthy.url("/health"),
+        &format!(
+            "[email]\ntransport = \"smtp\"\nfrom = \"Test Status <status@test.example>\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n",
+            smtp.port()
+        ),
+    );
+    std::fs::write(
+        dir.path().join("config/subscribers.toml"),
+        "[[email]]\naddress = \"ops@customer.example\"\n\n[[email]]\naddress = \"search-only@customer.example\"\ncomponents = [\"search\"]\n",
+    )
+    .unwrap();
+    // A title that tries to add a header.
+    let title = "Card payments failing\r\nBcc: victim@evil.example";
+    incident_file(
+        dir.path(),
+        "cards",
+        title,
+        "api",
+        &[("investigating", "Some card payments fail.", true)],
+    );
+    let state = dir.path().join("state");
+    let daemon = start(&config, &state);
+    smtp.wait_for(1, Duration::from_secs(20));
+    incident_file(
+        dir.path(),
+        "cards",
+        title,
+        "api",
+        &[
+            ("investigating", "Some card payments fail.", true),
+            ("identified", "A typo fix, nobody is told.", false),
+            ("resolved", "Card payments work normally again.", true),
+        ],
+    );
+    let mails = smtp.wait_for(2, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let stderr = stop(daemon);
+    let mails = {
+        let all = smtp.messages();
+        assert_eq!(
+            all.len(),
+            2,
+            "opening and resolution only: {mails:?}\n{stderr}"
+        );
+        all
+    };
+    for m in &mails {
+        assert_eq!(
+            m.to,
+            vec!["ops@customer.example".to_string()],
+            "the search-only subscriber hears nothing about the API"
+        );
+        let head = m.data.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !head
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "no injected header:\n{head}"
+        );
+    }
+    let first = parse(&mails[0]);
+    let second = parse(&mails[1]);
+    assert_eq!(
+        first.subject(),
+        Some(
+            "[Partial outage] Card payments failing Bcc: victim@evil.example (INC-2026-1122-cards)"
+        )
+    );
+    assert!(
+        second
+            .subject()
+            .unwrap()
+            .starts_with("[Resolved] Card payments failing")
+    );
+    for m in [&first, &second] {
+        assert_eq!(m.text_body_count(), 1);
+        assert_eq!(m.html_body_count(), 1);
+        assert_eq!(
+            m.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-generated")
+        );
+        assert_eq!(
+            m.header_raw("List-Unsubscribe-Post").map(str::trim),
+            Some("List-Unsubscribe=One-Click")
+        );
+        let unsub = m.header_raw("List-Unsubscribe").unwrap();
+        assert!(
+            unsub.contains("<https://status.test.example/unsubscribe/"),
+            "{unsub}"
+        );
+        assert!(unsub.contains("<mailto:help@test.example"), "{unsub}");
+        assert!(m.header_raw("List-Id").unwrap().contains("Test Status"));
+        let text = m.body_text(0).unwrap();
+        assert!(
+            text.contains("INC-2026-1122-cards"),
+            "the reference to quote:\n{text}"
+        );
+        assert!(
+            text.contains("help@test.example"),
+            "how to reach a person:\n{text}"
+        );
+        assert!(
+            text.contains("https://status.test.example/unsubscribe/"),
+            "a visible unsubscribe link"
+        );
+        let html = m.body_html(0).unwrap();
+        assert!(html.contains("Card payments failing"));
+        assert!(html.contains(">Unsubscribe</a>"));
+    }
+    assert!(
+        first
+            .body_text(0)
+            .unwrap()
+            .contains("Some card payments fail.")
+    );
+    let resolved = second.body_text(0).unwrap();
+    assert!(resolved.contains("Card payments work normally again."));
+    assert!(resolved.contains("We are sorry for the failed payments."));
+    assert!(resolved.contains("It lasted 10 minutes."), "{resolved}");
+    assert!(!resolved.contains("typo fix"));
+    // One conversation per incident.
+    let root = first.message_id().unwrap();
+    assert_eq!(second.in_reply_to().as_text(), Some(root));
+    assert_eq!(second.references().as_text(), Some(root));
+    assert_ne!(second.message_id(), Some(root));
+}
+
+#[test]
+fn webhooks_are_signed_retried_disabled_and_filtered() {
+    let rt = common::background_runtime();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let receiver = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let chat = rt.block_on(WebhookPeer::start(None));
+    receiver.script(
+        "/flaky",
+        vec![
+            Reply::StatusRetryAfter(500, "1".into()),
+            Reply::StatusRetryAfter(503, "1".into()),
+        ],
+    );
+    receiver.script("/gone", vec![Reply::Status(410)]);
+    receiver.script("/hangs", vec![Reply::Hang]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &healthy.url("/health"),
+        "[notify]\nwebhook_timeout = \"1s\"\n",
+    );
+    let hook = |path: &str, extra: &str| {
+        format!(
+            "[[webhook]]\nurl = \"{}\"\nsecret_env = \"{SECRET_VAR}\"\n{extra}\n",
+            receiver.url(path)
+        )
+    };
+    let subscribers = [
+        hook("/ok", ""),
+        hook("/flaky", ""),
+        hook("/gone", ""),
+        hook("/hangs", ""),
+        hook("/search-only", "components = [\"search\"]"),
+        format!(
+            "[[webhook]]\nurl = \"{}\"\nformat = \"slack\"\n",
+            chat.url("/slack")
+        ),
+        format!(
+            "[[webhook]]\nurl = \"{}\"\nformat = \"discord\"\n",
+            chat.url("/discord")
+        ),
+    ]
+    .join("\n");
+    let subscribers_path = dir.path().join("config/subscribers.toml");
+    std::fs::write(&subscribers_path, &subscribers).unwrap();
+    incident_file(
+        dir.path(),
+        "cards",
+        "Card payments failing",
+        "api",
+        &[
+            (
+                "investigating",
+                "Some card payments fail. <@everyone>",
+                true,
+            ),
+            ("identified", "Silent correction.", false),
+        ],
+    );
+    let state = dir.path().join("state");
+    let daemon = start(&config, &state);
+    let limit = Duration::from_secs(30);
+    receiver.wait_until(
+        limit,
+        "the flaky receiver to accept on the third try",
+        |r| r.iter().filter(|x| x.path == "/flaky").count() >= 3,
+    );
+    receiver.wait_until(limit, "the hanging receiver to be tried again", |r| {
+        r.iter().filter(|x| x.path == "/hangs").count() >= 2
+    });
+    chat.wait_until(limit, "both chat messages", |r| r.len() >= 2);
+    let listing = {
+        let mut last = String::new();
+        wait_until(limit, "nothing owed but the dead delivery", || {
+            last = outbox(&config, &state);
+            last.contains("dead") && !last.contains("pending") && !last.contains("failing")
+        });
+        last
+    };
+    assert!(listing.contains("Disabled:"), "{listing}");
+    assert!(listing.contains("410"), "{listing}");
+
+    let got = receiver.received();
+    for r in &got {
+        assert!(
+            r.verified,
+            "every webhook verifies with the standardwebhooks crate: {r:?}"
+        );
+        let json = r.json.as_ref().unwrap();
+        assert_eq!(json["type"], "incident.opened");
+        assert_eq!(json["data"]["incident"]["name"], "Card payments failing");
+        assert_eq!(
+            json["data"]["incident"]["status"], "investigating",
+            "the incident as it stood when the notice was made"
+        );
+        assert_eq!(
+            json["data"]["page_url"],
+            "https://status.test.example/incidents/INC-2026-1122-cards.html"
+        );
+    }
+    assert!(
+        !got.iter().any(|r| r.path == "/search-only"),
+        "filtered out"
+    );
+    let by_path = |p: &str| got.iter().filter(|r| r.path == p).collect::<Vec<_>>();
+    assert_eq!(
+        by_path("/ok").len(),
+        1,
+        "one notice: the silent correction sends nothing"
+    );
+    let flaky = by_path("/flaky");
+    assert_eq!(flaky.len(), 3);
+    assert!(
+        flaky.iter().all(|r| r.webhook_id == flaky[0].webhook_id),
+        "same id on every attempt"
+    );
+    assert_eq!(by_path("/gone").len(), 1, "410: never tried again");
+    assert_eq!(by_path("/hangs").len(), 2, "timed out once, then delivered");
+
+    // A tampered body fails independent verification.
+    let ok = &by_path("/ok")[0];
+    let wh = standardwebhooks::Webhook::new(SECRET).unwrap();
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        "webhook-id",
+        ok.webhook_id.clone().unwrap().parse().unwrap(),
+    );
+    headers.insert(
+        "webhook-timestamp",
+        ok.timestamp.clone().unwrap().parse().unwrap(),
+    );
+    headers.insert(
+        "webhook-signature",
+        ok.signature.clone().unwrap().parse().unwrap(),
+    );
+    assert!(wh.verify(ok.body.as_bytes(), &headers).is_ok());
+    let tampered = ok.body.replace("Card payments", "Card paymentz");
+    assert!(wh.verify(tampered.as_bytes(), &headers).is_err());
+
+    // Chat formats carry the same notice, and operator text pings nobody.
+    let chats = chat.received();
+    let slack = chats
+        .iter()
+        .find(|r| r.path == "/slack")
+        .unwrap()
+        .json
+        .clone()
+        .unwrap();
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("INC-2026-1122-cards")
+    );
+    let slack_text = slack.to_string();
+    assert!(
+        slack_text.contains("&lt;@everyone&gt;"),
+        "Slack markup escaped: {slack_text}"
+    );
+    let discord = chats
+        .iter()
+        .find(|r| r.path == "/discord")
+        .unwrap()
+        .json
+        .clone()
+        .unwrap();
+    assert_eq!(discord["allowed_mentions"]["parse"], serde_json::json!([]));
+    assert!(
+        discord["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("help@test.example")
+    );
+
+    // The operator fixes the endpoint, re-enables it by editing its entry, and retries.
+    let dead_id = by_path("/gone")[0].webhook_id.clone().unwrap();
+    std::fs::write(
+        &subscribers_path,
+        subscribers.replace(
+            &format!("{}\"\nsecret_env", receiver.url("/gone")),
+            &format!(
+                "{}\"\ncomponents = [\"api\", \"search\"]\nsecret_env",
+                receiver.url("/gone")
+            ),
+        ),
+    )
+    .unwrap();
+    wait_until(limit, "the endpoint to be enabled again", || {
+        Journal::read(&state)
+            .map(|r| {
+                r.records
+                    .iter()
+                    .any(|r| matches!(&r.event, Event::SubscriberUpdated { .. }))
+            })
+            .unwrap_or(false)
+    });
+    let out = common::run_bounded(
+        forewarn()
+            .args(["outbox", "retry", &dead_id, "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(&state),
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("running daemon"),
+        "{}",
+        text(&out.stdout)
+    );
+    receiver.wait_until(limit, "the retried delivery", |r| {
+        r.iter().filter(|x| x.path == "/gone").count() == 2
+    });
+    let again = receiver.received();
+    let gone: Vec<_> = again.iter().filter(|r| r.path == "/gone").collect();
+    assert_eq!(
+        gone[1].webhook_id.as_deref(),
+        Some(dead_id.as_str()),
+        "same id: receivers can de-duplicate"
+    );
+    wait_until(limit, "an empty outbox", || {
+        outbox(&config, &state).contains("Nothing owed")
+    });
+    stop(daemon);
+}
+
+#[test]
+fn mail_waits_for_a_server_that_is_down_then_arrives_in_order() {
+    let rt = common::background_runtime();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &healthy.url("/health"),
+        &format!(
+            "[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\ntls = \"none\"\n"
+        ),
+    );
+    std::fs::write(
+        dir.path().join("config/subscribers.toml"),
+        "[[email]]\naddress = \"a@customer.example\"\n[[email]]\naddress = \"b@customer.example\"\n",
+    )
+    .unwrap();
+    incident_file(
+        dir.path(),
+        "cards",
+        "Card payments failing",
+        "api",
+        &[
+            ("investigating", "First.", true),
+            ("identified", "Second.", true),
+            ("monitoring", "Third.", true),
+        ],
+    );
+    let state = dir.path().join("state");
+    let daemon = start(&config, &state);
+    wait_until(
+        Duration::from_secs(20),
+        "failed attempts to be recorded",
+        || outbox(&config, &state).contains("failing"),
+    );
+    let smtp = SmtpPeer::start_on(port);
+    let mails = smtp.wait_for(6, Duration::from_secs(30));
+    stop(daemon);
+    for who in ["a@customer.example", "b@customer.example"] {
+        let theirs: Vec<String> = mails
+            .iter()
+            .filter(|m| m.to == vec![who.to_string()])
+            .map(|m| parse(m).body_text(0).unwrap().into_owned())
+            .collect();
+        assert_eq!(theirs.len(), 3, "{who}: every notice, once");
+        for (n, word) in ["First.", "Second.", "Third."].iter().enumerate() {
+            assert!(
+                theirs[n].contains(word),
+                "{who}: notice {n} is \"{word}\": {}",
+                theirs[n]
+            );
+        }
+    }
+}
+
+#[test]
+fn config_errors_in_subscribers_and_email_name_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        "http://127.0.0.1:9/",
+        "[email]\ntransport = \"smtp\"\nsmtp_host = \"smtp.example.com\"\ntls = \"none\"\nusername = \"status\"\npassword_env = \"NO_SUCH_PASSWORD_VAR\"\n",
+    );
+    std::fs::write(
+        dir.path().join("config/subscribers.toml"),
+        "[[email]]\naddress = \"not an address\"\n\n[[email]]\naddress = \"ok@example.com\"\ncomponents = [\"serch\"]\n\n[[webhook]]\nurl = \"https://hooks.example.com/x\"\nformat = \"standard\"\n",
+    )
+    .unwrap();
+    let out = common::run_bounded(
+        forewarn().args(["check", "--config"]).arg(&config),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for want in [
+        "forewarn.toml:13:7: email.tls: \"none\" would send mail and the password in clear text to smtp.example.com",
+        "forewarn.toml:15:16: email.password_env: environment variable NO_SUCH_PASSWORD_VAR is not set",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+
+    // With the mail settings fixed, the subscribers file is checked against them.
+    let config = self::config(dir.path(), "http://127.0.0.1:9/", "");
+    let out = common::run_bounded(
+        forewarn().args(["check", "--config"]).arg(&config),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for want in [
+        "subscribers.toml:2:",
+        "address: \"not an address\" is not an email address",
+        "subscribers.toml:6:",
+        "\"serch\" is not a configured component (did you mean \"search\"?)",
+        "secret_env: is required",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}
