@@ -236,6 +236,18 @@ enum MaintenanceAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Demo { .. })
+        && std::env::var_os(forewarn::demo::WEBHOOK_SECRET_ENV).is_none()
+    {
+        // SAFETY: no other thread exists yet (the runtime starts later), so nothing can
+        // read the environment while it changes.
+        unsafe {
+            std::env::set_var(
+                forewarn::demo::WEBHOOK_SECRET_ENV,
+                forewarn::demo::new_webhook_secret(),
+            )
+        };
+    }
     let quiet = !matches!(cli.command, Command::Run { .. });
     init_logging(cli.log_format, if quiet { "warn" } else { "info" });
     let exit = match dispatch(cli) {

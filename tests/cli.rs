@@ -158,6 +158,10 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
         "customers read: \"We are sorry: for almost a minute, some of you could not pay.\"",
         "customers read: \"We have credited 10% of this month's fee to the affected accounts.\"",
         "No open incidents.",
+        "email to ops@demo-shop.test: \"[Major outage] Checkout: major outage (INC-",
+        "email to finance@demo-shop.test: \"[Resolved] Checkout: major outage (INC-",
+        "(partner's webhook receiver) incident.opened INC-",
+        "(partner's webhook receiver) incident.resolved INC-",
     ] {
         assert!(
             stdout.contains(expected),
@@ -175,6 +179,23 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
         "a failure during maintenance opened something:\n{stdout}"
     );
     assert!(!stdout.contains("command failed"), "{stdout}");
+    assert!(!stdout.contains("bad signature"), "{stdout}");
+    assert!(
+        !stdout.contains("email to finance@demo-shop.test: \"[Degraded performance] Search"),
+        "finance only hears about checkout:\n{stdout}"
+    );
+    let emails = std::fs::read_dir(dir.path().join("demo/state/mail"))
+        .expect("the mail folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        })
+        .count();
+    assert_eq!(
+        emails,
+        stdout.matches("] email to ").count(),
+        "one .eml file per email announced:\n{stdout}"
+    );
 
     let journal =
         std::fs::read_to_string(dir.path().join("demo/state/journal.jsonl")).expect("journal");

@@ -8,8 +8,9 @@ use anyhow::{Context, bail};
 pub const EXAMPLE_CONFIG: &str = include_str!("../../config/forewarn.toml");
 const INCIDENTS_README: &str = include_str!("../../config/incidents/README.md");
 const MAINTENANCE_README: &str = include_str!("../../config/maintenance/README.md");
+const EXAMPLE_SUBSCRIBERS: &str = include_str!("../../config/subscribers.toml");
 
-/// Write `DIR/config/forewarn.toml` (and notes on the `incidents/` and `maintenance/`
+/// Write `DIR/config/forewarn.toml`, an example `subscribers.toml` (and notes on the `incidents/` and `maintenance/`
 /// folders beside it); never overwrites an existing file.
 pub fn run(dir: &Path) -> anyhow::Result<PathBuf> {
     let config_dir = dir.join("config");
@@ -24,6 +25,11 @@ pub fn run(dir: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("cannot create {}", config_dir.display()))?;
     std::fs::write(&path, EXAMPLE_CONFIG)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    let subscribers = config_dir.join(crate::config::subscribers::SUBSCRIBERS_FILE);
+    if !subscribers.exists() {
+        std::fs::write(&subscribers, EXAMPLE_SUBSCRIBERS)
+            .with_context(|| format!("cannot write {}", subscribers.display()))?;
+    }
     for (sub, readme) in [
         ("incidents", INCIDENTS_README),
         ("maintenance", MAINTENANCE_README),

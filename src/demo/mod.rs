@@ -25,6 +25,18 @@ use crate::status::IncidentStatus;
 use script::Beat;
 use service::STORY;
 
+pub use script::WEBHOOK_SECRET_ENV;
+
+/// A fresh `whsec_` secret for the demo's webhook receiver.
+pub fn new_webhook_secret() -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..24).map(|_| fastrand::u8(..)).collect();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
 /// Marks a directory as the demo's own, so the demo never clears anything else.
 const MARKER: &str = ".forewarn-demo";
 
@@ -50,12 +62,26 @@ pub async fn run(
 
     let stop_service = CancellationToken::new();
     let started = Instant::now();
-    let addr = service::start(speed, started, stop_service.clone())
+    let secret = std::env::var(script::WEBHOOK_SECRET_ENV).with_context(|| {
+        format!(
+            "the demo's webhook receiver needs a whsec_ secret in {}",
+            script::WEBHOOK_SECRET_ENV
+        )
+    })?;
+    let (said_tx, mut said) = tokio::sync::mpsc::unbounded_channel();
+    let hooks = service::Hooks {
+        secret,
+        said: said_tx,
+    };
+    let addr = service::start(speed, started, stop_service.clone(), hooks)
         .await
         .context("cannot start the demo service on 127.0.0.1")?;
     let config_path = dir.join("forewarn.toml");
     std::fs::write(&config_path, script::config(addr, speed))
         .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let subscribers_path = dir.join(crate::config::subscribers::SUBSCRIBERS_FILE);
+    std::fs::write(&subscribers_path, script::subscribers(addr))
+        .with_context(|| format!("cannot write {}", subscribers_path.display()))?;
     let config = Config::load(&config_path)
         .map_err(|e| anyhow::anyhow!("the demo configuration is invalid: {e}"))?;
     let names: Vec<(String, String)> = config
@@ -103,6 +129,12 @@ pub async fn run(
         "Status site: {} (rebuilt as things happen; open it in a browser and reload)",
         site_dir.join("index.html").display()
     )?;
+    writeln!(
+        out,
+        "Subscribers ({}): ops@ and finance@demo-shop.test by email (written as .eml files to {}), and a partner's system by signed webhook.",
+        subscribers_path.display(),
+        state_dir.join(crate::notify::send::MAIL_DIR).display()
+    )?;
     if speed != 1.0 {
         writeln!(out, "Playing {speed}x faster; times below are demo time.")?;
     }
@@ -127,7 +159,13 @@ pub async fn run(
                     writeln!(out, "{} {line}", demo.stamp())?;
                 }
             }
+            Some(line) = said.recv() => writeln!(out, "{} {line}", demo.stamp())?,
             r = rx.recv() => match r {
+                Ok(record) if record.event.is_bookkeeping() => {
+                    if let Some(line) = delivery_line(&record.event, &state_dir) {
+                        writeln!(out, "{} {line}", demo.stamp())?;
+                    }
+                }
                 Ok(record) => {
                     if let Event::IncidentOpened { reference, components, .. } = &record.event
                         && components.contains_key("checkout")
@@ -312,6 +350,37 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
         Event::MaintenanceCompleted { id } => format!("maintenance {id} completed"),
         Event::MaintenanceCancelled { id } => format!("maintenance {id} cancelled"),
         other => other.kind().to_owned(),
+    }
+}
+
+/// What the demo says about a delivery: emails by their recipient and subject.
+fn delivery_line(event: &Event, state_dir: &Path) -> Option<String> {
+    match event {
+        Event::DeliverySucceeded { id, .. } => {
+            let path = state_dir
+                .join(crate::notify::send::MAIL_DIR)
+                .join(format!("{id}.eml"));
+            let text = std::fs::read_to_string(&path).ok()?;
+            let header = |name: &str| {
+                let mut lines = text.split("\r\n").skip_while(|l| !l.starts_with(name));
+                let first = lines.next()?.trim_start_matches(name).trim().to_owned();
+                let rest: Vec<&str> = lines.take_while(|l| l.starts_with([' ', '\t'])).collect();
+                Some(
+                    rest.iter()
+                        .fold(first, |acc, l| format!("{acc} {}", l.trim())),
+                )
+            };
+            Some(format!(
+                "email to {}: \"{}\" ({})",
+                header("To:")?,
+                header("Subject:")?,
+                path.display()
+            ))
+        }
+        Event::DeliveryFailed { id, error, .. } => Some(format!(
+            "delivery {id} failed ({error}); it will be retried"
+        )),
+        _ => None,
     }
 }
 

@@ -64,6 +64,17 @@ pub const APOLOGY: &str = "We are sorry: for almost a minute, some of you could 
 pub const CREDIT: &str = "We have credited 10% of this month's fee to the affected accounts.";
 pub const MAINTENANCE_MESSAGE: &str = "We are upgrading the database. Orders placed during the work are kept and processed right after.";
 
+/// The environment variable holding the demo webhook's signing secret.
+pub const WEBHOOK_SECRET_ENV: &str = "FOREWARN_DEMO_WEBHOOK_SECRET";
+
+/// Two people by email (one only cares about checkout, in New York time) and a
+/// partner's system by signed webhook.
+pub fn subscribers(addr: SocketAddr) -> String {
+    format!(
+        "# Written by `forewarn demo`; it is rewritten on every demo run.\n\n[[email]]\naddress = \"ops@demo-shop.test\"\n\n[[email]]\naddress = \"finance@demo-shop.test\"\ncomponents = [\"checkout\"]\ntimezone = \"America/New_York\"\n\n[[webhook]]\nurl = \"http://{addr}/hooks/forewarn\"\nsecret_env = \"{WEBHOOK_SECRET_ENV}\"\nformat = \"standard\"\ncomponents = [\"checkout\"]\n"
+    )
+}
+
 pub fn config(addr: SocketAddr, speed: f64) -> String {
     let ms = |s: f64| format!("{}ms", (s * 1000.0 / speed).round() as u64);
     let every = ms(2.0);

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -53,10 +55,50 @@ impl Clock {
 }
 
 /// Start the service; returns its address. It stops when `stop` is cancelled.
+/// The demo partner's webhook receiver: checks each signature and says what came.
+#[derive(Clone)]
+pub struct Hooks {
+    pub secret: String,
+    pub said: mpsc::UnboundedSender<String>,
+}
+
+async fn hook(State(hooks): State<Hooks>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (id, ts) = (header("webhook-id"), header("webhook-timestamp"));
+    let valid = ts
+        .parse::<i64>()
+        .ok()
+        .and_then(|ts| crate::notify::webhook::sign(&hooks.secret, &id, ts, &body).ok())
+        .is_some_and(|sig| header("webhook-signature").split(' ').any(|s| s == sig));
+    if !valid {
+        let _ = hooks
+            .said
+            .send("(partner's webhook receiver) rejected a request with a bad signature".into());
+        return StatusCode::UNAUTHORIZED;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let about = json["data"]["incident"]["reference"]
+        .as_str()
+        .or(json["data"]["component"]["name"].as_str())
+        .unwrap_or("");
+    let _ = hooks.said.send(format!(
+        "(partner's webhook receiver) {} {about}, signature valid, id {id}",
+        json["type"].as_str().unwrap_or("?")
+    ));
+    StatusCode::NO_CONTENT
+}
+
 pub async fn start(
     speed: f64,
     started: Instant,
     stop: CancellationToken,
+    hooks: Hooks,
 ) -> std::io::Result<SocketAddr> {
     let clock = Arc::new(Clock { started, speed });
     let app = Router::new()
@@ -67,7 +109,12 @@ pub async fn start(
         .route("/checkout/health", get(checkout))
         .route("/search/health", get(search))
         .route("/database/health", get(database))
-        .with_state(clock);
+        .with_state(clock)
+        .merge(
+            Router::new()
+                .route("/hooks/forewarn", post(hook))
+                .with_state(hooks),
+        );
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
