@@ -563,3 +563,112 @@ fn config_errors_in_subscribers_and_email_name_file_line_and_key() {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
 }
+
+#[test]
+fn operators_can_send_a_test_notice_and_preview_what_subscribers_get() {
+    let rt = common::background_runtime();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let receiver = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    receiver.script("/broken", vec![Reply::Status(500)]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &healthy.url("/health"), "");
+    let state = dir.path().join("state");
+    let cli = |args: &[&str]| {
+        common::run_bounded(
+            forewarn()
+                .env(SECRET_VAR, SECRET)
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .arg("--state")
+                .arg(&state),
+            Duration::from_secs(30),
+        )
+    };
+
+    let out = cli(&["notify-test", "--email", "me@customer.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    let eml = said
+        .split_whitespace()
+        .find(|w| w.ends_with(".eml"))
+        .unwrap_or_else(|| panic!("names the .eml file: {said}"));
+    let mail = std::fs::read_to_string(eml).unwrap();
+    assert!(mail.contains("To: me@customer.example"), "{mail}");
+    assert!(mail.contains("Test notice"), "{mail}");
+
+    let out = cli(&[
+        "notify-test",
+        "--webhook",
+        &receiver.url("/hook"),
+        "--secret-env",
+        SECRET_VAR,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = receiver.wait_until(Duration::from_secs(10), "the test webhook", |r| {
+        !r.is_empty()
+    });
+    assert!(got[0].verified);
+    assert_eq!(got[0].json.as_ref().unwrap()["data"]["test"], true);
+
+    let out = cli(&[
+        "notify-test",
+        "--webhook",
+        &receiver.url("/broken"),
+        "--secret-env",
+        SECRET_VAR,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not delivered: the receiver answered 500"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Preview an incident the daemon recorded.
+    incident_file(
+        dir.path(),
+        "cards",
+        "Card payments failing",
+        "api",
+        &[("investigating", "Some card payments fail.", true)],
+    );
+    let daemon = start(&config, &state);
+    wait_until(
+        Duration::from_secs(20),
+        "the incident to be recorded",
+        || {
+            Journal::read(&state)
+                .map(|r| {
+                    r.records
+                        .iter()
+                        .any(|r| matches!(r.event, Event::IncidentOpened { .. }))
+                })
+                .unwrap_or(false)
+        },
+    );
+    stop(daemon);
+    let out = cli(&["preview", "INC-2026-1122-cards"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let email = text(&out.stdout);
+    assert!(
+        email.contains("Subject: [Partial outage] Card payments failing (INC-2026-1122-cards)"),
+        "{email}"
+    );
+    assert!(email.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    let out = cli(&["preview", "cards", "--channel", "slack"]);
+    let slack: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("INC-2026-1122-cards")
+    );
+    let out = cli(&["preview", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no incident nope"),
+        "{}",
+        text(&out.stderr)
+    );
+}
