@@ -36,16 +36,24 @@ fn start(config: &Path, state: &Path) -> Child {
         .arg(state.with_file_name("site"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // Logs go to a file: an undrained pipe would stall the daemon once full.
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(state.with_file_name("daemon.log"))
+                .expect("log file"),
+        )
         .spawn()
         .expect("spawn forewarn run")
 }
 
-fn stop(child: Child) -> String {
+/// Stop the daemon; returns its log.
+fn stop(child: Child, state: &Path) -> String {
     let out = common::stop_daemon(child);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    stderr
+    let log = std::fs::read_to_string(state.with_file_name("daemon.log")).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    log
 }
 
 fn incident_file(
@@ -146,7 +154,7 @@ fn email_over_smtp_is_threaded_with_both_parts_and_one_click_unsubscribe() {
     );
     let mails = smtp.wait_for(2, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(500));
-    let stderr = stop(daemon);
+    let stderr = stop(daemon, &state);
     let mails = {
         let all = smtp.messages();
         assert_eq!(
@@ -460,7 +468,7 @@ fn webhooks_are_signed_retried_disabled_and_filtered() {
     wait_until(limit, "an empty outbox", || {
         outbox(&config, &state).contains("Nothing owed")
     });
-    stop(daemon);
+    stop(daemon, &state);
 }
 
 #[test]
@@ -501,7 +509,7 @@ fn mail_waits_for_a_server_that_is_down_then_arrives_in_order() {
     );
     let smtp = SmtpPeer::start_on(port);
     let mails = smtp.wait_for(6, Duration::from_secs(30));
-    stop(daemon);
+    stop(daemon, &state);
     for who in ["a@customer.example", "b@customer.example"] {
         let theirs: Vec<String> = mails
             .iter()
@@ -529,7 +537,7 @@ fn config_errors_in_subscribers_and_email_name_file_line_and_key() {
     );
     std::fs::write(
         dir.path().join("config/subscribers.toml"),
-        "[[email]]\naddress = \"not an address\"\n\n[[email]]\naddress = \"ok@example.com\"\ncomponents = [\"serch\"]\n\n[[webhook]]\nurl = \"https://hooks.example.com/x\"\nformat = \"standard\"\n",
+        "[[email]]\naddress = \"not an address\"\n\n[[email]]\naddress = \"ok@example.com\"\ncomponents = [\"serch\"]\n\n[[webhook]]\nurl = \"https://hooks.example.com/x\"\nformat = \"standard\"\n\n[[webhook]]\nurl = \"https://user:pw@hooks.example.com/y\"\nformat = \"slack\"\n",
     )
     .unwrap();
     let out = common::run_bounded(
@@ -559,6 +567,7 @@ fn config_errors_in_subscribers_and_email_name_file_line_and_key() {
         "subscribers.toml:6:",
         "\"serch\" is not a configured component (did you mean \"search\"?)",
         "secret_env: is required",
+        "url: holds credentials (user:password@)",
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
@@ -647,7 +656,7 @@ fn operators_can_send_a_test_notice_and_preview_what_subscribers_get() {
                 .unwrap_or(false)
         },
     );
-    stop(daemon);
+    stop(daemon, &state);
     let out = cli(&["preview", "INC-2026-1122-cards"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let email = text(&out.stdout);

@@ -42,7 +42,6 @@ fn delivery(composed: Composed, subscriber: &str) -> Delivery {
         first_attempt: None,
         next_at: Utc::now(),
         last_error: None,
-        forced: true,
     }
 }
 

@@ -86,17 +86,17 @@ impl Webhook {
     }
 }
 
-/// `https://hooks.slack.com/…` for addresses that hold a secret.
+/// What operators see of a webhook's address: scheme, host, port and path, with any
+/// query (which may hold a token) elided; only the host when the whole address is a
+/// secret (`url_env`).
 pub fn label(url: &Url, secret: bool) -> String {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     if secret {
-        format!(
-            "{}://{}/…",
-            url.scheme(),
-            url.host_str().unwrap_or_default()
-        )
-    } else {
-        url.to_string()
+        return format!("{}://{host}{port}/…", url.scheme());
     }
+    let query = if url.query().is_some() { "?…" } else { "" };
+    format!("{}://{host}{port}{}{query}", url.scheme(), url.path())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -353,6 +353,13 @@ fn webhook(
         }
         (Some(u), None) => (
             values::http_url(u.get_ref())
+                .and_then(|url| {
+                    if url.password().is_some() || !url.username().is_empty() {
+                        Err("holds credentials (user:password@); keep secrets out of this file: read the whole address from the environment with url_env".to_owned())
+                    } else {
+                        Ok(url)
+                    }
+                })
                 .map_err(|e| t.error(rep, u.span(), "url", &e))
                 .ok(),
             false,

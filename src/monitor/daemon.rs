@@ -74,6 +74,9 @@ struct Daemon {
     state_dir: PathBuf,
     site: SiteState,
     notifier: Notifier,
+    /// Delivery receipts the journal could not take yet. Their deliveries stay under
+    /// way (never sent again) until the receipts are recorded.
+    unsaved: Vec<(DateTime<Utc>, Event)>,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -114,6 +117,7 @@ pub async fn run(
         generation: 0,
         warned: HashSet::new(),
         notifier,
+        unsaved: Vec::new(),
     };
     daemon.sync_trackers();
     tracing::info!(
@@ -182,6 +186,9 @@ pub async fn run(
             _ = clock.tick() => {
                 daemon.run_clock(Utc::now());
                 daemon.take_requests();
+                if !daemon.unsaved.is_empty() {
+                    daemon.record_receipts(Vec::new());
+                }
             }
             _ = reread.tick() => daemon.reload_declared(Utc::now()),
             _ = refresh.tick() => daemon.site.due = Some(tokio::time::Instant::now()),
@@ -319,8 +326,21 @@ impl Daemon {
             })
             .map(|id| (now, Event::DeliveryRetried { id }))
             .collect();
-        if let Err(e) = self.append(events) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record a retry request");
+        self.record_receipts(events);
+    }
+
+    /// Append delivery bookkeeping; what cannot be written now is kept and tried again
+    /// every second, so a delivery that succeeded is never sent again for want of its
+    /// receipt.
+    fn record_receipts(&mut self, events: Vec<(DateTime<Utc>, Event)>) {
+        let mut all = std::mem::take(&mut self.unsaved);
+        all.extend(events);
+        if all.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append(all.clone()) {
+            tracing::error!(error = %format!("{e:#}"), pending = all.len(), "cannot record delivery outcomes; will try again");
+            self.unsaved = all;
         }
     }
 
@@ -329,9 +349,7 @@ impl Daemon {
         let config = self.config.clone();
         let receipts = self.notifier.start_due(&config, Utc::now());
         let now = Utc::now();
-        if let Err(e) = self.append(receipts.into_iter().map(|e| (now, e)).collect()) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record delivery outcomes");
-        }
+        self.record_receipts(receipts.into_iter().map(|e| (now, e)).collect());
     }
 
     /// Record the outcome of attempts that ended (this one and any others waiting), in
@@ -367,12 +385,7 @@ impl Daemon {
                     .map(|e| (f.at, e)),
             );
         }
-        if let Err(e) = self.append(events) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record delivery outcomes; those deliveries will be attempted again");
-            for f in &done {
-                self.notifier.release(&f.delivery.id);
-            }
-        }
+        self.record_receipts(events);
     }
 
     /// Read the declared incident and maintenance files and record what is new.

@@ -229,7 +229,8 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         seq: 0,
         at: now,
         kind: "incident.opened",
-        thread: incident_thread("test"),
+        // A thread of its own each time: mail clients drop a repeated Message-ID.
+        thread: incident_thread(&format!("test-{}", now.timestamp_micros())),
         components,
         data: json!({
             "incident": api::incident(&ctx, &incident),

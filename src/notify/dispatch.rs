@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::audience::{Audience, sync_events};
 use super::email::{self, Recipient, Templates};
-use super::outbox::{Delivery, Outbox, Outcome, is_stale};
+use super::outbox::{Delivery, Outbox, Outcome};
 use super::send::Senders;
 use super::token::Keys;
 use super::webhook;
@@ -114,7 +114,7 @@ impl Notifier {
     }
 
     /// Start every attempt that is due. Returns receipts decided without trying
-    /// (stale notices, subscribers that can no longer be reached).
+    /// (subscribers that can no longer be reached).
     pub fn start_due(&mut self, config: &Arc<Config>, now: DateTime<Utc>) -> Vec<Event> {
         let room = self.limit.saturating_sub(self.outbox.in_flight());
         if room == 0 {
@@ -122,21 +122,10 @@ impl Notifier {
         }
         let mut receipts = Vec::new();
         for d in self.outbox.take_due(now, room) {
-            if is_stale(&d, now) {
-                self.outbox.release(&d.id);
-                receipts.extend(super::outbox::receipts(
-                    &d,
-                    Outcome::Rejected {
-                        error: "not sent: the notice was more than 24 hours old when it could first be sent (retry it with forewarn outbox retry)".into(),
-                    },
-                    now,
-                ));
-                continue;
-            }
             let route = match self.route(config, &d) {
                 Ok(r) => r,
                 Err(outcome) => {
-                    self.outbox.release(&d.id);
+                    // Stays under way until its receipt is recorded.
                     receipts.extend(super::outbox::receipts(&d, outcome, now));
                     continue;
                 }
@@ -169,11 +158,6 @@ impl Notifier {
     /// Attempts that already ended, without waiting.
     pub fn try_finished(&mut self) -> Option<Finished> {
         self.rx.try_recv().ok()
-    }
-
-    /// An attempt whose receipt could not be recorded: it will be tried again.
-    pub fn release(&mut self, id: &str) {
-        self.outbox.release(id);
     }
 
     /// Where a delivery goes, or why it cannot go now.

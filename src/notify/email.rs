@@ -207,7 +207,15 @@ pub fn build(
             mailto(contact, &format!("Unsubscribe {}", recipient.address))
         ));
     }
-    let list_name = header_text(&config.site.title).replace(['"', '\\', '<', '>'], "");
+    // List-Id's phrase must stay plain ASCII (an encoded word cannot sit in quotes).
+    let list_name: String = header_text(&config.site.title)
+        .chars()
+        .filter(|c| c.is_ascii() && !matches!(c, '"' | '\\' | '<' | '>'))
+        .collect();
+    let list_id = match list_name.trim() {
+        "" => format!("<notices.{}>", domain(config)),
+        name => format!("\"{name}\" <notices.{}>", domain(config)),
+    };
     let mut builder = Message::builder()
         .from(config.email.from.clone())
         .to(Mailbox::new(None, to))
@@ -220,14 +228,14 @@ pub fn build(
         )))
         .date(SystemTime::from(composed.at))
         .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
-        .header(Raw::<ListId>::new(format!(
-            "\"{list_name}\" <notices.{}>",
-            domain(config)
-        )))
-        .header(Raw::<ListUnsubscribe>::new(unsubscribe))
-        .header(Raw::<ListUnsubscribePost>::new(
+        .header(Raw::<ListId>::new(list_id))
+        .header(Raw::<ListUnsubscribe>::new(unsubscribe));
+    // RFC 8058 one-click needs an https address.
+    if recipient.unsubscribe_url.starts_with("https://") {
+        builder = builder.header(Raw::<ListUnsubscribePost>::new(
             "List-Unsubscribe=One-Click".into(),
         ));
+    }
     if !starts_thread(composed) {
         let root = thread_root(config, &composed.thread, recipient.key);
         builder = builder.in_reply_to(root.clone()).references(root);

@@ -6,7 +6,7 @@
 //! `.dead`) settle them. Folding the journal from the start therefore rebuilds exactly
 //! what is still owed after a crash. Pure.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,9 +30,8 @@ pub const BACKOFF: &[Duration] = &[
 ];
 /// After this long since the first attempt, a failing delivery is dead.
 pub const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(24);
-/// A notice first attempted this long after its event is stale: dead at once, for an
-/// operator to retry if it still matters.
-pub const STALE_AFTER: TimeDelta = TimeDelta::hours(24);
+/// The longest a receiver's `Retry-After` is waited for.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 
 /// The stable id of one notice to one subscriber.
 pub fn delivery_id(seq: u64, subscriber: &str) -> String {
@@ -78,18 +77,31 @@ pub struct Delivery {
     pub first_attempt: Option<DateTime<Utc>>,
     pub next_at: DateTime<Utc>,
     pub last_error: Option<String>,
-    /// An operator asked for it again: send it however old it is.
-    pub forced: bool,
 }
+
+/// A queue of deliveries that must arrive in order: (subscriber, thread).
+type QueueKey = (String, String);
 
 /// Deliveries owed, in order per (subscriber, thread).
 #[derive(Debug, Default)]
 pub struct Outbox {
     deliveries: HashMap<String, Delivery>,
     /// (subscriber, thread) → seq → id, for deliveries not dead.
-    queues: HashMap<(String, String), BTreeMap<u64, String>>,
+    queues: HashMap<QueueKey, BTreeMap<u64, String>>,
     /// Ids with an attempt under way (not recorded in the journal).
     in_flight: HashSet<String>,
+    /// The head of each queue that is not under way, by when it is due: what
+    /// `take_due` and `next_due` read without scanning every queue.
+    ready: BTreeSet<(DateTime<Utc>, u64, String)>,
+    /// Queue → its head's entry in `ready`.
+    heads: HashMap<QueueKey, (DateTime<Utc>, u64, String)>,
+    /// Every component each incident has touched: whoever heard of its opening hears
+    /// of its resolution, even if an edit moved it to other components since.
+    touched: HashMap<String, BTreeSet<String>>,
+}
+
+fn queue_key(d: &Delivery) -> QueueKey {
+    (d.subscriber.clone(), d.notice.thread.clone())
 }
 
 /// Settled ids found in a first pass over the journal, so replay composes notices only
@@ -161,12 +173,16 @@ impl Outbox {
                 next_at,
             } => {
                 self.in_flight.remove(id);
-                if let Some(d) = self.deliveries.get_mut(id) {
+                if let Some(d) = self.deliveries.get_mut(id)
+                    && d.state != State::Dead
+                {
                     d.state = State::Failing;
                     d.attempts = *attempt;
                     d.first_attempt.get_or_insert(record.at);
                     d.next_at = *next_at;
                     d.last_error = Some(error.clone());
+                    let key = queue_key(d);
+                    self.refresh(&key);
                 }
             }
             Event::DeliveryDead { id, attempt, error } => {
@@ -185,10 +201,10 @@ impl Outbox {
                     d.attempts = 0;
                     d.first_attempt = None;
                     d.next_at = record.at;
-                    d.forced = true;
-                    let key = (d.subscriber.clone(), d.notice.thread.clone());
+                    let key = queue_key(d);
                     let (seq, id) = (d.notice.seq, d.id.clone());
-                    self.queues.entry(key).or_default().insert(seq, id);
+                    self.queues.entry(key.clone()).or_default().insert(seq, id);
+                    self.refresh(&key);
                 }
             }
             Event::SubscriberDisabled { key, reason } => {
@@ -220,12 +236,31 @@ impl Outbox {
                 }
             }
             _ => {
+                if let Event::IncidentOpened { id, components, .. }
+                | Event::IncidentChanged { id, components, .. } = &record.event
+                {
+                    self.touched
+                        .entry(id.clone())
+                        .or_default()
+                        .extend(components.keys().cloned());
+                }
                 if audience.is_empty() {
                     return; // nobody to tell
                 }
-                let Some(composed) = compose(config, view, record) else {
+                let Some(mut composed) = compose(config, view, record) else {
                     return;
                 };
+                if let Some(ever) = composed
+                    .thread
+                    .strip_prefix("incident:")
+                    .and_then(|id| self.touched.get(id))
+                {
+                    for c in ever {
+                        if !composed.components.contains(c) {
+                            composed.components.push(c.clone());
+                        }
+                    }
+                }
                 let composed = Arc::new(composed);
                 for (key, member) in audience.interested(&composed.components) {
                     let machine = member.record.channel == "webhook"
@@ -237,8 +272,9 @@ impl Outbox {
                     if done.is_some_and(|d| d.contains(id.as_str())) {
                         continue;
                     }
+                    let queue = (key.clone(), composed.thread.clone());
                     self.queues
-                        .entry((key.clone(), composed.thread.clone()))
+                        .entry(queue.clone())
                         .or_default()
                         .insert(record.seq, id.clone());
                     self.deliveries.insert(
@@ -252,40 +288,63 @@ impl Outbox {
                             first_attempt: None,
                             next_at: record.at,
                             last_error: None,
-                            forced: false,
                         },
                     );
+                    self.refresh(&queue);
                 }
             }
         }
     }
 
     fn dequeue(&mut self, d: &Delivery) {
-        let key = (d.subscriber.clone(), d.notice.thread.clone());
+        let key = queue_key(d);
         if let Some(q) = self.queues.get_mut(&key) {
             q.remove(&d.notice.seq);
             if q.is_empty() {
                 self.queues.remove(&key);
             }
         }
+        self.refresh(&key);
+    }
+
+    /// Put a queue's head (if due to be tried and not under way) in the ready index.
+    fn refresh(&mut self, key: &QueueKey) {
+        if let Some(old) = self.heads.remove(key) {
+            self.ready.remove(&old);
+        }
+        let Some(id) = self.queues.get(key).and_then(|q| q.values().next()) else {
+            return;
+        };
+        if self.in_flight.contains(id) {
+            return;
+        }
+        if let Some(d) = self.deliveries.get(id) {
+            let entry = (d.next_at, d.notice.seq, d.id.clone());
+            self.ready.insert(entry.clone());
+            self.heads.insert(key.clone(), entry);
+        }
     }
 
     /// Deliveries to attempt now: the first owed of each (subscriber, thread), when it
-    /// is due and not already under way. They are marked as under way.
+    /// is due and not already under way, earliest first. They are marked as under way.
     pub fn take_due(&mut self, now: DateTime<Utc>, limit: usize) -> Vec<Delivery> {
-        let mut due: Vec<&Delivery> = self
-            .queues
-            .values()
-            .filter_map(|q| q.values().next())
-            .filter(|id| !self.in_flight.contains(*id))
-            .filter_map(|id| self.deliveries.get(id))
-            .filter(|d| d.next_at <= now)
-            .collect();
-        due.sort_by_key(|d| (d.next_at, d.notice.seq));
-        due.truncate(limit);
-        let due: Vec<Delivery> = due.into_iter().cloned().collect();
-        for d in &due {
-            self.in_flight.insert(d.id.clone());
+        let mut due = Vec::new();
+        while due.len() < limit {
+            let Some(first) = self.ready.first() else {
+                break;
+            };
+            if first.0 > now {
+                break;
+            }
+            let Some((_, _, id)) = self.ready.pop_first() else {
+                break;
+            };
+            let Some(d) = self.deliveries.get(&id) else {
+                continue;
+            };
+            self.heads.remove(&queue_key(d));
+            self.in_flight.insert(id);
+            due.push(d.clone());
         }
         due
     }
@@ -294,17 +353,15 @@ impl Outbox {
     /// written): let it be tried again.
     pub fn release(&mut self, id: &str) {
         self.in_flight.remove(id);
+        if let Some(d) = self.deliveries.get(id) {
+            let key = queue_key(d);
+            self.refresh(&key);
+        }
     }
 
     /// When the next delivery not under way falls due.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.queues
-            .values()
-            .filter_map(|q| q.values().next())
-            .filter(|id| !self.in_flight.contains(*id))
-            .filter_map(|id| self.deliveries.get(id))
-            .map(|d| d.next_at)
-            .min()
+        self.ready.first().map(|(at, _, _)| *at)
     }
 
     pub fn get(&self, id: &str) -> Option<&Delivery> {
@@ -373,8 +430,17 @@ pub fn receipts(d: &Delivery, outcome: Outcome, now: DateTime<Utc>) -> Vec<Event
             },
         ],
         Outcome::Failed { error, retry_after } => {
+            // A receiver's Retry-After is honoured, but after two quick retries the
+            // backoff is a floor, so "Retry-After: 1" forever is not a retry a second.
             let wait = match retry_after {
-                Some(r) => r.clamp(Duration::from_secs(1), Duration::from_secs(3600)),
+                Some(r) => {
+                    let floor = if attempt <= 2 {
+                        Duration::from_secs(1)
+                    } else {
+                        backoff(attempt - 2)
+                    };
+                    r.clamp(floor, MAX_RETRY_AFTER.max(floor))
+                }
                 None => backoff(attempt),
             };
             let next_at = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1));
@@ -394,11 +460,6 @@ pub fn receipts(d: &Delivery, outcome: Outcome, now: DateTime<Utc>) -> Vec<Event
             }
         }
     }
-}
-
-/// A delivery first attempted long after its event: not worth sending unasked.
-pub fn is_stale(d: &Delivery, now: DateTime<Utc>) -> bool {
-    !d.forced && d.attempts == 0 && now - d.notice.at > STALE_AFTER
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ impl Senders {
             }
             Mailer::Smtp(t) => match t.send(message).await {
                 Ok(_) => Outcome::Delivered,
-                Err(e) if e.is_permanent() => Outcome::Rejected {
+                Err(e) if refuses_recipient(&e) => Outcome::Rejected {
                     error: format!("the mail server refused the message: {e}"),
                 },
                 Err(e) => failed(
@@ -138,6 +138,17 @@ impl Senders {
             failed(format!("the receiver answered {status}"), None)
         }
     }
+}
+
+/// A refusal that retrying cannot change: no such mailbox (550, 551, 553). Other
+/// refusals (authentication, policy, a full mailbox) may pass later, or once the
+/// operator fixes the settings, so they are retried.
+fn refuses_recipient(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent()
+        && e.status().is_some_and(|code| {
+            let n = code.to_string();
+            matches!(n.as_str(), "550" | "551" | "553")
+        })
 }
 
 fn failed(error: String, retry_after: Option<Duration>) -> Outcome {

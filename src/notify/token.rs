@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 pub const SECRET_ENV: &str = "FOREWARN_SECRET";
 /// The key's file in the state directory when the environment has none.
 pub const SECRET_FILE: &str = "secret";
+/// The shortest signing key accepted.
+pub const MIN_SECRET_LEN: usize = 32;
 
 #[derive(Clone)]
 pub struct Keys {
@@ -46,11 +48,17 @@ impl Keys {
         if let Ok(s) = std::env::var(SECRET_ENV)
             && !s.trim().is_empty()
         {
+            anyhow::ensure!(
+                s.trim().len() >= MIN_SECRET_LEN,
+                "{SECRET_ENV} is too short to sign links: use at least {MIN_SECRET_LEN} random characters"
+            );
             return Ok(Keys::from_secret(s.trim().as_bytes()));
         }
         let path = state_dir.join(SECRET_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(s) if s.trim().len() >= 32 => return Ok(Keys::from_secret(s.trim().as_bytes())),
+            Ok(s) if s.trim().len() >= MIN_SECRET_LEN => {
+                return Ok(Keys::from_secret(s.trim().as_bytes()));
+            }
             Ok(_) => anyhow::bail!(
                 "{} is too short to be a signing key; delete it to have a new one made (links in emails already sent stop working)",
                 path.display()
@@ -65,18 +73,23 @@ impl Keys {
             .and_then(|mut f| f.read_exact(&mut bytes))
             .context("cannot read random bytes for a signing key")?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // Written whole under a temporary name, then linked into place: a crash never
+        // leaves a half-written key, and a key made by another process wins.
+        let tmp = state_dir.join(format!(".{SECRET_FILE}.{}", std::process::id()));
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
+        opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        match opts.open(&path) {
-            Ok(mut f) => {
-                f.write_all(hex.as_bytes())
-                    .and_then(|()| f.sync_all())
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                Ok(Keys::from_secret(hex.as_bytes()))
-            }
-            // Made by another process a moment ago: use theirs.
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(hex.as_bytes())
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(Keys::from_secret(hex.as_bytes())),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Keys::load(state_dir),
             Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
         }

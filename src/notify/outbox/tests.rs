@@ -340,3 +340,84 @@ fn retry_after_is_honoured_and_gone_endpoints_are_disabled() {
         "nothing new is owed to a disabled endpoint"
     );
 }
+
+#[test]
+fn whoever_heard_of_the_opening_hears_of_the_resolution() {
+    let mut live = Live::new();
+    live.push(0, subscriber("email:api@x.test", "email", &["api"]));
+    live.push(0, opened("api"));
+    live.push(
+        30,
+        Event::IncidentChanged {
+            id: "cards".into(),
+            reference: "INC-2026-1122-cards".into(),
+            title: "Card payments failing".into(),
+            components: BTreeMap::from([("checkout".to_string(), ComponentStatus::PartialOutage)]),
+            impact: Impact::Major,
+            postmortem_url: None,
+        },
+    );
+    live.push(
+        60,
+        Event::IncidentResolved {
+            id: "cards".into(),
+            reference: "INC-2026-1122-cards".into(),
+            duration_secs: 60,
+            update: Some(update(60, IncidentStatus::Resolved, true)),
+        },
+    );
+    let kinds: Vec<String> = live.owed().into_iter().map(|(_, k, _)| k).collect();
+    assert_eq!(kinds, vec!["incident.opened", "incident.resolved"]);
+}
+
+#[test]
+fn retry_after_is_a_wish_then_the_backoff_is_a_floor() {
+    let mut live = Live::new();
+    live.push(0, subscriber("webhook:1", "webhook", &[]));
+    live.push(0, opened("api"));
+    let mut d = live.outbox.take_due(t(0), 10).remove(0);
+    let mut waits = Vec::new();
+    for attempt in 0..5 {
+        d.attempts = attempt;
+        d.first_attempt = Some(t(0));
+        let events = receipts(
+            &d,
+            Outcome::Failed {
+                error: "the receiver answered 503 Service Unavailable".into(),
+                retry_after: Some(std::time::Duration::from_secs(1)),
+            },
+            t(100),
+        );
+        let Event::DeliveryFailed { next_at, .. } = &events[0] else {
+            panic!("{events:?}")
+        };
+        waits.push((*next_at - t(100)).num_seconds());
+    }
+    assert_eq!(waits, vec![1, 1, 5, 30, 120]);
+}
+
+#[test]
+fn a_late_failure_receipt_does_not_revive_a_dead_delivery() {
+    let mut live = Live::new();
+    live.push(0, subscriber("webhook:1", "webhook", &[]));
+    live.push(0, opened("api"));
+    let d = live.outbox.take_due(t(0), 10).remove(0);
+    live.push(
+        1,
+        Event::SubscriberDisabled {
+            key: "webhook:1".into(),
+            reason: "the receiver answered 410 Gone: the endpoint is disabled".into(),
+        },
+    );
+    live.push(
+        2,
+        Event::DeliveryFailed {
+            id: d.id.clone(),
+            attempt: 1,
+            error: "timed out".into(),
+            next_at: t(7),
+        },
+    );
+    assert_eq!(live.outbox.get(&d.id).unwrap().state, State::Dead);
+    assert!(live.outbox.next_due().is_none());
+}
