@@ -154,6 +154,12 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
         Event::MaintenanceScheduled { id, .. } => {
             maintenance_event(id, "maintenance.scheduled", "scheduled")
         }
+        Event::MaintenanceChanged { id, .. } => match view.maintenance.get(id) {
+            Some(m) if !m.state.is_over() => {
+                maintenance_event(id, "maintenance.changed", "rescheduled")
+            }
+            _ => None,
+        },
         Event::MaintenanceReminder { id, .. } => {
             maintenance_event(id, "maintenance.reminder", "reminder")
         }

@@ -165,6 +165,7 @@ impl Notice {
             "started" => "Maintenance in progress",
             "completed" => "Maintenance completed",
             "cancelled" => "Maintenance cancelled",
+            "rescheduled" => "Planned maintenance moved",
             other => other,
         };
         let when = format!(

@@ -98,6 +98,9 @@ pub struct Outbox {
     /// Every component each incident has touched: whoever heard of its opening hears
     /// of its resolution, even if an edit moved it to other components since.
     touched: HashMap<String, BTreeSet<String>>,
+    /// Each announced window's times and components: an edit that moves them is told,
+    /// an edit of its words alone is not.
+    windows: HashMap<String, (DateTime<Utc>, DateTime<Utc>, Vec<String>)>,
 }
 
 fn queue_key(d: &Delivery) -> QueueKey {
@@ -243,6 +246,17 @@ impl Outbox {
                         .entry(id.clone())
                         .or_default()
                         .extend(components.keys().cloned());
+                }
+                if let Event::MaintenanceScheduled { id, window }
+                | Event::MaintenanceChanged { id, window } = &record.event
+                {
+                    let now = (window.starts_at, window.ends_at, window.components.clone());
+                    let before = self.windows.insert(id.clone(), now.clone());
+                    if matches!(record.event, Event::MaintenanceChanged { .. })
+                        && before.is_none_or(|b| b == now)
+                    {
+                        return; // only its words changed
+                    }
                 }
                 if audience.is_empty() {
                     return; // nobody to tell

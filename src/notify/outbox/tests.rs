@@ -421,3 +421,50 @@ fn a_late_failure_receipt_does_not_revive_a_dead_delivery() {
     assert_eq!(live.outbox.get(&d.id).unwrap().state, State::Dead);
     assert!(live.outbox.next_due().is_none());
 }
+
+#[test]
+fn a_moved_window_is_told_and_a_reworded_one_is_not() {
+    use crate::journal::MaintenanceWindow;
+    let window = |start: i64, message: &str| MaintenanceWindow {
+        title: "Database upgrade".into(),
+        components: vec!["database".into()],
+        starts_at: t(start),
+        ends_at: t(start + 7200),
+        message: message.into(),
+    };
+    let mut live = Live::new();
+    live.push(0, subscriber("email:a@x.test", "email", &[]));
+    live.push(
+        0,
+        Event::MaintenanceScheduled {
+            id: "db".into(),
+            window: window(86_400, "Read-only."),
+        },
+    );
+    live.push(
+        10,
+        Event::MaintenanceChanged {
+            id: "db".into(),
+            window: window(86_400, "Read-only for two hours."),
+        },
+    );
+    live.push(
+        20,
+        Event::MaintenanceChanged {
+            id: "db".into(),
+            window: window(172_800, "Read-only for two hours."),
+        },
+    );
+    let kinds: Vec<String> = live.owed().into_iter().map(|(_, k, _)| k).collect();
+    assert_eq!(kinds, vec!["maintenance.scheduled", "maintenance.changed"]);
+    let moved = live.outbox.list()[1]
+        .notice
+        .notice(&live.config, chrono_tz::UTC)
+        .unwrap();
+    assert_eq!(moved.headline, "Planned maintenance moved");
+    assert!(
+        moved.message.contains("24 November"),
+        "the new times: {}",
+        moved.message
+    );
+}
