@@ -79,6 +79,9 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+/// A window's start, end and components.
+type WindowShape = (DateTime<Utc>, DateTime<Utc>, Vec<String>);
+
 /// A queue of deliveries that must arrive in order: (subscriber, thread).
 type QueueKey = (String, String);
 
@@ -100,7 +103,7 @@ pub struct Outbox {
     touched: HashMap<String, BTreeSet<String>>,
     /// Each announced window's times and components: an edit that moves them is told,
     /// an edit of its words alone is not.
-    windows: HashMap<String, (DateTime<Utc>, DateTime<Utc>, Vec<String>)>,
+    windows: HashMap<String, WindowShape>,
 }
 
 fn queue_key(d: &Delivery) -> QueueKey {

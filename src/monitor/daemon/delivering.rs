@@ -1,0 +1,106 @@
+//! The daemon's side of notifying: reading `subscribers.toml`, starting the deliveries
+//! that are due, and recording each attempt's outcome in the journal.
+
+use chrono::{DateTime, Utc};
+
+use super::Daemon;
+use crate::config::Subscribers;
+use crate::journal::Event;
+use crate::notify::dispatch::Finished;
+use crate::notify::outbox::{Outcome, State, receipts};
+
+impl Daemon {
+    /// Read `subscribers.toml` again; a broken file leaves the last good list in force.
+    pub(super) fn reload_subscribers(&mut self) {
+        match Subscribers::load(&self.config) {
+            Ok(s) => {
+                let events = self.notifier.set_subscribers(s);
+                let now = Utc::now();
+                if let Err(e) = self.append(events.into_iter().map(|e| (now, e)).collect()) {
+                    tracing::error!(error = %format!("{e:#}"), "cannot record the subscribers; will retry on the next change");
+                }
+            }
+            Err(diags) => {
+                for d in diags.iter() {
+                    tracing::error!(problem = %d, "subscribers not reloaded; the last good list stays in force");
+                }
+            }
+        }
+    }
+
+    /// Retries asked for with `forewarn outbox retry` while the daemon runs.
+    pub(super) fn take_requests(&mut self) {
+        let ids = crate::notify::requests::take_retries(&self.state_dir);
+        let now = Utc::now();
+        let events: Vec<_> = ids
+            .into_iter()
+            .filter(|id| {
+                self.notifier
+                    .outbox
+                    .get(id)
+                    .is_some_and(|d| d.state == State::Dead)
+            })
+            .map(|id| (now, Event::DeliveryRetried { id }))
+            .collect();
+        self.record_receipts(events);
+    }
+
+    /// Append delivery bookkeeping; what cannot be written now is kept and tried again
+    /// every second, so a delivery that succeeded is never sent again for want of its
+    /// receipt.
+    pub(super) fn record_receipts(&mut self, events: Vec<(DateTime<Utc>, Event)>) {
+        let mut all = std::mem::take(&mut self.unsaved);
+        all.extend(events);
+        if all.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append(all.clone()) {
+            tracing::error!(error = %format!("{e:#}"), pending = all.len(), "cannot record delivery outcomes; will try again");
+            self.unsaved = all;
+        }
+    }
+
+    /// Start the deliveries that are due.
+    pub(super) fn start_deliveries(&mut self) {
+        let config = self.config.clone();
+        let receipts = self.notifier.start_due(&config, Utc::now());
+        let now = Utc::now();
+        self.record_receipts(receipts.into_iter().map(|e| (now, e)).collect());
+    }
+
+    /// Record the outcome of attempts that ended (this one and any others waiting), in
+    /// one append.
+    pub(super) fn record_attempts(&mut self, first: Finished) {
+        let mut done = vec![first];
+        while let Some(more) = self.notifier.try_finished() {
+            done.push(more);
+        }
+        let mut events = Vec::new();
+        for f in &done {
+            let d = &f.delivery;
+            match &f.outcome {
+                Outcome::Delivered => tracing::info!(
+                    delivery = %d.id,
+                    to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
+                    notice = %d.notice.summary(),
+                    attempt = d.attempts + 1,
+                    "notice delivered"
+                ),
+                other => tracing::warn!(
+                    delivery = %d.id,
+                    to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
+                    notice = %d.notice.summary(),
+                    attempt = d.attempts + 1,
+                    outcome = ?other,
+                    "delivery attempt failed"
+                ),
+            }
+            events.extend(
+                receipts(d, f.outcome.clone(), f.at)
+                    .into_iter()
+                    .map(|e| (f.at, e)),
+            );
+        }
+        self.record_receipts(events);
+    }
+}
