@@ -38,6 +38,8 @@ const WEBHOOK_KEYS: &[&str] = &["url", "url_env", "secret_env", "format", "compo
 #[derive(Debug, Clone, Default)]
 pub struct Subscribers {
     pub list: Vec<Subscriber>,
+    /// Key → position in `list`.
+    index: HashMap<String, usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -261,12 +263,17 @@ impl Subscribers {
         if rep.has_errors() {
             Err(Diagnostics(rep.into_diagnostics()))
         } else {
-            Ok(Subscribers { list })
+            let index = list
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.key.clone(), i))
+                .collect();
+            Ok(Subscribers { list, index })
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&Subscriber> {
-        self.list.iter().find(|s| s.key == key)
+        self.index.get(key).and_then(|&i| self.list.get(i))
     }
 }
 

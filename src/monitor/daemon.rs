@@ -79,6 +79,8 @@ struct Daemon {
     /// Delivery receipts the journal could not take yet. Their deliveries stay under
     /// way (never sent again) until the receipts are recorded.
     unsaved: Vec<(DateTime<Utc>, Event)>,
+    /// The configuration generation and subscribers file text last read.
+    subscribers_seen: Option<(u64, Option<String>)>,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -120,6 +122,7 @@ pub async fn run(
         warned: HashSet::new(),
         notifier,
         unsaved: Vec::new(),
+        subscribers_seen: None,
     };
     daemon.sync_trackers();
     tracing::info!(

@@ -12,7 +12,28 @@ use crate::notify::outbox::{Outcome, State, receipts};
 impl Daemon {
     /// Read `subscribers.toml` again; a broken file leaves the last good list in force.
     pub(super) fn reload_subscribers(&mut self) {
-        match Subscribers::load(&self.config) {
+        let path = Subscribers::path(&self.config);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "cannot read the subscribers; the last good list stays in force");
+                return;
+            }
+        };
+        // Unchanged text under the same configuration: nothing to do (any file in the
+        // folder changing brings us here).
+        let seen = (self.generation, text);
+        if self.subscribers_seen.as_ref() == Some(&seen) {
+            return;
+        }
+        let env = |name: &str| std::env::var(name).ok();
+        let parsed = match &seen.1 {
+            None => Ok(Subscribers::default()),
+            Some(t) => Subscribers::parse(&path, t, &self.config, &env),
+        };
+        self.subscribers_seen = Some(seen);
+        match parsed {
             Ok(s) => {
                 let events = self.notifier.set_subscribers(s);
                 let now = Utc::now();
