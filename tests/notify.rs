@@ -361,6 +361,30 @@ fn webhooks_are_signed_retried_disabled_and_filtered() {
         flaky.iter().all(|r| r.webhook_id == flaky[0].webhook_id),
         "same id on every attempt"
     );
+    let flaky_id = flaky[0].webhook_id.clone().unwrap();
+    let attempts: Vec<(String, u32)> = Journal::read(&state)
+        .unwrap()
+        .records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::DeliveryFailed { id, attempt, .. } if *id == flaky_id => {
+                Some(("failed".to_string(), *attempt))
+            }
+            Event::DeliverySucceeded { id, attempt } if *id == flaky_id => {
+                Some(("succeeded".to_string(), *attempt))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        vec![
+            ("failed".into(), 1),
+            ("failed".into(), 2),
+            ("succeeded".into(), 3)
+        ],
+        "every attempt is in the journal"
+    );
     assert_eq!(by_path("/gone").len(), 1, "410: never tried again");
     assert_eq!(by_path("/hangs").len(), 2, "timed out once, then delivered");
 
