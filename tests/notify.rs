@@ -705,3 +705,71 @@ fn operators_can_send_a_test_notice_and_preview_what_subscribers_get() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn mail_goes_over_starttls_with_a_password_from_the_environment() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Test mail CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let (cert_path, key_path) = (dir.path().join("mail.pem"), dir.path().join("mail.key"));
+    std::fs::write(&cert_path, leaf.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let smtp = SmtpPeer::start_tls(
+        cert_path.to_str().unwrap(),
+        key_path.to_str().unwrap(),
+        "correct horse",
+    );
+
+    let rt = common::background_runtime();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let config = config(
+        dir.path(),
+        &healthy.url("/health"),
+        &format!(
+            "[email]\ntransport = \"smtp\"\nsmtp_host = \"localhost\"\nsmtp_port = {}\ntls = \"starttls\"\nca_file = \"mail-ca.pem\"\nusername = \"status\"\npassword_env = \"TEST_SMTP_PASSWORD\"\n",
+            smtp.port()
+        ),
+    );
+    std::fs::write(dir.path().join("config/mail-ca.pem"), ca.pem()).unwrap();
+    let state = dir.path().join("state");
+    let out = common::run_bounded(
+        forewarn()
+            .env("TEST_SMTP_PASSWORD", "correct horse")
+            .args(["notify-test", "--email", "me@customer.example", "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(&state),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mails = smtp.wait_for(1, Duration::from_secs(10));
+    assert_eq!(mails[0].to, vec!["me@customer.example".to_string()]);
+    assert_eq!(smtp.logins(), vec!["status".to_string()]);
+
+    // A wrong password is an error the operator can read, and it is not printed.
+    let out = common::run_bounded(
+        forewarn()
+            .env("TEST_SMTP_PASSWORD", "wrong battery")
+            .args(["notify-test", "--email", "me@customer.example", "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(&state),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("not delivered"), "{err}");
+    assert!(
+        !err.contains("wrong battery"),
+        "the password never shows: {err}"
+    );
+}

@@ -18,6 +18,7 @@ const EMAIL_KEYS: &[&str] = &[
     "tls",
     "username",
     "password_env",
+    "ca_file",
 ];
 const NOTIFY_KEYS: &[&str] = &["webhook_timeout", "concurrency"];
 
@@ -47,6 +48,8 @@ pub struct Smtp {
     pub tls: SmtpTls,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// Extra trusted roots (PEM) from `ca_file`, for a relay with a private CA.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +164,40 @@ pub(super) fn email(
     let tls = t.string(rep, "tls");
     let username = t.string(rep, "username");
     let password_env = t.string(rep, "password_env");
+    let ca_file = t.string(rep, "ca_file");
     let transport = if smtp {
+        let ca_pem = match &ca_file {
+            None => Some(None),
+            Some(f) => {
+                let path = ctx.base_dir.join(f.get_ref());
+                match std::fs::read(&path) {
+                    Ok(pem)
+                        if String::from_utf8_lossy(&pem)
+                            .contains("-----BEGIN CERTIFICATE-----") =>
+                    {
+                        Some(Some(pem))
+                    }
+                    Ok(_) => {
+                        t.error(
+                            rep,
+                            f.span(),
+                            "ca_file",
+                            &format!("\"{}\" holds no PEM certificate", f.get_ref()),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        t.error(
+                            rep,
+                            f.span(),
+                            "ca_file",
+                            &format!("cannot read \"{}\": {e}", f.get_ref()),
+                        );
+                        None
+                    }
+                }
+            }
+        };
         let host = match &host {
             Some(h) if !h.get_ref().trim().is_empty() => Some(h.get_ref().trim().to_owned()),
             Some(h) => {
@@ -221,13 +257,14 @@ pub(super) fn email(
                 Some(SmtpTls::None) => 25,
                 _ => 587,
             });
-        match (host, tls_mode) {
-            (Some(host), Some(tls)) => Some(Transport::Smtp(Smtp {
+        match (host, tls_mode, ca_pem) {
+            (Some(host), Some(tls), Some(ca_pem)) => Some(Transport::Smtp(Smtp {
                 host,
                 port,
                 tls,
                 username: username.map(|u| u.into_inner()),
                 password,
+                ca_pem,
             })),
             _ => None,
         }
@@ -238,6 +275,7 @@ pub(super) fn email(
             ("tls", tls.as_ref().map(|s| s.span())),
             ("username", username.as_ref().map(|s| s.span())),
             ("password_env", password_env.as_ref().map(|s| s.span())),
+            ("ca_file", ca_file.as_ref().map(|s| s.span())),
         ] {
             if let Some(span) = span {
                 t.error(

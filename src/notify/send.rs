@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use reqwest::StatusCode;
 
@@ -36,16 +37,37 @@ impl Senders {
         let mailer = match &config.email.transport {
             Transport::File => Mailer::Files(state_dir.join(MAIL_DIR)),
             Transport::Smtp(s) => {
-                let builder = match s.tls {
-                    SmtpTls::StartTls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
-                            .with_context(|| format!("cannot use {} as a mail server", s.host))?
+                let builder = match (&s.ca_pem, s.tls) {
+                    (Some(pem), SmtpTls::StartTls | SmtpTls::Implicit) => {
+                        let params = TlsParameters::builder(s.host.clone())
+                            .add_root_certificate(
+                                Certificate::from_pem(pem)
+                                    .context("the [email] ca_file holds no usable certificate")?,
+                            )
+                            .build_rustls()
+                            .context("cannot set up TLS for the mail server")?;
+                        let tls = if s.tls == SmtpTls::Implicit {
+                            Tls::Wrapper(params)
+                        } else {
+                            Tls::Required(params)
+                        };
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host).tls(tls)
                     }
-                    SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
-                        .with_context(|| format!("cannot use {} as a mail server", s.host))?,
-                    SmtpTls::None => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
-                    }
+                    _ => match s.tls {
+                        SmtpTls::StartTls => {
+                            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
+                                .with_context(|| {
+                                    format!("cannot use {} as a mail server", s.host)
+                                })?
+                        }
+                        SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
+                            .with_context(|| {
+                            format!("cannot use {} as a mail server", s.host)
+                        })?,
+                        SmtpTls::None => {
+                            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+                        }
+                    },
                 };
                 let mut builder = builder
                     .port(s.port)

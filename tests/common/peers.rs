@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use mailin_embedded::{Handler, Server, response};
+use mailin_embedded::{AuthMechanism, Handler, Server, SslConfig, response};
 
 const POLL: Duration = Duration::from_millis(20);
 
@@ -40,18 +40,31 @@ pub struct ReceivedMail {
 pub struct SmtpPeer {
     port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    logins: Arc<Mutex<Vec<String>>>,
 }
 
 #[derive(Clone, Default)]
 struct MailHandler {
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     reject: Option<u16>,
+    /// With TLS: the password AUTH PLAIN must give; users who logged in are recorded.
+    password: Option<String>,
+    logins: Arc<Mutex<Vec<String>>>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for MailHandler {
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> response::Response {
+        if self.password.as_deref() == Some(password) {
+            self.logins.lock().unwrap().push(user.to_owned());
+            response::AUTH_OK
+        } else {
+            response::INVALID_CREDENTIALS
+        }
+    }
+
     fn rcpt(&mut self, _to: &str) -> response::Response {
         match self.reject {
             Some(code) => response::Response::custom(code, "Rejected by test peer".into()),
@@ -114,12 +127,39 @@ impl SmtpPeer {
         Self::serve(listener, Some(code))
     }
 
+    /// Starts on an ephemeral port offering STARTTLS with this certificate and key (PEM
+    /// files), and AUTH PLAIN (after STARTTLS) accepting `password` for any user.
+    pub fn start_tls(cert_path: &str, key_path: &str, password: &str) -> SmtpPeer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp peer");
+        let tls = SslConfig::SelfSigned {
+            cert_path: cert_path.to_owned(),
+            key_path: key_path.to_owned(),
+        };
+        Self::serve_with(listener, None, Some((tls, password.to_owned())))
+    }
+
+    /// Users who logged in with AUTH.
+    pub fn logins(&self) -> Vec<String> {
+        self.logins.lock().unwrap().clone()
+    }
+
     fn serve(listener: TcpListener, reject: Option<u16>) -> SmtpPeer {
+        Self::serve_with(listener, reject, None)
+    }
+
+    fn serve_with(
+        listener: TcpListener,
+        reject: Option<u16>,
+        tls: Option<(SslConfig, String)>,
+    ) -> SmtpPeer {
         let port = listener.local_addr().expect("local addr").port();
         let mails = Arc::new(Mutex::new(Vec::new()));
+        let logins = Arc::new(Mutex::new(Vec::new()));
         let handler = MailHandler {
             mails: mails.clone(),
             reject,
+            password: tls.as_ref().map(|(_, p)| p.clone()),
+            logins: logins.clone(),
             ..MailHandler::default()
         };
         let mut server = Server::new(handler);
@@ -127,6 +167,10 @@ impl SmtpPeer {
             .with_name("peer.test")
             .with_num_threads(8)
             .with_tcp_listener(listener);
+        if let Some((ssl, _)) = tls {
+            server.with_ssl(ssl).expect("smtp peer TLS");
+            server.with_auth(AuthMechanism::Plain);
+        }
         std::thread::Builder::new()
             .name(format!("smtp-peer-{port}"))
             .spawn(move || {
@@ -135,7 +179,11 @@ impl SmtpPeer {
                 }
             })
             .expect("spawn smtp peer");
-        SmtpPeer { port, mails }
+        SmtpPeer {
+            port,
+            mails,
+            logins,
+        }
     }
 
     pub fn port(&self) -> u16 {
