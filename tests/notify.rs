@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::peers::{ReceivedMail, Reply, SmtpPeer, WebhookPeer, free_port};
@@ -26,32 +26,13 @@ fn config(dir: &Path, healthy_url: &str, extra: &str) -> PathBuf {
 }
 
 fn start(config: &Path, state: &Path) -> Child {
-    forewarn()
-        .env(SECRET_VAR, SECRET)
-        .args(["run", "--config"])
-        .arg(config)
-        .arg("--state")
-        .arg(state)
-        .arg("--out")
-        .arg(state.with_file_name("site"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        // Logs go to a file: an undrained pipe would stall the daemon once full.
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(state.with_file_name("daemon.log"))
-                .expect("log file"),
-        )
-        .spawn()
-        .expect("spawn forewarn run")
+    common::start_daemon_logged(config, state, &[(SECRET_VAR, SECRET)])
 }
 
 /// Stop the daemon; returns its log.
 fn stop(child: Child, state: &Path) -> String {
     let out = common::stop_daemon(child);
-    let log = std::fs::read_to_string(state.with_file_name("daemon.log")).unwrap_or_default();
+    let log = common::daemon_log(state);
     assert_eq!(out.status.code(), Some(0), "{log}");
     log
 }

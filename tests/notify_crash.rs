@@ -6,11 +6,11 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::peers::{Reply, WebhookPeer};
-use common::{Behaviour, forewarn, http_peer, wait_until, write_config};
+use common::{Behaviour, http_peer, wait_until, write_config};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 const SUBSCRIBERS: usize = 100;
@@ -19,28 +19,7 @@ const CONCURRENCY: usize = 16;
 const KILLS: usize = 6;
 
 fn start(config: &std::path::Path, state: &std::path::Path) -> Child {
-    forewarn()
-        .env("CRASH_TEST_SECRET", SECRET)
-        .args(["run", "--config"])
-        .arg(config)
-        .arg("--state")
-        .arg(state)
-        .arg("--out")
-        .arg(state.with_file_name("site"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        // Logs go to a file: an undrained pipe would stall the daemon once full.
-        .stderr(log_file(state))
-        .spawn()
-        .expect("spawn forewarn run")
-}
-
-fn log_file(state: &std::path::Path) -> std::fs::File {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(state.with_file_name("daemon.log"))
-        .expect("log file")
+    common::start_daemon_logged(config, state, &[("CRASH_TEST_SECRET", SECRET)])
 }
 
 #[test]

@@ -333,6 +333,34 @@ pub fn start_daemon(config: &Path, state: &Path, json: bool) -> Child {
         .expect("spawn forewarn run")
 }
 
+/// `forewarn run` with extra environment variables, its log appended to `daemon.log`
+/// beside the state folder (a pipe nobody drains would stall a chatty daemon).
+pub fn start_daemon_logged(config: &Path, state: &Path, env: &[(&str, &str)]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(state.with_file_name("daemon.log"))
+        .expect("log file");
+    let mut cmd = forewarn();
+    cmd.envs(env.iter().copied())
+        .args(["run", "--config"])
+        .arg(config)
+        .arg("--state")
+        .arg(state)
+        .arg("--out")
+        .arg(state.with_file_name("site"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn forewarn run")
+}
+
+/// What a daemon started with [`start_daemon_logged`] logged.
+pub fn daemon_log(state: &Path) -> String {
+    std::fs::read_to_string(state.with_file_name("daemon.log")).unwrap_or_default()
+}
+
 /// SIGTERM, then wait (bounded) for the daemon to finish.
 pub fn stop_daemon(child: Child) -> Output {
     signal(&child, libc::SIGTERM);
