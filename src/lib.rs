@@ -10,5 +10,6 @@ pub mod journal;
 pub mod monitor;
 pub mod notify;
 pub mod probe;
+pub mod serve;
 pub mod site;
 pub mod status;

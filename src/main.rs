@@ -66,6 +66,10 @@ enum Command {
         /// Where to keep the status site (default: [site] out_dir, or site/).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also serve the site, unsubscribe links and health checks over HTTP here
+        /// (default: [serve] listen, if set), such as 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Show the current status recorded in the journal.
     Status {
@@ -287,8 +291,13 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             print!("{text}");
             Ok(exit)
         }
-        Command::Run { out } => {
-            run_async(commands::run::run(&cli.config, &cli.state, out.as_deref()))?;
+        Command::Run { out, listen } => {
+            run_async(commands::run::run(
+                &cli.config,
+                &cli.state,
+                out.as_deref(),
+                listen,
+            ))?;
             Ok(Exit::Success)
         }
         Command::Incident { action } => {

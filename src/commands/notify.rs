@@ -124,7 +124,7 @@ pub async fn test(
 fn unsubscribe_url(config: &Config, keys: &Keys, key: &str) -> String {
     format!(
         "{}/unsubscribe/{}",
-        config.site.base_url.as_str().trim_end_matches('/'),
+        config.front_url(),
         keys.unsubscribe_token(key)
     )
 }

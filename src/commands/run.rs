@@ -12,6 +12,7 @@ pub async fn run(
     config_path: &Path,
     state_dir: &Path,
     out: Option<&Path>,
+    listen: Option<std::net::SocketAddr>,
 ) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
     raise_open_file_limit(config.monitor.max_concurrency);
@@ -22,6 +23,7 @@ pub async fn run(
             config_path: config_path.to_owned(),
             state_dir: state_dir.to_owned(),
             out_dir: out.map(Path::to_path_buf),
+            listen,
         },
         config,
         shutdown,

@@ -8,6 +8,7 @@ pub mod email;
 mod http;
 mod net;
 mod reader;
+pub mod serve;
 mod site;
 pub mod subscribers;
 mod values;
@@ -28,6 +29,7 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 use diagnostic::{Report, SourceMap};
 pub use email::{EmailSettings, NotifySettings};
 use reader::Table;
+pub use serve::ServeSettings;
 pub use subscribers::Subscribers;
 pub use values::http_url;
 pub use wording::Wording;
@@ -71,6 +73,8 @@ pub struct Config {
     pub email: EmailSettings,
     /// How deliveries are paced (`[notify]`).
     pub notify: NotifySettings,
+    /// forewarn's own HTTP front (`[serve]`).
+    pub serve: ServeSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -300,7 +304,15 @@ impl Config {
         let built = build(&mut root, &mut rep, &ctx);
         root.finish(
             &mut rep,
-            &["site", "monitor", "wording", "component", "email", "notify"],
+            &[
+                "site",
+                "monitor",
+                "wording",
+                "component",
+                "email",
+                "notify",
+                "serve",
+            ],
             &|key| {
                 (key == "components")
                     .then(|| "components are declared as [[component]] tables".into())
@@ -314,6 +326,7 @@ impl Config {
                 components: b.components,
                 email: b.email,
                 notify: b.notify,
+                serve: b.serve,
             }),
             _ => Err(Diagnostics(rep.into_diagnostics())),
         }
@@ -321,6 +334,18 @@ impl Config {
 
     pub fn component(&self, id: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.id == id)
+    }
+
+    /// Where people follow links to forewarn's HTTP front: `[serve] public_url`, or the
+    /// site's address. No trailing slash.
+    pub fn front_url(&self) -> String {
+        self.serve
+            .public_url
+            .as_ref()
+            .unwrap_or(&self.site.base_url)
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 }
 
@@ -331,6 +356,7 @@ struct Built {
     components: Vec<Component>,
     email: EmailSettings,
     notify: NotifySettings,
+    serve: ServeSettings,
 }
 
 fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> Option<Built> {
@@ -403,12 +429,17 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         Some(t) => email::notify(t, rep),
         None => Some(NotifySettings::default()),
     };
+    let serve = match root.table(rep, "serve") {
+        Some(t) => serve::serve(t, rep),
+        None => Some(ServeSettings::default()),
+    };
     Some(Built {
         site,
         monitor: monitor?,
         components,
         email: email?,
         notify: notify?,
+        serve: serve?,
     })
 }
 

@@ -76,8 +76,12 @@ pub async fn run(
     let addr = service::start(speed, started, stop_service.clone(), hooks)
         .await
         .context("cannot start the demo service on 127.0.0.1")?;
+    // The HTTP front on a free loopback port (bound, read, released a moment before).
+    let front = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("cannot find a free port on 127.0.0.1 for the status site")?;
     let config_path = dir.join("forewarn.toml");
-    std::fs::write(&config_path, script::config(addr, speed))
+    std::fs::write(&config_path, script::config(addr, speed, front))
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     let subscribers_path = dir.join(crate::config::subscribers::SUBSCRIBERS_FILE);
     std::fs::write(&subscribers_path, script::subscribers(addr))
@@ -104,6 +108,7 @@ pub async fn run(
             config_path: config_path.clone(),
             state_dir: state_dir.clone(),
             out_dir: Some(site_dir.to_owned()),
+            listen: None,
         },
         config,
         shutdown.clone(),
@@ -126,7 +131,7 @@ pub async fn run(
     )?;
     writeln!(
         out,
-        "Status site: {} (rebuilt as things happen; open it in a browser and reload)",
+        "Status site: http://{front}/ while the demo runs, and {} (rebuilt as things happen; open it in a browser and reload)",
         site_dir.join("index.html").display()
     )?;
     writeln!(

@@ -75,7 +75,7 @@ pub fn subscribers(addr: SocketAddr) -> String {
     )
 }
 
-pub fn config(addr: SocketAddr, speed: f64) -> String {
+pub fn config(addr: SocketAddr, speed: f64, front: SocketAddr) -> String {
     let ms = |s: f64| format!("{}ms", (s * 1000.0 / speed).round() as u64);
     let every = ms(2.0);
     let timeout = ms(1.8);
@@ -89,6 +89,7 @@ pub fn config(addr: SocketAddr, speed: f64) -> String {
         "# Written by `forewarn demo`; it is rewritten on every demo run.\n".to_owned(),
         "[site]\ntitle = \"Demo Shop Status\"\nbase_url = \"https://status.demo-shop.test\"\ntimezone = \"UTC\"\n\n".to_owned(),
         "[site.contact]\nemail = \"support@demo-shop.test\"\nphone = \"+1 555 0100\"\nhours = \"every day, 08:00 to 20:00 UTC\"\n\n".to_owned(),
+        format!("[serve]\nlisten = \"{front}\"\npublic_url = \"http://{front}\"\n\n"),
         http("api", "Public API", "Shop", "/api/health", "json = { \"/status\" = \"ok\" }"),
         http("checkout", "Checkout", "Shop", "/checkout/health", "body_contains = \"ok\"\nseverity = \"major_outage\""),
         http("search", "Search", "Shop", "/search/health", &format!("latency_threshold = \"{threshold}\"")),

@@ -198,7 +198,13 @@ pub enum Event {
     },
     /// Nothing more is sent to this subscriber, pending deliveries included.
     #[serde(rename = "subscriber.removed")]
-    SubscriberRemoved { key: String },
+    SubscriberRemoved {
+        key: String,
+        /// `subscriber` when they left themselves (an unsubscribe link): the
+        /// subscribers file does not bring them back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
     /// The endpoint said it is gone (HTTP 410): nothing more is sent until its entry
     /// changes.
     #[serde(rename = "subscriber.disabled")]

@@ -138,6 +138,11 @@ impl Journal {
         }
     }
 
+    /// Can appends still be made? (False after a write that could not be undone.)
+    pub fn is_writable(&self) -> bool {
+        !self.poisoned
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

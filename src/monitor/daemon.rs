@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 mod delivering;
+mod front;
 
 use super::incidents::events_for;
 use super::scheduler::{Job, Observation, Scheduler};
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Where to keep the status site (`--out`); `[site] out_dir` or `site/` otherwise.
     pub out_dir: Option<PathBuf>,
+    /// Serve the HTTP front here (`--listen`); `[serve] listen` otherwise, if set.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The status site, rebuilt shortly after events (several events in a burst make one
@@ -139,6 +142,21 @@ pub async fn run(
     daemon.reload_declared(Utc::now());
     daemon.run_clock(Utc::now());
 
+    let (asks_tx, mut asks) = mpsc::channel::<crate::serve::Ask>(64);
+    if let Some(addr) = opts.listen.or(daemon.config.serve.listen) {
+        let bound = crate::serve::start(
+            addr,
+            daemon.site.builder.out().to_owned(),
+            daemon.config.site.title.clone(),
+            asks_tx,
+            shutdown.clone(),
+        )
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(address = %bound, "HTTP front listening");
+    } else {
+        drop(asks_tx);
+    }
     let (tx, mut rx) = mpsc::channel::<Observation>(SAMPLE_QUEUE);
     let mut scheduler = daemon.start_scheduler(tx.clone())?;
     let (changed_tx, mut changed) = mpsc::unbounded_channel();
@@ -186,6 +204,7 @@ pub async fn run(
                 }
             }
             Some(obs) = rx.recv() => daemon.observe(obs),
+            Some(ask) = asks.recv() => daemon.answer(ask),
             Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
             _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
             _ = clock.tick() => {

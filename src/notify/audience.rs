@@ -32,10 +32,16 @@ impl Member {
     }
 }
 
+/// Who removed themselves: `by` on `subscriber.removed`.
+pub const BY_SUBSCRIBER: &str = "subscriber";
+
 /// The subscribers in force, by key.
 #[derive(Debug, Clone, Default)]
 pub struct Audience {
     pub members: BTreeMap<String, Member>,
+    /// Those who unsubscribed themselves, with their address: never added back from
+    /// the file; only their own new confirmation brings them back.
+    pub opted_out: BTreeMap<String, String>,
 }
 
 impl Audience {
@@ -43,6 +49,7 @@ impl Audience {
         match &record.event {
             Event::SubscriberConfirmed { key, subscriber }
             | Event::SubscriberUpdated { key, subscriber } => {
+                self.opted_out.remove(key);
                 self.members.insert(
                     key.clone(),
                     Member {
@@ -51,8 +58,12 @@ impl Audience {
                     },
                 );
             }
-            Event::SubscriberRemoved { key } => {
-                self.members.remove(key);
+            Event::SubscriberRemoved { key, by } => {
+                if let Some(m) = self.members.remove(key)
+                    && by.as_deref() == Some(BY_SUBSCRIBER)
+                {
+                    self.opted_out.insert(key.clone(), m.record.address);
+                }
             }
             Event::SubscriberDisabled { key, reason } => {
                 if let Some(m) = self.members.get_mut(key) {
@@ -107,6 +118,9 @@ pub fn record_of(s: &Subscriber) -> SubscriberRecord {
 pub fn sync_events(file: &Subscribers, audience: &Audience) -> Vec<Event> {
     let mut events = Vec::new();
     for s in &file.list {
+        if audience.opted_out.contains_key(&s.key) {
+            continue; // they unsubscribed themselves: the file does not override that
+        }
         let record = record_of(s);
         match audience.members.get(&s.key) {
             None => events.push(Event::SubscriberConfirmed {
@@ -122,7 +136,10 @@ pub fn sync_events(file: &Subscribers, audience: &Audience) -> Vec<Event> {
     }
     for (key, m) in &audience.members {
         if m.record.source == SOURCE_FILE && file.get(key).is_none() {
-            events.push(Event::SubscriberRemoved { key: key.clone() });
+            events.push(Event::SubscriberRemoved {
+                key: key.clone(),
+                by: None,
+            });
         }
     }
     events

@@ -150,6 +150,22 @@ impl Notifier {
         receipts
     }
 
+    /// Whom an unsubscribe token stands for: (key, address, still subscribed).
+    pub fn find_by_token(&self, token: &str) -> Option<(String, String, bool)> {
+        let sid = token.split_once('.')?.0;
+        let matches = |key: &str| {
+            super::token::subscriber_id(key) == sid && self.keys.check_unsubscribe(token, key)
+        };
+        if let Some((key, m)) = self.audience.members.iter().find(|(k, _)| matches(k)) {
+            return Some((key.clone(), m.record.address.clone(), true));
+        }
+        self.audience
+            .opted_out
+            .iter()
+            .find(|(k, _)| matches(k))
+            .map(|(k, address)| (k.clone(), address.clone(), false))
+    }
+
     /// The next attempt to end.
     pub async fn finished(&mut self) -> Option<Finished> {
         self.rx.recv().await
@@ -198,7 +214,7 @@ impl Notifier {
                 scope,
                 unsubscribe_url: format!(
                     "{}/unsubscribe/{}",
-                    config.site.base_url.as_str().trim_end_matches('/'),
+                    config.front_url(),
                     self.keys.unsubscribe_token(&d.subscriber)
                 ),
             });

@@ -228,7 +228,7 @@ impl Outbox {
                     self.dequeue(&d);
                 }
             }
-            Event::SubscriberRemoved { key } => {
+            Event::SubscriberRemoved { key, .. } => {
                 let gone: Vec<String> = self
                     .deliveries
                     .values()

@@ -1,0 +1,147 @@
+//! The built status site, file by file: the right content type, a short cache
+//! lifetime with an ETag (pages change within a minute of an event), and 304 when the
+//! reader already has the file.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::Front;
+
+/// How long readers and caches may keep a file without asking again.
+pub const MAX_AGE: &str = "public, max-age=60";
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("atom") => "application/atom+xml",
+        Some("rss") => "application/rss+xml",
+        Some("ics") => "text/calendar; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("xml") => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The file under the site folder a request path names, or None for anything that
+/// tries to leave it or reach a hidden file.
+fn relative(path: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" => {}
+            "." | ".." => return None,
+            s if s.starts_with('.') || s.contains('\\') || s.contains('%') => return None,
+            s => parts.push(s),
+        }
+    }
+    let mut rel = parts.join("/");
+    if rel.is_empty() || path.ends_with('/') {
+        if !rel.is_empty() {
+            rel.push('/');
+        }
+        rel.push_str("index.html");
+    }
+    Some(rel)
+}
+
+pub(super) async fn serve(
+    State(front): State<Front>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+        )
+            .into_response();
+    }
+    let Some(mut rel) = relative(uri.path()) else {
+        return not_found();
+    };
+    let mut path = front.site.join(&rel);
+    if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
+        rel.push_str("/index.html");
+        path = front.site.join(&rel);
+    }
+    let Ok(bytes) = tokio::fs::read(&path).await else {
+        return not_found();
+    };
+    let etag = format!(
+        "\"{}\"",
+        Sha256::digest(&bytes)[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let cached = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
+    // For HEAD the server sends the headers of this answer and drops its body.
+    let mut resp = if cached {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, bytes).into_response()
+    };
+    let h = resp.headers_mut();
+    if !cached {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(&rel)),
+        );
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(MAX_AGE));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    resp
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Not found. The status page is at /\n",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_site() {
+        assert_eq!(relative("/"), Some("index.html".into()));
+        assert_eq!(
+            relative("/incidents/INC-1.html"),
+            Some("incidents/INC-1.html".into())
+        );
+        assert_eq!(relative("/history/"), Some("history/index.html".into()));
+        assert_eq!(relative("/../secret"), None);
+        assert_eq!(relative("/a/../../b"), None);
+        assert_eq!(relative("/.forewarn-site"), None);
+        assert_eq!(relative("/%2e%2e/x"), None);
+    }
+
+    #[test]
+    fn feeds_and_badges_have_their_types() {
+        assert_eq!(content_type("feed.atom"), "application/atom+xml");
+        assert_eq!(
+            content_type("maintenance.ics"),
+            "text/calendar; charset=utf-8"
+        );
+        assert_eq!(content_type("api/v2/summary.json"), "application/json");
+        assert_eq!(content_type("badge.svg"), "image/svg+xml");
+    }
+}

@@ -1,0 +1,175 @@
+//! forewarn's HTTP front, run inside the daemon (`forewarn run --listen ADDR` or
+//! `[serve] listen`): it serves the built status site, answers one-click unsubscribe
+//! (RFC 8058), and says whether the daemon is alive and ready.
+//!
+//! Handlers hold no state of their own: anything about subscribers is asked of the
+//! daemon's main loop over a channel, which owns the journal.
+
+mod files;
+mod pages;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// The largest request body read; anything longer is refused unread.
+pub const MAX_BODY: usize = 16 * 1024;
+/// How long a handler waits for the daemon's answer.
+const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the front asks of the daemon.
+#[derive(Debug)]
+pub enum Ask {
+    /// Who an unsubscribe token stands for, if anyone still subscribed: the address,
+    /// partly hidden.
+    Lookup {
+        token: String,
+        reply: oneshot::Sender<Option<String>>,
+    },
+    /// Unsubscribe whoever the token stands for. `Some(address)` when the token is
+    /// valid (already gone counts as done).
+    Unsubscribe {
+        token: String,
+        reply: oneshot::Sender<Option<String>>,
+    },
+    /// Can the daemon record events now?
+    Ready { reply: oneshot::Sender<bool> },
+}
+
+#[derive(Clone)]
+struct Front {
+    asks: mpsc::Sender<Ask>,
+    site: PathBuf,
+    title: String,
+}
+
+/// Listen on `addr` until `shutdown`; returns the address bound (port 0 picks one).
+pub async fn start(
+    addr: SocketAddr,
+    site: PathBuf,
+    title: String,
+    asks: mpsc::Sender<Ask>,
+    shutdown: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let front = Front { asks, site, title };
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe),
+        )
+        .fallback(files::serve)
+        .with_state(front)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Refuses a longer announced Content-Length before reading any of it.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::map_response(security_headers));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the HTTP front stopped");
+        }
+    });
+    Ok(bound)
+}
+
+/// Headers every answer carries: no script at all, no framing, no sniffing, and no
+/// Referer (unsubscribe links hold a token).
+async fn security_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    resp
+}
+
+impl Front {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Ask) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        self.asks.send(make(tx)).await.ok()?;
+        tokio::time::timeout(ASK_TIMEOUT, rx).await.ok()?.ok()
+    }
+}
+
+async fn ready(State(front): State<Front>) -> Response {
+    match front.ask(|reply| Ask::Ready { reply }).await {
+        Some(true) => (StatusCode::OK, "ready\n").into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the journal cannot be written\n",
+        )
+            .into_response(),
+    }
+}
+
+/// GET shows a button and never unsubscribes: mail scanners follow links.
+async fn unsubscribe_page(State(front): State<Front>, Path(token): Path<String>) -> Response {
+    match front.ask(|reply| Ask::Lookup { token, reply }).await {
+        Some(Some(address)) => pages::confirm_unsubscribe(&front.title, &address),
+        Some(None) => pages::invalid_link(&front.title),
+        None => pages::unavailable(&front.title),
+    }
+}
+
+/// RFC 8058 one-click: a POST whose body is `List-Unsubscribe=One-Click` (the page's
+/// button sends the same). No redirect, no cookie.
+async fn unsubscribe(
+    State(front): State<Front>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    let one_click = String::from_utf8_lossy(&body)
+        .split('&')
+        .any(|kv| kv.trim() == "List-Unsubscribe=One-Click");
+    if !one_click {
+        return pages::bad_request(
+            &front.title,
+            "This address unsubscribes with a POST of List-Unsubscribe=One-Click.",
+        );
+    }
+    match front.ask(|reply| Ask::Unsubscribe { token, reply }).await {
+        Some(Some(address)) => pages::unsubscribed(&front.title, &address),
+        Some(None) => pages::invalid_link(&front.title),
+        None => pages::unavailable(&front.title),
+    }
+}
+
+/// `o…@example.com`: enough for its owner to recognise, not enough to harvest.
+pub fn mask(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}…@{domain}")
+        }
+        None => "…".into(),
+    }
+}

@@ -1,0 +1,74 @@
+//! The few pages the front writes itself. Plain HTML with a form where a choice is
+//! needed; no script, no cookie.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use handlebars::html_escape;
+
+fn page(status: StatusCode, site: &str, heading: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n<title>{heading} · {site}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1d2330}}button{{font:inherit;padding:.6rem 1rem;border-radius:6px;border:0;background:#1d4ed8;color:#fff;cursor:pointer}}a{{color:#1d4ed8}}</style>\n</head>\n<body>\n<main>\n<p><a href=\"/\">{site}</a></p>\n<h1>{heading}</h1>\n{body}\n</main>\n</body>\n</html>\n",
+        site = html_escape(site),
+        heading = html_escape(heading),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+pub fn confirm_unsubscribe(site: &str, address: &str) -> Response {
+    page(
+        StatusCode::OK,
+        site,
+        "Stop these notices?",
+        &format!(
+            "<p>Notices about outages and maintenance go to <strong>{}</strong>. Press the button to stop them; nothing else changes.</p>\n<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>",
+            html_escape(address)
+        ),
+    )
+}
+
+pub fn unsubscribed(site: &str, address: &str) -> Response {
+    page(
+        StatusCode::OK,
+        site,
+        "You are unsubscribed",
+        &format!(
+            "<p>No more notices will be sent to <strong>{}</strong>. The status page stays open to everyone.</p>",
+            html_escape(address)
+        ),
+    )
+}
+
+pub fn invalid_link(site: &str) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        site,
+        "This link does not work",
+        "<p>The link is incomplete, or it was not made by this status page. Copy the whole link from the email, or use the contact details on the status page.</p>",
+    )
+}
+
+pub fn bad_request(site: &str, why: &str) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        site,
+        "This request cannot be answered",
+        &format!("<p>{}</p>", html_escape(why)),
+    )
+}
+
+pub fn unavailable(site: &str) -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        site,
+        "Please try again in a minute",
+        "<p>The status page cannot record this right now. Nothing was changed.</p>",
+    )
+}

@@ -1,0 +1,305 @@
+//! forewarn's HTTP front with the daemon as a real process: the status site over HTTP
+//! with the right types, caching and compression, health checks, and one-click
+//! unsubscribe from a real email received over SMTP.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::peers::SmtpPeer;
+use common::{Behaviour, closed_port, forewarn, http_peer, text, wait_until, write_config};
+use forewarn::journal::{Event, Journal};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn incident(dir: &Path, updates: &[(&str, &str)]) {
+    let mut s = "id = \"cards\"\ntitle = \"Card payments failing\"\nimpact = \"major\"\n[components]\napi = \"partial_outage\"\n".to_string();
+    for (n, (status, message)) in updates.iter().enumerate() {
+        s.push_str(&format!(
+            "\n[[update]]\nat = 2026-11-22T10:{:02}:00Z\nstatus = \"{status}\"\nmessage = \"{message}\"\n",
+            n * 5
+        ));
+    }
+    std::fs::create_dir_all(dir.join("config/incidents")).unwrap();
+    std::fs::write(dir.join("config/incidents/.cards.tmp"), s).unwrap();
+    std::fs::rename(
+        dir.join("config/incidents/.cards.tmp"),
+        dir.join("config/incidents/cards.toml"),
+    )
+    .unwrap();
+}
+
+fn removed_by_subscriber(state: &Path) -> usize {
+    Journal::read(state)
+        .map(|r| {
+            r.records
+                .iter()
+                .filter(|r| {
+                    matches!(&r.event, Event::SubscriberRemoved { by: Some(b), .. } if b == "subscriber")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_site_is_served_with_types_caching_compression_and_safe_headers() {
+    let rt = common::background_runtime();
+    let _in_runtime = rt.enter();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            healthy.url("/health")
+        ),
+    );
+    let state = dir.path().join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = http.get(format!("{base}{path}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        rt.block_on(req.send())
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "the front and the first build",
+        || get("/index.html", &[]).is_ok_and(|r| r.status() == 200),
+    );
+
+    let index = get("/", &[]).unwrap();
+    assert_eq!(index.status(), 200);
+    let h = index.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    assert_eq!(h["cache-control"], "public, max-age=60");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'none'")
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let etag = h["etag"].to_str().unwrap().to_owned();
+    assert!(rt.block_on(index.text()).unwrap().contains("Public API"));
+    assert_eq!(get("/", &[("if-none-match", &etag)]).unwrap().status(), 304);
+    let gz = get("/", &[("accept-encoding", "gzip")]).unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let br = get("/", &[("accept-encoding", "br")]).unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+
+    for (path, ty) in [
+        ("/feed.atom", "application/atom+xml"),
+        ("/maintenance.ics", "text/calendar; charset=utf-8"),
+        ("/api/v2/summary.json", "application/json"),
+        ("/badge.svg", "image/svg+xml"),
+    ] {
+        let r = get(path, &[]).unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], ty, "{path}");
+    }
+    for path in [
+        "/.forewarn-site",
+        "/../state/journal.jsonl",
+        "/%2e%2e/state/journal.jsonl",
+        "/nope.html",
+    ] {
+        assert_eq!(get(path, &[]).unwrap().status(), 404, "{path}");
+    }
+    assert_eq!(get("/healthz", &[]).unwrap().status(), 200);
+    assert_eq!(get("/readyz", &[]).unwrap().status(), 200);
+
+    // A 10 MB body is refused from its announced length: the answer comes after the
+    // first kilobyte, the rest never sent.
+    {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            conn,
+            "POST /unsubscribe/x.y HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        )
+        .unwrap();
+        conn.write_all(&[b'a'; 1024]).unwrap();
+        let mut head = [0u8; 12];
+        conn.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 413", "{}", String::from_utf8_lossy(&head));
+    }
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+}
+
+#[test]
+fn one_click_unsubscribe_from_a_real_email_sticks() {
+    let rt = common::background_runtime();
+    let _in_runtime = rt.enter();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let smtp = SmtpPeer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            smtp.port(),
+            healthy.url("/health")
+        ),
+    );
+    std::fs::write(
+        dir.path().join("config/subscribers.toml"),
+        "[[email]]\naddress = \"leaver@customer.example\"\n",
+    )
+    .unwrap();
+    incident(dir.path(), &[("investigating", "Some card payments fail.")]);
+    let state = dir.path().join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let mail = smtp.wait_for(1, Duration::from_secs(20)).remove(0);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap();
+    let header = parsed.header_raw("List-Unsubscribe").unwrap().to_owned();
+    let link = header
+        .split(['<', '>'])
+        .find(|s| s.starts_with("http://"))
+        .unwrap_or_else(|| panic!("an http link in {header}"))
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/unsubscribe/")),
+        "{link}"
+    );
+    assert!(
+        parsed.body_text(0).unwrap().contains(&link),
+        "the visible link is the same"
+    );
+    let http = client();
+
+    // A GET shows a button and changes nothing (link scanners follow GETs).
+    let page = rt.block_on(http.get(&link).send()).unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("set-cookie").is_none());
+    let body = rt.block_on(page.text()).unwrap();
+    assert!(body.contains("<form method=\"post\">"), "{body}");
+    assert!(
+        body.contains("l…@customer.example"),
+        "the address, partly hidden: {body}"
+    );
+    assert!(
+        !body.contains("leaver@"),
+        "never the whole address on a page"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        removed_by_subscriber(&state),
+        0,
+        "a GET unsubscribes nobody"
+    );
+
+    // A forged token and a POST without the one-click body change nothing.
+    let forged = format!("{}x", &link[..link.len() - 1]);
+    let r = rt
+        .block_on(http.post(&forged).body("List-Unsubscribe=One-Click").send())
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = rt.block_on(http.post(&link).send()).unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(removed_by_subscriber(&state), 0);
+
+    // RFC 8058 one-click, as a mail client sends it.
+    let one_click = || {
+        rt.block_on(
+            http.post(&link)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click")
+                .send(),
+        )
+        .unwrap()
+    };
+    let r = one_click();
+    assert_eq!(r.status(), 200, "no redirect");
+    assert!(r.headers().get("set-cookie").is_none());
+    assert_eq!(removed_by_subscriber(&state), 1);
+    assert_eq!(one_click().status(), 200, "a repeat is still a success");
+    assert_eq!(removed_by_subscriber(&state), 1);
+
+    // The next update reaches nobody, even after a restart re-reads subscribers.toml.
+    incident(
+        dir.path(),
+        &[
+            ("investigating", "Some card payments fail."),
+            ("identified", "A faulty release."),
+        ],
+    );
+    wait_until(Duration::from_secs(20), "the update to be recorded", || {
+        Journal::read(&state)
+            .map(|r| {
+                r.records
+                    .iter()
+                    .any(|r| matches!(r.event, Event::IncidentUpdated { .. }))
+            })
+            .unwrap_or(false)
+    });
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    incident(
+        dir.path(),
+        &[
+            ("investigating", "Some card payments fail."),
+            ("identified", "A faulty release."),
+            ("resolved", "Fixed."),
+        ],
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the resolution to be recorded",
+        || {
+            Journal::read(&state)
+                .map(|r| {
+                    r.records
+                        .iter()
+                        .any(|r| matches!(r.event, Event::IncidentResolved { .. }))
+                })
+                .unwrap_or(false)
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(smtp.messages().len(), 1, "nothing after the unsubscribe");
+    let confirmed = Journal::read(&state)
+        .unwrap()
+        .records
+        .iter()
+        .filter(|r| matches!(r.event, Event::SubscriberConfirmed { .. }))
+        .count();
+    assert_eq!(confirmed, 1, "the file did not bring them back");
+    let listing = common::run_bounded(
+        forewarn()
+            .args(["outbox", "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(&state),
+        Duration::from_secs(20),
+    );
+    assert!(
+        text(&listing.stdout).contains("Nothing owed"),
+        "{}",
+        text(&listing.stdout)
+    );
+}
