@@ -303,3 +303,187 @@ fn one_click_unsubscribe_from_a_real_email_sticks() {
         text(&listing.stdout)
     );
 }
+
+/// The one http link in a received email's text part that starts with `prefix`.
+fn link_in(mail: &common::peers::ReceivedMail, prefix: &str) -> String {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap();
+    let text = parsed.body_text(0).unwrap().into_owned();
+    text.split_whitespace()
+        .find(|w| w.starts_with(prefix))
+        .unwrap_or_else(|| panic!("a link starting {prefix} in:\n{text}"))
+        .to_owned()
+}
+
+#[test]
+fn sign_up_confirm_hear_of_an_outage_and_leave() {
+    let rt = common::background_runtime();
+    let _in_runtime = rt.enter();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let smtp = SmtpPeer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            smtp.port(),
+            healthy.url("/health"),
+            healthy.url("/health")
+        ),
+    );
+    let state = dir.path().join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let http = client();
+    wait_until(Duration::from_secs(20), "the front", || {
+        rt.block_on(http.get(format!("{base}/healthz")).send())
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let sign_up = |body: &str| {
+        rt.block_on(
+            http.post(format!("{base}/subscribe"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_owned())
+                .send(),
+        )
+        .unwrap()
+    };
+
+    // Bad input is explained on the page.
+    let r = sign_up("email=not-an-address");
+    assert_eq!(r.status(), 400);
+    assert!(
+        rt.block_on(r.text())
+            .unwrap()
+            .contains("is not an email address")
+    );
+    let r = sign_up("email=a%40customer.example&components=nope");
+    assert_eq!(r.status(), 400);
+    assert!(
+        rt.block_on(r.text())
+            .unwrap()
+            .contains("&quot;nope&quot; is not a part of this service")
+    );
+
+    // Sign up for the API only; one confirmation email, nothing else before confirming.
+    let r = sign_up("email=New.Customer%40customer.example&components=api");
+    assert_eq!(r.status(), 200);
+    assert!(rt.block_on(r.text()).unwrap().contains("Check your inbox"));
+    let confirmation = smtp.wait_for(1, Duration::from_secs(20)).remove(0);
+    assert_eq!(
+        confirmation.to,
+        vec!["new.customer@customer.example".to_string()]
+    );
+    let link = link_in(&confirmation, &format!("{base}/confirm/"));
+    incident(dir.path(), &[("investigating", "Some card payments fail.")]);
+    wait_until(
+        Duration::from_secs(20),
+        "the incident to be recorded",
+        || {
+            Journal::read(&state)
+                .map(|r| {
+                    r.records
+                        .iter()
+                        .any(|r| matches!(r.event, Event::IncidentOpened { .. }))
+                })
+                .unwrap_or(false)
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "nothing but the confirmation before confirming"
+    );
+
+    // The link: a GET shows a button and confirms nothing; a forged one is refused.
+    let page = rt.block_on(http.get(&link).send()).unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        rt.block_on(page.text())
+            .unwrap()
+            .contains("<form method=\"post\">")
+    );
+    let forged = format!("{}x", &link[..link.len() - 1]);
+    assert_eq!(
+        rt.block_on(http.post(&forged).send()).unwrap().status(),
+        404
+    );
+    let confirmed = |state: &Path| {
+        Journal::read(state)
+            .map(|r| {
+                r.records
+                    .iter()
+                    .filter(|r| matches!(r.event, Event::SubscriberConfirmed { .. }))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(confirmed(&state), 0);
+    let r = rt.block_on(http.post(&link).send()).unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        rt.block_on(r.text())
+            .unwrap()
+            .contains("You are subscribed")
+    );
+    assert_eq!(confirmed(&state), 1);
+
+    // Now they hear of the next update, and can leave from it.
+    incident(
+        dir.path(),
+        &[
+            ("investigating", "Some card payments fail."),
+            ("identified", "A faulty release."),
+        ],
+    );
+    let mails = smtp.wait_for(2, Duration::from_secs(20));
+    let update = &mails[1];
+    assert_eq!(update.to, vec!["new.customer@customer.example".to_string()]);
+    let leave = link_in(update, &format!("{base}/unsubscribe/"));
+    let r = rt
+        .block_on(http.post(&leave).body("List-Unsubscribe=One-Click").send())
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(removed_by_subscriber(&state), 1);
+
+    // Limits: three confirmation emails per address per day, ten sign-ups per client
+    // per hour, each answered 429 with Retry-After.
+    for n in 0..2 {
+        assert_eq!(
+            sign_up("email=twice%40customer.example").status(),
+            200,
+            "{n}"
+        );
+    }
+    assert_eq!(sign_up("email=twice%40customer.example").status(), 200);
+    let r = sign_up("email=twice%40customer.example");
+    assert_eq!(r.status(), 429);
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 3600
+    );
+    let mut last = None;
+    for n in 0..12 {
+        let r = sign_up(&format!("email=someone{n}%40customer.example"));
+        last = Some(r.status());
+        if r.status() == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+            break;
+        }
+    }
+    assert_eq!(
+        last.map(|s| s.as_u16()),
+        Some(429),
+        "the client limit answers 429"
+    );
+
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+}

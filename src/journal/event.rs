@@ -181,6 +181,15 @@ pub enum Event {
     /// The window was called off before it ended.
     #[serde(rename = "maintenance.cancelled")]
     MaintenanceCancelled { id: String },
+    /// Someone asked to subscribe on the status page; they hear nothing but the one
+    /// confirmation email until they confirm, before `expires_at`.
+    #[serde(rename = "subscriber.pending")]
+    SubscriberPending {
+        key: String,
+        #[serde(flatten)]
+        subscriber: SubscriberRecord,
+        expires_at: DateTime<Utc>,
+    },
     /// Someone now hears about outages (from `subscribers.toml`, or confirmed by them).
     #[serde(rename = "subscriber.confirmed")]
     SubscriberConfirmed {
@@ -257,7 +266,8 @@ impl Event {
     pub fn is_bookkeeping(&self) -> bool {
         matches!(
             self,
-            Event::SubscriberConfirmed { .. }
+            Event::SubscriberPending { .. }
+                | Event::SubscriberConfirmed { .. }
                 | Event::SubscriberUpdated { .. }
                 | Event::SubscriberRemoved { .. }
                 | Event::SubscriberDisabled { .. }
@@ -283,6 +293,7 @@ impl Event {
             Event::MaintenanceStarted { .. } => "maintenance.started",
             Event::MaintenanceCompleted { .. } => "maintenance.completed",
             Event::MaintenanceCancelled { .. } => "maintenance.cancelled",
+            Event::SubscriberPending { .. } => "subscriber.pending",
             Event::SubscriberConfirmed { .. } => "subscriber.confirmed",
             Event::SubscriberUpdated { .. } => "subscriber.updated",
             Event::SubscriberRemoved { .. } => "subscriber.removed",

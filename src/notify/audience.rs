@@ -42,14 +42,34 @@ pub struct Audience {
     /// Those who unsubscribed themselves, with their address: never added back from
     /// the file; only their own new confirmation brings them back.
     pub opted_out: BTreeMap<String, String>,
+    /// Asked on the status page, not confirmed yet: what they asked for, and until when
+    /// the confirmation link works.
+    pub pending: BTreeMap<String, (SubscriberRecord, chrono::DateTime<chrono::Utc>)>,
+    /// When each address was last sent a confirmation email (the last few), to limit
+    /// them per day.
+    pub asked: BTreeMap<String, Vec<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Audience {
     pub fn apply(&mut self, record: &Record) {
         match &record.event {
+            Event::SubscriberPending {
+                key,
+                subscriber,
+                expires_at,
+            } => {
+                self.pending
+                    .insert(key.clone(), (subscriber.clone(), *expires_at));
+                let times = self.asked.entry(key.clone()).or_default();
+                times.push(record.at);
+                if times.len() > 8 {
+                    times.remove(0);
+                }
+            }
             Event::SubscriberConfirmed { key, subscriber }
             | Event::SubscriberUpdated { key, subscriber } => {
                 self.opted_out.remove(key);
+                self.pending.remove(key);
                 self.members.insert(
                     key.clone(),
                     Member {

@@ -43,6 +43,11 @@ pub enum What {
     /// A status change on its own: only for Standard Webhooks receivers, who may track
     /// every component; people hear about it through the incident.
     Component,
+    /// The one email a new subscriber gets before confirming: the link to confirm.
+    Confirmation {
+        components: Vec<String>,
+        expires_at: DateTime<Utc>,
+    },
 }
 
 impl Composed {
@@ -55,7 +60,7 @@ impl Composed {
             What::Maintenance { window, step } => {
                 Some(Notice::maintenance_in(config, window, step, tz))
             }
-            What::Component => None,
+            What::Component | What::Confirmation { .. } => None,
         }
     }
 
@@ -72,6 +77,30 @@ impl Composed {
             _ => format!("{} {id}", self.kind),
         }
     }
+}
+
+/// The confirmation email a `subscriber.pending` event calls for.
+pub fn confirmation(record: &Record) -> Option<Composed> {
+    let Event::SubscriberPending {
+        key,
+        subscriber,
+        expires_at,
+    } = &record.event
+    else {
+        return None;
+    };
+    Some(Composed {
+        seq: record.seq,
+        at: record.at,
+        kind: "subscriber.pending",
+        thread: format!("confirm:{key}"),
+        components: subscriber.components.clone(),
+        what: What::Confirmation {
+            components: subscriber.components.clone(),
+            expires_at: *expires_at,
+        },
+        data: Value::Null,
+    })
 }
 
 /// The thread key of an incident.

@@ -44,6 +44,8 @@ pub enum Route {
         /// `whsec_…` (standard format).
         secret: Option<String>,
     },
+    /// The confirmation email of a sign-up.
+    Confirm { address: String, url: String },
 }
 
 pub struct Notifier {
@@ -150,6 +152,11 @@ impl Notifier {
         receipts
     }
 
+    /// The key that signs subscribers' links.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
     /// Whom an unsubscribe token stands for: (key, address, still subscribed).
     pub fn find_by_token(&self, token: &str) -> Option<(String, String, bool)> {
         let sid = token.split_once('.')?.0;
@@ -178,6 +185,23 @@ impl Notifier {
 
     /// Where a delivery goes, or why it cannot go now.
     fn route(&self, config: &Config, d: &Delivery) -> Result<Route, Outcome> {
+        if let super::compose::What::Confirmation { expires_at, .. } = &d.notice.what {
+            let (record, _) =
+                self.audience
+                    .pending
+                    .get(&d.subscriber)
+                    .ok_or_else(|| Outcome::Rejected {
+                        error: "not sent: the sign-up was confirmed or withdrawn meanwhile".into(),
+                    })?;
+            return Ok(Route::Confirm {
+                address: record.address.clone(),
+                url: format!(
+                    "{}/confirm/{}",
+                    config.front_url(),
+                    self.keys.confirm_token(&d.subscriber, *expires_at)
+                ),
+            });
+        }
         let member = self
             .audience
             .members
@@ -250,6 +274,31 @@ impl Job {
         let d = &self.delivery;
         let composed = &d.notice;
         match &self.route {
+            Route::Confirm { address, url } => {
+                let super::compose::What::Confirmation {
+                    components,
+                    expires_at,
+                } = &composed.what
+                else {
+                    return Outcome::Rejected {
+                        error: "not a confirmation".into(),
+                    };
+                };
+                let message_id = email::message_id(&self.config, composed, &d.id, &d.subscriber);
+                match email::confirmation(
+                    &self.config,
+                    address,
+                    components,
+                    url,
+                    *expires_at,
+                    &message_id,
+                ) {
+                    Ok(message) => self.senders.mail(&d.id, message).await,
+                    Err(e) => Outcome::Rejected {
+                        error: format!("cannot write the email: {e:#}"),
+                    },
+                }
+            }
             Route::Email {
                 address,
                 tz,

@@ -292,3 +292,50 @@ impl<N: Named> Header for Raw<N> {
         HeaderValue::new(Self::name(), self.value.clone())
     }
 }
+
+/// The one email sent before someone confirms: what they asked for, the link, and that
+/// nothing more comes unless they press it.
+pub fn confirmation(
+    config: &Config,
+    address: &str,
+    components: &[String],
+    confirm_url: &str,
+    expires: chrono::DateTime<chrono::Utc>,
+    message_id: &str,
+) -> anyhow::Result<Message> {
+    let site = header_text(&config.site.title);
+    let scope = if components.is_empty() {
+        "every part of the service".to_owned()
+    } else {
+        components
+            .iter()
+            .map(|c| config.component(c).map_or(c.as_str(), |x| x.name.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let until = super::notice::local_time(expires, config.site.timezone);
+    let text = format!(
+        "Someone, probably you, asked for notices from {site} about outages and maintenance of {scope}.\n\nTo start receiving them, confirm here before {until}:\n{confirm_url}\n\nIf you did not ask, ignore this email: nothing more will be sent to you.\n"
+    );
+    let esc = handlebars::html_escape;
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d2330;max-width:600px;margin:0 auto;padding:24px 16px;\">\n<p>Someone, probably you, asked for notices from {} about outages and maintenance of {}.</p>\n<p><a href=\"{}\" style=\"display:inline-block;background:#1d4ed8;color:#ffffff;text-decoration:none;padding:10px 16px;border-radius:6px;\">Confirm my subscription</a></p>\n<p>The link works until {}. If you did not ask, ignore this email: nothing more will be sent to you.</p>\n</body></html>\n",
+        esc(&format!("Confirm your subscription to {site} notices")),
+        esc(&site),
+        esc(&scope),
+        esc(confirm_url),
+        esc(&until),
+    );
+    let to: lettre::Address = address
+        .parse()
+        .with_context(|| format!("\"{address}\" is not an email address"))?;
+    Message::builder()
+        .from(config.email.from.clone())
+        .to(Mailbox::new(None, to))
+        .subject(format!("Confirm your subscription to {site} notices"))
+        .message_id(Some(message_id.to_owned()))
+        .date(SystemTime::now())
+        .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .context("cannot assemble the email")
+}

@@ -228,6 +228,36 @@ impl Outbox {
                     self.dequeue(&d);
                 }
             }
+            Event::SubscriberPending { key, .. } => {
+                // The one email sent before confirmation: to this address only.
+                let Some(composed) = super::compose::confirmation(record) else {
+                    return;
+                };
+                let id = delivery_id(record.seq, key);
+                if done.is_some_and(|d| d.contains(id.as_str())) {
+                    return;
+                }
+                let composed = Arc::new(composed);
+                let queue = (key.clone(), composed.thread.clone());
+                self.queues
+                    .entry(queue.clone())
+                    .or_default()
+                    .insert(record.seq, id.clone());
+                self.deliveries.insert(
+                    id.clone(),
+                    Delivery {
+                        id,
+                        subscriber: key.clone(),
+                        notice: composed,
+                        state: State::Pending,
+                        attempts: 0,
+                        first_attempt: None,
+                        next_at: record.at,
+                        last_error: None,
+                    },
+                );
+                self.refresh(&queue);
+            }
             Event::SubscriberRemoved { key, .. } => {
                 let gone: Vec<String> = self
                     .deliveries

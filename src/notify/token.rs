@@ -110,16 +110,48 @@ impl Keys {
         format!("{}.{}", subscriber_id(key), self.mac("unsubscribe", key))
     }
 
+    /// The token of a confirmation link, which stops working at `expires`.
+    pub fn confirm_token(&self, key: &str, expires: chrono::DateTime<chrono::Utc>) -> String {
+        let exp = expires.timestamp();
+        format!(
+            "{}.{exp}.{}",
+            subscriber_id(key),
+            self.mac("confirm", &format!("{key}\n{exp}"))
+        )
+    }
+
+    /// Does `token` confirm `key`, and has it not expired at `now`?
+    pub fn check_confirm(
+        &self,
+        token: &str,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let Some(exp) = token
+            .split('.')
+            .nth(1)
+            .and_then(|e| e.parse::<i64>().ok())
+            .and_then(|e| chrono::DateTime::from_timestamp(e, 0))
+        else {
+            return false;
+        };
+        exp > now && same(&self.confirm_token(key, exp), token)
+    }
+
     /// Does `token` unsubscribe `key`? (Constant-time comparison.)
     pub fn check_unsubscribe(&self, token: &str, key: &str) -> bool {
-        let expected = self.unsubscribe_token(key);
-        expected.len() == token.len()
-            && expected
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        same(&self.unsubscribe_token(key), token)
     }
+}
+
+/// Equal, compared in constant time.
+fn same(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -136,6 +168,21 @@ mod tests {
         assert!(!k.check_unsubscribe(&t, "email:c@b.test"));
         let other = Keys::from_secret(b"another key entirely, 32 bytes!!");
         assert!(!other.check_unsubscribe(&t, "email:a@b.test"));
+
+        let now = chrono::Utc::now();
+        let later = now + chrono::TimeDelta::days(2);
+        let c = k.confirm_token("email:a@b.test", later);
+        assert!(k.check_confirm(&c, "email:a@b.test", now));
+        assert!(!k.check_confirm(&c, "email:a@b.test", later), "expired");
+        assert!(!k.check_confirm(&c, "email:c@b.test", now));
+        let stretched = c.replace(
+            &later.timestamp().to_string(),
+            &(later.timestamp() + 9999).to_string(),
+        );
+        assert!(
+            !k.check_confirm(&stretched, "email:a@b.test", now),
+            "the expiry is signed"
+        );
         assert!(!t.contains('@'), "no address in the link");
     }
 

@@ -7,9 +7,11 @@
 
 mod files;
 mod pages;
+mod subscribe;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -45,6 +47,30 @@ pub enum Ask {
     },
     /// Can the daemon record events now?
     Ready { reply: oneshot::Sender<bool> },
+    /// Someone asks to subscribe: record it and send the one confirmation email.
+    Subscribe {
+        address: String,
+        components: Vec<String>,
+        reply: oneshot::Sender<SignUp>,
+    },
+    /// A confirmation link: whom it confirms (address partly hidden), if it is valid;
+    /// with `commit`, confirm them.
+    Confirm {
+        token: String,
+        commit: bool,
+        reply: oneshot::Sender<Option<String>>,
+    },
+}
+
+/// What became of a sign-up. Known and unknown addresses get the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUp {
+    /// A confirmation email is on its way (or they are subscribed already).
+    Accepted,
+    /// The request itself is wrong: what to fix.
+    Invalid(String),
+    /// Too many confirmation emails to this address lately.
+    TooMany { retry_after_secs: u64 },
 }
 
 #[derive(Clone)]
@@ -52,6 +78,8 @@ struct Front {
     asks: mpsc::Sender<Ask>,
     site: PathBuf,
     title: String,
+    /// Sign-ups per client address.
+    limiter: Arc<subscribe::Limiter>,
 }
 
 /// Listen on `addr` until `shutdown`; returns the address bound (port 0 picks one).
@@ -62,13 +90,23 @@ pub async fn start(
     asks: mpsc::Sender<Ask>,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
-    let front = Front { asks, site, title };
+    let front = Front {
+        asks,
+        site,
+        title,
+        limiter: Arc::new(subscribe::Limiter::default()),
+    };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
+        )
+        .route("/subscribe", axum::routing::post(subscribe::subscribe))
+        .route(
+            "/confirm/{token}",
+            get(subscribe::confirm_page).post(subscribe::confirm),
         )
         .fallback(files::serve)
         .with_state(front)
@@ -80,9 +118,12 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
         if let Err(e) = served {
             tracing::error!(error = %e, "the HTTP front stopped");
         }

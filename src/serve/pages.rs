@@ -72,3 +72,54 @@ pub fn unavailable(site: &str) -> Response {
         "<p>The status page cannot record this right now. Nothing was changed.</p>",
     )
 }
+
+pub fn check_inbox(site: &str) -> Response {
+    page(
+        StatusCode::OK,
+        site,
+        "Check your inbox",
+        "<p>If this address can receive notices, an email with a link to confirm is on its way. Nothing more is sent until you press it. The link works for 48 hours.</p>",
+    )
+}
+
+pub fn too_many(site: &str) -> Response {
+    page(
+        StatusCode::TOO_MANY_REQUESTS,
+        site,
+        "Please wait a while",
+        "<p>Too many sign-ups came from here or for this address lately. Try again later; an email already sent still works.</p>",
+    )
+}
+
+pub fn confirm_subscription(site: &str, address: &str) -> Response {
+    page(
+        StatusCode::OK,
+        site,
+        "Confirm your subscription",
+        &format!(
+            "<p>Notices about outages and maintenance will go to <strong>{}</strong>, from their start until they are fixed. Every notice has a link to stop them.</p>\n<form method=\"post\"><button type=\"submit\">Confirm</button></form>",
+            html_escape(address)
+        ),
+    )
+}
+
+pub fn subscribed(site: &str, address: &str) -> Response {
+    page(
+        StatusCode::OK,
+        site,
+        "You are subscribed",
+        &format!(
+            "<p><strong>{}</strong> will hear about outages first, as the repair goes on, and when it is over.</p>",
+            html_escape(address)
+        ),
+    )
+}
+
+pub fn expired_link(site: &str) -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        site,
+        "This link does not work",
+        "<p>It has expired, was already used up by a newer sign-up, or is incomplete. Sign up again from the status page to get a new one.</p>",
+    )
+}

@@ -1,11 +1,21 @@
-//! The daemon's answers to its HTTP front: unsubscribe links and readiness.
+//! The daemon's answers to its HTTP front: sign-ups, confirmations, unsubscribe links
+//! and readiness. Everything a subscriber does becomes a journal event here.
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 
 use super::Daemon;
-use crate::journal::Event;
+use crate::config::subscribers::{email_address, email_key};
+use crate::journal::{Event, SubscriberRecord};
 use crate::notify::audience::BY_SUBSCRIBER;
-use crate::serve::{Ask, mask};
+use crate::notify::token::subscriber_id;
+use crate::serve::{Ask, SignUp, mask};
+
+/// How long a confirmation link works.
+pub const CONFIRM_WITHIN: TimeDelta = TimeDelta::hours(48);
+/// Confirmation emails one address may be sent per day.
+pub const CONFIRMATIONS_PER_DAY: usize = 3;
+/// Where self-service subscribers come from, in the journal.
+pub const SOURCE_SELF: &str = "self";
 
 impl Daemon {
     pub(super) fn answer(&mut self, ask: Ask) {
@@ -33,13 +43,130 @@ impl Daemon {
                     };
                     if let Err(e) = self.append(vec![(Utc::now(), event)]) {
                         tracing::error!(error = %format!("{e:#}"), "cannot record an unsubscribe");
-                        drop(reply); // the front answers "try again"
-                        return;
+                        return; // the front answers "try again"
                     }
                     tracing::info!(subscriber = %mask(&address), "unsubscribed by their own link");
                 }
                 let _ = reply.send(Some(mask(&address)));
             }
+            Ask::Subscribe {
+                address,
+                components,
+                reply,
+            } => {
+                if let Some(answer) = self.sign_up(&address, components) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Ask::Confirm {
+                token,
+                commit,
+                reply,
+            } => {
+                if let Some(answer) = self.confirm(&token, commit) {
+                    let _ = reply.send(answer);
+                }
+            }
         }
+    }
+
+    /// None when the journal cannot take it (the front answers "try again").
+    fn sign_up(&mut self, address: &str, components: Vec<String>) -> Option<SignUp> {
+        let address = match email_address(address) {
+            Ok(a) => a,
+            Err(_) => {
+                return Some(SignUp::Invalid(format!(
+                    "\"{}\" is not an email address. Check it and try again.",
+                    address.chars().take(200).collect::<String>()
+                )));
+            }
+        };
+        let mut chosen = Vec::new();
+        for c in components {
+            if self.config.component(&c).is_none() {
+                return Some(SignUp::Invalid(format!(
+                    "\"{}\" is not a part of this service. Choose from the list on the status page.",
+                    c.chars().take(64).collect::<String>()
+                )));
+            }
+            if !chosen.contains(&c) {
+                chosen.push(c);
+            }
+        }
+        let key = email_key(&address);
+        let audience = &self.notifier.audience;
+        if audience.members.contains_key(&key) {
+            return Some(SignUp::Accepted); // already subscribed: the same answer, no email
+        }
+        let now = Utc::now();
+        let recent: Vec<_> = audience
+            .asked
+            .get(&key)
+            .map(|t| {
+                t.iter()
+                    .filter(|t| now - **t < TimeDelta::days(1))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if recent.len() >= CONFIRMATIONS_PER_DAY {
+            let free_at = recent.iter().min().copied().unwrap_or(now) + TimeDelta::days(1);
+            return Some(SignUp::TooMany {
+                retry_after_secs: (free_at - now).num_seconds().max(1) as u64,
+            });
+        }
+        let event = Event::SubscriberPending {
+            key,
+            subscriber: SubscriberRecord {
+                channel: "email".into(),
+                address,
+                format: None,
+                components: chosen,
+                timezone: None,
+                source: SOURCE_SELF.into(),
+            },
+            expires_at: now + CONFIRM_WITHIN,
+        };
+        match self.append(vec![(now, event)]) {
+            Ok(()) => Some(SignUp::Accepted),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot record a sign-up");
+                None
+            }
+        }
+    }
+
+    /// The address (partly hidden) a confirmation token stands for, confirming it with
+    /// `commit`. Some(None) for a token that is not (or no longer) valid.
+    fn confirm(&mut self, token: &str, commit: bool) -> Option<Option<String>> {
+        let now = Utc::now();
+        let sid = token.split('.').next().unwrap_or_default();
+        let audience = &self.notifier.audience;
+        let keys = self.notifier.keys();
+        let pending = audience
+            .pending
+            .iter()
+            .find(|(k, _)| subscriber_id(k) == sid && keys.check_confirm(token, k, now))
+            .map(|(k, (record, _))| (k.clone(), record.clone()));
+        let Some((key, record)) = pending else {
+            // Pressed twice: already confirmed by this very link.
+            let done = audience.members.iter().find(|(k, _)| {
+                subscriber_id(k) == sid && keys.check_confirm(token, k, now - CONFIRM_WITHIN)
+            });
+            return Some(done.map(|(_, m)| mask(&m.record.address)));
+        };
+        let shown = mask(&record.address);
+        if commit {
+            let event = Event::SubscriberConfirmed {
+                key,
+                subscriber: record,
+            };
+            if let Err(e) = self.append(vec![(now, event)]) {
+                tracing::error!(error = %format!("{e:#}"), "cannot record a confirmation");
+                return None;
+            }
+            tracing::info!(subscriber = %shown, "subscribed from the status page");
+        }
+        Some(Some(shown))
     }
 }
