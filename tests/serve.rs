@@ -123,6 +123,75 @@ fn the_site_is_served_with_types_caching_compression_and_safe_headers() {
     assert_eq!(get("/healthz", &[]).unwrap().status(), 200);
     assert_eq!(get("/readyz", &[]).unwrap().status(), 200);
 
+    // /metrics parses as Prometheus text and moves as probes run.
+    let scrape = || {
+        let r = get("/metrics", &[]).unwrap();
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        let text = rt.block_on(r.text()).unwrap();
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+    let value = |s: &prometheus_parse::Scrape, name: &str, label: Option<(&str, &str)>| {
+        s.samples
+            .iter()
+            .find(|x| x.metric == name && label.is_none_or(|(k, v)| x.labels.get(k) == Some(v)))
+            .map(|x| match &x.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
+                prometheus_parse::Value::Histogram(h) => h.last().map_or(0.0, |b| b.count),
+                prometheus_parse::Value::Summary(_) => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("{name} {label:?} in the scrape"))
+    };
+    let probed = |s: &prometheus_parse::Scrape| {
+        s.samples.iter().any(|x| {
+            x.metric == "forewarn_probes_total" && x.labels.get("component") == Some("api")
+        })
+    };
+    // Checks start within their first interval, at a random offset.
+    wait_until(Duration::from_secs(15), "a first probe in /metrics", || {
+        probed(&scrape())
+    });
+    let first = scrape();
+    let runs = value(&first, "forewarn_probes_total", Some(("component", "api")));
+    assert!(runs >= 1.0);
+    assert_eq!(
+        value(
+            &first,
+            "forewarn_component_status",
+            Some(("status", "operational"))
+        ),
+        1.0
+    );
+    assert_eq!(value(&first, "forewarn_open_incidents", None), 0.0);
+    assert!(
+        value(
+            &first,
+            "forewarn_probe_duration_seconds",
+            Some(("component", "api"))
+        ) >= 1.0
+    );
+    for family in [
+        "forewarn_outbox_deliveries",
+        "forewarn_outbox_oldest_pending_seconds",
+        "forewarn_site_build_seconds",
+    ] {
+        value(&first, family, None);
+    }
+    wait_until(Duration::from_secs(10), "more probes in /metrics", || {
+        value(
+            &scrape(),
+            "forewarn_probes_total",
+            Some(("component", "api")),
+        ) > runs
+    });
+
     // A 10 MB body is refused from its announced length: the answer comes after the
     // first kilobyte, the rest never sent.
     {

@@ -84,6 +84,7 @@ struct Daemon {
     unsaved: Vec<(DateTime<Utc>, Event)>,
     /// The configuration generation and subscribers file text last read.
     subscribers_seen: Option<(u64, Option<String>)>,
+    metrics: super::metrics::Metrics,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -126,6 +127,7 @@ pub async fn run(
         notifier,
         unsaved: Vec::new(),
         subscribers_seen: None,
+        metrics: Default::default(),
     };
     daemon.sync_trackers();
     tracing::info!(
@@ -391,6 +393,11 @@ impl Daemon {
         let Some(component) = self.config.component(&obs.component).cloned() else {
             return;
         };
+        self.metrics.probe(
+            &component.id,
+            obs.sample.latency,
+            obs.sample.outcome.is_down(),
+        );
         let in_maintenance = self.view.under_maintenance(&component.id);
         self.rollups
             .record(&component.id, &obs.sample, in_maintenance);
@@ -468,12 +475,15 @@ impl Daemon {
         let (view, state_dir) = (&self.view, &self.state_dir);
         let builder = &mut self.site.builder;
         match blocking(|| builder.update(&config, view, state_dir, Utc::now(), &changes)) {
-            Ok(r) => tracing::debug!(
-                written = r.written,
-                rendered = r.rendered,
-                ms = r.elapsed.as_millis() as u64,
-                "status site rebuilt"
-            ),
+            Ok(r) => {
+                self.metrics.site_built(r.elapsed);
+                tracing::debug!(
+                    written = r.written,
+                    rendered = r.rendered,
+                    ms = r.elapsed.as_millis() as u64,
+                    "status site rebuilt"
+                );
+            }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), out = %self.site.builder.out().display(), "cannot rebuild the status site; will retry");
                 self.site.pending = Changes::everything();

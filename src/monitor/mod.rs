@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod declared;
 pub mod incidents;
 pub mod maintenance;
+pub mod metrics;
 pub mod scheduler;
 pub mod tracker;
 pub mod watch;

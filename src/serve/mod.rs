@@ -47,6 +47,8 @@ pub enum Ask {
     },
     /// Can the daemon record events now?
     Ready { reply: oneshot::Sender<bool> },
+    /// The Prometheus text exposition.
+    Metrics { reply: oneshot::Sender<String> },
     /// Someone asks to subscribe: record it and send the one confirmation email.
     Subscribe {
         address: String,
@@ -99,6 +101,7 @@ pub async fn start(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
@@ -167,6 +170,25 @@ async fn ready(State(front): State<Front>) -> Response {
         _ => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the journal cannot be written\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(front): State<Front>) -> Response {
+    match front.ask(|reply| Ask::Metrics { reply }).await {
+        Some(text) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon did not answer\n",
         )
             .into_response(),
     }

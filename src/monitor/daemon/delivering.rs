@@ -99,6 +99,22 @@ impl Daemon {
         let mut events = Vec::new();
         for f in &done {
             let d = &f.delivery;
+            let channel = self
+                .notifier
+                .audience
+                .members
+                .get(&d.subscriber)
+                .map_or("email", |m| {
+                    m.record.format.as_deref().unwrap_or(&m.record.channel)
+                })
+                .to_owned();
+            let outcome = match &f.outcome {
+                Outcome::Delivered => "delivered",
+                Outcome::Failed { .. } => "failed",
+                Outcome::Gone { .. } => "gone",
+                Outcome::Rejected { .. } => "rejected",
+            };
+            self.metrics.delivery(&channel, outcome);
             match &f.outcome {
                 Outcome::Delivered => tracing::info!(
                     delivery = %d.id,

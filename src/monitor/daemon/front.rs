@@ -23,6 +23,15 @@ impl Daemon {
             Ask::Ready { reply } => {
                 let _ = reply.send(self.journal.is_writable());
             }
+            Ask::Metrics { reply } => {
+                let text = self.metrics.render(
+                    &self.config,
+                    &self.view,
+                    &self.notifier.outbox,
+                    Utc::now(),
+                );
+                let _ = reply.send(text);
+            }
             Ask::Lookup { token, reply } => {
                 let found = self
                     .notifier
