@@ -420,6 +420,26 @@ fn sign_up_confirm_hear_of_an_outage_and_leave() {
         .unwrap()
     };
 
+    // Every page of the site offers the form, posting to the front.
+    wait_until(Duration::from_secs(20), "the first build", || {
+        rt.block_on(http.get(format!("{base}/index.html")).send())
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let index = rt
+        .block_on(
+            rt.block_on(http.get(format!("{base}/")).send())
+                .unwrap()
+                .text(),
+        )
+        .unwrap();
+    assert!(
+        index.contains(&format!(
+            "<form method=\"post\" action=\"{base}/subscribe\">"
+        )),
+        "{index}"
+    );
+    assert!(index.contains("name=\"components\" value=\"search\""));
+
     // Bad input is explained on the page.
     let r = sign_up("email=not-an-address");
     assert_eq!(r.status(), 400);

@@ -38,7 +38,12 @@ fn site() -> &'static Path {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("site-check");
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("mkdir");
-        let story = common::story::write(&root, 12);
+        // With a public front, so the sign-up form is judged too.
+        let story = common::story::write_with(
+            &root,
+            12,
+            "[serve]\npublic_url = \"https://status.acme.test\"\n",
+        );
         let out = root.join("site");
         let mut b = Builder::new(&story.config, out.clone()).expect("builder");
         b.build_all(&story.config, &story.view, &story.state, story.now)

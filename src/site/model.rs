@@ -139,6 +139,23 @@ impl Input<'_> {
             updated: text::when(self.now, self.tz()),
             updated_iso: text::iso(self.now),
             show_updated: page.is_empty() || reference.is_some(),
+            subscribe: self
+                .config
+                .serve
+                .public_url
+                .as_ref()
+                .map(|_| SubscribeForm {
+                    action: format!("{}/subscribe", self.config.front_url()),
+                    components: self
+                        .config
+                        .components
+                        .iter()
+                        .map(|c| ComponentChoice {
+                            id: c.id.clone(),
+                            name: c.name.clone(),
+                        })
+                        .collect(),
+                }),
         }
     }
 

@@ -17,6 +17,21 @@ pub struct Common {
     pub updated_iso: String,
     /// Say when the page was made (pages kept current: the front page, open incidents).
     pub show_updated: bool,
+    /// The sign-up form, when forewarn's HTTP front has a public address.
+    pub subscribe: Option<SubscribeForm>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscribeForm {
+    /// `<public_url>/subscribe`
+    pub action: String,
+    pub components: Vec<ComponentChoice>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentChoice {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -36,7 +36,12 @@ fn upd(at: DateTime<Utc>, status: IncidentStatus, message: &str) -> IncidentUpda
 
 /// Write the story for `n` components into `dir`.
 pub fn write(dir: &Path, n: usize) -> Story {
-    let mut components = String::new();
+    write_with(dir, n, "")
+}
+
+/// As [`write`], with more configuration (`extra`) before the components.
+pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
+    let mut components = extra.to_owned();
     for i in 0..n {
         let group = if i < n / 2 { "Core" } else { "Integrations" };
         components.push_str(&format!(
