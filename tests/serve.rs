@@ -576,3 +576,110 @@ fn sign_up_confirm_hear_of_an_outage_and_leave() {
     let out = common::stop_daemon(daemon);
     assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
 }
+
+#[test]
+fn subscribers_choose_what_they_hear_about_from_their_link() {
+    let rt = common::background_runtime();
+    let _in_runtime = rt.enter();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let smtp = SmtpPeer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            smtp.port(),
+            healthy.url("/health"),
+            healthy.url("/health")
+        ),
+    );
+    let state = dir.path().join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let http = client();
+    wait_until(Duration::from_secs(20), "the front", || {
+        rt.block_on(http.get(format!("{base}/healthz")).send())
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let post = |url: &str, body: &str| {
+        rt.block_on(
+            http.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_owned())
+                .send(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        post(
+            &format!("{base}/subscribe"),
+            "email=chooser%40customer.example"
+        )
+        .status(),
+        200
+    );
+    let confirmation = smtp.wait_for(1, Duration::from_secs(20)).remove(0);
+    assert_eq!(
+        post(&link_in(&confirmation, &format!("{base}/confirm/")), "").status(),
+        200
+    );
+
+    // They hear about the API incident, and the email links to their choices.
+    incident(dir.path(), &[("investigating", "Some card payments fail.")]);
+    let mail = smtp.wait_for(2, Duration::from_secs(20)).remove(1);
+    let manage = link_in(&mail, &format!("{base}/manage/"));
+    let page = rt
+        .block_on(rt.block_on(http.get(&manage).send()).unwrap().text())
+        .unwrap();
+    assert!(page.contains("Now: everything."), "{page}");
+
+    // Only Search from now on; an unknown component is refused on the page.
+    let r = post(&manage, "components=nope");
+    assert_eq!(r.status(), 400);
+    assert!(
+        rt.block_on(r.text())
+            .unwrap()
+            .contains("is not a part of this service")
+    );
+    let r = post(&manage, "components=search");
+    assert_eq!(r.status(), 200);
+    let page = rt.block_on(r.text()).unwrap();
+    assert!(page.contains("Saved."));
+    assert!(page.contains("value=\"search\" checked"), "{page}");
+
+    // The API incident's next update no longer reaches them.
+    incident(
+        dir.path(),
+        &[
+            ("investigating", "Some card payments fail."),
+            ("identified", "A faulty release."),
+        ],
+    );
+    wait_until(Duration::from_secs(20), "the update to be recorded", || {
+        Journal::read(&state)
+            .map(|r| {
+                r.records
+                    .iter()
+                    .any(|r| matches!(r.event, Event::IncidentUpdated { .. }))
+            })
+            .unwrap_or(false)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(smtp.messages().len(), 2, "filtered out after their choice");
+
+    // Their subscription survives a crash.
+    common::signal(&daemon, libc::SIGKILL);
+    let _ = common::wait_bounded(daemon, Duration::from_secs(10));
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    wait_until(Duration::from_secs(20), "the front again", || {
+        rt.block_on(http.get(&manage).send())
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let page = rt
+        .block_on(rt.block_on(http.get(&manage).send()).unwrap().text())
+        .unwrap();
+    assert!(page.contains("value=\"search\" checked"), "{page}");
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+}

@@ -172,6 +172,8 @@ pub fn render(
         "permalink_label": notice.permalink_label,
         "contact": notice.contact,
         "unsubscribe_url": recipient.unsubscribe_url,
+        // The same token opens the page where they choose what they hear about.
+        "manage_url": recipient.unsubscribe_url.replacen("/unsubscribe/", "/manage/", 1),
         "scope": recipient.scope,
         "colour": colour,
     });

@@ -47,6 +47,13 @@ pub enum Ask {
     },
     /// Can the daemon record events now?
     Ready { reply: oneshot::Sender<bool> },
+    /// A subscriber's choices, from their (unsubscribe) token; with `set`, change the
+    /// components they hear about (empty: everything).
+    Manage {
+        token: String,
+        set: Option<Vec<String>>,
+        reply: oneshot::Sender<Option<Manage>>,
+    },
     /// The Prometheus text exposition.
     Metrics { reply: oneshot::Sender<String> },
     /// Someone asks to subscribe: record it and send the one confirmation email.
@@ -62,6 +69,21 @@ pub enum Ask {
         commit: bool,
         reply: oneshot::Sender<Option<String>>,
     },
+}
+
+/// What the manage page shows.
+#[derive(Debug, Clone)]
+pub struct Manage {
+    /// Partly hidden.
+    pub address: String,
+    /// Every component: (id, name, chosen).
+    pub components: Vec<(String, String, bool)>,
+    /// Listed by the operator in `subscribers.toml`: only they change the choice.
+    pub from_file: bool,
+    /// The choice was just saved.
+    pub saved: bool,
+    /// Why the choice could not be saved.
+    pub problem: Option<String>,
 }
 
 /// What became of a sign-up. Known and unknown addresses get the same answer.
@@ -107,6 +129,7 @@ pub async fn start(
             get(unsubscribe_page).post(unsubscribe),
         )
         .route("/subscribe", axum::routing::post(subscribe::subscribe))
+        .route("/manage/{token}", get(manage_page).post(manage))
         .route(
             "/confirm/{token}",
             get(subscribe::confirm_page).post(subscribe::confirm),
@@ -172,6 +195,34 @@ async fn ready(State(front): State<Front>) -> Response {
             "not ready: the journal cannot be written\n",
         )
             .into_response(),
+    }
+}
+
+async fn manage_page(State(front): State<Front>, Path(token): Path<String>) -> Response {
+    show_manage(&front, &token, None).await
+}
+
+/// Save the components ticked (`components=api&components=search`; none: everything).
+async fn manage(State(front): State<Front>, Path(token): Path<String>, body: Bytes) -> Response {
+    let chosen: Vec<String> = form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "components")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    show_manage(&front, &token, Some(chosen)).await
+}
+
+async fn show_manage(front: &Front, token: &str, set: Option<Vec<String>>) -> Response {
+    let asked = front
+        .ask(|reply| Ask::Manage {
+            token: token.to_owned(),
+            set,
+            reply,
+        })
+        .await;
+    match asked {
+        Some(Some(m)) => pages::manage(&front.title, token, &m),
+        Some(None) => pages::invalid_link(&front.title),
+        None => pages::unavailable(&front.title),
     }
 }
 

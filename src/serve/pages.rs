@@ -123,3 +123,49 @@ pub fn expired_link(site: &str) -> Response {
         "<p>It has expired, was already used up by a newer sign-up, or is incomplete. Sign up again from the status page to get a new one.</p>",
     )
 }
+
+pub fn manage(site: &str, token: &str, m: &super::Manage) -> Response {
+    let token = html_escape(token);
+    let mut body = String::new();
+    if m.saved {
+        body.push_str("<p role=\"status\"><strong>Saved.</strong></p>\n");
+    }
+    if let Some(p) = &m.problem {
+        body.push_str(&format!("<p role=\"alert\">{}</p>\n", html_escape(p)));
+    }
+    body.push_str(&format!(
+        "<p>Notices go to <strong>{}</strong>.</p>\n",
+        html_escape(&m.address)
+    ));
+    if m.from_file {
+        body.push_str("<p>This address is on the list our team keeps, so they choose what it hears about: reply to any notice to change it.</p>\n");
+    } else {
+        let none = m.components.iter().all(|(_, _, c)| !c);
+        body.push_str("<form method=\"post\">\n<fieldset>\n<legend>Hear about (leave all unticked for everything)</legend>\n");
+        for (id, name, chosen) in &m.components {
+            body.push_str(&format!(
+                "<label><input type=\"checkbox\" name=\"components\" value=\"{}\"{}> {}</label><br>\n",
+                html_escape(id),
+                if *chosen { " checked" } else { "" },
+                html_escape(name)
+            ));
+        }
+        body.push_str(&format!(
+            "</fieldset>\n<p>Now: {}.</p>\n<button type=\"submit\">Save</button>\n</form>\n",
+            if none {
+                "everything"
+            } else {
+                "only what is ticked"
+            }
+        ));
+    }
+    body.push_str(&format!(
+        "<h2>Leave</h2>\n<form method=\"post\" action=\"/unsubscribe/{token}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>"
+    ));
+    let status = if m.problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(status, site, "Your notices", &body)
+}

@@ -8,7 +8,7 @@ use crate::config::subscribers::{email_address, email_key};
 use crate::journal::{Event, SubscriberRecord};
 use crate::notify::audience::BY_SUBSCRIBER;
 use crate::notify::token::subscriber_id;
-use crate::serve::{Ask, SignUp, mask};
+use crate::serve::{Ask, Manage, SignUp, mask};
 
 /// How long a confirmation link works.
 pub const CONFIRM_WITHIN: TimeDelta = TimeDelta::hours(48);
@@ -22,6 +22,11 @@ impl Daemon {
         match ask {
             Ask::Ready { reply } => {
                 let _ = reply.send(self.journal.is_writable());
+            }
+            Ask::Manage { token, set, reply } => {
+                if let Some(answer) = self.manage(&token, set) {
+                    let _ = reply.send(answer);
+                }
             }
             Ask::Metrics { reply } => {
                 let text = self.metrics.render(
@@ -177,5 +182,76 @@ impl Daemon {
             tracing::info!(subscriber = %shown, "subscribed from the status page");
         }
         Some(Some(shown))
+    }
+}
+
+impl Daemon {
+    /// The manage page of whoever `token` stands for; with `set`, save their choice.
+    pub(super) fn manage(
+        &mut self,
+        token: &str,
+        set: Option<Vec<String>>,
+    ) -> Option<Option<Manage>> {
+        let Some((key, address, true)) = self.notifier.find_by_token(token) else {
+            return Some(None);
+        };
+        let Some(member) = self.notifier.audience.members.get(&key) else {
+            return Some(None);
+        };
+        let from_file = member.record.source == crate::notify::audience::SOURCE_FILE;
+        let mut record = member.record.clone();
+        let mut saved = false;
+        let mut problem = None;
+        if let Some(chosen) = set {
+            if from_file {
+                problem = Some(
+                    "Our team keeps this address's choices; reply to any notice to change them."
+                        .to_owned(),
+                );
+            } else if let Some(bad) = chosen.iter().find(|c| self.config.component(c).is_none()) {
+                problem = Some(format!(
+                    "\"{}\" is not a part of this service.",
+                    bad.chars().take(64).collect::<String>()
+                ));
+            } else {
+                let mut list: Vec<String> = Vec::new();
+                for c in chosen {
+                    if !list.contains(&c) {
+                        list.push(c);
+                    }
+                }
+                if list != record.components {
+                    record.components = list;
+                    let event = Event::SubscriberUpdated {
+                        key,
+                        subscriber: record.clone(),
+                    };
+                    if let Err(e) = self.append(vec![(Utc::now(), event)]) {
+                        tracing::error!(error = %format!("{e:#}"), "cannot record a subscriber's choice");
+                        return None;
+                    }
+                }
+                saved = true;
+            }
+        }
+        let components = self
+            .config
+            .components
+            .iter()
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    c.name.clone(),
+                    record.components.contains(&c.id),
+                )
+            })
+            .collect();
+        Some(Some(Manage {
+            address: mask(&address),
+            components,
+            from_file,
+            saved,
+            problem,
+        }))
     }
 }
