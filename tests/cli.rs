@@ -162,6 +162,10 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
         "email to finance@demo-shop.test: \"[Resolved] Checkout: major outage (INC-",
         "(partner's webhook receiver) incident.opened INC-",
         "(partner's webhook receiver) incident.resolved INC-",
+        "(customer) signs up on http://127.0.0.1:",
+        "email to customer@demo-shop.test: \"Confirm your subscription to Demo Shop Status notices\"",
+        "HTTP 200, subscribed to checkout",
+        "email to customer@demo-shop.test: \"[Major outage] Checkout: major outage (INC-",
     ] {
         assert!(
             stdout.contains(expected),

@@ -2,6 +2,7 @@
 //! maintenance; the real monitor, with a real journal, detects and records them, an
 //! operator follows up with the real `forewarn incident` commands, and the demo narrates.
 
+mod customer;
 mod script;
 mod service;
 
@@ -46,6 +47,8 @@ struct Demo<'a> {
     started: Instant,
     /// The automatic incident opened for checkout, once it is.
     checkout_incident: Option<String>,
+    /// The HTTP front's address.
+    front: std::net::SocketAddr,
 }
 
 pub async fn run(
@@ -150,6 +153,7 @@ pub async fn run(
         speed,
         started,
         checkout_incident: None,
+        front,
     };
     let mut beats = script::beats().into_iter().peekable();
     let end = demo.at(STORY.ends);
@@ -160,7 +164,10 @@ pub async fn run(
             _ = tokio::time::sleep_until(end) => break,
             _ = tokio::time::sleep_until(next_beat), if beats.peek().is_some() => {
                 if let Some((_, beat)) = beats.next() {
-                    let line = demo.play(beat);
+                    let line = match beat {
+                        Beat::SignUp | Beat::Confirm => customer::act(demo.front, &state_dir, beat).await,
+                        _ => demo.play(beat),
+                    };
                     writeln!(out, "{} {line}", demo.stamp())?;
                 }
             }
@@ -236,6 +243,7 @@ impl Demo<'_> {
         let state = self.dir.join("state");
         let result = match beat {
             Beat::Say(text) => return text.to_owned(),
+            Beat::SignUp | Beat::Confirm => return String::new(), // the customer's, not the operator's
             Beat::AnnounceMaintenance => commands::maintenance::new(
                 &config,
                 &state,

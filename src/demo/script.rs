@@ -18,11 +18,17 @@ pub enum Beat {
     Monitoring,
     /// The operator resolves the checkout incident with an apology and a credit.
     Resolve,
+    /// A customer signs up on the status page for checkout notices.
+    SignUp,
+    /// The customer presses the link in the confirmation email.
+    Confirm,
 }
 
 pub fn beats() -> Vec<(f64, Beat)> {
     let mut b = vec![
         (0.5, Beat::AnnounceMaintenance),
+        (4.0, Beat::SignUp),
+        (9.0, Beat::Confirm),
         (
             STORY.checkout_fails.0,
             Beat::Say("(demo service) checkout starts answering HTTP 503"),
