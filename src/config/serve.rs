@@ -9,7 +9,7 @@ use super::diagnostic::Report;
 use super::reader::Table;
 use super::values;
 
-const SERVE_KEYS: &[&str] = &["listen", "public_url"];
+const SERVE_KEYS: &[&str] = &["listen", "public_url", "trusted_proxies"];
 
 #[derive(Debug, Clone, Default)]
 pub struct ServeSettings {
@@ -18,6 +18,9 @@ pub struct ServeSettings {
     /// The public address of the HTTP front, for links in emails; `[site] base_url`
     /// when not given.
     pub public_url: Option<Url>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for the
+    /// per-client sign-up limit).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub(super) fn serve(mut t: Table<'_, '_>, rep: &mut Report) -> Option<ServeSettings> {
@@ -46,6 +49,31 @@ pub(super) fn serve(mut t: Table<'_, '_>, rep: &mut Report) -> Option<ServeSetti
             })
             .ok()
     });
+    let mut trusted_proxies = Vec::new();
+    if let Some(items) = t.array(rep, "trusted_proxies") {
+        for v in items {
+            let Some(s) = super::reader::array_string(&t, rep, "trusted_proxies", v) else {
+                ok = false;
+                continue;
+            };
+            match s.get_ref().trim().parse() {
+                Ok(ip) => trusted_proxies.push(ip),
+                Err(_) => {
+                    t.error(
+                        rep,
+                        s.span(),
+                        "trusted_proxies",
+                        &format!("\"{}\" is not an IP address", s.get_ref()),
+                    );
+                    ok = false;
+                }
+            }
+        }
+    }
     t.finish(rep, SERVE_KEYS, &|_| None);
-    ok.then_some(ServeSettings { listen, public_url })
+    ok.then_some(ServeSettings {
+        listen,
+        public_url,
+        trusted_proxies,
+    })
 }

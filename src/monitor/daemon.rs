@@ -150,6 +150,7 @@ pub async fn run(
             addr,
             daemon.site.builder.out().to_owned(),
             daemon.config.site.title.clone(),
+            daemon.config.serve.trusted_proxies.clone(),
             asks_tx,
             shutdown.clone(),
         )

@@ -193,6 +193,11 @@ impl Notifier {
                     .ok_or_else(|| Outcome::Rejected {
                         error: "not sent: the sign-up was confirmed or withdrawn meanwhile".into(),
                     })?;
+            if *expires_at <= chrono::Utc::now() {
+                return Err(Outcome::Rejected {
+                    error: "not sent: its confirmation link has expired".into(),
+                });
+            }
             return Ok(Route::Confirm {
                 address: record.address.clone(),
                 url: format!(

@@ -67,6 +67,11 @@ pub(super) async fn serve(
     };
     let mut path = front.site.join(&rel);
     if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
+        // `/history` → `/history/`, so the page's relative links resolve.
+        if !uri.path().ends_with('/') {
+            let to = format!("{}/", uri.path());
+            return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, to)]).into_response();
+        }
         rel.push_str("/index.html");
         path = front.site.join(&rel);
     }

@@ -71,6 +71,20 @@ pub enum Ask {
     },
 }
 
+impl Ask {
+    /// The asker stopped waiting (it timed out and answered the visitor already).
+    pub fn abandoned(&self) -> bool {
+        match self {
+            Ask::Lookup { reply, .. } | Ask::Unsubscribe { reply, .. } => reply.is_closed(),
+            Ask::Ready { reply } => reply.is_closed(),
+            Ask::Subscribe { reply, .. } => reply.is_closed(),
+            Ask::Confirm { reply, .. } => reply.is_closed(),
+            Ask::Manage { reply, .. } => reply.is_closed(),
+            Ask::Metrics { reply } => reply.is_closed(),
+        }
+    }
+}
+
 /// What the manage page shows.
 #[derive(Debug, Clone)]
 pub struct Manage {
@@ -104,6 +118,7 @@ struct Front {
     title: String,
     /// Sign-ups per client address.
     limiter: Arc<subscribe::Limiter>,
+    trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 /// Listen on `addr` until `shutdown`; returns the address bound (port 0 picks one).
@@ -111,6 +126,7 @@ pub async fn start(
     addr: SocketAddr,
     site: PathBuf,
     title: String,
+    trusted_proxies: Vec<std::net::IpAddr>,
     asks: mpsc::Sender<Ask>,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
@@ -119,6 +135,7 @@ pub async fn start(
         site,
         title,
         limiter: Arc::new(subscribe::Limiter::default()),
+        trusted_proxies: Arc::new(trusted_proxies),
     };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -180,10 +197,16 @@ async fn security_headers(mut resp: Response) -> Response {
 }
 
 impl Front {
+    /// Ask the daemon, waiting at most `ASK_TIMEOUT` in all (queue and answer).
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Ask) -> Option<T> {
         let (tx, rx) = oneshot::channel();
-        self.asks.send(make(tx)).await.ok()?;
-        tokio::time::timeout(ASK_TIMEOUT, rx).await.ok()?.ok()
+        tokio::time::timeout(ASK_TIMEOUT, async {
+            self.asks.send(make(tx)).await.ok()?;
+            rx.await.ok()
+        })
+        .await
+        .ok()
+        .flatten()
     }
 }
 
@@ -261,9 +284,9 @@ async fn unsubscribe(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let one_click = String::from_utf8_lossy(&body)
-        .split('&')
-        .any(|kv| kv.trim() == "List-Unsubscribe=One-Click");
+    // `List-Unsubscribe=One-Click`, urlencoded or as a multipart/form-data field.
+    let text = String::from_utf8_lossy(&body);
+    let one_click = text.contains("List-Unsubscribe") && text.contains("One-Click");
     if !one_click {
         return pages::bad_request(
             &front.title,

@@ -7,7 +7,7 @@ use handlebars::html_escape;
 
 fn page(status: StatusCode, site: &str, heading: &str, body: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n<title>{heading} · {site}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1d2330}}button{{font:inherit;padding:.6rem 1rem;border-radius:6px;border:0;background:#1d4ed8;color:#fff;cursor:pointer}}a{{color:#1d4ed8}}</style>\n</head>\n<body>\n<main>\n<p><a href=\"/\">{site}</a></p>\n<h1>{heading}</h1>\n{body}\n</main>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"robots\" content=\"noindex\">\n<title>{heading} · {site}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1d2330}}button{{font:inherit;padding:.6rem 1rem;border-radius:6px;border:0;background:#1d4ed8;color:#fff;cursor:pointer}}a{{color:#1d4ed8}}</style>\n</head>\n<body>\n<main>\n<p><a href=\"../\">{site}</a></p>\n<h1>{heading}</h1>\n{body}\n</main>\n</body>\n</html>\n",
         site = html_escape(site),
         heading = html_escape(heading),
     );
@@ -160,7 +160,7 @@ pub fn manage(site: &str, token: &str, m: &super::Manage) -> Response {
         ));
     }
     body.push_str(&format!(
-        "<h2>Leave</h2>\n<form method=\"post\" action=\"/unsubscribe/{token}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>"
+        "<h2>Leave</h2>\n<form method=\"post\" action=\"../unsubscribe/{token}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button></form>"
     ));
     let status = if m.problem.is_some() {
         StatusCode::BAD_REQUEST

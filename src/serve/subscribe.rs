@@ -17,6 +17,28 @@ use super::{Ask, Front, SignUp, pages};
 
 /// Sign-ups one client address may make per hour.
 pub const SIGNUPS_PER_IP_PER_HOUR: usize = 10;
+/// Client addresses remembered at most.
+const MAX_CLIENTS: usize = 100_000;
+
+/// The client: the connection's address, or, when that is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not one.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
 
 /// Recent sign-ups per client address, in memory (a restart forgets them).
 #[derive(Default)]
@@ -25,13 +47,25 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// Count one more sign-up from `ip`; `Err(wait)` when over the limit.
+    /// Count one more sign-up from `ip`; `Err(wait)` when over the limit. IPv6
+    /// clients count per /64, the block one customer usually holds.
     fn admit(&self, ip: IpAddr) -> Result<(), Duration> {
+        let ip = match ip {
+            IpAddr::V6(v6) => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::V6(o.into())
+            }
+            v4 => v4,
+        };
         let hour = Duration::from_secs(3600);
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 100_000 {
+        if seen.len() > MAX_CLIENTS {
             seen.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < hour));
+            if seen.len() > MAX_CLIENTS {
+                seen.clear(); // a flood from everywhere: start counting afresh
+            }
         }
         let q = seen.entry(ip).or_default();
         while q.front().is_some_and(|t| now.duration_since(*t) >= hour) {
@@ -99,7 +133,8 @@ pub(super) async fn subscribe(
         Ok(r) => r,
         Err(why) => return pages::bad_request(&front.title, &why),
     };
-    if let Err(wait) = front.limiter.admit(peer.ip()) {
+    let client = client_ip(peer.ip(), &headers, &front.trusted_proxies);
+    if let Err(wait) = front.limiter.admit(client) {
         return too_many(&front, wait);
     }
     let asked = front
@@ -190,6 +225,33 @@ mod tests {
         assert!(
             l.admit("192.0.2.2".parse().unwrap()).is_ok(),
             "others are not affected"
+        );
+        for n in 0..SIGNUPS_PER_IP_PER_HOUR {
+            assert!(l.admit(format!("2001:db8::{n}").parse().unwrap()).is_ok());
+        }
+        assert!(
+            l.admit("2001:db8::ffff".parse().unwrap()).is_err(),
+            "one /64 is one client"
+        );
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.9, 198.51.100.7"),
+        );
+        assert_eq!(
+            client_ip(proxy, &h, &[]),
+            proxy,
+            "untrusted: the header is ignored"
+        );
+        assert_eq!(
+            client_ip(proxy, &h, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap(),
+            "the address the proxy saw, not what the client claimed"
         );
     }
 }

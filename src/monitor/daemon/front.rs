@@ -19,6 +19,9 @@ pub const SOURCE_SELF: &str = "self";
 
 impl Daemon {
     pub(super) fn answer(&mut self, ask: Ask) {
+        if ask.abandoned() {
+            return; // the page already said "try again": do nothing behind its back
+        }
         match ask {
             Ask::Ready { reply } => {
                 let _ = reply.send(self.journal.is_writable());
@@ -124,10 +127,10 @@ impl Daemon {
             })
             .unwrap_or_default();
         if recent.len() >= CONFIRMATIONS_PER_DAY {
-            let free_at = recent.iter().min().copied().unwrap_or(now) + TimeDelta::days(1);
-            return Some(SignUp::TooMany {
-                retry_after_secs: (free_at - now).num_seconds().max(1) as u64,
-            });
+            // Enough emails to this address today. The answer is the one everybody gets,
+            // so the form never tells whether an address is known.
+            tracing::info!(subscriber = %mask(&address), "sign-up ignored: three confirmation emails already sent today");
+            return Some(SignUp::Accepted);
         }
         let event = Event::SubscriberPending {
             key,
@@ -170,6 +173,9 @@ impl Daemon {
             return Some(done.map(|(_, m)| mask(&m.record.address)));
         };
         let shown = mask(&record.address);
+        if commit && audience.members.contains_key(&key) {
+            return Some(Some(shown)); // already subscribed meanwhile (the file, or another link)
+        }
         if commit {
             let event = Event::SubscriberConfirmed {
                 key,
