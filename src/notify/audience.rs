@@ -58,6 +58,12 @@ impl Audience {
                 subscriber,
                 expires_at,
             } => {
+                // Forget sign-ups whose link has expired, and counts older than a day.
+                self.pending.retain(|_, (_, exp)| *exp > record.at);
+                self.asked.retain(|_, t| {
+                    t.last()
+                        .is_some_and(|last| record.at - *last < chrono::TimeDelta::days(1))
+                });
                 self.pending
                     .insert(key.clone(), (subscriber.clone(), *expires_at));
                 let times = self.asked.entry(key.clone()).or_default();
