@@ -396,6 +396,38 @@ fn link_in(mail: &common::peers::ReceivedMail, prefix: &str) -> String {
         .to_owned()
 }
 
+/// A daemon with its front on a free port (also its public address), mail through
+/// `smtp`, and two healthy components, api and search; waits until the front answers.
+fn start_front(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    smtp: &SmtpPeer,
+    healthy_url: &str,
+) -> (
+    String,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::process::Child,
+) {
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(
+        dir,
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n",
+            smtp.port(),
+        ),
+    );
+    let state = dir.join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let http = client();
+    wait_until(Duration::from_secs(20), "the front", || {
+        rt.block_on(http.get(format!("{base}/healthz")).send())
+            .is_ok_and(|r| r.status() == 200)
+    });
+    (base, config, state, daemon)
+}
+
 #[test]
 fn sign_up_confirm_hear_of_an_outage_and_leave() {
     let rt = common::background_runtime();
@@ -403,24 +435,9 @@ fn sign_up_confirm_hear_of_an_outage_and_leave() {
     let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
     let smtp = SmtpPeer::start();
     let dir = tempfile::tempdir().unwrap();
-    let port = closed_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
-            smtp.port(),
-            healthy.url("/health"),
-            healthy.url("/health")
-        ),
-    );
-    let state = dir.path().join("state");
-    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let (base, _config, state, daemon) =
+        start_front(&rt, dir.path(), &smtp, &healthy.url("/health"));
     let http = client();
-    wait_until(Duration::from_secs(20), "the front", || {
-        rt.block_on(http.get(format!("{base}/healthz")).send())
-            .is_ok_and(|r| r.status() == 200)
-    });
     let sign_up = |body: &str| {
         rt.block_on(
             http.post(format!("{base}/subscribe"))
@@ -592,24 +609,9 @@ fn subscribers_choose_what_they_hear_about_from_their_link() {
     let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
     let smtp = SmtpPeer::start();
     let dir = tempfile::tempdir().unwrap();
-    let port = closed_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
-            smtp.port(),
-            healthy.url("/health"),
-            healthy.url("/health")
-        ),
-    );
-    let state = dir.path().join("state");
-    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let (base, config, state, daemon) =
+        start_front(&rt, dir.path(), &smtp, &healthy.url("/health"));
     let http = client();
-    wait_until(Duration::from_secs(20), "the front", || {
-        rt.block_on(http.get(format!("{base}/healthz")).send())
-            .is_ok_and(|r| r.status() == 200)
-    });
     let post = |url: &str, body: &str| {
         rt.block_on(
             http.post(url)

@@ -233,30 +233,7 @@ impl Outbox {
                 let Some(composed) = super::compose::confirmation(record) else {
                     return;
                 };
-                let id = delivery_id(record.seq, key);
-                if done.is_some_and(|d| d.contains(id.as_str())) {
-                    return;
-                }
-                let composed = Arc::new(composed);
-                let queue = (key.clone(), composed.thread.clone());
-                self.queues
-                    .entry(queue.clone())
-                    .or_default()
-                    .insert(record.seq, id.clone());
-                self.deliveries.insert(
-                    id.clone(),
-                    Delivery {
-                        id,
-                        subscriber: key.clone(),
-                        notice: composed,
-                        state: State::Pending,
-                        attempts: 0,
-                        first_attempt: None,
-                        next_at: record.at,
-                        last_error: None,
-                    },
-                );
-                self.refresh(&queue);
+                self.enqueue(key, &Arc::new(composed), done);
             }
             Event::SubscriberRemoved { key, .. } => {
                 let gone: Vec<String> = self
@@ -315,32 +292,42 @@ impl Outbox {
                     if !(composed.for_people() || machine) {
                         continue;
                     }
-                    let id = delivery_id(record.seq, key);
-                    if done.is_some_and(|d| d.contains(id.as_str())) {
-                        continue;
-                    }
-                    let queue = (key.clone(), composed.thread.clone());
-                    self.queues
-                        .entry(queue.clone())
-                        .or_default()
-                        .insert(record.seq, id.clone());
-                    self.deliveries.insert(
-                        id.clone(),
-                        Delivery {
-                            id,
-                            subscriber: key.clone(),
-                            notice: composed.clone(),
-                            state: State::Pending,
-                            attempts: 0,
-                            first_attempt: None,
-                            next_at: record.at,
-                            last_error: None,
-                        },
-                    );
-                    self.refresh(&queue);
+                    self.enqueue(key, &composed, done);
                 }
             }
         }
+    }
+
+    /// Owe `composed` to `subscriber`, unless a later receipt (`done`) settles it.
+    fn enqueue(
+        &mut self,
+        subscriber: &str,
+        composed: &Arc<Composed>,
+        done: Option<&HashSet<&str>>,
+    ) {
+        let id = delivery_id(composed.seq, subscriber);
+        if done.is_some_and(|d| d.contains(id.as_str())) {
+            return;
+        }
+        let queue = (subscriber.to_owned(), composed.thread.clone());
+        self.queues
+            .entry(queue.clone())
+            .or_default()
+            .insert(composed.seq, id.clone());
+        self.deliveries.insert(
+            id.clone(),
+            Delivery {
+                id,
+                subscriber: subscriber.to_owned(),
+                notice: composed.clone(),
+                state: State::Pending,
+                attempts: 0,
+                first_attempt: None,
+                next_at: composed.at,
+                last_error: None,
+            },
+        );
+        self.refresh(&queue);
     }
 
     fn dequeue(&mut self, d: &Delivery) {
