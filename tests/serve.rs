@@ -37,6 +37,15 @@ fn incident(dir: &Path, updates: &[(&str, &str)]) {
     .unwrap();
 }
 
+/// Wait (bounded) until the journal holds an event `pred` accepts.
+fn wait_for_event(state: &Path, what: &str, pred: impl Fn(&Event) -> bool) {
+    wait_until(Duration::from_secs(20), what, || {
+        Journal::read(state)
+            .map(|r| r.records.iter().any(|r| pred(&r.event)))
+            .unwrap_or(false)
+    });
+}
+
 fn removed_by_subscriber(state: &Path) -> usize {
     Journal::read(state)
         .map(|r| {
@@ -325,14 +334,8 @@ fn one_click_unsubscribe_from_a_real_email_sticks() {
             ("identified", "A faulty release."),
         ],
     );
-    wait_until(Duration::from_secs(20), "the update to be recorded", || {
-        Journal::read(&state)
-            .map(|r| {
-                r.records
-                    .iter()
-                    .any(|r| matches!(r.event, Event::IncidentUpdated { .. }))
-            })
-            .unwrap_or(false)
+    wait_for_event(&state, "the update to be recorded", |e| {
+        matches!(e, Event::IncidentUpdated { .. })
     });
     let out = common::stop_daemon(daemon);
     assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
@@ -345,19 +348,9 @@ fn one_click_unsubscribe_from_a_real_email_sticks() {
             ("resolved", "Fixed."),
         ],
     );
-    wait_until(
-        Duration::from_secs(20),
-        "the resolution to be recorded",
-        || {
-            Journal::read(&state)
-                .map(|r| {
-                    r.records
-                        .iter()
-                        .any(|r| matches!(r.event, Event::IncidentResolved { .. }))
-                })
-                .unwrap_or(false)
-        },
-    );
+    wait_for_event(&state, "the resolution to be recorded", |e| {
+        matches!(e, Event::IncidentResolved { .. })
+    });
     std::thread::sleep(Duration::from_millis(500));
     let out = common::stop_daemon(daemon);
     assert_eq!(out.status.code(), Some(0));
@@ -495,19 +488,9 @@ fn sign_up_confirm_hear_of_an_outage_and_leave() {
     );
     let link = link_in(&confirmation, &format!("{base}/confirm/"));
     incident(dir.path(), &[("investigating", "Some card payments fail.")]);
-    wait_until(
-        Duration::from_secs(20),
-        "the incident to be recorded",
-        || {
-            Journal::read(&state)
-                .map(|r| {
-                    r.records
-                        .iter()
-                        .any(|r| matches!(r.event, Event::IncidentOpened { .. }))
-                })
-                .unwrap_or(false)
-        },
-    );
+    wait_for_event(&state, "the incident to be recorded", |e| {
+        matches!(e, Event::IncidentOpened { .. })
+    });
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         smtp.messages().len(),
@@ -666,14 +649,8 @@ fn subscribers_choose_what_they_hear_about_from_their_link() {
             ("identified", "A faulty release."),
         ],
     );
-    wait_until(Duration::from_secs(20), "the update to be recorded", || {
-        Journal::read(&state)
-            .map(|r| {
-                r.records
-                    .iter()
-                    .any(|r| matches!(r.event, Event::IncidentUpdated { .. }))
-            })
-            .unwrap_or(false)
+    wait_for_event(&state, "the update to be recorded", |e| {
+        matches!(e, Event::IncidentUpdated { .. })
     });
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(smtp.messages().len(), 2, "filtered out after their choice");
