@@ -71,6 +71,17 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Serve the status site, sign-up, unsubscribe links, health checks and metrics over
+    /// HTTP, as a process of its own; `forewarn run` on the same state folder answers
+    /// what needs the journal.
+    Serve {
+        /// Where to listen (default: [serve] listen), such as 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// The built site to serve (default: [site] out_dir, or site/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show the current status recorded in the journal.
     Status {
         /// Print JSON instead of a table.
@@ -252,7 +263,7 @@ fn main() -> ExitCode {
             )
         };
     }
-    let quiet = !matches!(cli.command, Command::Run { .. });
+    let quiet = !matches!(cli.command, Command::Run { .. } | Command::Serve { .. });
     init_logging(cli.log_format, if quiet { "warn" } else { "info" });
     let exit = match dispatch(cli) {
         Ok(exit) => exit,
@@ -394,6 +405,15 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         }
         Command::Status { json } => {
             print!("{}", commands::status::run(&cli.config, &cli.state, json)?);
+            Ok(Exit::Success)
+        }
+        Command::Serve { listen, out } => {
+            run_async(commands::serve::run(
+                &cli.config,
+                &cli.state,
+                out.as_deref(),
+                listen,
+            ))?;
             Ok(Exit::Success)
         }
         Command::Outbox { action, json } => {

@@ -670,3 +670,84 @@ fn subscribers_choose_what_they_hear_about_from_their_link() {
     let out = common::stop_daemon(daemon);
     assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
 }
+
+#[test]
+fn a_separate_serve_process_asks_the_running_daemon() {
+    let rt = common::background_runtime();
+    let _in_runtime = rt.enter();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let smtp = SmtpPeer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[serve]\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            smtp.port(),
+            healthy.url("/health")
+        ),
+    );
+    let state = dir.path().join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let serve = forewarn()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--state")
+        .arg(&state)
+        .arg("--out")
+        .arg(state.with_file_name("site"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn forewarn serve");
+    let http = client();
+    let status = |path: &str| {
+        rt.block_on(http.get(format!("{base}{path}")).send())
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    wait_until(Duration::from_secs(20), "the site through serve", || {
+        status("/index.html") == 200 && status("/readyz") == 200
+    });
+    let sign_up = || {
+        rt.block_on(
+            http.post(format!("{base}/subscribe"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("email=apart%40customer.example")
+                .send(),
+        )
+        .unwrap()
+    };
+    assert_eq!(sign_up().status(), 200);
+    let confirmation = smtp.wait_for(1, Duration::from_secs(20)).remove(0);
+    let link = link_in(&confirmation, &format!("{base}/confirm/"));
+    let r = rt.block_on(http.post(&link).send()).unwrap();
+    assert_eq!(r.status(), 200);
+    wait_for_event(&state, "the confirmation", |e| {
+        matches!(e, Event::SubscriberConfirmed { .. })
+    });
+    let metrics = rt
+        .block_on(
+            rt.block_on(http.get(format!("{base}/metrics")).send())
+                .unwrap()
+                .text(),
+        )
+        .unwrap();
+    assert!(metrics.contains("forewarn_open_incidents 0"), "{metrics}");
+
+    // Without the daemon the site is still served; what needs the journal says so.
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+    assert_eq!(status("/index.html"), 200);
+    assert_eq!(status("/readyz"), 503);
+    assert_eq!(sign_up().status(), 503);
+    let out = common::stop_daemon(serve);
+    assert_eq!(out.status.code(), Some(0));
+}

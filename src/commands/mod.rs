@@ -10,6 +10,7 @@ pub mod notify;
 pub mod outbox;
 pub mod probe;
 pub mod run;
+pub mod serve;
 pub mod status;
 mod table;
 

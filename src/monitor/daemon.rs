@@ -145,6 +145,11 @@ pub async fn run(
     daemon.run_clock(Utc::now());
 
     let (asks_tx, mut asks) = mpsc::channel::<crate::serve::Ask>(64);
+    // `forewarn serve`, a separate process, asks through a socket in the state folder.
+    match crate::serve::bridge::listen(&opts.state_dir, asks_tx.clone(), shutdown.clone()) {
+        Ok(path) => tracing::debug!(socket = %path.display(), "answering forewarn serve"),
+        Err(e) => tracing::warn!(error = %e, "forewarn serve will not reach this daemon"),
+    }
     if let Some(addr) = opts.listen.or(daemon.config.serve.listen) {
         let bound = crate::serve::start(
             addr,

@@ -5,6 +5,7 @@
 //! Handlers hold no state of their own: anything about subscribers is asked of the
 //! daemon's main loop over a channel, which owns the journal.
 
+pub mod bridge;
 mod files;
 mod pages;
 mod subscribe;
@@ -86,7 +87,7 @@ impl Ask {
 }
 
 /// What the manage page shows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Manage {
     /// Partly hidden.
     pub address: String,
@@ -101,7 +102,7 @@ pub struct Manage {
 }
 
 /// What became of a sign-up. Known and unknown addresses get the same answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SignUp {
     /// A confirmation email is on its way (or they are subscribed already).
     Accepted,
