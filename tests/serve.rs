@@ -751,3 +751,85 @@ fn a_separate_serve_process_asks_the_running_daemon() {
     let out = common::stop_daemon(serve);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn webhooks_registered_through_the_api_are_signed_with_the_secret_shown_once() {
+    let rt = common::background_runtime();
+    let _in_runtime = rt.enter();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let receiver = rt.block_on(common::peers::WebhookPeer::start(None));
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\nadmin_token_env = \"TEST_ADMIN_TOKEN\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            healthy.url("/health")
+        ),
+    );
+    let state = dir.path().join("state");
+    let token = "an operator token of some length";
+    let daemon = common::start_daemon_logged(&config, &state, &[("TEST_ADMIN_TOKEN", token)]);
+    let http = client();
+    wait_until(Duration::from_secs(20), "the front", || {
+        rt.block_on(http.get(format!("{base}/healthz")).send())
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let register = |auth: Option<&str>, body: &str| {
+        let mut req = http
+            .post(format!("{base}/webhooks"))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(a) = auth {
+            req = req.header("authorization", format!("Bearer {a}"));
+        }
+        rt.block_on(req.send()).unwrap()
+    };
+    let body = format!(
+        "{{\"url\": \"{}\", \"components\": [\"api\"]}}",
+        receiver.url("/hook")
+    );
+    assert_eq!(register(None, &body).status(), 401);
+    assert_eq!(
+        register(Some("a wrong token of the same size!"), &body).status(),
+        401
+    );
+    assert_eq!(register(Some(token), "{\"url\": 3}").status(), 400);
+    let r = register(
+        Some(token),
+        "{\"url\": \"https://hooks.example/x\", \"components\": [\"nope\"]}",
+    );
+    assert_eq!(r.status(), 400);
+    let r = register(Some(token), &body);
+    assert_eq!(r.status(), 201);
+    let registered: serde_json::Value =
+        serde_json::from_str(&rt.block_on(r.text()).unwrap()).unwrap();
+    let secret = registered["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{registered}");
+    let again = register(Some(token), &body);
+    assert_eq!(again.status(), 409);
+    assert!(
+        !rt.block_on(again.text()).unwrap().contains("whsec_"),
+        "shown once"
+    );
+
+    incident(dir.path(), &[("investigating", "Some card payments fail.")]);
+    let got = receiver.wait_until(Duration::from_secs(20), "the webhook", |r| !r.is_empty());
+    let hook = &got[0];
+    let mut headers = axum::http::HeaderMap::new();
+    for (k, v) in [
+        ("webhook-id", &hook.webhook_id),
+        ("webhook-timestamp", &hook.timestamp),
+        ("webhook-signature", &hook.signature),
+    ] {
+        headers.insert(k, v.clone().unwrap().parse().unwrap());
+    }
+    standardwebhooks::Webhook::new(&secret)
+        .unwrap()
+        .verify(hook.body.as_bytes(), &headers)
+        .expect("signed with the secret returned at registration");
+    assert_eq!(hook.json.as_ref().unwrap()["type"], "incident.opened");
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+}

@@ -30,6 +30,7 @@ pub async fn run(
         site.clone(),
         config.site.title.clone(),
         config.serve.trusted_proxies.clone(),
+        config.serve.admin_token.as_ref().map(|t| t.0.clone()),
         tx,
         shutdown.clone(),
     )

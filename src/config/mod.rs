@@ -430,7 +430,7 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         None => Some(NotifySettings::default()),
     };
     let serve = match root.table(rep, "serve") {
-        Some(t) => serve::serve(t, rep),
+        Some(t) => serve::serve(t, rep, ctx),
         None => Some(ServeSettings::default()),
     };
     Some(Built {

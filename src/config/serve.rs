@@ -9,7 +9,7 @@ use super::diagnostic::Report;
 use super::reader::Table;
 use super::values;
 
-const SERVE_KEYS: &[&str] = &["listen", "public_url", "trusted_proxies"];
+const SERVE_KEYS: &[&str] = &["listen", "public_url", "trusted_proxies", "admin_token_env"];
 
 #[derive(Debug, Clone, Default)]
 pub struct ServeSettings {
@@ -21,9 +21,16 @@ pub struct ServeSettings {
     /// Reverse proxies whose `X-Forwarded-For` names the real client (for the
     /// per-client sign-up limit).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The bearer token `POST /webhooks` requires (from `admin_token_env`); without it
+    /// the endpoint does not exist.
+    pub admin_token: Option<super::email::Secret>,
 }
 
-pub(super) fn serve(mut t: Table<'_, '_>, rep: &mut Report) -> Option<ServeSettings> {
+pub(super) fn serve(
+    mut t: Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &values::Ctx<'_>,
+) -> Option<ServeSettings> {
     let mut ok = true;
     let listen = t.string(rep, "listen").and_then(|s| match s.get_ref().trim().parse() {
         Ok(a) => Some(a),
@@ -70,10 +77,34 @@ pub(super) fn serve(mut t: Table<'_, '_>, rep: &mut Report) -> Option<ServeSetti
             }
         }
     }
+    let admin_token = t.string(rep, "admin_token_env").and_then(|var| {
+        match values::env_value(ctx, var.get_ref()) {
+            Ok(v) if v.len() >= 16 => Some(super::email::Secret(v)),
+            Ok(_) => {
+                t.error(
+                    rep,
+                    var.span(),
+                    "admin_token_env",
+                    &format!(
+                        "environment variable {} is too short to guard the API (use at least 16 random characters)",
+                        var.get_ref()
+                    ),
+                );
+                ok = false;
+                None
+            }
+            Err(e) => {
+                t.error(rep, var.span(), "admin_token_env", &e);
+                ok = false;
+                None
+            }
+        }
+    });
     t.finish(rep, SERVE_KEYS, &|_| None);
     ok.then_some(ServeSettings {
         listen,
         public_url,
         trusted_proxies,
+        admin_token,
     })
 }

@@ -256,8 +256,12 @@ pub struct SubscriberRecord {
     pub components: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    /// `file` for `subscribers.toml`.
+    /// `file` for `subscribers.toml`, `self` for sign-ups, `api` for `POST /webhooks`.
     pub source: String,
+    /// The address of a webhook registered through the API (file webhooks keep theirs
+    /// in the file). Its signing secret is derived from forewarn's key, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Event {

@@ -156,6 +156,12 @@ pub async fn run(
             daemon.site.builder.out().to_owned(),
             daemon.config.site.title.clone(),
             daemon.config.serve.trusted_proxies.clone(),
+            daemon
+                .config
+                .serve
+                .admin_token
+                .as_ref()
+                .map(|t| t.0.clone()),
             asks_tx,
             shutdown.clone(),
         )

@@ -126,6 +126,7 @@ pub fn record_of(s: &Subscriber) -> SubscriberRecord {
             components: s.components.clone(),
             timezone: s.timezone.map(|tz| tz.name().to_owned()),
             source: SOURCE_FILE.into(),
+            url: None,
         },
         Target::Webhook(w) => SubscriberRecord {
             channel: "webhook".into(),
@@ -134,6 +135,7 @@ pub fn record_of(s: &Subscriber) -> SubscriberRecord {
             components: s.components.clone(),
             timezone: None,
             source: SOURCE_FILE.into(),
+            url: None,
         },
     }
 }

@@ -254,6 +254,30 @@ impl Notifier {
                 format: w.format,
                 secret: w.key.as_ref().map(|k| k.0.clone()),
             }),
+            // Registered through the API: its address is in the journal, its secret is
+            // derived from forewarn's key.
+            _ if member.record.url.is_some() => {
+                let url = member
+                    .record
+                    .url
+                    .as_deref()
+                    .and_then(|u| u.parse::<reqwest::Url>().ok())
+                    .ok_or_else(|| Outcome::Rejected {
+                        error: "not sent: the registered address is not a URL".into(),
+                    })?;
+                let format = member
+                    .record
+                    .format
+                    .as_deref()
+                    .and_then(|f| f.parse::<WebhookFormat>().ok())
+                    .unwrap_or(WebhookFormat::Standard);
+                Ok(Route::Webhook {
+                    url,
+                    format,
+                    secret: (format == WebhookFormat::Standard)
+                        .then(|| self.keys.webhook_secret(&d.subscriber)),
+                })
+            }
             _ => Err(Outcome::Failed {
                 error: format!(
                     "the webhook {} is not in subscribers.toml as it stands",

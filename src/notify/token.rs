@@ -105,6 +105,19 @@ impl Keys {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&out[..18])
     }
 
+    /// The Standard Webhooks secret of a webhook registered through the API: derived,
+    /// so it is never stored; shown once, when the webhook is registered.
+    pub fn webhook_secret(&self, key: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC takes keys of any length");
+        mac.update(b"webhook-secret\n");
+        mac.update(key.as_bytes());
+        format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        )
+    }
+
     /// The token of a subscriber's unsubscribe link. It does not expire.
     pub fn unsubscribe_token(&self, key: &str) -> String {
         format!("{}.{}", subscriber_id(key), self.mac("unsubscribe", key))

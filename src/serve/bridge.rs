@@ -44,6 +44,9 @@ enum Question {
         token: String,
         set: Option<Vec<String>>,
     },
+    RegisterWebhook {
+        request: super::WebhookRequest,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -54,6 +57,7 @@ enum Answer {
     Metrics(String),
     SignUp(SignUp),
     Manage(Option<Manage>),
+    Registered(Result<super::Registered, (u16, String)>),
 }
 
 /// Where the daemon of `state_dir` listens.
@@ -136,6 +140,9 @@ async fn ask_daemon(q: Question, asks: &mpsc::Sender<Ask>) -> Option<Answer> {
         ),
         Question::Confirm { token, commit } => ask!(Confirm { token, commit }, Answer::Text),
         Question::Manage { token, set } => ask!(Manage { token, set }, Answer::Manage),
+        Question::RegisterWebhook { request } => {
+            ask!(RegisterWebhook { request }, Answer::Registered)
+        }
     }
 }
 
@@ -217,6 +224,14 @@ async fn forward_one(socket: &Path, ask: Ask) -> Option<()> {
             Box::new(move |a| {
                 if let Answer::Manage(m) = a {
                     let _ = reply.send(m);
+                }
+            }),
+        ),
+        Ask::RegisterWebhook { request, reply } => (
+            Question::RegisterWebhook { request },
+            Box::new(move |a| {
+                if let Answer::Registered(r) = a {
+                    let _ = reply.send(r);
                 }
             }),
         ),

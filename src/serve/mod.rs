@@ -57,6 +57,11 @@ pub enum Ask {
     },
     /// The Prometheus text exposition.
     Metrics { reply: oneshot::Sender<String> },
+    /// Register a webhook subscriber (`POST /webhooks`, already authorised).
+    RegisterWebhook {
+        request: WebhookRequest,
+        reply: oneshot::Sender<Result<Registered, (u16, String)>>,
+    },
     /// Someone asks to subscribe: record it and send the one confirmation email.
     Subscribe {
         address: String,
@@ -82,8 +87,29 @@ impl Ask {
             Ask::Confirm { reply, .. } => reply.is_closed(),
             Ask::Manage { reply, .. } => reply.is_closed(),
             Ask::Metrics { reply } => reply.is_closed(),
+            Ask::RegisterWebhook { reply, .. } => reply.is_closed(),
         }
     }
+}
+
+/// What `POST /webhooks` takes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct WebhookRequest {
+    pub url: String,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
+}
+
+/// What `POST /webhooks` answers, once.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Registered {
+    pub id: String,
+    pub format: String,
+    /// The `whsec_` signing secret (standard format): shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// What the manage page shows.
@@ -119,6 +145,8 @@ struct Front {
     title: String,
     /// Sign-ups per client address.
     limiter: Arc<subscribe::Limiter>,
+    /// The bearer token of `POST /webhooks`; none: no such endpoint.
+    admin_token: Option<Arc<String>>,
     trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
@@ -128,6 +156,7 @@ pub async fn start(
     site: PathBuf,
     title: String,
     trusted_proxies: Vec<std::net::IpAddr>,
+    admin_token: Option<String>,
     asks: mpsc::Sender<Ask>,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
@@ -137,6 +166,7 @@ pub async fn start(
         title,
         limiter: Arc::new(subscribe::Limiter::default()),
         trusted_proxies: Arc::new(trusted_proxies),
+        admin_token: admin_token.map(Arc::new),
     };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -148,6 +178,7 @@ pub async fn start(
         )
         .route("/subscribe", axum::routing::post(subscribe::subscribe))
         .route("/manage/{token}", get(manage_page).post(manage))
+        .route("/webhooks", axum::routing::post(register_webhook))
         .route(
             "/confirm/{token}",
             get(subscribe::confirm_page).post(subscribe::confirm),
@@ -247,6 +278,60 @@ async fn show_manage(front: &Front, token: &str, set: Option<Vec<String>>) -> Re
         Some(Some(m)) => pages::manage(&front.title, token, &m),
         Some(None) => pages::invalid_link(&front.title),
         None => pages::unavailable(&front.title),
+    }
+}
+
+/// `POST /webhooks` with `Authorization: Bearer <admin token>` and JSON
+/// `{"url": "...", "format": "standard", "components": ["api"]}`.
+async fn register_webhook(
+    State(front): State<Front>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(expected) = &front.admin_token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let same = given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(serde_json::json!({"error": "a valid bearer token is required"})),
+        )
+            .into_response();
+    }
+    let Ok(request) = serde_json::from_slice::<WebhookRequest>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": "send JSON such as {\"url\": \"https://...\", \"format\": \"standard\", \"components\": [\"api\"]}"})),
+        )
+            .into_response();
+    };
+    match front
+        .ask(|reply| Ask::RegisterWebhook { request, reply })
+        .await
+    {
+        Some(Ok(registered)) => (StatusCode::CREATED, axum::Json(registered)).into_response(),
+        Some(Err((code, error))) => (
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
+            axum::Json(serde_json::json!({ "error": error })),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"error": "try again in a minute"})),
+        )
+            .into_response(),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::config::subscribers::{email_address, email_key};
 use crate::journal::{Event, SubscriberRecord};
 use crate::notify::audience::BY_SUBSCRIBER;
 use crate::notify::token::subscriber_id;
-use crate::serve::{Ask, Manage, SignUp, mask};
+use crate::serve::{Ask, Manage, Registered, SignUp, WebhookRequest, mask};
 
 /// How long a confirmation link works.
 pub const CONFIRM_WITHIN: TimeDelta = TimeDelta::hours(48);
@@ -28,6 +28,11 @@ impl Daemon {
             }
             Ask::Manage { token, set, reply } => {
                 if let Some(answer) = self.manage(&token, set) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Ask::RegisterWebhook { request, reply } => {
+                if let Some(answer) = self.register_webhook(request) {
                     let _ = reply.send(answer);
                 }
             }
@@ -141,6 +146,7 @@ impl Daemon {
                 components: chosen,
                 timezone: None,
                 source: SOURCE_SELF.into(),
+                url: None,
             },
             expires_at: now + CONFIRM_WITHIN,
         };
@@ -258,6 +264,76 @@ impl Daemon {
             from_file,
             saved,
             problem,
+        }))
+    }
+}
+
+/// Where webhooks registered with `POST /webhooks` come from, in the journal.
+pub const SOURCE_API: &str = "api";
+
+impl Daemon {
+    /// Register a webhook subscriber; the answer holds its signing secret, this once.
+    /// None when the journal cannot take it.
+    fn register_webhook(
+        &mut self,
+        request: WebhookRequest,
+    ) -> Option<Result<Registered, (u16, String)>> {
+        use crate::config::subscribers::{WebhookFormat, label, webhook_key};
+        let url = match crate::config::http_url(&request.url) {
+            Ok(u) if u.password().is_none() && u.username().is_empty() => u,
+            Ok(_) => {
+                return Some(Err((
+                    400,
+                    "the url holds credentials (user:password@); give the receiver a token in the path instead".into(),
+                )));
+            }
+            Err(e) => return Some(Err((400, format!("url: {e}")))),
+        };
+        let format = match request
+            .format
+            .as_deref()
+            .unwrap_or("standard")
+            .parse::<WebhookFormat>()
+        {
+            Ok(f) => f,
+            Err(e) => return Some(Err((400, format!("format: {e}")))),
+        };
+        if let Some(bad) = request
+            .components
+            .iter()
+            .find(|c| self.config.component(c).is_none())
+        {
+            return Some(Err((
+                400,
+                format!("components: \"{bad}\" is not a configured component"),
+            )));
+        }
+        let key = webhook_key(&url);
+        if self.notifier.audience.members.contains_key(&key) {
+            return Some(Err((409, "this url is already registered".into())));
+        }
+        let event = Event::SubscriberConfirmed {
+            key: key.clone(),
+            subscriber: SubscriberRecord {
+                channel: "webhook".into(),
+                address: label(&url, false),
+                format: Some(format.as_str().into()),
+                components: request.components,
+                timezone: None,
+                source: SOURCE_API.into(),
+                url: Some(url.to_string()),
+            },
+        };
+        if let Err(e) = self.append(vec![(Utc::now(), event)]) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record a webhook registration");
+            return None;
+        }
+        tracing::info!(webhook = %label(&url, false), format = format.as_str(), "webhook registered through the API");
+        Some(Ok(Registered {
+            secret: (format == WebhookFormat::Standard)
+                .then(|| self.notifier.keys().webhook_secret(&key)),
+            id: key,
+            format: format.as_str().into(),
         }))
     }
 }

@@ -31,6 +31,7 @@ fn subscriber(key: &str, channel: &str, components: &[&str]) -> Event {
             components: components.iter().map(|c| c.to_string()).collect(),
             timezone: None,
             source: "file".into(),
+            url: None,
         },
     }
 }
