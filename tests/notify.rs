@@ -514,7 +514,23 @@ fn mail_waits_for_a_server_that_is_down_then_arrives_in_order() {
     );
     let smtp = SmtpPeer::start_on(port);
     let mails = smtp.wait_for(6, Duration::from_secs(30));
+    wait_until(Duration::from_secs(20), "the receipts", || {
+        outbox(&config, &state).contains("Nothing owed")
+    });
     stop(daemon, &state);
+    let status = common::run_bounded(
+        forewarn()
+            .args(["status", "--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(&state),
+        Duration::from_secs(20),
+    );
+    let said = text(&status.stdout);
+    assert!(
+        said.contains("Subscribers: 2 by email, 0 webhooks. Deliveries owed: 0"),
+        "{said}"
+    );
     for who in ["a@customer.example", "b@customer.example"] {
         let theirs: Vec<String> = mails
             .iter()

@@ -11,6 +11,8 @@ use serde::Serialize;
 use super::{CommandError, table};
 use crate::config::Config;
 use crate::journal::Journal;
+use crate::notify::audience::Audience;
+use crate::notify::outbox::{Outbox, State};
 use crate::probe::Outcome;
 use crate::status::StatusView;
 use crate::status::rollup::{LastSample, last_samples};
@@ -122,7 +124,70 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
             ));
         }
     }
+    out.push_str(&notifications(config.as_ref(), &replay.records));
     Ok(out)
+}
+
+/// "Subscribers: 2 by email, 1 webhook. Deliveries owed: 0." (empty when nobody
+/// subscribes and nothing is owed).
+fn notifications(config: Option<&Config>, records: &[crate::journal::Record]) -> String {
+    let mut audience = Audience::default();
+    for r in records {
+        audience.apply(r);
+    }
+    let emails = audience
+        .members
+        .values()
+        .filter(|m| m.record.channel == "email")
+        .count();
+    let hooks = audience.members.len() - emails;
+    let disabled = audience
+        .members
+        .values()
+        .filter(|m| m.disabled.is_some())
+        .count();
+    let owed = config.map(|c| {
+        let r = Outbox::replay(c, records);
+        let dead = r
+            .outbox
+            .list()
+            .iter()
+            .filter(|d| d.state == State::Dead)
+            .count();
+        (r.outbox.depth(), dead)
+    });
+    if audience.members.is_empty()
+        && audience.pending.is_empty()
+        && owed.is_none_or(|o| o == (0, 0))
+    {
+        return String::new();
+    }
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(
+        "\nSubscribers: {} by email, {}",
+        emails,
+        plural(hooks, "webhook", "webhooks")
+    );
+    if !audience.pending.is_empty() {
+        line.push_str(&format!(
+            " ({} awaiting confirmation)",
+            plural(audience.pending.len(), "sign-up", "sign-ups")
+        ));
+    }
+    if disabled > 0 {
+        line.push_str(&format!("; {disabled} disabled"));
+    }
+    line.push('.');
+    if let Some((pending, dead)) = owed {
+        line.push_str(&format!(" Deliveries owed: {pending}"));
+        if dead > 0 {
+            line.push_str(&format!(", dead: {dead}"));
+        }
+        line.push_str(" (`forewarn outbox` lists them).");
+    }
+    line.push('\n');
+    line
 }
 
 /// The first line of a message, shortened for a terminal.
