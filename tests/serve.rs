@@ -231,14 +231,7 @@ fn one_click_unsubscribe_from_a_real_email_sticks() {
     let smtp = SmtpPeer::start();
     let dir = tempfile::tempdir().unwrap();
     let port = closed_port();
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
-            smtp.port(),
-            healthy.url("/health")
-        ),
-    );
+    let config = front_config(dir.path(), port, smtp.port(), &healthy.url("/health"), true);
     std::fs::write(
         dir.path().join("config/subscribers.toml"),
         "[[email]]\naddress = \"leaver@customer.example\"\n",
@@ -389,6 +382,28 @@ fn link_in(mail: &common::peers::ReceivedMail, prefix: &str) -> String {
         .to_owned()
 }
 
+/// The configuration of a front on `port` (listening there when `listen`; otherwise
+/// `forewarn serve` does), mail through `smtp_port`, two healthy components.
+fn front_config(
+    dir: &Path,
+    port: u16,
+    smtp_port: u16,
+    healthy_url: &str,
+    listen: bool,
+) -> std::path::PathBuf {
+    let listen = if listen {
+        format!("listen = \"127.0.0.1:{port}\"\n")
+    } else {
+        String::new()
+    };
+    write_config(
+        dir,
+        &format!(
+            "[serve]\n{listen}public_url = \"http://127.0.0.1:{port}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n"
+        ),
+    )
+}
+
 /// A daemon with its front on a free port (also its public address), mail through
 /// `smtp`, and two healthy components, api and search; waits until the front answers.
 fn start_front(
@@ -404,13 +419,7 @@ fn start_front(
 ) {
     let port = closed_port();
     let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(
-        dir,
-        &format!(
-            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n",
-            smtp.port(),
-        ),
-    );
+    let config = front_config(dir, port, smtp.port(), healthy_url, true);
     let state = dir.join("state");
     let daemon = common::start_daemon_logged(&config, &state, &[]);
     let http = client();
@@ -680,13 +689,12 @@ fn a_separate_serve_process_asks_the_running_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let port = closed_port();
     let base = format!("http://127.0.0.1:{port}");
-    let config = write_config(
+    let config = front_config(
         dir.path(),
-        &format!(
-            "[serve]\npublic_url = \"{base}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
-            smtp.port(),
-            healthy.url("/health")
-        ),
+        port,
+        smtp.port(),
+        &healthy.url("/health"),
+        false,
     );
     let state = dir.path().join("state");
     let daemon = common::start_daemon_logged(&config, &state, &[]);
