@@ -770,3 +770,84 @@ fn mail_goes_over_starttls_with_a_password_from_the_environment() {
         "the password never shows: {err}"
     );
 }
+
+#[test]
+fn dead_deliveries_are_listed_as_json_and_retried_while_the_daemon_is_stopped() {
+    let rt = common::background_runtime();
+    let healthy = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let receiver = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    receiver.script("/gone", vec![Reply::Status(410)]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &healthy.url("/health"), "");
+    let entry = format!(
+        "[[webhook]]\nurl = \"{}\"\nsecret_env = \"{SECRET_VAR}\"\n",
+        receiver.url("/gone")
+    );
+    let subscribers = dir.path().join("config/subscribers.toml");
+    std::fs::write(&subscribers, &entry).unwrap();
+    incident_file(
+        dir.path(),
+        "cards",
+        "Card payments failing",
+        "api",
+        &[("investigating", "Some card payments fail.", true)],
+    );
+    let state = dir.path().join("state");
+    let daemon = start(&config, &state);
+    receiver.wait_until(Duration::from_secs(20), "the 410", |r| r.len() == 1);
+    wait_until(Duration::from_secs(20), "the delivery to be dead", || {
+        outbox(&config, &state).contains("dead")
+    });
+    stop(daemon, &state);
+
+    let cli = |args: &[&str]| {
+        common::run_bounded(
+            forewarn()
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .arg("--state")
+                .arg(&state),
+            Duration::from_secs(20),
+        )
+    };
+    let listed = cli(&["outbox", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(json["deliveries"][0]["state"], "dead", "{json}");
+    assert_eq!(
+        json["deliveries"][0]["notice"],
+        "incident.opened INC-2026-1122-cards"
+    );
+    assert!(
+        json["disabled"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("410")
+    );
+    let bad = cli(&["outbox", "retry", "msg_nope"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("cannot retry msg_nope"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    // The endpoint is back: its entry changes, every dead delivery is queued again with
+    // the daemon stopped, and the next start sends it, under the same id.
+    std::fs::write(&subscribers, format!("{entry}components = [\"api\"]\n")).unwrap();
+    let retried = cli(&["outbox", "retry", "--all"]);
+    assert!(retried.status.success(), "{}", text(&retried.stderr));
+    assert!(
+        text(&retried.stdout).contains("1 delivery queued again"),
+        "{}",
+        text(&retried.stdout)
+    );
+    let daemon = start(&config, &state);
+    let got = receiver.wait_until(Duration::from_secs(20), "the retry", |r| r.len() == 2);
+    assert_eq!(got[1].webhook_id, got[0].webhook_id);
+    assert_eq!(got[1].status_sent, 200);
+    wait_until(Duration::from_secs(20), "an empty outbox", || {
+        outbox(&config, &state).contains("Nothing owed")
+    });
+    stop(daemon, &state);
+}
