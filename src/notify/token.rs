@@ -158,7 +158,7 @@ impl Keys {
 }
 
 /// Equal, compared in constant time.
-fn same(expected: &str, given: &str) -> bool {
+pub fn same(expected: &str, given: &str) -> bool {
     expected.len() == given.len()
         && expected
             .bytes()
