@@ -20,9 +20,9 @@ struct Cli {
     /// The main configuration file.
     #[arg(long, global = true, default_value = DEFAULT_CONFIG_PATH, env = "FOREWARN_CONFIG")]
     config: PathBuf,
-    /// Where the journal and rollups are kept.
-    #[arg(long, global = true, default_value = "state", env = "FOREWARN_STATE")]
-    state: PathBuf,
+    /// Where the journal and rollups are kept [default: state].
+    #[arg(long, global = true, env = "FOREWARN_STATE")]
+    state: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -276,6 +276,12 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
+    // `check` judges past maintenance and `follows` only against a journal it was
+    // pointed at, or that is where it is looked for by default.
+    let state_given = cli.state.is_some();
+    let state = cli
+        .state
+        .unwrap_or_else(|| PathBuf::from(commands::DEFAULT_STATE_DIR));
     match cli.command {
         Command::Init { dir } => {
             let path = commands::init::run(&dir)?;
@@ -289,12 +295,15 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         Command::Build { out } => {
             print!(
                 "{}",
-                commands::build::run(&cli.config, &cli.state, out.as_deref())?
+                commands::build::run(&cli.config, &state, out.as_deref())?
             );
             Ok(Exit::Success)
         }
         Command::Check => {
-            print!("{}", commands::check::run(&cli.config, &cli.state)?);
+            print!(
+                "{}",
+                commands::check::run(&cli.config, &state, state_given)?
+            );
             Ok(Exit::Success)
         }
         Command::Probe { components, json } => {
@@ -305,7 +314,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         Command::Run { out, listen } => {
             run_async(commands::run::run(
                 &cli.config,
-                &cli.state,
+                &state,
                 out.as_deref(),
                 listen,
             ))?;
@@ -323,7 +332,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                     id,
                 } => commands::incident::new(
                     &cli.config,
-                    &cli.state,
+                    &state,
                     commands::incident::NewIncident {
                         title,
                         components,
@@ -342,7 +351,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                     no_notify,
                 } => commands::incident::update(
                     &cli.config,
-                    &cli.state,
+                    &state,
                     &id,
                     commands::incident::NewUpdate {
                         status: commands::incident::status_arg(&status)?,
@@ -360,7 +369,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                     credit,
                 } => commands::incident::update(
                     &cli.config,
-                    &cli.state,
+                    &state,
                     &id,
                     commands::incident::NewUpdate {
                         status: forewarn::status::IncidentStatus::Resolved,
@@ -389,7 +398,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                 "{}",
                 commands::maintenance::new(
                     &cli.config,
-                    &cli.state,
+                    &state,
                     commands::maintenance::NewMaintenance {
                         title,
                         components,
@@ -404,13 +413,13 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             Ok(Exit::Success)
         }
         Command::Status { json } => {
-            print!("{}", commands::status::run(&cli.config, &cli.state, json)?);
+            print!("{}", commands::status::run(&cli.config, &state, json)?);
             Ok(Exit::Success)
         }
         Command::Serve { listen, out } => {
             run_async(commands::serve::run(
                 &cli.config,
-                &cli.state,
+                &state,
                 out.as_deref(),
                 listen,
             ))?;
@@ -418,9 +427,9 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         }
         Command::Outbox { action, json } => {
             let text = match action {
-                None => commands::outbox::list(&cli.config, &cli.state, json)?,
+                None => commands::outbox::list(&cli.config, &state, json)?,
                 Some(OutboxAction::Retry { ids, all }) => {
-                    commands::outbox::retry(&cli.config, &cli.state, &ids, all)?
+                    commands::outbox::retry(&cli.config, &state, &ids, all)?
                 }
             };
             print!("{text}");
@@ -448,7 +457,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                 },
                 (None, None) => unreachable!("clap requires --email or --webhook"),
             };
-            let text = run_async(commands::notify::test(&cli.config, &cli.state, target))?;
+            let text = run_async(commands::notify::test(&cli.config, &state, target))?;
             print!("{text}");
             Ok(Exit::Success)
         }
@@ -463,7 +472,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             };
             print!(
                 "{}",
-                commands::notify::preview(&cli.config, &cli.state, &incident, channel)?
+                commands::notify::preview(&cli.config, &state, &incident, channel)?
             );
             Ok(Exit::Success)
         }

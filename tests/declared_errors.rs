@@ -275,6 +275,31 @@ fn every_broken_declared_file_names_its_file_line_and_key() {
     );
 }
 
+/// A maintenance file whose window starts `offset` from now (in the past when negative)
+/// and lasts two hours: fixtures follow the clock, so the suite passes on any day.
+fn maintenance_from_now(offset: chrono::TimeDelta) -> String {
+    let start = chrono::Utc::now() + offset;
+    let end = start + chrono::TimeDelta::hours(2);
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:00Z").to_string();
+    with_line(
+        &with_line(MAINTENANCE, 4, &format!("starts_at = {}", iso(start))),
+        5,
+        &format!("ends_at = {}", iso(end)),
+    )
+}
+
+fn check_without_state(dir: &Path) -> std::process::Output {
+    run_bounded(
+        forewarn()
+            .current_dir(dir)
+            .arg("check")
+            .arg("--config")
+            .arg(dir.join("config/forewarn.toml"))
+            .env_remove("FOREWARN_STATE"),
+        Duration::from_secs(20),
+    )
+}
+
 #[test]
 fn valid_declared_files_pass_the_check() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -282,8 +307,81 @@ fn valid_declared_files_pass_the_check() {
     std::fs::create_dir_all(dir.path().join("incidents")).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("maintenance")).expect("mkdir");
     std::fs::write(dir.path().join("incidents/cards.toml"), INCIDENT).expect("write");
-    std::fs::write(dir.path().join("maintenance/db.toml"), MAINTENANCE).expect("write");
+    std::fs::write(
+        dir.path().join("maintenance/db.toml"),
+        maintenance_from_now(chrono::TimeDelta::days(2)),
+    )
+    .expect("write");
     let out = check(dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("1 incident file and 1 maintenance file are valid"));
+    assert!(!text(&out.stdout).contains("Not checked"));
+}
+
+/// An operator's CI checks the config folder alone: past windows and `follows` are not
+/// errors there (it says what it could not check); pointed at a journal, they are judged.
+#[test]
+fn a_config_folder_without_its_journal_checks_what_it_can() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("incidents")).expect("mkdir");
+    std::fs::create_dir_all(config.join("maintenance")).expect("mkdir");
+    std::fs::write(config.join("forewarn.toml"), CONFIG).expect("write");
+    std::fs::write(
+        config.join("maintenance/db.toml"),
+        maintenance_from_now(-chrono::TimeDelta::days(3)),
+    )
+    .expect("write");
+    std::fs::write(
+        config.join("incidents/api.toml"),
+        "id = \"api\"\nfollows = \"INC-2026-1122-api\"\n\n[[update]]\nat = 2026-11-22T10:30:00+01:00\nstatus = \"identified\"\nmessage = \"A full disk.\"\n",
+    )
+    .expect("write");
+
+    // No --state and no state/journal.jsonl where it is looked for: valid, with notes.
+    let out = check_without_state(dir.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("1 incident file and 1 maintenance file are valid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Not checked, for want of the journal"),
+        "{stdout}"
+    );
+    let note = |file: &str, line: usize, key: &str| {
+        stdout.lines().any(|l| {
+            l.trim_start()
+                .starts_with(&format!("{}/{file}:{line}:", config.display()))
+                && l.contains(key)
+        })
+    };
+    assert!(note("maintenance/db.toml", 5, "ends_at"), "{stdout}");
+    assert!(note("incidents/api.toml", 2, "follows"), "{stdout}");
+
+    // Pointed at a state folder, its journal (here: none yet, so empty) is the truth.
+    let out = run_bounded(
+        forewarn()
+            .current_dir(dir.path())
+            .arg("check")
+            .arg("--config")
+            .arg(config.join("forewarn.toml"))
+            .arg("--state")
+            .arg(dir.path().join("state")),
+        Duration::from_secs(20),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("maintenance/db.toml:5:11: maintenance \"db\": ends_at: is in the past"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("incidents/api.toml:2:11: incident \"api\": follows: no incident INC-2026-1122-api in the journal"), "{stderr}");
+
+    // A journal where it is looked for by default is used without being named.
+    std::fs::create_dir_all(dir.path().join("state")).expect("mkdir");
+    std::fs::write(dir.path().join("state/journal.jsonl"), "").expect("write");
+    let out = check_without_state(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
 }

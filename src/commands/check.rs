@@ -9,17 +9,31 @@ use super::{CommandError, load_config};
 use crate::config::declared::Declared;
 use crate::config::subscribers::Target;
 use crate::config::{Diagnostics, LoadError, Subscribers, When};
-use crate::journal::Journal;
+use crate::journal::{JOURNAL_FILE, Journal};
 use crate::probe::short_duration;
 use crate::status::StatusView;
 
-pub fn run(config_path: &Path, state_dir: &Path) -> Result<String, CommandError> {
+/// Validate everything. `state_given`: the operator named the state folder, so its
+/// journal (even absent, hence empty) is the truth; otherwise a missing journal means a
+/// configuration folder checked on its own, and what only the journal can tell is
+/// listed as not checked.
+pub fn run(
+    config_path: &Path,
+    state_dir: &Path,
+    state_given: bool,
+) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
-    // `follows` is checked against the journal, read without touching it.
-    let view = Journal::read(state_dir)
-        .map(|r| StatusView::from_records(&r.records))
-        .unwrap_or_default();
-    let loaded = Declared::load(&config, &view, Utc::now());
+    let has_journal = state_dir.join(JOURNAL_FILE).is_file();
+    let loaded = if has_journal || state_given {
+        // `follows` and past windows are checked against the journal, read without
+        // touching it.
+        let view = Journal::read(state_dir)
+            .map(|r| StatusView::from_records(&r.records))
+            .map_err(anyhow::Error::from)?;
+        Declared::load(&config, &view, Utc::now())
+    } else {
+        Declared::load_without_journal(&config, Utc::now())
+    };
     let subscribers = Subscribers::load(&config);
     let mut problems = loaded.problems;
     if let Err(d) = &subscribers {
@@ -72,6 +86,15 @@ pub fn run(config_path: &Path, state_dir: &Path) -> Result<String, CommandError>
             d.maintenance.len(),
             if d.maintenance.len() == 1 { "" } else { "s" },
         ));
+    }
+    if !loaded.unchecked.is_empty() {
+        out.push_str(&format!(
+            "Not checked, for want of the journal ({} not found; --state DIR names it):\n",
+            state_dir.join(JOURNAL_FILE).display()
+        ));
+        for d in &loaded.unchecked {
+            out.push_str(&format!("  {d}\n"));
+        }
     }
     Ok(out)
 }

@@ -18,6 +18,9 @@ use std::path::Path;
 
 use crate::config::{Config, LoadError};
 
+/// Where the journal and rollups are kept unless `--state` says otherwise.
+pub const DEFAULT_STATE_DIR: &str = "state";
+
 /// Process exit codes, a contract with operators' scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

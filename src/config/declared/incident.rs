@@ -59,25 +59,29 @@ pub(super) fn parse(
         super::file_id(&mut t, rep, ctx, &path, "incident", "checkout-errors").unzip();
     let follows = t.string(rep, "follows");
     if let Some(f) = &follows {
-        match ctx.view.incident_by_reference(f.get_ref()) {
-            Some(inc) if inc.automatic => {
-                let note = rep.map().diagnostic(f.span(), format!("{}: {} is followed twice", t.label("follows"), f.get_ref()));
-                if let Some(first) = ctx.claim(&format!("follows {}", f.get_ref()), &path, note) {
-                    t.error(rep, f.span(), "follows", &format!("{} is already followed in {first}", f.get_ref()));
-                }
-            }
-            Some(_) => t.error(
+        let found = ctx.view.incident_by_reference(f.get_ref());
+        match found {
+            Some(inc) if !inc.automatic => t.error(
                 rep,
                 f.span(),
                 "follows",
                 &format!("{} was declared in a file, not opened by the monitor; add updates to that file instead", f.get_ref()),
             ),
-            None => t.error(
+            None if ctx.journal => t.error(
                 rep,
                 f.span(),
                 "follows",
                 &format!("no incident {} in the journal (follows names an incident the monitor opened)", f.get_ref()),
             ),
+            _ => {
+                let note = rep.map().diagnostic(f.span(), format!("{}: {} is followed twice", t.label("follows"), f.get_ref()));
+                if let Some(first) = ctx.claim(&format!("follows {}", f.get_ref()), &path, note) {
+                    t.error(rep, f.span(), "follows", &format!("{} is already followed in {first}", f.get_ref()));
+                }
+                if found.is_none() {
+                    ctx.not_checked(rep, f.span(), format!("{}: whether the monitor opened {} is in the journal", t.label("follows"), f.get_ref()));
+                }
+            }
         }
     }
     let follows_span = follows.as_ref().map(|f| f.span());

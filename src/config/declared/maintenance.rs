@@ -84,11 +84,20 @@ pub(super) fn parse(
                     super::incident::local(old.window.starts_at, ctx)
                 ),
             ),
-            None if *e.get_ref() <= ctx.now => t.error(
+            None if *e.get_ref() <= ctx.now && ctx.journal => t.error(
                 rep,
                 e.span(),
                 "ends_at",
                 "is in the past: maintenance is announced before it happens",
+            ),
+            None if *e.get_ref() <= ctx.now => ctx.not_checked(
+                rep,
+                e.span(),
+                format!(
+                    "{}: ended at {}; whether it was announced in time is in the journal",
+                    t.label("ends_at"),
+                    super::incident::local(*e.get_ref(), ctx)
+                ),
             ),
             _ => {}
         }

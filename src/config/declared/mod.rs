@@ -46,6 +46,9 @@ pub struct Loaded {
     pub problems: Vec<Diagnostic>,
     /// Files that could not be used.
     pub broken: Vec<PathBuf>,
+    /// What could not be checked without the journal (`forewarn check` on a config
+    /// folder alone): past maintenance windows and `follows`, with file and line.
+    pub unchecked: Vec<Diagnostic>,
 }
 
 struct Ctx<'a> {
@@ -53,6 +56,11 @@ struct Ctx<'a> {
     components: &'a [&'a str],
     now: DateTime<Utc>,
     view: &'a StatusView,
+    /// Is `view` the journal folded? Without it, what only the journal can tell (was a
+    /// past window announced, does `follows` name a real incident) is noted, not refused.
+    journal: bool,
+    /// What could not be checked for want of the journal.
+    unchecked: RefCell<Vec<Diagnostic>>,
     /// id → its first claim, to catch the same id in two files.
     seen: RefCell<HashMap<String, Claim>>,
 }
@@ -74,6 +82,13 @@ impl Declared {
         Declared::load_with(config, view, now, None)
     }
 
+    /// Check the files of a configuration folder without its journal (an operator's CI):
+    /// past maintenance windows and `follows` cannot be judged, and are listed in
+    /// [`Loaded::unchecked`] instead of being refused.
+    pub fn load_without_journal(config: &Config, now: DateTime<Utc>) -> Loaded {
+        Declared::load_inner(config, None, now, None)
+    }
+
     /// As [`Declared::load`], reading `text` instead of what is on disk for `path`
     /// (which may not exist yet): how a file is checked before it is written.
     pub fn load_with(
@@ -82,6 +97,16 @@ impl Declared {
         now: DateTime<Utc>,
         replace: Option<(&Path, &str)>,
     ) -> Loaded {
+        Declared::load_inner(config, Some(view), now, replace)
+    }
+
+    fn load_inner(
+        config: &Config,
+        view: Option<&StatusView>,
+        now: DateTime<Utc>,
+        replace: Option<(&Path, &str)>,
+    ) -> Loaded {
+        let empty = StatusView::default();
         let dir = config.file.parent().unwrap_or(Path::new("."));
         let ids: Vec<&str> = config.components.iter().map(|c| c.id.as_str()).collect();
         let mut loaded = Loaded::default();
@@ -90,7 +115,9 @@ impl Declared {
                 tz: config.site.timezone,
                 components: &ids,
                 now,
-                view,
+                view: view.unwrap_or(&empty),
+                journal: view.is_some(),
+                unchecked: RefCell::new(Vec::new()),
                 seen: RefCell::new(HashMap::new()),
             };
             let mut paths = toml_files(&dir.join(sub));
@@ -146,6 +173,7 @@ impl Declared {
                 }
             }
             ctx.disqualify_first_claims(&mut loaded);
+            loaded.unchecked.extend(ctx.unchecked.take());
         }
         loaded
     }
@@ -177,6 +205,13 @@ impl Declared {
 }
 
 impl Ctx<'_> {
+    /// Note something only the journal could tell.
+    fn not_checked(&self, rep: &Report, span: std::ops::Range<usize>, message: String) {
+        self.unchecked
+            .borrow_mut()
+            .push(rep.map().diagnostic(span, message));
+    }
+
     /// Record an id; the name of the file that used it first, if another did.
     fn claim(&self, id: &str, path: &Path, at: Diagnostic) -> Option<String> {
         let name = path
