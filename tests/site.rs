@@ -741,3 +741,82 @@ fn an_incident_moved_to_another_component_leaves_the_first_ones_page() {
     assert!(!f.read("components/checkout.html").contains(&reference));
     assert!(f.read("components/api.html").contains(&reference));
 }
+
+/// With a critical checkout outage and a newer, minor search slowdown open, people read
+/// about the checkout first and are asked to quote its reference, on the page, in the API.
+#[test]
+fn the_worst_open_incident_comes_first_and_is_the_one_to_quote() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let older = now - TimeDelta::minutes(40);
+    let newer = now - TimeDelta::minutes(10);
+    let opened =
+        |id: &str, title: &str, at, component: &str, status, impact| Event::IncidentOpened {
+            id: id.into(),
+            reference: format!("INC-{id}"),
+            title: title.into(),
+            components: BTreeMap::from([(component.to_string(), status)]),
+            impact,
+            automatic: false,
+            update: Some(update(at, IncidentStatus::Investigating, "We are on it.")),
+            postmortem_url: None,
+        };
+    f.record(
+        older,
+        vec![opened(
+            "checkout",
+            "Checkout down",
+            older,
+            "checkout",
+            ComponentStatus::MajorOutage,
+            Impact::Critical,
+        )],
+    );
+    f.record(
+        newer,
+        vec![opened(
+            "search",
+            "Search slow",
+            newer,
+            "api",
+            ComponentStatus::DegradedPerformance,
+            Impact::Minor,
+        )],
+    );
+    build(&mut f, now);
+
+    let index = f.read("index.html");
+    let (first, second) = (
+        index.find("Checkout down").expect("checkout listed"),
+        index.find("Search slow").expect("search listed"),
+    );
+    assert!(first < second, "the critical incident is listed first");
+    assert!(
+        index.contains(
+            "Still affected by Checkout down? Contact us quoting <strong>INC-checkout</strong>"
+        ),
+        "the card quotes the worst incident"
+    );
+    assert!(
+        index.contains("About Search slow, quote <strong>INC-search</strong>"),
+        "and names the other one's reference"
+    );
+    assert!(
+        index
+            .replace("&#x3D;", "=")
+            .contains("subject=INC-checkout%3A%20a%20question"),
+        "the email link quotes the worst incident"
+    );
+    for file in ["api/v2/summary.json", "api/v2/incidents/unresolved.json"] {
+        let ids: Vec<String> = f.json(file)["incidents"]
+            .as_array()
+            .expect("incidents")
+            .iter()
+            .map(|i| i["id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(ids, ["checkout", "search"], "{file}");
+    }
+    // The component page of Public API quotes the incident that touches it.
+    let page = f.read("components/api.html");
+    assert!(page.contains("quoting <strong>INC-search</strong>"));
+}

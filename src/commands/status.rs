@@ -20,6 +20,8 @@ use crate::status::rollup::{LastSample, last_samples};
 #[derive(Serialize)]
 struct Report<'a> {
     view: &'a StatusView,
+    /// References of the open incidents, the worst first, then the newest.
+    open_incidents: Vec<&'a str>,
     last_samples: &'a BTreeMap<String, LastSample>,
 }
 
@@ -30,6 +32,11 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
     if json {
         let text = serde_json::to_string_pretty(&Report {
             view: &view,
+            open_incidents: view
+                .open_by_severity()
+                .iter()
+                .map(|i| i.reference.as_str())
+                .collect(),
             last_samples: &last,
         })
         .context("cannot encode the status")?;
@@ -80,7 +87,7 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
         &rows,
     ));
 
-    let open: Vec<_> = view.open_incidents().collect();
+    let open = view.open_by_severity();
     if open.is_empty() {
         out.push_str("\nNo open incidents.\n");
     } else {

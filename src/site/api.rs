@@ -247,9 +247,11 @@ pub fn files(input: &Input<'_>) -> Vec<(String, Value)> {
     };
     let mut incidents: Vec<&Incident> = input.view.incidents.values().collect();
     incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
-    let unresolved: Vec<Value> = incidents
+    // Open incidents the worst first, as on the page.
+    let unresolved: Vec<Value> = input
+        .view
+        .open_by_severity()
         .iter()
-        .filter(|i| i.is_open())
         .map(|i| incident(input, i))
         .collect();
     let recent: Vec<Value> = incidents

@@ -380,7 +380,7 @@ impl Builder {
                     hb,
                     "month",
                     &MonthPage {
-                        common: input.common(&m.label, "../", None),
+                        common: input.common(&m.label, "../", &[]),
                         month,
                     },
                 )?,
@@ -404,7 +404,7 @@ impl Builder {
                 hb,
                 "history",
                 &HistoryPage {
-                    common: input.common("Incident history", "", None),
+                    common: input.common("Incident history", "", &[]),
                     months: latest,
                     archive: months,
                 },

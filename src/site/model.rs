@@ -112,8 +112,12 @@ impl Input<'_> {
         self.config.site.timezone
     }
 
-    pub fn common(&self, page: &str, root: &str, reference: Option<&str>) -> Common {
+    /// What every page shares. `quote`: the open incidents a visitor may be asking
+    /// about, the worst first: the card asks them to quote the first, and names the
+    /// reference of each other one.
+    pub fn common(&self, page: &str, root: &str, quote: &[&Incident]) -> Common {
         let c = &self.config.site.contact;
+        let reference = quote.first().map(|i| i.reference.as_str());
         let subject = match reference {
             Some(r) => format!("{r}: a question from a customer"),
             None => format!("A question about {}", self.config.site.title),
@@ -135,6 +139,15 @@ impl Input<'_> {
                 chat_url: c.chat_url.as_ref().map(ToString::to_string),
                 hours: c.hours.clone(),
                 reference: reference.map(str::to_owned),
+                title: quote.first().map(|i| i.title.clone()),
+                also: quote
+                    .iter()
+                    .skip(1)
+                    .map(|i| QuoteOther {
+                        reference: i.reference.clone(),
+                        title: i.title.clone(),
+                    })
+                    .collect(),
             },
             updated: text::when(self.now, self.tz()),
             updated_iso: text::iso(self.now),
@@ -251,7 +264,7 @@ impl Input<'_> {
     pub fn incident_page(&self, i: &Incident) -> IncidentPage {
         let tz = self.tz();
         IncidentPage {
-            common: self.common(&i.title, "../", Some(&i.reference)),
+            common: self.common(&i.title, "../", &[i]),
             summary: self.incident_summary(i),
             affected_list: i
                 .components
@@ -345,11 +358,9 @@ impl Input<'_> {
         groups
     }
 
-    /// Open incidents, newest first.
+    /// Open incidents, the worst first, then the newest.
     fn active(&self) -> Vec<&Incident> {
-        let mut v: Vec<&Incident> = self.view.open_incidents().collect();
-        v.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
-        v
+        self.view.open_by_severity()
     }
 
     /// The front page; `row_html` gives each component's rendered row.
@@ -370,7 +381,7 @@ impl Input<'_> {
             .collect();
         recent.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
         IndexPage {
-            common: self.common("", "", active.first().map(|i| i.reference.as_str())),
+            common: self.common("", "", &active),
             banner: self.banner(),
             active: active.iter().map(|i| self.incident_summary(i)).collect(),
             maintenance: upcoming
@@ -442,8 +453,10 @@ impl Input<'_> {
 
     pub fn component_page(&self, c: &Component) -> ComponentPage {
         let incidents = self.incidents_of(&c.id);
+        let mut open: Vec<&Incident> = incidents.iter().copied().filter(|i| i.is_open()).collect();
+        open.sort_by(|a, b| crate::status::by_severity(a, b));
         ComponentPage {
-            common: self.common(&c.name, "../", None),
+            common: self.common(&c.name, "../", &open),
             row: self.row(c),
             incidents: incidents
                 .iter()

@@ -42,8 +42,18 @@ pub struct ContactCard {
     pub tel: Option<String>,
     pub chat_url: Option<String>,
     pub hours: Option<String>,
-    /// The reference to quote, when there is one.
+    /// The reference to quote, when there is one: the worst open incident's.
     pub reference: Option<String>,
+    /// That incident's title.
+    pub title: Option<String>,
+    /// The other open incidents, each with the reference to quote about it.
+    pub also: Vec<QuoteOther>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QuoteOther {
+    pub reference: String,
+    pub title: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

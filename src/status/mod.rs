@@ -233,6 +233,14 @@ impl StatusView {
         self.open_ids.iter().filter_map(|id| self.incidents.get(id))
     }
 
+    /// Open incidents in the order people should read them: the worst impact first,
+    /// then the most recent.
+    pub fn open_by_severity(&self) -> Vec<&Incident> {
+        let mut v: Vec<&Incident> = self.open_incidents().collect();
+        v.sort_by(|a, b| by_severity(a, b));
+        v
+    }
+
     /// The open incident the monitor opened for a component, if any.
     pub fn open_automatic_incident(&self, component: &str) -> Option<&Incident> {
         self.open_incidents()
@@ -260,6 +268,14 @@ impl StatusView {
     pub fn incident_by_reference(&self, reference: &str) -> Option<&Incident> {
         self.incidents.values().find(|i| i.reference == reference)
     }
+}
+
+/// The order incidents are listed in: worst impact first, then newest, then by id.
+pub fn by_severity(a: &Incident, b: &Incident) -> std::cmp::Ordering {
+    b.impact
+        .cmp(&a.impact)
+        .then(b.opened_at.cmp(&a.opened_at))
+        .then(a.id.cmp(&b.id))
 }
 
 #[cfg(test)]
