@@ -253,3 +253,62 @@ fn a_missing_config_file_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// One mistake, one message: a broken value never makes its neighbours look unknown,
+/// and "did you mean" never suggests the word that was written.
+#[test]
+fn a_broken_value_blames_only_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "bad time zone beside an [email] table",
+            BASE.replace(
+                "base_url = \"https://status.acme.test\"",
+                "base_url = \"https://status.acme.test\"\ntimezone = \"Mars/Olympus\"",
+            ) + "\n[email]\nfrom = \"status@acme.test\"\n",
+            vec!["4:12: site.timezone: \"Mars/Olympus\" is not a time zone"],
+        ),
+        (
+            "bad time zone, and a broken [email] table still checked",
+            BASE.replace(
+                "base_url = \"https://status.acme.test\"",
+                "base_url = \"https://status.acme.test\"\ntimezone = \"Mars/Olympus\"",
+            ) + "\n[email]\ntransport = \"pigeon\"\n",
+            vec![
+                "4:12: site.timezone: \"Mars/Olympus\" is not a time zone",
+                "email.transport:",
+            ],
+        ),
+        (
+            "unknown check kind with its address",
+            with_line(13, "kind = \"ping\"\naddress = \"api.acme.test:443\""),
+            vec!["13:8: component \"api\": check.kind: \"ping\" is not a check kind"],
+        ),
+    ];
+    for (i, (name, toml, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("only{i}.toml"));
+        std::fs::write(&path, toml).expect("write");
+        let out = run_bounded(
+            forewarn().arg("check").arg("--config").arg(&path),
+            Duration::from_secs(20),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        let located: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&path.display().to_string()))
+            .collect();
+        assert_eq!(located.len(), expected.len(), "{name}: {stderr}");
+        for e in expected {
+            assert!(
+                located.iter().any(|l| l.contains(e)),
+                "{name}: no {e:?} in {stderr}"
+            );
+        }
+        assert!(
+            !stderr.contains("did you mean \"email\""),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("this is a  check"), "{name}: {stderr}");
+    }
+}

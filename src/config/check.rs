@@ -184,14 +184,15 @@ fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check>
         Some("dns") => dns(&mut t, rep).map(Target::Dns),
         _ => None,
     };
+    // With a kind that is not known, no key of any kind is blamed: the kind is the
+    // problem, and it is reported.
     let own_keys: Vec<&str> = COMMON_KEYS
         .iter()
         .chain(
             KINDS
                 .iter()
-                .find(|(k, _)| Some(*k) == kind.as_deref())
-                .map(|(_, keys)| *keys)
-                .unwrap_or(&[]),
+                .filter(|(k, _)| kind.is_none() || Some(*k) == kind.as_deref())
+                .flat_map(|(_, keys)| keys.iter()),
         )
         .copied()
         .collect();

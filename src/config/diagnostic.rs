@@ -150,6 +150,8 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .iter()
         .map(|c| (strsim::damerau_levenshtein(&word_lower, c), *c))
         .filter(|(dist, c)| *dist <= (c.len() / 3).max(1) || c.starts_with(&word_lower))
+        // Never "did you mean" the very word written.
+        .filter(|(_, c)| *c != word)
         .min_by_key(|(dist, _)| *dist)
         .map(|(_, c)| c)
 }

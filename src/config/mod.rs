@@ -419,8 +419,14 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
             "no components: add at least one [[component]] with a [component.check]",
         );
     }
-    let site = site?;
-    let default_email = EmailSettings::default_for(&site.title, &site.base_url);
+    // The other tables are read even when [site] is broken, so their problems are
+    // reported in the same run (the default sender then names no site).
+    let default_email = match &site {
+        Some(site) => EmailSettings::default_for(&site.title, &site.base_url),
+        None => {
+            EmailSettings::default_for("", &Url::parse("http://localhost/").expect("a valid URL"))
+        }
+    };
     let email = match root.table(rep, "email") {
         Some(t) => email::email(t, rep, ctx, default_email),
         None => Some(default_email),
@@ -434,7 +440,7 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         None => Some(ServeSettings::default()),
     };
     Some(Built {
-        site,
+        site: site?,
         monitor: monitor?,
         components,
         email: email?,

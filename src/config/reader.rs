@@ -258,7 +258,9 @@ impl<'a, 'i> Table<'a, 'i> {
     ) {
         for (k, _) in self.inner.iter() {
             let name = k.get_ref().as_ref();
-            if self.used.iter().any(|u| u == name) {
+            // A known key left unread was skipped because something it depends on is
+            // broken (and reported): it is not unknown.
+            if self.used.iter().any(|u| u == name) || known.contains(&name) {
                 continue;
             }
             let msg = if let Some(why) = elsewhere(name) {

@@ -482,6 +482,10 @@ impl Daemon {
     /// Rebuild what the pending changes touch; a failure is logged and retried later.
     fn rebuild_site(&mut self) {
         self.site.due = None;
+        // The site reads the hour in progress from the saved rollups: save it first.
+        if let Err(e) = self.rollups.persist_if_changed(Utc::now()) {
+            tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
+        }
         let changes = std::mem::take(&mut self.site.pending);
         let config = self.config.clone();
         let (view, state_dir) = (&self.view, &self.state_dir);

@@ -132,6 +132,8 @@ pub struct Rollups {
     dir: PathBuf,
     snapshot: Snapshot,
     closed: Vec<HourRollup>,
+    /// Samples were counted since the last save.
+    unsaved: bool,
 }
 
 impl Rollups {
@@ -144,11 +146,13 @@ impl Rollups {
             dir,
             snapshot,
             closed: Vec::new(),
+            unsaved: false,
         })
     }
 
     /// Count one sample; `in_maintenance` marks samples taken during planned work.
     pub fn record(&mut self, component: &str, sample: &Sample, in_maintenance: bool) {
+        self.unsaved = true;
         let hour = hour_of(sample.at);
         let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
         let open = &mut self.snapshot.open;
@@ -190,7 +194,18 @@ impl Rollups {
             }
         }
         self.append_closed()?;
-        self.write_snapshot()
+        self.write_snapshot()?;
+        self.unsaved = false;
+        Ok(())
+    }
+
+    /// Save if samples were counted since the last save: the site then counts the hour
+    /// in progress as it stands, so its figures never contradict a status just confirmed.
+    pub fn persist_if_changed(&mut self, now: DateTime<Utc>) -> anyhow::Result<()> {
+        if self.unsaved || !self.closed.is_empty() {
+            self.persist(now)?;
+        }
+        Ok(())
     }
 
     fn append_closed(&mut self) -> anyhow::Result<()> {
