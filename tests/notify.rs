@@ -34,6 +34,10 @@ fn stop(child: Child, state: &Path) -> String {
     let out = common::stop_daemon(child);
     let log = common::daemon_log(state);
     assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "a log written to a file has no terminal colours"
+    );
     log
 }
 
