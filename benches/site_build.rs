@@ -32,6 +32,7 @@ fn update(at: chrono::DateTime<Utc>, status: IncidentStatus, message: &str) -> I
         apology: None,
         credit: None,
         automatic: false,
+        next_update: None,
     }
 }
 

@@ -193,6 +193,10 @@ enum IncidentAction {
         /// When a fix is expected: a duration from now ("2h") or a time ("2026-11-23 14:00").
         #[arg(long)]
         eta: Option<String>,
+        /// When the next update will come, written like --eta: operators are reminded
+        /// before it, and customers told the team is still on it if nobody writes by then.
+        #[arg(long)]
+        next_update: Option<String>,
         /// The file's id (default: made from the title).
         #[arg(long)]
         id: Option<String>,
@@ -207,6 +211,9 @@ enum IncidentAction {
         message: String,
         #[arg(long)]
         eta: Option<String>,
+        /// When the next update will come, written like --eta.
+        #[arg(long)]
+        next_update: Option<String>,
         /// Publish without notifying anyone (for corrections).
         #[arg(long)]
         no_notify: bool,
@@ -329,6 +336,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                     message,
                     status,
                     eta,
+                    next_update,
                     id,
                 } => commands::incident::new(
                     &cli.config,
@@ -340,6 +348,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                         message,
                         status,
                         eta,
+                        next_update,
                         id,
                     },
                 )?,
@@ -348,6 +357,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                     status,
                     message,
                     eta,
+                    next_update,
                     no_notify,
                 } => commands::incident::update(
                     &cli.config,
@@ -357,6 +367,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                         status: commands::incident::status_arg(&status)?,
                         message,
                         eta,
+                        next_update,
                         notify: !no_notify,
                         apology: None,
                         credit: None,
@@ -375,6 +386,7 @@ fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                         status: forewarn::status::IncidentStatus::Resolved,
                         message,
                         eta: None,
+                        next_update: None,
                         notify: true,
                         apology,
                         credit,

@@ -158,14 +158,14 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
         "customers read: \"We are sorry: for almost a minute, some of you could not pay.\"",
         "customers read: \"We have credited 10% of this month's fee to the affected accounts.\"",
         "No open incidents.",
-        "email to ops@demo-shop.test: \"[Major outage] Checkout: major outage (INC-",
-        "email to finance@demo-shop.test: \"[Resolved] Checkout: major outage (INC-",
+        "email to ops@demo-shop.test: \"Problem with Checkout (INC-",
+        "email to finance@demo-shop.test: \"Problem with Checkout (INC-",
         "(partner's webhook receiver) incident.opened INC-",
         "(partner's webhook receiver) incident.resolved INC-",
         "(customer) signs up on http://127.0.0.1:",
         "email to customer@demo-shop.test: \"Confirm your subscription to Demo Shop Status notices\"",
         "HTTP 200, subscribed to checkout",
-        "email to customer@demo-shop.test: \"[Major outage] Checkout: major outage (INC-",
+        "email to customer@demo-shop.test: \"Problem with Checkout (INC-",
     ] {
         assert!(
             stdout.contains(expected),

@@ -303,9 +303,7 @@ fn an_operator_follows_up_an_automatic_incident_from_the_command_line() {
         "1h",
     ]);
     assert!(
-        said.contains(&format!(
-            "Subject: [Major outage] API: major outage ({reference})"
-        )),
+        said.contains(&format!("Subject: Problem with API ({reference})")),
         "{said}"
     );
     assert!(said.contains("We expect a fix by"), "{said}");
@@ -340,9 +338,10 @@ fn an_operator_follows_up_an_automatic_incident_from_the_command_line() {
         "--credit",
         "A day of service is credited.",
     ]);
+    // The same subject as every mail about it; the first line says it is over.
     assert!(
         said.contains(&format!(
-            "Subject: [Resolved] API: major outage ({reference})"
+            "Subject: Problem with API ({reference})\n\n  Resolved\n"
         )),
         "{said}"
     );

@@ -99,6 +99,7 @@ fn update(at: DateTime<Utc>, status: IncidentStatus, message: &str) -> IncidentU
         apology: None,
         credit: None,
         automatic: false,
+        next_update: None,
     }
 }
 
@@ -709,7 +710,7 @@ fn pages_of_open_incidents_stay_current_without_events() {
     );
     // The ETA given was two hours after the second update: it has passed by now.
     assert!(
-        page.contains("has passed; a new estimate is coming"),
+        page.contains("this is taking longer than we expected"),
         "{page}"
     );
     assert!(!page.contains("Fix expected by</dt><dd><strong>"));

@@ -15,7 +15,6 @@ use crate::config::Config;
 use crate::config::declared::{Declared, INCIDENTS_DIR, IncidentFile};
 use crate::journal::IncidentUpdate;
 use crate::monitor::incidents::unique_reference;
-use crate::notify::Notice;
 use crate::status::{ComponentStatus, Impact, Incident, IncidentStatus, StatusView};
 
 pub struct NewIncident {
@@ -26,6 +25,8 @@ pub struct NewIncident {
     pub message: String,
     pub status: String,
     pub eta: Option<String>,
+    /// When the next update is promised: a duration from now ("30m") or a time.
+    pub next_update: Option<String>,
     pub id: Option<String>,
 }
 
@@ -33,6 +34,7 @@ pub struct NewUpdate {
     pub status: IncidentStatus,
     pub message: String,
     pub eta: Option<String>,
+    pub next_update: Option<String>,
     pub notify: bool,
     pub apology: Option<String>,
     pub credit: Option<String>,
@@ -97,6 +99,11 @@ pub fn new(config_path: &Path, state_dir: &Path, n: NewIncident) -> Result<Strin
         .as_deref()
         .map(|e| edit::when(e, tz, now))
         .transpose()?;
+    let next_update = n
+        .next_update
+        .as_deref()
+        .map(|e| edit::when(e, tz, now))
+        .transpose()?;
 
     let mut doc = DocumentMut::new();
     doc.decor_mut().set_prefix(format!(
@@ -119,6 +126,7 @@ pub fn new(config_path: &Path, state_dir: &Path, n: NewIncident) -> Result<Strin
         apology: None,
         credit: None,
         automatic: false,
+        next_update,
     };
     let mut updates = ArrayOfTables::new();
     updates.push(update_table(&update, &config)?);
@@ -131,17 +139,19 @@ pub fn new(config_path: &Path, state_dir: &Path, n: NewIncident) -> Result<Strin
         id: id.clone(),
         reference,
         title: n.title.trim().to_owned(),
+        opened_title: n.title.trim().to_owned(),
         components,
         impact,
         automatic: false,
         opened_at: now,
         resolved_at: None,
         updates: vec![update.clone()],
+        statuses: BTreeMap::new(),
         postmortem_url: None,
     };
     Ok(edit::report(
         &path,
-        &Notice::incident(&config, &incident, &update),
+        &crate::notify::compose::preview(&config, &view, &incident, &update),
         true,
     ))
 }
@@ -213,6 +223,11 @@ pub fn update(
         .as_deref()
         .map(|e| edit::when(e, config.site.timezone, now))
         .transpose()?;
+    let next_update = u
+        .next_update
+        .as_deref()
+        .map(|e| edit::when(e, config.site.timezone, now))
+        .transpose()?;
     // Files hold whole seconds; keep the timeline in order even when updates come
     // within a second, or this machine's clock is behind the last update's.
     let at = match last_at {
@@ -234,6 +249,7 @@ pub fn update(
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
         automatic: false,
+        next_update,
     };
     let mut doc: DocumentMut = text
         .parse()
@@ -254,7 +270,7 @@ pub fn update(
     let incident = preview_incident(&config, &view, file, journal_id, &update);
     Ok(edit::report(
         &path,
-        &Notice::incident(&config, &incident, &update),
+        &crate::notify::compose::preview(&config, &view, &incident, &update),
         update.notify,
     ))
 }
@@ -315,12 +331,14 @@ fn preview_incident(
                     view.has_reference(r)
                 }),
                 title: f.title.clone().unwrap_or_default(),
+                opened_title: f.title.clone().unwrap_or_default(),
                 components: f.components.clone(),
                 impact: f.impact.unwrap_or(Impact::Minor),
                 automatic: false,
                 opened_at: first,
                 resolved_at: None,
                 updates: f.updates.clone(),
+                statuses: BTreeMap::new(),
                 postmortem_url: f.postmortem_url.clone(),
             }
         }
@@ -328,12 +346,14 @@ fn preview_incident(
             id: id.to_owned(),
             reference: id.to_owned(),
             title: id.to_owned(),
+            opened_title: id.to_owned(),
             components: BTreeMap::new(),
             impact: Impact::Minor,
             automatic: false,
             opened_at: update.at,
             resolved_at: None,
             updates: Vec::new(),
+            statuses: BTreeMap::new(),
             postmortem_url: None,
         },
     };
@@ -357,6 +377,9 @@ fn update_table(u: &IncidentUpdate, config: &Config) -> anyhow::Result<Table> {
     t["message"] = value(u.message.as_str());
     if let Some(eta) = u.eta {
         t["eta"] = value(toml_time(eta, tz)?);
+    }
+    if let Some(next) = u.next_update {
+        t["next_update"] = value(toml_time(next, tz)?);
     }
     if !u.notify {
         t["notify"] = value(false);

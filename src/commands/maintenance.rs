@@ -96,7 +96,12 @@ pub fn new(
     };
     Ok(edit::report(
         &path,
-        &Notice::maintenance(&config, &window, "scheduled"),
+        &Notice::maintenance(
+            &config,
+            &window,
+            "scheduled",
+            crate::notify::notice::Reader::customer(config.site.timezone),
+        ),
         true,
     ))
 }

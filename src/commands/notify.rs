@@ -14,6 +14,7 @@ use crate::journal::Journal;
 use crate::notify::compose::{self, Composed, What, incident_thread};
 use crate::notify::dispatch::{Route, send_once};
 use crate::notify::email::{self, Recipient, Templates};
+use crate::notify::notice::Reader;
 use crate::notify::outbox::{Delivery, Outcome, State, delivery_id};
 use crate::notify::send::MAIL_DIR;
 use crate::notify::token::Keys;
@@ -60,7 +61,7 @@ pub async fn test(
             let route = Route::Email {
                 unsubscribe_url: unsubscribe_url(&config, &keys, &key),
                 address,
-                tz: config.site.timezone,
+                reader: Reader::customer(config.site.timezone),
                 scope: None,
             };
             (key, route)
@@ -95,6 +96,7 @@ pub async fn test(
                     url,
                     format: *format,
                     secret,
+                    operator: false,
                 },
             )
         }
@@ -189,11 +191,17 @@ pub fn preview(
         }),
         what: What::Incident {
             incident: Box::new(found.clone()),
+            statuses: found
+                .statuses
+                .get(&update.at)
+                .cloned()
+                .unwrap_or_else(|| crate::notify::compose::moment_statuses(&view, found)),
+            page: crate::notify::notice::incident_url(&config, &found.reference),
             update,
         },
     };
     let notice = composed
-        .notice(&config, config.site.timezone)
+        .notice(&config, Reader::customer(config.site.timezone))
         .ok_or_else(|| anyhow!("nothing to preview"))?;
     let key = "email:subscriber@example.com";
     let id = delivery_id(composed.seq, key);

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::{CommandError, Exit, load_config, table};
 use crate::config::Config;
-use crate::probe::{Outcome, Prober, Sample, short_duration};
+use crate::probe::{Prober, Sample, short_duration};
 
 #[derive(Debug, Serialize)]
 pub struct ProbeResult {
@@ -65,7 +65,11 @@ pub async fn run(
 ) -> Result<(String, Exit), CommandError> {
     let config = load_config(config_path)?;
     let results = round(&config, only).await?;
-    let exit = if results.iter().any(|r| r.sample.outcome.is_down()) {
+    // A component down, or one that could not be checked from here, is not all well.
+    let exit = if results
+        .iter()
+        .any(|r| r.sample.outcome.is_down() || r.sample.outcome.is_unknown())
+    {
         Exit::Failure
     } else {
         Exit::Success
@@ -81,10 +85,7 @@ pub async fn run(
                 r.component.clone(),
                 r.sample.outcome.word().to_owned(),
                 short_duration(r.sample.latency),
-                match &r.sample.outcome {
-                    Outcome::Up => String::new(),
-                    Outcome::Degraded(why) | Outcome::Down(why) => why.clone(),
-                },
+                r.sample.outcome.reason().unwrap_or_default().to_owned(),
             ]
         })
         .collect();

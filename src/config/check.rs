@@ -15,6 +15,7 @@ const COMPONENT_KEYS: &[&str] = &[
     "group",
     "description",
     "public_detail",
+    "public",
     "wording",
     "check",
 ];
@@ -77,6 +78,7 @@ pub(super) fn component(
     let group = t.string(rep, "group").map(|s| s.into_inner());
     let description = t.string(rep, "description").map(|s| s.into_inner());
     let public_detail = t.boolean(rep, "public_detail").unwrap_or(false);
+    let public = t.boolean(rep, "public").unwrap_or(true);
     let wording = match t.table(rep, "wording") {
         Some(w) => super::wording::wording(w, rep, site_wording),
         None => site_wording.clone(),
@@ -108,6 +110,7 @@ pub(super) fn component(
             check: check?,
             wording,
             public_detail,
+            public,
         },
         id_span,
     ))

@@ -32,7 +32,7 @@ use reader::Table;
 pub use serve::ServeSettings;
 pub use subscribers::Subscribers;
 pub use values::http_url;
-pub use wording::Wording;
+pub use wording::{Promises, Wording};
 
 use crate::status::ComponentStatus;
 
@@ -75,6 +75,8 @@ pub struct Config {
     pub notify: NotifySettings,
     /// forewarn's own HTTP front (`[serve]`).
     pub serve: ServeSettings,
+    /// The promises forewarn's updates make, and how they are kept (`[wording]`).
+    pub promises: Promises,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +125,9 @@ pub struct Component {
     pub wording: Wording,
     /// Publish what the probe saw ("HTTP 503") in automatic incident updates.
     pub public_detail: bool,
+    /// Shown on the site, feeds and API, and told to subscribers. A component with
+    /// `public = false` is watched and told to operators only.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -327,6 +332,7 @@ impl Config {
                 email: b.email,
                 notify: b.notify,
                 serve: b.serve,
+                promises: b.promises,
             }),
             _ => Err(Diagnostics(rep.into_diagnostics())),
         }
@@ -334,6 +340,17 @@ impl Config {
 
     pub fn component(&self, id: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.id == id)
+    }
+
+    /// May customers see this component? (An id no longer configured still is, as
+    /// history names it.)
+    pub fn is_public(&self, id: &str) -> bool {
+        self.component(id).is_none_or(|c| c.public)
+    }
+
+    /// The components customers see, in order.
+    pub fn public_components(&self) -> impl Iterator<Item = &Component> {
+        self.components.iter().filter(|c| c.public)
     }
 
     /// Where people follow links to forewarn's HTTP front: `[serve] public_url`, or the
@@ -357,6 +374,7 @@ struct Built {
     email: EmailSettings,
     notify: NotifySettings,
     serve: ServeSettings,
+    promises: Promises,
 }
 
 fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> Option<Built> {
@@ -378,9 +396,9 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         None => Some(MonitorSettings::default()),
     };
 
-    let site_wording = match root.table(rep, "wording") {
-        Some(t) => wording::wording(t, rep, &Wording::default()),
-        None => Wording::default(),
+    let (site_wording, promises) = match root.table(rep, "wording") {
+        Some(t) => wording::site_wording(t, rep),
+        None => (Wording::default(), Promises::default()),
     };
 
     let mut components = Vec::new();
@@ -446,6 +464,7 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         email: email?,
         notify: notify?,
         serve: serve?,
+        promises,
     })
 }
 

@@ -10,6 +10,9 @@
 //! url = "https://hooks.customer.example/forewarn"
 //! secret_env = "CUSTOMER_WEBHOOK_SECRET"   # whsec_… (Standard Webhooks)
 //! format = "standard"           # standard | slack | discord | teams
+//!
+//! [[operator]]                    # the team: the same keys as [[email]] or [[webhook]]
+//! address = "oncall@example.com"  # hears operator alerts and non-public components too
 //! ```
 
 use std::collections::HashMap;
@@ -33,6 +36,15 @@ pub const SUBSCRIBERS_FILE: &str = "subscribers.toml";
 
 const EMAIL_KEYS: &[&str] = &["address", "components", "timezone"];
 const WEBHOOK_KEYS: &[&str] = &["url", "url_env", "secret_env", "format", "components"];
+const OPERATOR_KEYS: &[&str] = &[
+    "address",
+    "url",
+    "url_env",
+    "secret_env",
+    "format",
+    "components",
+    "timezone",
+];
 
 /// The subscribers an operator listed.
 #[derive(Debug, Clone, Default)]
@@ -44,8 +56,11 @@ pub struct Subscribers {
 
 #[derive(Debug, Clone)]
 pub struct Subscriber {
-    /// Stable identity: `email:<address>` or `webhook:<hash of the URL>`.
+    /// Stable identity: `email:<address>` or `webhook:<hash of the URL>`, after
+    /// `operator:` for the team's own entries.
     pub key: String,
+    /// An `[[operator]]` entry: hears operator alerts and non-public components too.
+    pub operator: bool,
     pub target: Target,
     /// Components they care about; empty means all.
     pub components: Vec<String>,
@@ -225,7 +240,11 @@ impl Subscribers {
         let mut root = Table::new(doc.get_ref(), doc.span(), "", "");
         let mut list = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
-        for (kind, keys) in [("email", EMAIL_KEYS), ("webhook", WEBHOOK_KEYS)] {
+        for (kind, keys) in [
+            ("email", EMAIL_KEYS),
+            ("webhook", WEBHOOK_KEYS),
+            ("operator", OPERATOR_KEYS),
+        ] {
             for (index, (table, span)) in root.tables(&mut rep, kind).into_iter().enumerate() {
                 let line = rep.map().locate(span.start).0;
                 let mut t = Table::new(
@@ -234,10 +253,10 @@ impl Subscribers {
                     &format!("{kind} #{} (line {line})", index + 1),
                     "",
                 );
-                let sub = if kind == "email" {
-                    email(&mut t, &mut rep, config)
-                } else {
-                    webhook(&mut t, &mut rep, config, &ctx)
+                let sub = match kind {
+                    "email" => email(&mut t, &mut rep, config),
+                    "webhook" => webhook(&mut t, &mut rep, config, &ctx),
+                    _ => operator(&mut t, &mut rep, config, &ctx),
                 };
                 t.finish(&mut rep, keys, &|_| None);
                 if let Some(s) = sub {
@@ -256,9 +275,11 @@ impl Subscribers {
                 }
             }
         }
-        root.finish(&mut rep, &["email", "webhook"], &|key| {
-            matches!(key, "emails" | "webhooks" | "subscriber")
-                .then(|| "subscribers are listed as [[email]] and [[webhook]] tables".to_owned())
+        root.finish(&mut rep, &["email", "webhook", "operator"], &|key| {
+            matches!(key, "emails" | "webhooks" | "subscriber" | "operators").then(|| {
+                "subscribers are listed as [[email]], [[webhook]] and [[operator]] tables"
+                    .to_owned()
+            })
         });
         if rep.has_errors() {
             Err(Diagnostics(rep.into_diagnostics()))
@@ -339,6 +360,7 @@ fn email(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Option<Sub
     let address = address?;
     Some(Subscriber {
         key: email_key(&address),
+        operator: false,
         target: Target::Email { address },
         components: components?,
         timezone: timezone?,
@@ -443,6 +465,7 @@ fn webhook(
     let url = url?;
     Some(Subscriber {
         key: webhook_key(&url),
+        operator: false,
         target: Target::Webhook(Webhook {
             url,
             url_is_secret,
@@ -452,4 +475,44 @@ fn webhook(
         components: components?,
         timezone: None,
     })
+}
+
+/// An `[[operator]]` entry: an email address (`address`, `timezone`) or a webhook
+/// (`url` or `url_env`, `secret_env`, `format`), with the keys of `[[email]]` and
+/// `[[webhook]]`.
+fn operator(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    config: &Config,
+    ctx: &Ctx<'_>,
+) -> Option<Subscriber> {
+    let by_mail = t.has("address");
+    let by_hook = t.has("url") || t.has("url_env");
+    if by_mail && by_hook {
+        t.error(
+            rep,
+            t.span(),
+            "address",
+            "give an address (email) or a url (webhook), not both",
+        );
+        return None;
+    }
+    let mut s = if by_hook {
+        if t.has("timezone") {
+            // Read so it is not reported as unknown; it only means something for email.
+            let _ = t.string(rep, "timezone");
+            t.error(
+                rep,
+                t.span(),
+                "timezone",
+                "is for email operators; webhooks get times in UTC",
+            );
+        }
+        webhook(t, rep, config, ctx)?
+    } else {
+        email(t, rep, config)?
+    };
+    s.operator = true;
+    s.key = format!("operator:{}", s.key);
+    Some(s)
 }

@@ -276,6 +276,7 @@ impl Demo<'_> {
                         status,
                         message: message.into(),
                         eta: (beat == Beat::Identified).then(|| self.wall(STORY.checkout_fails.1 + 10.0)),
+                        next_update: None,
                         notify: true,
                         apology: resolving.then(|| script::APOLOGY.into()),
                         credit: resolving.then(|| script::CREDIT.into()),

@@ -48,6 +48,10 @@ pub struct IncidentUpdate {
     /// Written by forewarn from a wording template, not by a person.
     #[serde(default, skip_serializing_if = "is_false")]
     pub automatic: bool,
+    /// When the next update was promised: operators are reminded before it, and if
+    /// nobody has written by then, forewarn says the team is still on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_update: Option<DateTime<Utc>>,
 }
 
 impl IncidentUpdate {
@@ -58,6 +62,7 @@ impl IncidentUpdate {
             && self.eta == other.eta
             && self.apology == other.apology
             && self.credit == other.credit
+            && self.next_update == other.next_update
     }
 }
 
@@ -239,6 +244,24 @@ pub enum Event {
     /// An operator asked for a dead delivery to be tried again.
     #[serde(rename = "delivery.retried")]
     DeliveryRetried { id: String },
+    /// Something only operators hear about: a certificate nearing expiry, forewarn's own
+    /// trouble (probes that could not run, a journal it could not write, deliveries
+    /// given up on), or a promised update falling due.
+    #[serde(rename = "operator.alert")]
+    OperatorAlert {
+        /// What it is about, for not repeating it: `certificate:web`, `local-fault`...
+        key: String,
+        /// `certificate_expiring`, `probes_not_run`, `journal_unwritable`,
+        /// `deliveries_dead` or `update_due`.
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        component: Option<String>,
+        /// The incident it is about (`update_due`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident: Option<String>,
+        /// What operators read: what happened and what to do.
+        message: String,
+    },
 }
 
 /// How a subscriber is reached, as the journal keeps it. Secrets (webhook addresses
@@ -262,7 +285,20 @@ pub struct SubscriberRecord {
     /// in the file). Its signing secret is derived from forewarn's key, never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// `operator` for `[[operator]]` entries: they also hear operator alerts and about
+    /// components that are not public. Absent: a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
+
+impl SubscriberRecord {
+    pub fn is_operator(&self) -> bool {
+        self.audience.as_deref() == Some(OPERATOR)
+    }
+}
+
+/// The `audience` of `[[operator]]` subscribers.
+pub const OPERATOR: &str = "operator";
 
 impl Event {
     /// About subscribers and deliveries, not about the service: the status view and
@@ -279,6 +315,7 @@ impl Event {
                 | Event::DeliveryFailed { .. }
                 | Event::DeliveryDead { .. }
                 | Event::DeliveryRetried { .. }
+                | Event::OperatorAlert { .. }
         )
     }
 
@@ -306,6 +343,7 @@ impl Event {
             Event::DeliveryFailed { .. } => "delivery.failed",
             Event::DeliveryDead { .. } => "delivery.dead",
             Event::DeliveryRetried { .. } => "delivery.retried",
+            Event::OperatorAlert { .. } => "operator.alert",
         }
     }
 }
@@ -356,6 +394,7 @@ mod tests {
                     apology: Some(nasty.clone()),
                     credit: None,
                     automatic: false,
+                    next_update: None,
                 },
             },
         };

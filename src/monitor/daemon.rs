@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 mod delivering;
 mod front;
 
+use super::alerts::{self, AlertLog};
 use super::incidents::events_for;
 use super::scheduler::{Job, Observation, Scheduler};
 use super::tracker::{Thresholds, Tracker};
@@ -24,7 +25,7 @@ use crate::config::{Config, Diagnostics};
 use crate::journal::{Event, Journal, Record};
 use crate::notify::dispatch::Notifier;
 use crate::notify::outbox::Outbox;
-use crate::probe::Prober;
+use crate::probe::{Outcome, Prober};
 use crate::site::{self, Builder, Changes};
 use crate::status::StatusView;
 use crate::status::rollup::Rollups;
@@ -85,6 +86,11 @@ struct Daemon {
     /// The configuration generation and subscribers file text last read.
     subscribers_seen: Option<(u64, Option<String>)>,
     metrics: super::metrics::Metrics,
+    /// When each operator alert was last raised (folded from the journal).
+    alerts: AlertLog,
+    /// Since when, and why, the journal cannot be written: told to operators once it
+    /// can be again.
+    journal_trouble: Option<(DateTime<Utc>, String)>,
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -99,6 +105,7 @@ pub async fn run(
     let mut hangup = hangup_signal()?;
     let (journal, history) = Journal::open(&opts.state_dir)?;
     let replayed = Outbox::replay(&config, &history);
+    let alert_log = AlertLog::from_records(&history);
     let view = replayed.view;
     let notifier = Notifier::new(&config, &opts.state_dir, replayed.audience, replayed.outbox)
         .context("cannot prepare notifications")?;
@@ -128,6 +135,8 @@ pub async fn run(
         unsaved: Vec::new(),
         subscribers_seen: None,
         metrics: Default::default(),
+        alerts: alert_log,
+        journal_trouble: None,
     };
     daemon.sync_trackers();
     tracing::info!(
@@ -363,13 +372,45 @@ impl Daemon {
         if let Err(e) = self.append(diff.events) {
             tracing::error!(error = %format!("{e:#}"), "cannot record declared incidents; will retry on the next change");
         }
+        // An operator's resolution may have reset a component's status: its checks
+        // start counting from there.
+        let config = self.config.clone();
+        for c in &config.components {
+            let status = self.view.probe_status(&c.id);
+            if self
+                .trackers
+                .get(&c.id)
+                .is_some_and(|t| t.status() != status)
+            {
+                self.trackers
+                    .insert(c.id.clone(), Tracker::new(status, thresholds(c)));
+            }
+        }
     }
 
-    /// Record the maintenance events that are due.
+    /// Record the maintenance events that are due, and keep the promises made.
     fn run_clock(&mut self, now: DateTime<Utc>) {
         let events = maintenance::due_events(&self.declared, &self.view, now);
         if let Err(e) = self.append(events) {
             tracing::error!(error = %format!("{e:#}"), "cannot record maintenance events; will retry");
+        }
+        let promised = super::promises::due(&self.config, &self.view, &self.alerts, now);
+        if let Err(e) = self.append(promised) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record a promised update; will retry");
+        }
+    }
+
+    /// Raise an operator alert unless the same one was raised within `quiet`.
+    fn alert(&mut self, (key, event): (String, Event), quiet: chrono::TimeDelta) {
+        let now = Utc::now();
+        if !self.alerts.may_raise(&key, now, quiet) {
+            return;
+        }
+        if let Event::OperatorAlert { message, .. } = &event {
+            tracing::warn!(alert = %key, "{message}");
+        }
+        if let Err(e) = self.append(vec![(now, event)]) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record an operator alert");
         }
     }
 
@@ -410,6 +451,22 @@ impl Daemon {
             obs.sample.latency,
             obs.sample.outcome.is_down(),
         );
+        // This machine's trouble and certificates nearing expiry are for operators only.
+        match (&obs.sample.outcome, &obs.sample.certificate) {
+            (Outcome::Unknown(reason), _) => {
+                tracing::warn!(component = %component.id, reason = %reason, "check could not run");
+                self.alert(
+                    alerts::probes_not_run(&component, reason),
+                    alerts::PROBES_QUIET,
+                );
+            }
+            (Outcome::Warning(_), Some(cert)) => {
+                let event =
+                    alerts::certificate_expiring(&self.config, &component, cert, obs.sample.at);
+                self.alert(event, alerts::CERTIFICATE_QUIET);
+            }
+            _ => {}
+        }
         let in_maintenance = self.view.under_maintenance(&component.id);
         self.rollups
             .record(&component.id, &obs.sample, in_maintenance);
@@ -423,12 +480,7 @@ impl Daemon {
         let Some(transition) = tracker.observe(&obs.sample) else {
             return;
         };
-        let events = events_for(
-            &component,
-            &transition,
-            &self.view,
-            self.config.site.timezone,
-        );
+        let events = events_for(&self.config, &component, &transition, &self.view);
         match self.append(events) {
             Ok(()) => tracing::info!(
                 component = %component.id,
@@ -451,15 +503,38 @@ impl Daemon {
         }
     }
 
-    /// Append durably, then fold in and announce.
+    /// Append durably, then fold in and announce. A journal that cannot be written is
+    /// told to operators once it can be again.
     fn append(&mut self, events: Vec<(DateTime<Utc>, Event)>) -> anyhow::Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let journal = &mut self.journal;
-        let records = blocking(|| journal.append(events))?;
+        let records = match blocking(|| journal.append(events)) {
+            Ok(r) => r,
+            Err(e) => {
+                if self.journal_trouble.is_none() {
+                    self.journal_trouble = Some((Utc::now(), e.to_string()));
+                }
+                return Err(e.into());
+            }
+        };
+        self.fold(records);
+        if let Some((since, error)) = self.journal_trouble.take() {
+            let now = Utc::now();
+            let event = alerts::journal_unwritable(&self.config, since, now, &error);
+            if let Ok(records) = blocking(|| self.journal.append(vec![(now, event)])) {
+                self.fold(records);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fold records just made durable into everything derived from the journal.
+    fn fold(&mut self, records: Vec<Record>) {
         for r in records {
             self.view.apply(&r);
+            self.alerts.apply(&r);
             self.notifier.note(&self.config, &self.view, &r);
             if r.event.is_bookkeeping() {
                 tracing::debug!(seq = r.seq, event = r.event.kind(), "recorded");
@@ -474,7 +549,6 @@ impl Daemon {
                 let _ = tx.send(r);
             }
         }
-        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use super::incidents::unique_reference;
 use crate::config::declared::{Declared, IncidentFile};
 use crate::journal::{Event, IncidentUpdate};
-use crate::status::{Incident, IncidentStatus, StatusView};
+use crate::status::{ComponentStatus, Incident, IncidentStatus, StatusView};
 
 /// What reading the files found.
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ pub fn incident_events(declared: &Declared, view: &StatusView, tz: Tz, now: Date
                 file.path.display(),
                 file.incident_id()
             )),
-            Some(existing) => continue_incident(file, existing, now, &mut diff),
+            Some(existing) => continue_incident(file, existing, view, now, &mut diff),
         }
     }
     let declared_ids: HashSet<&str> = declared
@@ -94,7 +94,13 @@ fn open(
     }
 }
 
-fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, diff: &mut Diff) {
+fn continue_incident(
+    file: &IncidentFile,
+    inc: &Incident,
+    view: &StatusView,
+    now: DateTime<Utc>,
+    diff: &mut Diff,
+) {
     // Header edits (title, impact, components, postmortem link).
     let title = file.title.clone().unwrap_or_else(|| inc.title.clone());
     let impact = file.impact.unwrap_or(inc.impact);
@@ -135,6 +141,7 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
                     && old.status != IncidentStatus::Resolved
                     && !resolved =>
             {
+                settle_checks(inc, view, now, diff);
                 diff.events
                     .push((now, resolution(&inc.id, &inc.reference, inc.opened_at, u)));
                 resolved = true;
@@ -160,6 +167,9 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
                 },
             )),
             None => {
+                if u.status == IncidentStatus::Resolved && !resolved {
+                    settle_checks(inc, view, now, diff);
+                }
                 diff.events.push((
                     now,
                     new_update(&inc.id, &inc.reference, inc.opened_at, resolved, u),
@@ -179,6 +189,34 @@ fn continue_incident(file: &IncidentFile, inc: &Incident, now: DateTime<Utc>, di
             file.path.display(),
             old.at
         ));
+    }
+}
+
+/// An operator resolving an automatic incident while its checks still fail: the page
+/// follows the operator (the components show operational, not a status with no
+/// incident to explain it), and the checks start counting again, so a failure that
+/// goes on opens a new incident after `fail_after` samples.
+fn settle_checks(inc: &Incident, view: &StatusView, now: DateTime<Utc>, diff: &mut Diff) {
+    if !inc.automatic {
+        return;
+    }
+    for c in inc.components.keys() {
+        let from = view.probe_status(c);
+        if !from.is_operational() {
+            diff.events.push((
+                now,
+                Event::ComponentStatusChanged {
+                    component: c.clone(),
+                    from,
+                    to: ComponentStatus::Operational,
+                    reason: format!(
+                        "{} was resolved by an operator; the checks confirm any new failure afresh",
+                        inc.reference
+                    ),
+                    incident: Some(inc.id.clone()),
+                },
+            ));
+        }
     }
 }
 

@@ -1,32 +1,43 @@
 //! From a confirmed status change to journal events: the change itself, and the opening,
-//! escalation or resolution of the component's automatic incident, worded for customers.
-//! Pure: reads the current view, returns events.
+//! escalation, easing or resolution of the component's automatic incident, worded for
+//! customers. Pure: reads the current view, returns events.
 //!
 //! Rules:
 //! - A component going bad opens an automatic incident, unless an operator's declared
 //!   incident already covers it (the change is then filed under that incident).
+//! - An automatic incident follows what it describes: when the component gets worse or
+//!   better without recovering, its title (unless a person retitled it), components and
+//!   impact follow the new status, and an update says what changed.
 //! - Recovery resolves the automatic incident, unless a person has written on its
 //!   timeline: then the operator owns it and resolves it with their own words.
-//! - A slowdown that turns into an outage says so in a new update.
+//! - A TLS check whose certificate clients refuse says so in words customers know.
+//! - Every automatic update promises the next one (`[wording] update_every`).
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use super::tracker::Transition;
-use crate::config::{Component, wording};
+use crate::config::wording::{self, Vars};
+use crate::config::{Component, Config, Target};
 use crate::journal::{Event, IncidentUpdate};
-use crate::status::{ComponentStatus, IncidentStatus, StatusView};
+use crate::notify::notice::local_time;
+use crate::status::{ComponentStatus, Incident, IncidentStatus, StatusView};
 
 /// The events one confirmed transition of `component` produces.
 pub fn events_for(
+    config: &Config,
     component: &Component,
     transition: &Transition,
     view: &StatusView,
-    tz: Tz,
 ) -> Vec<(DateTime<Utc>, Event)> {
     let at = transition.at;
+    let words = Words {
+        config,
+        component,
+        at,
+    };
     let change = |incident: Option<String>| {
         (
             at,
@@ -50,34 +61,17 @@ pub fn events_for(
                         id: open.id.clone(),
                         reference: open.reference.clone(),
                         duration_secs: (at - open.opened_at).num_seconds().max(0) as u64,
-                        update: Some(automatic_update(
-                            at,
+                        update: Some(words.update(
                             IncidentStatus::Resolved,
                             &component.wording.resolved,
-                            component,
+                            Vars::default(),
                             None,
                         )),
                     },
                 ));
             }
-        } else if transition.from == ComponentStatus::DegradedPerformance
-            && is_outage(transition.to)
-            && !open.has_human_updates()
-        {
-            events.push((
-                at,
-                Event::IncidentUpdated {
-                    id: open.id.clone(),
-                    reference: open.reference.clone(),
-                    update: automatic_update(
-                        at,
-                        IncidentStatus::Investigating,
-                        &component.wording.opened,
-                        component,
-                        Some(&transition.reason),
-                    ),
-                },
-            ));
+        } else if transition.from != transition.to && !transition.from.is_operational() {
+            events.extend(follow(open, transition, &words));
         }
         return events;
     }
@@ -90,12 +84,20 @@ pub fn events_for(
         return vec![change(None)];
     }
 
-    let reference = new_reference(&component.id, at, tz, view);
-    let template = if is_outage(transition.to) {
-        &component.wording.opened
-    } else {
-        &component.wording.degraded
+    let reference = new_reference(&component.id, at, config.site.timezone, view);
+    let mut vars = Vars::default();
+    let template = match transition.certificate {
+        Some(cert) if is_tls(component) && !cert.accepted && cert.expires_at <= at => {
+            vars.expired_at = local_time(cert.expires_at, config.site.timezone);
+            &component.wording.certificate_expired
+        }
+        Some(cert) if is_tls(component) && !cert.accepted => {
+            &component.wording.certificate_rejected
+        }
+        _ if is_outage(transition.to) => &component.wording.opened,
+        _ => &component.wording.degraded,
     };
+    let refused = transition.certificate.is_some_and(|c| !c.accepted) && is_tls(component);
     vec![
         change(Some(reference.clone())),
         (
@@ -103,18 +105,84 @@ pub fn events_for(
             Event::IncidentOpened {
                 id: reference.clone(),
                 reference,
-                title: title(&component.name, transition.to),
+                title: if refused {
+                    format!("{}: secure connections fail", component.name)
+                } else {
+                    title(&component.name, transition.to)
+                },
                 components: BTreeMap::from([(component.id.clone(), transition.to)]),
                 impact: transition.to.impact(),
                 automatic: true,
-                update: Some(automatic_update(
-                    at,
+                update: Some(words.update(
                     IncidentStatus::Investigating,
                     template,
-                    component,
+                    vars,
                     Some(&transition.reason),
                 )),
                 postmortem_url: None,
+            },
+        ),
+    ]
+}
+
+/// An open automatic incident whose component got worse or better without recovering:
+/// its header follows the new status, and an update says what changed.
+fn follow(
+    open: &Incident,
+    transition: &Transition,
+    words: &Words<'_>,
+) -> Vec<(DateTime<Utc>, Event)> {
+    let component = words.component;
+    let mut components = open.components.clone();
+    components.insert(component.id.clone(), transition.to);
+    let worst = components
+        .values()
+        .copied()
+        .max_by_key(|s| s.severity())
+        .unwrap_or(transition.to);
+    // A title a person chose (or one naming the cause) stays.
+    let automatic_title = [
+        ComponentStatus::DegradedPerformance,
+        ComponentStatus::PartialOutage,
+        ComponentStatus::MajorOutage,
+    ]
+    .into_iter()
+    .any(|s| open.title == title(&component.name, s));
+    let new_title = if automatic_title {
+        title(&component.name, worst)
+    } else {
+        open.title.clone()
+    };
+    let worse = transition.to.severity() > transition.from.severity();
+    let template = if worse {
+        &component.wording.escalated
+    } else {
+        &component.wording.improved
+    };
+    let vars = Vars {
+        status: transition.to.label().to_lowercase(),
+        was: transition.from.label().to_lowercase(),
+        ..Vars::default()
+    };
+    vec![
+        (
+            words.at,
+            Event::IncidentChanged {
+                id: open.id.clone(),
+                reference: open.reference.clone(),
+                title: new_title,
+                components,
+                impact: worst.impact(),
+                postmortem_url: open.postmortem_url.clone(),
+            },
+        ),
+        (
+            words.at,
+            Event::IncidentUpdated {
+                id: open.id.clone(),
+                reference: open.reference.clone(),
+                // Where the repair stands does not change because the symptoms did.
+                update: words.update(open.status(), template, vars, Some(&transition.reason)),
             },
         ),
     ]
@@ -127,33 +195,56 @@ fn is_outage(s: ComponentStatus) -> bool {
     )
 }
 
-/// An update worded from a template. Probe details are published only when the
-/// component allows it.
-fn automatic_update(
+fn is_tls(c: &Component) -> bool {
+    matches!(c.check.target, Target::Tls(_))
+}
+
+/// What automatic updates about one component say.
+struct Words<'a> {
+    config: &'a Config,
+    component: &'a Component,
     at: DateTime<Utc>,
-    status: IncidentStatus,
-    template: &str,
-    component: &Component,
-    detail: Option<&str>,
-) -> IncidentUpdate {
-    let mut message = wording::render(template, &component.name).unwrap_or_else(|_| {
-        // Templates are checked when the configuration loads; this is a last resort.
-        format!("We are looking into a problem with {}.", component.name)
-    });
-    if component.public_detail
-        && let Some(d) = detail
-    {
-        message.push_str(&format!("\n\nWhat our checks see: {d}."));
-    }
-    IncidentUpdate {
-        at,
-        status,
-        message,
-        eta: None,
-        notify: true,
-        apology: None,
-        credit: None,
-        automatic: true,
+}
+
+impl Words<'_> {
+    /// An update worded from a template, promising the next one unless it resolves.
+    /// Probe details are published only when the component allows it.
+    fn update(
+        &self,
+        status: IncidentStatus,
+        template: &str,
+        mut vars: Vars,
+        detail: Option<&str>,
+    ) -> IncidentUpdate {
+        let component = self.component;
+        let promise = self
+            .config
+            .promises
+            .update_every
+            .filter(|_| status != IncidentStatus::Resolved);
+        vars.component = component.name.clone();
+        vars.update_within = promise.map(wording::within).unwrap_or_default();
+        let mut message = wording::render(template, &vars).unwrap_or_else(|_| {
+            // Templates are checked when the configuration loads; this is a last resort.
+            format!("We are looking into a problem with {}.", component.name)
+        });
+        if component.public_detail
+            && let Some(d) = detail
+        {
+            message.push_str(&format!("\n\nWhat our checks see: {d}."));
+        }
+        IncidentUpdate {
+            at: self.at,
+            status,
+            message,
+            eta: None,
+            notify: true,
+            apology: None,
+            credit: None,
+            automatic: true,
+            next_update: promise
+                .map(|d| self.at + TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)),
+        }
     }
 }
 
@@ -181,7 +272,7 @@ pub fn unique_reference(
 }
 
 /// A plain title for an automatic incident.
-fn title(name: &str, status: ComponentStatus) -> String {
+pub fn title(name: &str, status: ComponentStatus) -> String {
     match status {
         ComponentStatus::DegradedPerformance => format!("{name}: degraded performance"),
         ComponentStatus::PartialOutage => format!("{name}: partial outage"),

@@ -1,11 +1,13 @@
 //! Watching components: the scheduler runs probes, trackers confirm status changes,
 //! and the daemon records them in the journal.
 
+pub mod alerts;
 pub mod daemon;
 pub mod declared;
 pub mod incidents;
 pub mod maintenance;
 pub mod metrics;
+pub mod promises;
 pub mod scheduler;
 pub mod tracker;
 pub mod watch;

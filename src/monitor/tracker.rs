@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use crate::probe::{Outcome, Sample};
+use crate::probe::{CertificateSeen, Outcome, Sample};
 use crate::status::ComponentStatus;
 
 /// How a sample or status ranks: up, degraded, down.
@@ -19,11 +19,13 @@ enum Level {
 }
 
 impl Level {
-    fn of_outcome(o: &Outcome) -> Level {
+    /// None for a probe that could not run: it tells nothing either way.
+    fn of_outcome(o: &Outcome) -> Option<Level> {
         match o {
-            Outcome::Up => Level::Up,
-            Outcome::Degraded(_) => Level::Degraded,
-            Outcome::Down(_) => Level::Down,
+            Outcome::Up | Outcome::Warning(_) => Some(Level::Up),
+            Outcome::Degraded(_) => Some(Level::Degraded),
+            Outcome::Down(_) => Some(Level::Down),
+            Outcome::Unknown(_) => None,
         }
     }
 
@@ -63,14 +65,16 @@ pub struct Transition {
     /// What the confirming sample saw.
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// The certificate the confirming sample saw (TLS checks).
+    pub certificate: Option<CertificateSeen>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Tracker {
     status: ComponentStatus,
     thresholds: Thresholds,
-    /// The most recent samples' levels and reasons, newest last.
-    recent: VecDeque<(Level, Option<String>)>,
+    /// The most recent samples' levels, reasons and certificates, newest last.
+    recent: VecDeque<(Level, Option<String>, Option<CertificateSeen>)>,
 }
 
 impl Tracker {
@@ -92,15 +96,19 @@ impl Tracker {
         self.thresholds = thresholds;
     }
 
-    /// Take one sample; returns the status change it confirms, if any.
+    /// Take one sample; returns the status change it confirms, if any. A sample of a
+    /// probe that could not run is passed over: it neither confirms nor breaks a streak.
     pub fn observe(&mut self, sample: &Sample) -> Option<Transition> {
-        let level = Level::of_outcome(&sample.outcome);
+        let level = Level::of_outcome(&sample.outcome)?;
         let keep = self
             .thresholds
             .fail_after
             .max(self.thresholds.recover_after) as usize;
-        self.recent
-            .push_back((level, sample.outcome.reason().map(str::to_owned)));
+        self.recent.push_back((
+            level,
+            sample.outcome.reason().map(str::to_owned),
+            sample.certificate,
+        ));
         while self.recent.len() > keep {
             self.recent.pop_front();
         }
@@ -126,18 +134,16 @@ impl Tracker {
         }
         let from = std::mem::replace(&mut self.status, to);
         // The words of the newest sample that saw the new level.
-        let reason = self
-            .recent
-            .iter()
-            .rev()
-            .find(|(l, _)| *l == new_level)
-            .and_then(|(_, r)| r.clone())
+        let newest = self.recent.iter().rev().find(|(l, _, _)| *l == new_level);
+        let reason = newest
+            .and_then(|(_, r, _)| r.clone())
             .unwrap_or_else(|| "checks are passing again".to_owned());
         Some(Transition {
             from,
             to,
             reason,
             at: sample.at,
+            certificate: newest.and_then(|(_, _, c)| *c),
         })
     }
 
@@ -151,7 +157,7 @@ impl Tracker {
             .recent
             .iter()
             .skip(self.recent.len() - n)
-            .map(|(l, _)| *l)
+            .map(|(l, _, _)| *l)
             .collect();
         last.iter().all(|l| pred(*l)).then_some(last)
     }
@@ -174,12 +180,15 @@ mod tests {
             'u' => Outcome::Up,
             'g' => Outcome::Degraded("slow response: 2s (threshold 1s)".into()),
             'd' => Outcome::Down("HTTP 503".into()),
+            '?' => Outcome::Unknown("could not check: no file descriptors".into()),
+            'w' => Outcome::Warning("certificate expires in 5 days".into()),
             other => panic!("unknown sample code {other}"),
         };
         Sample {
             outcome,
             latency: Duration::from_millis(10),
             at: Utc::now(),
+            certificate: None,
         }
     }
 
@@ -258,6 +267,26 @@ mod tests {
                 &[DegradedPerformance],
             ),
             ("flapping never confirms", Operational, "dudududududu", &[]),
+            (
+                "probes that could not run never confirm an outage",
+                Operational,
+                "??????????",
+                &[],
+            ),
+            (
+                "nor break a streak of failures",
+                Operational,
+                "dd?d",
+                &[MajorOutage],
+            ),
+            ("nor end an outage", MajorOutage, "??????", &[]),
+            (
+                "a warning is working, for customers",
+                Operational,
+                "wwwwww",
+                &[],
+            ),
+            ("and a warning recovers", MajorOutage, "ww", &[Operational]),
         ];
         for (name, start, samples, expected) in cases {
             assert_eq!(&run(*start, T, samples), expected, "{name}: {samples}");

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::subscribers::{Subscriber, Subscribers, Target, label};
-use crate::journal::{Event, Record, SubscriberRecord};
+use crate::journal::{Event, OPERATOR, Record, SubscriberRecord};
 
 /// Where a subscriber's entry came from.
 pub const SOURCE_FILE: &str = "file";
@@ -127,6 +127,7 @@ pub fn record_of(s: &Subscriber) -> SubscriberRecord {
             timezone: s.timezone.map(|tz| tz.name().to_owned()),
             source: SOURCE_FILE.into(),
             url: None,
+            audience: s.operator.then(|| OPERATOR.to_owned()),
         },
         Target::Webhook(w) => SubscriberRecord {
             channel: "webhook".into(),
@@ -136,6 +137,7 @@ pub fn record_of(s: &Subscriber) -> SubscriberRecord {
             timezone: None,
             source: SOURCE_FILE.into(),
             url: None,
+            audience: s.operator.then(|| OPERATOR.to_owned()),
         },
     }
 }

@@ -2,11 +2,12 @@
 //! [`Composed`] once, from the status view as it stood right after the event; each
 //! channel renders it later in the reader's time zone. Pure.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use super::notice::{Notice, incident_url};
+use super::notice::{IncidentMoment, Notice, Reader, incident_url};
 use crate::config::Config;
 use crate::journal::{Event, IncidentUpdate, MaintenanceWindow, Record};
 use crate::site::api;
@@ -33,8 +34,13 @@ pub struct Composed {
 #[derive(Debug, Clone)]
 pub enum What {
     Incident {
+        /// The incident as it stood right after the event.
         incident: Box<Incident>,
         update: IncidentUpdate,
+        /// Each affected component's status at that moment.
+        statuses: BTreeMap<String, ComponentStatus>,
+        /// The page that follows the story.
+        page: String,
     },
     Maintenance {
         window: MaintenanceWindow,
@@ -48,25 +54,55 @@ pub enum What {
         components: Vec<String>,
         expires_at: DateTime<Utc>,
     },
+    /// Something only operators hear about (`operator.alert`).
+    Alert {
+        kind: String,
+        component: Option<String>,
+        incident: Option<String>,
+        message: String,
+    },
 }
 
 impl Composed {
-    /// What people read, with times in `tz`. None for machine-only events.
-    pub fn notice(&self, config: &Config, tz: Tz) -> Option<Notice> {
+    /// What people read. None for machine-only events and operator alerts (which have
+    /// their own words).
+    pub fn notice(&self, config: &Config, reader: Reader) -> Option<Notice> {
         match &self.what {
-            What::Incident { incident, update } => {
-                Some(Notice::incident_in(config, incident, update, tz))
-            }
+            What::Incident {
+                incident,
+                update,
+                statuses,
+                page,
+            } => Some(Notice::incident(
+                config,
+                &IncidentMoment {
+                    incident,
+                    update,
+                    statuses,
+                    page,
+                },
+                reader,
+            )),
             What::Maintenance { window, step } => {
-                Some(Notice::maintenance_in(config, window, step, tz))
+                Some(Notice::maintenance(config, window, step, reader))
             }
-            What::Component | What::Confirmation { .. } => None,
+            What::Component | What::Confirmation { .. } | What::Alert { .. } => None,
         }
     }
 
     /// Is this for people (email, chat), or only for machines?
     pub fn for_people(&self) -> bool {
         !matches!(self.what, What::Component)
+    }
+
+    /// May customers hear of it? Not operator alerts, and not what touches only
+    /// components that are not public.
+    pub fn for_customers(&self, config: &Config) -> bool {
+        match &self.what {
+            What::Alert { .. } => false,
+            What::Confirmation { .. } => true,
+            _ => self.components.iter().any(|c| config.is_public(c)),
+        }
     }
 
     /// A short line for operators: `incident.updated INC-2026-1122-api`.
@@ -108,6 +144,54 @@ pub fn incident_thread(id: &str) -> String {
     format!("incident:{id}")
 }
 
+/// Each of an incident's components with the status customers see at this point of the
+/// journal.
+pub fn moment_statuses(
+    view: &StatusView,
+    incident: &Incident,
+) -> BTreeMap<String, ComponentStatus> {
+    incident
+        .components
+        .keys()
+        .map(|c| (c.clone(), view.status_of(c)))
+        .collect()
+}
+
+/// What subscribers will read once `update` of `incident` is recorded (the commands
+/// that write declared files show it): the view before it, as it will stand after.
+pub fn preview(
+    config: &Config,
+    view: &StatusView,
+    incident: &Incident,
+    update: &IncidentUpdate,
+) -> Notice {
+    let statuses = incident
+        .components
+        .iter()
+        .map(|(c, declared)| {
+            let now = view.status_of(c);
+            // A declared incident's own status counts once it is recorded.
+            let s = if incident.automatic || now.severity() >= declared.severity() {
+                now
+            } else {
+                *declared
+            };
+            (c.clone(), s)
+        })
+        .collect();
+    let page = incident_url(config, &incident.reference);
+    Notice::incident(
+        config,
+        &IncidentMoment {
+            incident,
+            update,
+            statuses: &statuses,
+            page: &page,
+        },
+        Reader::customer(config.site.timezone),
+    )
+}
+
 /// The notice an event makes, if subscribers hear of it. `view` has the event applied.
 pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Composed> {
     let ctx = api::Ctx {
@@ -129,8 +213,14 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
                 apology: None,
                 credit: None,
                 automatic: true,
+                next_update: None,
             },
         };
+        let statuses = incident
+            .statuses
+            .get(&update.at)
+            .cloned()
+            .unwrap_or_else(|| moment_statuses(view, incident));
         Some(Composed {
             seq: record.seq,
             at: record.at,
@@ -144,6 +234,8 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             what: What::Incident {
                 incident: Box::new(incident.clone()),
                 update,
+                statuses,
+                page: incident_url(config, &incident.reference),
             },
         })
     };
@@ -220,6 +312,33 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             }),
             what: What::Component,
         }),
+        Event::OperatorAlert {
+            key,
+            kind,
+            component,
+            incident,
+            message,
+        } => Some(Composed {
+            seq: record.seq,
+            at: record.at,
+            kind: "operator.alert",
+            thread: format!("alert:{key}"),
+            components: component.iter().cloned().collect(),
+            data: json!({
+                "alert": kind,
+                "key": key,
+                "component": component,
+                "incident": incident.as_ref().and_then(|i| view.incidents.get(i)).map(|i| i.reference.clone()),
+                "message": message,
+                "page_url": format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
+            }),
+            what: What::Alert {
+                kind: kind.clone(),
+                component: component.clone(),
+                incident: incident.clone(),
+                message: message.clone(),
+            },
+        }),
         _ => None,
     }
 }
@@ -238,11 +357,13 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         apology: None,
         credit: None,
         automatic: false,
+        next_update: None,
     };
     let incident = Incident {
         id: "test".into(),
         reference: reference.clone(),
         title: "Test notice".into(),
+        opened_title: "Test notice".into(),
         components: components
             .iter()
             .map(|c| (c.clone(), ComponentStatus::DegradedPerformance))
@@ -252,14 +373,20 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         opened_at: now,
         resolved_at: None,
         updates: vec![update.clone()],
+        statuses: BTreeMap::new(),
         postmortem_url: None,
     };
+    let statuses = incident.components.clone();
     let view = StatusView::default();
+    // No page exists for a test notice: its link goes to the front page.
+    let front = format!("{}/", config.site.base_url.as_str().trim_end_matches('/'));
     let ctx = api::Ctx {
         config,
         view: &view,
         now,
     };
+    let mut test_incident = api::incident(&ctx, &incident);
+    test_incident["shortlink"] = json!(front);
     Composed {
         seq: 0,
         at: now,
@@ -268,13 +395,15 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         thread: incident_thread(&format!("test-{}", now.timestamp_micros())),
         components,
         data: json!({
-            "incident": api::incident(&ctx, &incident),
-            "page_url": incident_url(config, &reference),
+            "incident": test_incident,
+            "page_url": front,
             "test": true,
         }),
         what: What::Incident {
             incident: Box::new(incident),
             update,
+            statuses,
+            page: front,
         },
     }
 }

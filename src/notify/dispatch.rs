@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use tokio::sync::mpsc;
 
 use super::audience::{Audience, sync_events};
 use super::email::{self, Recipient, Templates};
+use super::notice::Reader;
 use super::outbox::{Delivery, Outbox, Outcome};
 use super::send::Senders;
 use super::token::Keys;
@@ -34,7 +34,7 @@ pub struct Finished {
 pub enum Route {
     Email {
         address: String,
-        tz: Tz,
+        reader: Reader,
         scope: Option<String>,
         unsubscribe_url: String,
     },
@@ -43,6 +43,7 @@ pub enum Route {
         format: WebhookFormat,
         /// `whsec_…` (standard format).
         secret: Option<String>,
+        operator: bool,
     },
     /// The confirmation email of a sign-up.
     Confirm { address: String, url: String },
@@ -239,7 +240,10 @@ impl Notifier {
             });
             return Ok(Route::Email {
                 address: member.record.address.clone(),
-                tz,
+                reader: Reader {
+                    tz,
+                    operator: member.record.is_operator(),
+                },
                 scope,
                 unsubscribe_url: format!(
                     "{}/unsubscribe/{}",
@@ -253,6 +257,7 @@ impl Notifier {
                 url: w.url.clone(),
                 format: w.format,
                 secret: w.key.as_ref().map(|k| k.0.clone()),
+                operator: member.record.is_operator(),
             }),
             // Registered through the API: its address is in the journal, its secret is
             // derived from forewarn's key.
@@ -276,6 +281,7 @@ impl Notifier {
                     format,
                     secret: (format == WebhookFormat::Standard)
                         .then(|| self.keys.webhook_secret(&d.subscriber)),
+                    operator: member.record.is_operator(),
                 })
             }
             _ => Err(Outcome::Failed {
@@ -330,11 +336,21 @@ impl Job {
             }
             Route::Email {
                 address,
-                tz,
+                reader,
                 scope,
                 unsubscribe_url,
             } => {
-                let Some(notice) = composed.notice(&self.config, *tz) else {
+                if let super::compose::What::Alert { .. } = &composed.what {
+                    let message_id =
+                        email::message_id(&self.config, composed, &d.id, &d.subscriber);
+                    return match email::alert(&self.config, composed, address, &message_id) {
+                        Ok(message) => self.senders.mail(&d.id, message).await,
+                        Err(e) => Outcome::Rejected {
+                            error: format!("cannot write the email: {e:#}"),
+                        },
+                    };
+                }
+                let Some(notice) = composed.notice(&self.config, *reader) else {
                     return Outcome::Delivered; // nothing for people (never queued for email)
                 };
                 let recipient = Recipient {
@@ -361,6 +377,7 @@ impl Job {
                 url,
                 format: WebhookFormat::Standard,
                 secret,
+                ..
             } => {
                 let body = webhook::standard_body(composed);
                 let ts = Utc::now().timestamp();
@@ -380,9 +397,22 @@ impl Job {
                 ];
                 self.senders.post(url, body, &headers).await
             }
-            Route::Webhook { url, format, .. } => {
-                let Some(notice) = composed.notice(&self.config, self.config.site.timezone) else {
-                    return Outcome::Delivered;
+            Route::Webhook {
+                url,
+                format,
+                operator,
+                ..
+            } => {
+                let reader = Reader {
+                    tz: self.config.site.timezone,
+                    operator: *operator,
+                };
+                let notice = match composed.notice(&self.config, reader) {
+                    Some(n) => n,
+                    None => match super::alert::notice(&self.config, composed) {
+                        Some(n) => n,
+                        None => return Outcome::Delivered,
+                    },
                 };
                 let body =
                     serde_json::to_vec(&webhook::chat_body(*format, &notice)).unwrap_or_default();

@@ -83,6 +83,27 @@ pub fn header_text(s: &str) -> String {
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The first line of some Markdown, as plain words, cut to a preheader's length.
+fn one_line(markdown: &str) -> String {
+    let line = header_text(markdown.trim().lines().next().unwrap_or_default());
+    let plain: String = line
+        .chars()
+        .filter(|c| !matches!(c, '*' | '_' | '`' | '#'))
+        .collect();
+    if plain.chars().count() > 140 {
+        let cut: String = plain.chars().take(139).collect();
+        format!("{cut}…")
+    } else {
+        plain
+    }
+}
+
+/// The contact address as a mailbox, where replies go (a person reads them).
+fn reply_to(config: &Config) -> Option<Mailbox> {
+    let address: lettre::Address = config.site.contact.email.as_deref()?.parse().ok()?;
+    Some(Mailbox::new(None, address))
+}
+
 /// The domain used in Message-IDs and List-Id: the status site's host.
 fn domain(config: &Config) -> String {
     config
@@ -151,26 +172,34 @@ pub fn render(
     let affected: Vec<_> = notice
         .affected
         .iter()
-        .map(|a| json!({"name": a.name, "status": a.status.label().to_lowercase()}))
+        .map(|a| json!({"name": a.name, "status": a.words()}))
         .collect();
     let data = json!({
         "site": config.site.title,
         "subject": header_text(&notice.subject),
         "title": notice.title,
+        "state": notice.state,
+        // What mail clients show beside the subject: where things stand, then the news.
+        "preheader": format!("{}: {}", notice.state, one_line(&notice.message)),
         "headline": notice.headline,
         "posted": notice.posted,
         "message": notice.message.trim(),
         "message_html": markdown(notice.message.trim()),
         "lasted": notice.lasted,
         "eta": notice.eta,
+        "next_update": notice.next_update,
         "apology": notice.apology,
         "credit": notice.credit,
         "affected": affected,
+        "affected_line": notice.affected_line(),
         "over": notice.over,
         "reference": notice.reference,
         "permalink": notice.permalink,
         "permalink_label": notice.permalink_label,
         "contact": notice.contact,
+        "contact_lead": notice.contact_lead,
+        "contact_ways": notice.contact_ways,
+        "contact_hours": notice.contact_hours,
         "unsubscribe_url": recipient.unsubscribe_url,
         // The same token opens the page where they choose what they hear about.
         "manage_url": recipient.unsubscribe_url.replacen("/unsubscribe/", "/manage/", 1),
@@ -241,6 +270,10 @@ pub fn build(
     if !starts_thread(composed) {
         let root = thread_root(config, &composed.thread, recipient.key);
         builder = builder.in_reply_to(root.clone()).references(root);
+    }
+    // A reply reaches a person, not the status sender.
+    if let Some(to) = reply_to(config) {
+        builder = builder.reply_to(to);
     }
     builder
         .multipart(MultiPart::alternative_plain_html(text, html))
@@ -337,6 +370,55 @@ pub fn confirmation(
         .subject(format!("Confirm your subscription to {site} notices"))
         .message_id(Some(message_id.to_owned()))
         .date(SystemTime::now())
+        .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .context("cannot assemble the email")
+}
+
+/// An operator alert: plain words, no unsubscribe (the team's own entries are edited in
+/// `subscribers.toml`).
+pub fn alert(
+    config: &Config,
+    composed: &Composed,
+    address: &str,
+    message_id: &str,
+) -> anyhow::Result<Message> {
+    let notice = super::alert::notice(config, composed).context("not an operator alert")?;
+    let text = format!(
+        "{}\n\n{} ({})\n\n{}\n\n{}: {}\n{}\n",
+        notice.state,
+        notice.title,
+        notice.posted.as_deref().unwrap_or_default(),
+        notice.message.trim(),
+        notice.permalink_label,
+        notice.permalink,
+        notice.contact,
+    );
+    let esc = handlebars::html_escape;
+    let paragraphs: String = notice
+        .message
+        .trim()
+        .split("\n\n")
+        .map(|p| format!("<p>{}</p>\n", esc(p)))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d2330;max-width:600px;margin:0 auto;padding:24px 16px;\">\n<p style=\"color:#4b5565;\">{}</p>\n<h1 style=\"font-size:20px;\">{}</h1>\n{paragraphs}<p><a href=\"{}\">{}</a></p>\n<p style=\"color:#4b5565;\">{}</p>\n</body></html>\n",
+        esc(&header_text(&notice.subject)),
+        esc(&notice.state),
+        esc(&notice.title),
+        esc(&notice.permalink),
+        esc(&notice.permalink_label),
+        esc(&notice.contact),
+    );
+    let to: lettre::Address = address
+        .parse()
+        .with_context(|| format!("\"{address}\" is not an email address"))?;
+    Message::builder()
+        .from(config.email.from.clone())
+        .to(Mailbox::new(None, to))
+        .subject(header_text(&notice.subject))
+        .message_id(Some(message_id.to_owned()))
+        .date(SystemTime::from(composed.at))
         .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .context("cannot assemble the email")

@@ -3,6 +3,7 @@
 //! owed ([`outbox`]), which [`dispatch`] attempts over email ([`email`], [`send`]) and
 //! webhooks ([`webhook`]), recording every outcome back in the journal.
 
+pub mod alert;
 pub mod audience;
 pub mod compose;
 pub mod dispatch;

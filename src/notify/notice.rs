@@ -1,8 +1,13 @@
 //! A [`Notice`]: what subscribers are told about one incident update or maintenance
 //! step, composed once and rendered per channel. Pure.
 //!
-//! Every notice says what is affected, what is being done, when a fix is expected, and
-//! how to reach a person quoting the incident's reference.
+//! Every notice is a snapshot of its moment: the affected components with the status
+//! they had then (a recovered one says so), an ETA only while it is ahead (a passed one
+//! is called late), the reference to quote and how to reach a person. Every notice of
+//! one incident or window has the same subject, so mail clients keep one conversation;
+//! where things stand goes in the first line.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -12,40 +17,100 @@ use crate::config::{Config, Contact};
 use crate::journal::{IncidentUpdate, MaintenanceWindow};
 use crate::status::{ComponentStatus, Incident, IncidentStatus};
 
-/// An affected component as customers read it.
+/// An affected component as customers read it, with its status at the notice's moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Affected {
     pub name: String,
     pub status: ComponentStatus,
 }
 
+impl Affected {
+    /// "major outage", or "working normally again" once it recovered.
+    pub fn words(&self) -> String {
+        if self.status.is_operational() {
+            "working normally again".into()
+        } else {
+            self.status.label().to_lowercase()
+        }
+    }
+}
+
+/// One way to reach a person, as a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactWay {
+    /// "email help@acme.test"
+    pub label: String,
+    /// `mailto:…`, `tel:…` or the chat address.
+    pub href: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notice {
-    /// `[Partial outage] Card payments failing (INC-2026-1123-cards)`
+    /// The same for every notice of one incident or window:
+    /// `Card payments failing (INC-2026-1123-cards)`.
     pub subject: String,
+    /// The incident's title as it stands.
     pub title: String,
-    /// "Investigating", "Resolved", "Scheduled maintenance"...
+    /// Where things stand, first line and preheader: "Major outage · Identified",
+    /// "Resolved", "Maintenance in progress".
+    pub state: String,
+    /// "Investigating", "Resolved", "Planned maintenance"...
     pub headline: String,
     /// What we know, in the operator's words (Markdown).
     pub message: String,
     pub affected: Vec<Affected>,
-    /// "We expect a fix by 12:00 CET on 23 November."
+    /// "We expect a fix by 12:00 CET on 23 November.", or, once that has passed without
+    /// a fix, "This is taking longer than we expected."
     pub eta: Option<String>,
+    /// "Our next update will be by 15:30 CET on 23 November."
+    pub next_update: Option<String>,
     pub apology: Option<String>,
     pub credit: Option<String>,
-    /// The reference to quote, such as `INC-2026-1123-cards` (maintenance: its id).
+    /// The reference to quote, such as `INC-2026-1123-cards` (maintenance: its title).
     pub reference: String,
     /// The page that follows the story, and how to introduce it.
     pub permalink: String,
     pub permalink_label: String,
-    /// "Still affected? Contact us quoting INC-...: email ..., phone ..."
+    /// "Still affected? Contact us quoting INC-...: email ..., phone ... (Mon–Fri 9–5)."
     pub contact: String,
+    /// "Still affected? Contact us quoting INC-..."
+    pub contact_lead: String,
+    pub contact_ways: Vec<ContactWay>,
+    pub contact_hours: Option<String>,
     /// When the update was posted, in the reader's time zone.
     pub posted: Option<String>,
     /// "It lasted 1 hour 12 minutes." on resolution.
     pub lasted: Option<String>,
-    /// The trouble is over (resolved, or maintenance completed).
+    /// The trouble is over (resolved, or maintenance completed or cancelled).
     pub over: bool,
+}
+
+/// Who reads a notice: customers see public components only; operators see all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub tz: Tz,
+    pub operator: bool,
+}
+
+impl Reader {
+    pub fn customer(tz: Tz) -> Reader {
+        Reader {
+            tz,
+            operator: false,
+        }
+    }
+}
+
+/// An incident at the moment of one of its updates.
+#[derive(Debug, Clone)]
+pub struct IncidentMoment<'a> {
+    /// The incident as it stood right after the update.
+    pub incident: &'a Incident,
+    pub update: &'a IncidentUpdate,
+    /// Each affected component's status at that moment.
+    pub statuses: &'a BTreeMap<String, ComponentStatus>,
+    /// Where the story is followed.
+    pub page: &'a str,
 }
 
 /// "12:00 CET on 23 November"
@@ -55,31 +120,42 @@ pub fn local_time(at: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
-fn affected(
-    config: &Config,
-    components: impl IntoIterator<Item = (String, ComponentStatus)>,
-) -> Vec<Affected> {
-    components
-        .into_iter()
-        .map(|(id, status)| Affected {
-            name: config.component(&id).map_or(id, |c| c.name.clone()),
-            status,
-        })
-        .collect()
+fn name_of(config: &Config, id: &str) -> String {
+    config
+        .component(id)
+        .map_or_else(|| id.to_owned(), |c| c.name.clone())
+}
+
+/// The ways to reach a person, as links; the email's subject quotes `reference`.
+pub fn contact_ways(contact: &Contact, reference: &str) -> Vec<ContactWay> {
+    let mut ways = Vec::new();
+    if let Some(e) = &contact.email {
+        ways.push(ContactWay {
+            label: format!("email {e}"),
+            href: crate::site::text::mailto(e, &format!("{reference}: a question from a customer")),
+        });
+    }
+    if let Some(p) = &contact.phone {
+        ways.push(ContactWay {
+            label: format!("phone {p}"),
+            href: crate::site::model::tel(p),
+        });
+    }
+    if let Some(c) = &contact.chat_url {
+        ways.push(ContactWay {
+            label: format!("chat {c}"),
+            href: c.to_string(),
+        });
+    }
+    ways
 }
 
 /// "Contact us quoting INC-...: email a@b, phone +1..., chat https://... (Mon–Fri 9–5)."
 pub fn contact_line(contact: &Contact, reference: &str, lead: &str) -> String {
-    let mut ways = Vec::new();
-    if let Some(e) = &contact.email {
-        ways.push(format!("email {e}"));
-    }
-    if let Some(p) = &contact.phone {
-        ways.push(format!("phone {p}"));
-    }
-    if let Some(c) = &contact.chat_url {
-        ways.push(format!("chat {c}"));
-    }
+    let ways: Vec<String> = contact_ways(contact, reference)
+        .into_iter()
+        .map(|w| w.label)
+        .collect();
     let hours = contact
         .hours
         .as_ref()
@@ -88,118 +164,221 @@ pub fn contact_line(contact: &Contact, reference: &str, lead: &str) -> String {
     format!("{lead} quoting {reference}: {}{hours}.", ways.join(", "))
 }
 
-impl Notice {
-    /// The notice for one update of an incident, with times in the site's time zone.
-    pub fn incident(config: &Config, incident: &Incident, update: &IncidentUpdate) -> Notice {
-        Notice::incident_in(config, incident, update, config.site.timezone)
-    }
+/// The subject of every email about an incident: what it was opened as, and its
+/// reference. An automatic incident's title follows its status, so its subject names
+/// the components instead.
+pub fn incident_subject(config: &Config, incident: &Incident, reader: Reader) -> String {
+    let what = if incident.automatic {
+        let names: Vec<String> = incident
+            .components
+            .keys()
+            .filter(|c| reader.operator || config.is_public(c))
+            .map(|c| name_of(config, c))
+            .collect();
+        format!("Problem with {}", names.join(", "))
+    } else {
+        incident.opened_title.clone()
+    };
+    format!("{what} ({})", incident.reference)
+}
 
-    /// The notice for one update of an incident, with times in `tz`.
-    pub fn incident_in(
-        config: &Config,
-        incident: &Incident,
-        update: &IncidentUpdate,
-        tz: Tz,
-    ) -> Notice {
-        let affected = affected(config, incident.components.clone());
+impl Notice {
+    /// The notice for one update of an incident.
+    pub fn incident(config: &Config, moment: &IncidentMoment<'_>, reader: Reader) -> Notice {
+        let IncidentMoment {
+            incident,
+            update,
+            statuses,
+            page,
+        } = moment;
+        let tz = reader.tz;
+        let over = update.status == IncidentStatus::Resolved;
+        let affected: Vec<Affected> = statuses
+            .iter()
+            .filter(|(c, _)| reader.operator || config.is_public(c))
+            .map(|(c, s)| Affected {
+                name: name_of(config, c),
+                status: *s,
+            })
+            .collect();
         let worst = affected
             .iter()
             .map(|a| a.status)
             .max_by_key(|s| s.severity())
-            .unwrap_or(ComponentStatus::DegradedPerformance);
-        let tag = if update.status == IncidentStatus::Resolved {
+            .unwrap_or(ComponentStatus::Operational);
+        let recovered = worst.is_operational();
+        let state = if over {
             "Resolved".to_owned()
+        } else if recovered {
+            format!("Recovered · {}", update.status.label())
         } else {
-            worst.label().to_owned()
+            format!("{} · {}", worst.label(), update.status.label())
         };
-        let eta = (update.status != IncidentStatus::Resolved)
-            .then(|| update.eta.or_else(|| incident.eta()))
-            .flatten()
-            .filter(|at| *at > update.at)
-            .map(|at| format!("We expect a fix by {}.", local_time(at, tz)));
-        let lead = if update.status == IncidentStatus::Resolved {
+        let eta = if over {
+            None
+        } else {
+            match incident.eta_given(update.at) {
+                Some(at) if at > update.at => {
+                    Some(format!("We expect a fix by {}.", local_time(at, tz)))
+                }
+                // Its own words say so when forewarn wrote the update.
+                Some(_) if !recovered && !update.automatic => {
+                    Some("This is taking longer than we expected.".to_owned())
+                }
+                _ => None,
+            }
+        };
+        let next_update = update
+            .next_update
+            .filter(|at| *at > update.at && !over && !update.automatic)
+            .map(|at| format!("Our next update will be by {}.", local_time(at, tz)));
+        let lead = if over {
             "Still affected? Contact us"
         } else {
             "Need help now? Contact us"
         };
+        let contact = &config.site.contact;
         Notice {
-            subject: format!("[{tag}] {} ({})", incident.title, incident.reference),
+            subject: incident_subject(config, incident, reader),
             title: incident.title.clone(),
+            state,
             headline: update.status.label().to_owned(),
             message: update.message.clone(),
             affected,
             eta,
+            next_update,
             apology: update.apology.clone(),
             credit: update.credit.clone(),
             reference: incident.reference.clone(),
-            permalink: incident_url(config, &incident.reference),
-            permalink_label: if update.status == IncidentStatus::Resolved {
+            permalink: (*page).to_owned(),
+            permalink_label: if over {
                 "The full story".into()
             } else {
                 "Follow the repair".into()
             },
-            contact: contact_line(&config.site.contact, &incident.reference, lead),
+            contact: contact_line(contact, &incident.reference, lead),
+            contact_lead: format!("{lead} quoting {}", incident.reference),
+            contact_ways: contact_ways(contact, &incident.reference),
+            contact_hours: contact.hours.clone(),
             posted: Some(local_time(update.at, tz)),
-            lasted: (update.status == IncidentStatus::Resolved)
-                .then(|| lasted(update.at - incident.opened_at)),
-            over: update.status == IncidentStatus::Resolved,
+            lasted: over.then(|| lasted(update.at - incident.opened_at)),
+            over,
         }
     }
 
-    /// The notice for a maintenance step: "scheduled", "reminder", "started", "completed",
-    /// with times in the site's time zone.
-    pub fn maintenance(config: &Config, window: &MaintenanceWindow, step: &str) -> Notice {
-        Notice::maintenance_in(config, window, step, config.site.timezone)
-    }
-
-    /// The notice for a maintenance step, with times in `tz`.
-    pub fn maintenance_in(
+    /// The notice for a maintenance step: "scheduled", "reminder", "rescheduled",
+    /// "started", "completed" or "cancelled"; each says its own thing.
+    pub fn maintenance(
         config: &Config,
         window: &MaintenanceWindow,
         step: &str,
-        tz: Tz,
+        reader: Reader,
     ) -> Notice {
-        let headline = match step {
-            "scheduled" => "Planned maintenance",
-            "reminder" => "Reminder: planned maintenance",
-            "started" => "Maintenance in progress",
-            "completed" => "Maintenance completed",
-            "cancelled" => "Maintenance cancelled",
-            "rescheduled" => "Planned maintenance moved",
-            other => other,
-        };
-        let when = format!(
-            "From {} to {}.",
+        let tz = reader.tz;
+        let (from, to) = (
             local_time(window.starts_at, tz),
-            local_time(window.ends_at, tz)
+            local_time(window.ends_at, tz),
         );
-        Notice {
-            subject: format!("[{headline}] {}", window.title),
-            title: window.title.clone(),
-            headline: headline.to_owned(),
-            message: format!("{}\n\n{when}", window.message),
-            affected: affected(
-                config,
-                window
-                    .components
-                    .iter()
-                    .map(|c| (c.clone(), ComponentStatus::UnderMaintenance)),
+        let names: Vec<String> = window
+            .components
+            .iter()
+            .filter(|c| reader.operator || config.is_public(c))
+            .map(|c| name_of(config, c))
+            .collect();
+        let body = window.message.trim();
+        let (headline, message) = match step {
+            "scheduled" => (
+                "Planned maintenance",
+                format!("{body}\n\nFrom {from} to {to}."),
             ),
+            "reminder" => (
+                "Reminder: planned maintenance",
+                format!("{body}\n\nFrom {from} to {to}."),
+            ),
+            "rescheduled" => (
+                "Planned maintenance moved",
+                format!("New time: from {from} to {to}.\n\n{body}"),
+            ),
+            "started" => (
+                "Maintenance in progress",
+                format!("The maintenance has started and should end by {to}.\n\n{body}"),
+            ),
+            "completed" => (
+                "Maintenance completed",
+                format!(
+                    "The maintenance is complete: {} {} normally again.",
+                    names.join(", "),
+                    if names.len() == 1 { "works" } else { "work" }
+                ),
+            ),
+            "cancelled" => (
+                "Maintenance cancelled",
+                format!(
+                    "The maintenance planned from {from} to {to} will not take place; nothing changes for you."
+                ),
+            ),
+            other => (other, body.to_owned()),
+        };
+        let over = matches!(step, "completed" | "cancelled");
+        let affected = window
+            .components
+            .iter()
+            .filter(|c| reader.operator || config.is_public(c))
+            .map(|c| Affected {
+                name: name_of(config, c),
+                status: ComponentStatus::UnderMaintenance,
+            })
+            .collect();
+        let quote = format!("\"{}\"", window.title);
+        let lead = "Questions? Contact us";
+        let contact = &config.site.contact;
+        Notice {
+            subject: format!("Planned maintenance: {}", window.title),
+            title: window.title.clone(),
+            state: headline.to_owned(),
+            headline: headline.to_owned(),
+            message,
+            affected,
             eta: None,
+            next_update: None,
             apology: None,
             credit: None,
             reference: window.title.clone(),
             permalink: format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
             permalink_label: "Status page".into(),
-            contact: contact_line(
-                &config.site.contact,
-                &format!("\"{}\"", window.title),
-                "Questions? Contact us",
-            ),
+            contact: contact_line(contact, &quote, lead),
+            contact_lead: format!("{lead} quoting {quote}"),
+            contact_ways: contact_ways(contact, &window.title),
+            contact_hours: contact.hours.clone(),
             posted: None,
             lasted: None,
-            over: matches!(step, "completed" | "cancelled"),
+            over,
         }
+    }
+
+    /// The affected components in words: "Checkout (major outage), Search (working
+    /// normally again)"; just the names once it is over.
+    pub fn affected_line(&self) -> Option<String> {
+        if self.affected.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .affected
+            .iter()
+            .map(|a| {
+                if self.over {
+                    a.name.clone()
+                } else {
+                    format!("{} ({})", a.name, a.words())
+                }
+            })
+            .collect();
+        let lead = if self.over {
+            "Was affected"
+        } else {
+            "Affected"
+        };
+        Some(format!("{lead}: {}", list.join(", ")))
     }
 
     /// Plain text, as in the text part of an email.
@@ -210,41 +389,26 @@ impl Notice {
             .map(|p| format!(" ({p})"))
             .unwrap_or_default();
         let mut out = format!(
-            "{}\n\n{}{posted}\n{}\n",
+            "{}\n\n{}\n\n{}{posted}\n{}\n",
+            self.state,
             self.title,
             self.headline,
             self.message.trim()
         );
-        if let Some(l) = &self.lasted {
-            out.push_str(&format!("\n{l}\n"));
+        for line in [
+            &self.lasted,
+            &self.eta,
+            &self.next_update,
+            &self.apology,
+            &self.credit,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            out.push_str(&format!("\n{}\n", line.trim()));
         }
-        if let Some(eta) = &self.eta {
-            out.push_str(&format!("\n{eta}\n"));
-        }
-        if let Some(a) = &self.apology {
-            out.push_str(&format!("\n{}\n", a.trim()));
-        }
-        if let Some(c) = &self.credit {
-            out.push_str(&format!("\n{}\n", c.trim()));
-        }
-        if !self.affected.is_empty() {
-            let list: Vec<String> = self
-                .affected
-                .iter()
-                .map(|a| {
-                    if self.over {
-                        a.name.clone()
-                    } else {
-                        format!("{} ({})", a.name, a.status.label().to_lowercase())
-                    }
-                })
-                .collect();
-            let lead = if self.over {
-                "Was affected"
-            } else {
-                "Affected"
-            };
-            out.push_str(&format!("\n{lead}: {}\n", list.join(", ")));
+        if let Some(a) = self.affected_line() {
+            out.push_str(&format!("\n{a}\n"));
         }
         out.push_str(&format!(
             "{}: {}\n{}\n",

@@ -286,10 +286,15 @@ impl Outbox {
                     }
                 }
                 let composed = Arc::new(composed);
+                let for_customers = composed.for_customers(config);
                 for (key, member) in audience.interested(&composed.components) {
                     let machine = member.record.channel == "webhook"
                         && member.record.format.as_deref() == Some("standard");
                     if !(composed.for_people() || machine) {
+                        continue;
+                    }
+                    // Operators hear everything; customers what is public and theirs.
+                    if !(member.record.is_operator() || for_customers) {
                         continue;
                     }
                     self.enqueue(key, &composed, done);
@@ -436,6 +441,18 @@ pub enum Outcome {
     Rejected {
         error: String,
     },
+}
+
+impl Outcome {
+    /// What went wrong, in words (None when delivered).
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Outcome::Delivered => None,
+            Outcome::Failed { error, .. }
+            | Outcome::Gone { error }
+            | Outcome::Rejected { error } => Some(error),
+        }
+    }
 }
 
 /// The receipt events for one attempt of `d` that ended at `now`.

@@ -49,20 +49,13 @@ pub fn chat_body(format: WebhookFormat, notice: &Notice) -> Value {
 
 /// The short lines a chat message is made of.
 fn lines(notice: &Notice) -> Vec<String> {
-    let mut out = vec![notice.message.trim().to_owned()];
+    let mut out = vec![notice.state.clone(), notice.message.trim().to_owned()];
     out.extend(notice.lasted.clone());
     out.extend(notice.eta.clone());
+    out.extend(notice.next_update.clone());
     out.extend(notice.apology.clone());
     out.extend(notice.credit.clone());
-    if !notice.affected.is_empty() {
-        let names: Vec<String> = notice.affected.iter().map(|a| a.name.clone()).collect();
-        let lead = if notice.over {
-            "Was affected"
-        } else {
-            "Affected"
-        };
-        out.push(format!("{lead}: {}", names.join(", ")));
-    }
+    out.extend(notice.affected_line());
     out.push(notice.contact.clone());
     out
 }

@@ -75,6 +75,10 @@ impl DnsProber {
     pub async fn probe(&self, d: &DnsTarget, timeout: Duration) -> Outcome {
         let resolver = match self.resolver(d, timeout) {
             Ok(r) => r,
+            // No usable resolver settings on this machine: nothing is known of the name.
+            Err(e) if d.server.is_none() => {
+                return Outcome::Unknown(format!("could not check: {e}"));
+            }
             Err(e) => return Outcome::Down(e),
         };
         let kind = match d.record {

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::redirect::Policy;
 
-use super::reason::{chain_reason, short_duration, truncate};
+use super::reason::{Failure, chain_failure, short_duration, truncate};
 use super::{DEFAULT_USER_AGENT, MAX_REDIRECTS, Outcome};
 use crate::config::{HttpTarget, MAX_JSON_BYTES};
 
@@ -70,7 +70,7 @@ impl Clients {
             .timeout(timeout);
         let mut response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Down(request_error(&e, timeout)),
+            Err(e) => return request_error(&e, timeout).outcome(),
         };
         let status = response.status().as_u16();
 
@@ -108,13 +108,13 @@ impl Clients {
     }
 }
 
-fn request_error(e: &reqwest::Error, timeout: Duration) -> String {
+fn request_error(e: &reqwest::Error, timeout: Duration) -> Failure {
     if e.is_timeout() {
-        format!("timed out after {}", short_duration(timeout))
+        Failure::Remote(format!("timed out after {}", short_duration(timeout)))
     } else if e.is_redirect() {
-        format!("too many redirects (more than {MAX_REDIRECTS})")
+        Failure::Remote(format!("too many redirects (more than {MAX_REDIRECTS})"))
     } else {
-        chain_reason(e)
+        chain_failure(e)
     }
 }
 

@@ -27,8 +27,13 @@ pub const MAX_REDIRECTS: usize = 10;
 #[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
 pub enum Outcome {
     Up,
+    /// Works for customers, but operators should act (a certificate nearing expiry).
+    Warning(String),
     Degraded(String),
     Down(String),
+    /// The probe could not run for a reason of this machine's (no file descriptors, no
+    /// memory, no local resolver): nothing is known about the service. Never an outage.
+    Unknown(String),
 }
 
 impl Outcome {
@@ -36,20 +41,36 @@ impl Outcome {
         matches!(self, Outcome::Down(_))
     }
 
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Outcome::Unknown(_))
+    }
+
     pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Up => None,
-            Outcome::Degraded(r) | Outcome::Down(r) => Some(r),
+            Outcome::Warning(r) | Outcome::Degraded(r) | Outcome::Down(r) | Outcome::Unknown(r) => {
+                Some(r)
+            }
         }
     }
 
     pub fn word(&self) -> &'static str {
         match self {
             Outcome::Up => "up",
+            Outcome::Warning(_) => "warning",
             Outcome::Degraded(_) => "degraded",
             Outcome::Down(_) => "down",
+            Outcome::Unknown(_) => "unknown",
         }
     }
+}
+
+/// What a TLS check saw of the certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateSeen {
+    pub expires_at: DateTime<Utc>,
+    /// Would a client accept it (trusted, right name, not expired)?
+    pub accepted: bool,
 }
 
 impl fmt::Display for Outcome {
@@ -71,6 +92,9 @@ pub struct Sample {
     pub latency: Duration,
     /// When the probe started.
     pub at: DateTime<Utc>,
+    /// The server's certificate, for TLS checks that got one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateSeen>,
 }
 
 /// Runs probes. Holds what is worth sharing between probes (HTTP clients, TLS settings,
@@ -97,21 +121,25 @@ impl Prober {
         let started = Instant::now();
         let run = async {
             match &check.target {
-                Target::Http(h) => self.http.probe(h, check.timeout).await,
-                Target::Tcp(t) => tcp::probe(t).await,
+                Target::Http(h) => (self.http.probe(h, check.timeout).await, None),
+                Target::Tcp(t) => (tcp::probe(t).await, None),
                 Target::Tls(t) => self.tls.probe(t).await,
-                Target::Dns(d) => self.dns.probe(d, check.timeout).await,
+                Target::Dns(d) => (self.dns.probe(d, check.timeout).await, None),
             }
         };
-        let outcome = match tokio::time::timeout(check.timeout, run).await {
-            Ok(outcome) => outcome,
-            Err(_) => Outcome::Down(format!("timed out after {}", short_duration(check.timeout))),
+        let (outcome, certificate) = match tokio::time::timeout(check.timeout, run).await {
+            Ok(found) => found,
+            Err(_) => (
+                Outcome::Down(format!("timed out after {}", short_duration(check.timeout))),
+                None,
+            ),
         };
         let latency = started.elapsed().min(check.timeout);
         Sample {
             outcome,
             latency,
             at,
+            certificate,
         }
     }
 }
@@ -141,6 +169,7 @@ mod tests {
             outcome: Outcome::Down("HTTP 503".into()),
             latency: Duration::from_millis(12),
             at: "2026-11-22T10:00:00Z".parse().unwrap(),
+            certificate: None,
         };
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(

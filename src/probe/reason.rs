@@ -1,9 +1,58 @@
 //! Turning low-level failures into short reasons an operator reads at a glance:
-//! "connection refused", "timed out after 5s", "TLS handshake failed".
+//! "connection refused", "timed out after 5s", "TLS handshake failed"; and telling the
+//! service's failures from this machine's own (no file descriptors, no memory), which
+//! say nothing about the service.
 
 use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
+
+use super::Outcome;
+
+/// Why a probe failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The service, or the network to it.
+    Remote(String),
+    /// This machine: the probe could not run.
+    Local(String),
+}
+
+impl Failure {
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Failure::Remote(r) => Outcome::Down(r),
+            Failure::Local(r) => Outcome::Unknown(r),
+        }
+    }
+
+    /// The same failure, its words changed (a local one stays local).
+    pub fn map(self, f: impl FnOnce(String) -> String) -> Failure {
+        match self {
+            Failure::Remote(r) => Failure::Remote(f(r)),
+            Failure::Local(r) => Failure::Local(r),
+        }
+    }
+}
+
+/// Is this error this machine's own trouble rather than the peer's?
+pub fn local_cause(e: &io::Error) -> Option<&'static str> {
+    if e.kind() == io::ErrorKind::OutOfMemory {
+        return Some("this machine is out of memory");
+    }
+    match e.raw_os_error() {
+        Some(libc::EMFILE) => {
+            Some("this process has no file descriptors left (too many open files)")
+        }
+        Some(libc::ENFILE) => {
+            Some("this machine has no file descriptors left (too many open files system-wide)")
+        }
+        Some(libc::ENOMEM) => Some("this machine is out of memory"),
+        Some(libc::ENOBUFS) => Some("this machine has no network buffers left"),
+        Some(libc::EADDRNOTAVAIL) => Some("this machine has no free local ports"),
+        _ => None,
+    }
+}
 
 /// Longest reason kept; anything longer is cut with an ellipsis.
 const MAX_REASON_CHARS: usize = 160;
@@ -36,7 +85,14 @@ pub fn truncate(s: &str) -> String {
 }
 
 /// A reason for an I/O failure while connecting or talking to a peer.
-pub fn io_reason(e: &io::Error) -> String {
+pub fn io_failure(e: &io::Error) -> Failure {
+    match local_cause(e) {
+        Some(why) => Failure::Local(format!("could not check: {why}")),
+        None => Failure::Remote(io_reason(e)),
+    }
+}
+
+fn io_reason(e: &io::Error) -> String {
     use io::ErrorKind::*;
     match e.kind() {
         ConnectionRefused => "connection refused".into(),
@@ -56,7 +112,20 @@ pub fn io_reason(e: &io::Error) -> String {
 
 /// Walks an error's sources and picks the most telling reason. The text of reqwest's
 /// own error is never matched: it contains the URL, which may say anything.
-pub fn chain_reason(err: &(dyn StdError + 'static)) -> String {
+pub fn chain_failure(err: &(dyn StdError + 'static)) -> Failure {
+    // This machine's trouble anywhere in the chain wins: nothing was learnt of the peer.
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        current = e.source();
+        // An io::Error may carry another inside it (get_ref), which source() skips.
+        let mut io = e.downcast_ref::<io::Error>();
+        while let Some(inner) = io {
+            if let Some(why) = local_cause(inner) {
+                return Failure::Local(format!("could not check: {why}"));
+            }
+            io = inner.get_ref().and_then(|x| x.downcast_ref::<io::Error>());
+        }
+    }
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     let mut last_text = String::from("unknown error");
     while let Some(e) = current {
@@ -66,36 +135,37 @@ pub fn chain_reason(err: &(dyn StdError + 'static)) -> String {
             if let Some(inner) = io.get_ref()
                 && let Some(tls) = inner.downcast_ref::<rustls::Error>()
             {
-                return tls_reason(tls);
+                return Failure::Remote(tls_reason(tls));
             }
-            return io_reason(io);
+            return io_failure(io);
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return tls_reason(tls);
+            return Failure::Remote(tls_reason(tls));
         }
         if e.is::<reqwest::Error>() {
             continue;
         }
         let text = e.to_string();
         if text.contains("dns error") || text.contains("failed to lookup address") {
-            return "DNS lookup failed".into();
+            return Failure::Remote("DNS lookup failed".into());
         }
         if text.contains("connection closed before message completed") {
-            return "connection closed before a complete response".into();
+            return Failure::Remote("connection closed before a complete response".into());
         }
         if text.contains("message head is too large") {
-            return "the server sent oversized response headers".into();
+            return Failure::Remote("the server sent oversized response headers".into());
         }
         if text.starts_with("invalid HTTP") || text.contains("invalid HTTP") {
-            return "the server sent an invalid HTTP response".into();
+            return Failure::Remote("the server sent an invalid HTTP response".into());
         }
         last_text = text;
     }
-    truncate(&format!("request failed: {last_text}"))
+    Failure::Remote(truncate(&format!("request failed: {last_text}")))
 }
 
-/// A reason for a TLS failure.
+/// A reason for a TLS failure, in words (never a library's debug output).
 pub fn tls_reason(e: &rustls::Error) -> String {
+    use rustls::AlertDescription as A;
     use rustls::CertificateError as C;
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
@@ -106,11 +176,37 @@ pub fn tls_reason(e: &rustls::Error) -> String {
                 "certificate not valid for this host name".into()
             }
             C::Revoked => "certificate revoked".into(),
-            other => truncate(&format!("certificate rejected: {other:?}")),
+            C::BadEncoding => "certificate cannot be read".into(),
+            C::BadSignature => "certificate signature is not valid".into(),
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "certificate is not meant for a server".into()
+            }
+            C::UnhandledCriticalExtension => {
+                "certificate has a critical extension that cannot be checked".into()
+            }
+            C::UnknownRevocationStatus
+            | C::ExpiredRevocationList
+            | C::ExpiredRevocationListContext { .. } => {
+                "certificate revocation status cannot be checked".into()
+            }
+            C::UnsupportedSignatureAlgorithmContext { .. }
+            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+                "certificate is signed with an unsupported algorithm".into()
+            }
+            C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                "certificate is self-signed (a certificate authority's own certificate sent by the server)".into()
+            }
+            _ => "certificate not trusted".into(),
         },
-        rustls::Error::AlertReceived(a) => {
-            truncate(&format!("TLS handshake failed: server sent {a:?}"))
-        }
+        rustls::Error::AlertReceived(a) => match a {
+            A::HandshakeFailure => "TLS handshake failed: the server refused the handshake".into(),
+            A::ProtocolVersion => "TLS handshake failed: no TLS version in common".into(),
+            A::UnrecognisedName => {
+                "TLS handshake failed: the server does not know this host name".into()
+            }
+            A::InternalError => "TLS handshake failed: the server reported an internal error".into(),
+            _ => "TLS handshake failed: the server ended it".into(),
+        },
         _ => "TLS handshake failed".into(),
     }
 }
@@ -137,6 +233,28 @@ mod tests {
     #[test]
     fn io_errors_become_plain_words() {
         let e = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(io_reason(&e), "connection refused");
+        assert_eq!(io_failure(&e), Failure::Remote("connection refused".into()));
+    }
+
+    #[test]
+    fn this_machines_own_trouble_is_not_the_services() {
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOMEM, libc::ENOBUFS] {
+            let e = io::Error::from_raw_os_error(errno);
+            match io_failure(&e) {
+                Failure::Local(why) => assert!(why.starts_with("could not check: this")),
+                other => panic!("errno {errno} is local, got {other:?}"),
+            }
+        }
+        let wrapped = io::Error::other(io::Error::from_raw_os_error(libc::EMFILE));
+        let outer = std::io::Error::other(wrapped);
+        assert!(matches!(chain_failure(&outer), Failure::Local(_)));
+    }
+
+    #[test]
+    fn certificate_problems_are_sentences() {
+        let e = rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+        assert_eq!(tls_reason(&e), "certificate signature is not valid");
+        let e = rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure);
+        assert!(!tls_reason(&e).contains("HandshakeFailure"));
     }
 }

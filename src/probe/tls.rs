@@ -16,8 +16,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
-use super::Outcome;
-use super::reason::{chain_reason, tls_reason};
+use super::reason::{Failure, chain_failure, tls_reason};
+use super::{CertificateSeen, Outcome};
 use crate::config::TlsTarget;
 
 const DAY_SECS: i64 = 86_400;
@@ -73,65 +73,95 @@ impl TlsProber {
         Ok(v)
     }
 
-    pub async fn probe(&self, t: &TlsTarget) -> Outcome {
+    /// Probe once: the outcome, and the certificate when one was read. A certificate
+    /// nearing expiry still works for customers: it is a warning for operators.
+    pub async fn probe(&self, t: &TlsTarget) -> (Outcome, Option<CertificateSeen>) {
         let tcp = match super::tcp::connect(&t.host, t.port).await {
             Ok(s) => s,
-            Err(reason) => return Outcome::Down(reason),
+            Err(failure) => return (failure.outcome(), None),
         };
         let Ok(name) = ServerName::try_from(t.server_name.clone()) else {
-            return Outcome::Down(format!("\"{}\" is not a valid server name", t.server_name));
+            return (
+                Outcome::Down(format!("\"{}\" is not a valid server name", t.server_name)),
+                None,
+            );
         };
         let stream = match self.connector.connect(name.clone(), tcp).await {
             Ok(s) => s,
             Err(e) => {
-                let why = chain_reason(&e);
-                return Outcome::Down(if why.starts_with("TLS") {
-                    why
-                } else {
-                    format!("TLS handshake failed: {why}")
+                let failure = chain_failure(&e).map(|why| {
+                    if why.starts_with("TLS") {
+                        why
+                    } else {
+                        format!("TLS handshake failed: {why}")
+                    }
                 });
+                return (failure.outcome(), None);
             }
         };
         let certs: Vec<CertificateDer<'static>> = match stream.get_ref().1.peer_certificates() {
             Some(c) if !c.is_empty() => c.iter().map(|c| c.clone().into_owned()).collect(),
-            _ => return Outcome::Down("the server sent no certificate".into()),
+            _ => return (Outcome::Down("the server sent no certificate".into()), None),
         };
         drop(stream);
         let not_after = match x509_parser::parse_x509_certificate(&certs[0]) {
             Ok((_, cert)) => cert.validity().not_after.timestamp(),
             Err(_) => {
-                return Outcome::Down("the server sent a certificate that cannot be read".into());
+                return (
+                    Outcome::Down("the server sent a certificate that cannot be read".into()),
+                    None,
+                );
             }
         };
+        let expires_at = chrono::DateTime::from_timestamp(not_after, 0).unwrap_or_default();
+        let seen = |accepted| {
+            Some(CertificateSeen {
+                expires_at,
+                accepted,
+            })
+        };
+        let when = expires_at.format("%Y-%m-%d %H:%M UTC");
         let remaining = not_after - Utc::now().timestamp();
         if remaining <= 0 {
             let days = -remaining / DAY_SECS;
-            return Outcome::Down(match days {
-                0 => "certificate expired today".into(),
-                1 => "certificate expired 1 day ago".into(),
-                n => format!("certificate expired {n} days ago"),
-            });
+            return (
+                Outcome::Down(match days {
+                    0 => format!("certificate expired today ({when})"),
+                    1 => format!("certificate expired 1 day ago ({when})"),
+                    n => format!("certificate expired {n} days ago ({when})"),
+                }),
+                seen(false),
+            );
         }
         if t.verify {
             let verifier = match self.verifier(t) {
                 Ok(v) => v,
-                Err(e) => return Outcome::Down(e),
+                // The trusted roots of this machine could not be read: not the server's fault.
+                Err(e) => {
+                    return (
+                        Failure::Local(format!("could not check: {e}")).outcome(),
+                        None,
+                    );
+                }
             };
             if let Err(e) =
                 verifier.verify_server_cert(&certs[0], &certs[1..], &name, &[], UnixTime::now())
             {
-                return Outcome::Down(tls_reason(&e));
+                return (Outcome::Down(tls_reason(&e)), seen(false));
             }
         }
         let days = remaining / DAY_SECS;
         if days < i64::from(t.warn_days) {
-            return Outcome::Degraded(match days {
-                0 => "certificate expires in less than a day".into(),
-                1 => "certificate expires in 1 day".into(),
-                n => format!("certificate expires in {n} days"),
-            });
+            return (
+                Outcome::Warning(match days {
+                    0 => format!("certificate expires in less than a day ({when})"),
+                    1 => format!("certificate expires in 1 day ({when})"),
+                    n => format!("certificate expires in {n} days ({when})"),
+                }),
+                seen(true),
+            );
         }
-        Outcome::Up
+        (Outcome::Up, seen(true))
     }
 }
 

@@ -132,17 +132,40 @@ pub fn components(input: &Ctx<'_>) -> Vec<Value> {
     out
 }
 
+/// The components customers may see of an incident.
+fn shown<'a>(
+    input: &'a Ctx<'_>,
+    ids: impl Iterator<Item = &'a String> + 'a,
+) -> impl Iterator<Item = &'a String> + 'a {
+    ids.filter(|c| input.config.is_public(c))
+}
+
+fn name_of<'a>(input: &'a Ctx<'_>, id: &'a str) -> &'a str {
+    input.config.component(id).map_or(id, |x| x.name.as_str())
+}
+
 pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
-    let affected: Vec<Value> = i
-        .components
-        .iter()
-        .map(|(c, s)| json!({"code": c, "name": input.config.component(c).map_or(c.as_str(), |x| x.name.as_str()), "new_status": s.as_str()}))
-        .collect();
     let updates: Vec<Value> = i
         .updates
         .iter()
         .rev()
         .map(|u| {
+            // What each component was before this update, and what it was once posted;
+            // a journal from before these were kept has the incident's own statuses.
+            let (old, mut new) = i.statuses_around(u.at);
+            if new.is_empty() {
+                new = i.components.clone();
+            }
+            let affected: Vec<Value> = shown(input, new.keys())
+                .map(|c| {
+                    json!({
+                        "code": c,
+                        "name": name_of(input, c),
+                        "old_status": old.get(c).copied().unwrap_or(ComponentStatus::Operational).as_str(),
+                        "new_status": new[c].as_str(),
+                    })
+                })
+                .collect();
             json!({
                 "id": format!("{}-{}", i.id, u.at.timestamp()),
                 "status": u.status.as_str(),
@@ -153,6 +176,10 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
                 "display_at": iso(u.at),
                 "affected_components": affected,
                 "deliver_notifications": u.notify,
+                "eta": u.eta.map(iso),
+                "next_update": u.next_update.map(iso),
+                "apology": u.apology,
+                "credit": u.credit,
             })
         })
         .collect();
@@ -161,9 +188,7 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         .iter()
         .find(|u| u.status == IncidentStatus::Monitoring)
         .map(|u| iso(u.at));
-    let comps: Vec<Value> = i
-        .components
-        .keys()
+    let comps: Vec<Value> = shown(input, i.components.keys())
         .enumerate()
         .map(|(n, c)| component(input, c, n + 1))
         .collect();
@@ -184,6 +209,12 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         "postmortem_body": null,
         "postmortem_published_at": null,
         "reference": i.reference,
+        // Beyond Statuspage's fields: what people read, for machines too.
+        "eta": i.eta().map(iso),
+        "next_update": i.next_update().filter(|_| i.is_open()).map(iso),
+        "apology": i.apology(),
+        "credit": i.credit(),
+        "postmortem_url": i.postmortem_url,
     })
 }
 
@@ -193,24 +224,60 @@ pub fn maintenance(input: &Ctx<'_>, m: &Maintenance) -> Value {
         MaintenanceState::InProgress => "in_progress",
         MaintenanceState::Completed | MaintenanceState::Cancelled => "completed",
     };
-    let comps: Vec<Value> = m
-        .window
-        .components
-        .iter()
+    let comps: Vec<Value> = shown(input, m.window.components.iter())
         .enumerate()
         .map(|(n, c)| component(input, c, n + 1))
         .collect();
-    let update = json!({
-        "id": format!("{}-{}", m.id, m.scheduled_at.timestamp()),
-        "status": status,
-        "body": m.window.message,
-        "incident_id": m.id,
-        "created_at": iso(m.scheduled_at),
-        "updated_at": iso(m.scheduled_at),
-        "display_at": iso(m.scheduled_at),
-        "affected_components": m.window.components.iter().map(|c| json!({"code": c, "new_status": "under_maintenance"})).collect::<Vec<_>>(),
-        "deliver_notifications": true,
-    });
+    let affected = |new: &str| -> Vec<Value> {
+        shown(input, m.window.components.iter())
+            .map(|c| json!({"code": c, "name": name_of(input, c), "new_status": new}))
+            .collect()
+    };
+    // Each step is an update of its own, with its own id, status and time.
+    let step = |id: String, step: &str, at: DateTime<Utc>, body: &str, now: &str| {
+        json!({
+            "id": id,
+            "status": step,
+            "body": body,
+            "incident_id": m.id,
+            "created_at": iso(at),
+            "updated_at": iso(at),
+            "display_at": iso(at),
+            "affected_components": affected(now),
+            "deliver_notifications": true,
+        })
+    };
+    let mut updates = vec![step(
+        format!("{}-{}", m.id, m.scheduled_at.timestamp()),
+        "scheduled",
+        m.scheduled_at,
+        &m.window.message,
+        "operational",
+    )];
+    if let Some(at) = m.started_at {
+        updates.push(step(
+            format!("{}-in_progress-{}", m.id, at.timestamp()),
+            "in_progress",
+            at,
+            "The maintenance has started.",
+            "under_maintenance",
+        ));
+    }
+    if let Some(at) = m.completed_at {
+        let (name, body) = if m.state == MaintenanceState::Cancelled {
+            ("cancelled", "The maintenance was cancelled.")
+        } else {
+            ("completed", "The maintenance is complete.")
+        };
+        updates.push(step(
+            format!("{}-{name}-{}", m.id, at.timestamp()),
+            name,
+            at,
+            body,
+            "operational",
+        ));
+    }
+    updates.reverse();
     json!({
         "id": m.id,
         "name": m.window.title,
@@ -223,7 +290,7 @@ pub fn maintenance(input: &Ctx<'_>, m: &Maintenance) -> Value {
         "shortlink": input.config.site.base_url.as_str(),
         "started_at": iso(m.started_at.unwrap_or(m.window.starts_at)),
         "page_id": page_id(input),
-        "incident_updates": [update],
+        "incident_updates": updates,
         "components": comps,
         "scheduled_for": iso(m.window.starts_at),
         "scheduled_until": iso(m.window.ends_at),

@@ -187,6 +187,8 @@ impl Builder {
         state_dir: &Path,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Report> {
+        let (config, view) = &public_parts(config, view);
+        let (config, view) = (config.as_ref(), view.as_ref());
         self.check_out(config, state_dir)?;
         let started = Instant::now();
         let (stats, _) = self.stats_cache.load(state_dir, now, config.site.timezone);
@@ -225,6 +227,8 @@ impl Builder {
         if self.published.is_empty() || changes.everything || !self.out.exists() {
             return self.build_all(config, view, state_dir, now);
         }
+        let (config, view) = &public_parts(config, view);
+        let (config, view) = (config.as_ref(), view.as_ref());
         let started = Instant::now();
         let (stats, stats_changed) = self.stats_cache.load(state_dir, now, config.site.timezone);
         let mut changes = changes.clone();
@@ -520,3 +524,22 @@ fn render_parallel<T: Sync, R: Send>(
 
 #[cfg(test)]
 mod tests;
+
+/// What customers may see: without the components marked `public = false`, nor the
+/// incidents and windows that touch only them. Borrowed as is when all are public.
+pub fn public_parts<'a>(
+    config: &'a Config,
+    view: &'a StatusView,
+) -> (
+    std::borrow::Cow<'a, Config>,
+    std::borrow::Cow<'a, StatusView>,
+) {
+    use std::borrow::Cow;
+    if config.components.iter().all(|c| c.public) {
+        return (Cow::Borrowed(config), Cow::Borrowed(view));
+    }
+    let mut public = config.clone();
+    public.components.retain(|c| c.public);
+    let view = view.only_components(&|id| config.is_public(id));
+    (Cow::Owned(public), Cow::Owned(view))
+}

@@ -217,6 +217,11 @@ impl Input<'_> {
     pub fn incident_summary(&self, i: &Incident) -> IncidentSummary {
         let tz = self.tz();
         let latest = i.latest_update();
+        let given_eta = latest.and_then(|u| i.eta_given(u.at));
+        let recovered = i
+            .components
+            .keys()
+            .all(|c| self.view.status_of(c).is_operational());
         let affected: Vec<String> = i
             .components
             .keys()
@@ -233,11 +238,17 @@ impl Input<'_> {
             latest_html: latest.map(|u| markdown(&u.message)).unwrap_or_default(),
             latest_when: latest.map(|u| text::when(u.at, tz)).unwrap_or_default(),
             latest_iso: latest.map(|u| text::iso(u.at)).unwrap_or_default(),
-            eta: i.eta().filter(|e| *e > self.now).map(|e| text::when(e, tz)),
-            eta_passed: i
-                .eta()
-                .filter(|e| *e <= self.now)
+            eta: given_eta
+                .filter(|e| *e > self.now)
                 .map(|e| text::when(e, tz)),
+            // A fix promised for a time gone by, with the trouble still there.
+            eta_passed: given_eta
+                .filter(|e| *e <= self.now && !recovered)
+                .map(|e| text::when(e, tz)),
+            next_update: i
+                .next_update()
+                .filter(|n| i.is_open() && *n > self.now)
+                .map(|n| text::when(n, tz)),
             started: text::when(i.opened_at, tz),
             duration: text::duration(i.duration(self.now)),
         }
@@ -266,13 +277,22 @@ impl Input<'_> {
         IncidentPage {
             common: self.common(&i.title, "../", &[i]),
             summary: self.incident_summary(i),
+            // While open, each component as it is now (one may have recovered already);
+            // once resolved, the worst it was.
             affected_list: i
                 .components
                 .iter()
-                .map(|(c, s)| AffectedView {
-                    name: self.component_name(c),
-                    status: s.label(),
-                    class: class_of(*s),
+                .map(|(c, s)| {
+                    let s = if i.is_open() {
+                        self.view.status_of(c)
+                    } else {
+                        *s
+                    };
+                    AffectedView {
+                        name: self.component_name(c),
+                        status: s.label(),
+                        class: class_of(s),
+                    }
                 })
                 .collect(),
             apology: i.apology().map(markdown),

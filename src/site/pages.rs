@@ -97,8 +97,10 @@ pub struct IncidentSummary {
     pub latest_when: String,
     pub latest_iso: String,
     pub eta: Option<String>,
-    /// An ETA that has passed without a new one.
+    /// An ETA that has passed with the trouble still there.
     pub eta_passed: Option<String>,
+    /// When the next update was promised, while that is ahead.
+    pub next_update: Option<String>,
     pub started: String,
     pub duration: String,
 }

@@ -13,6 +13,9 @@ pub struct Incident {
     pub id: String,
     pub reference: String,
     pub title: String,
+    /// The title it was opened with: every email about it keeps this subject, so mail
+    /// clients show one conversation.
+    pub opened_title: String,
     pub components: BTreeMap<String, ComponentStatus>,
     /// The worst impact the incident reached.
     pub impact: Impact,
@@ -21,6 +24,9 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
     /// The public timeline, oldest first.
     pub updates: Vec<IncidentUpdate>,
+    /// Each affected component's status when each update was posted (by the update's
+    /// time), as customers saw it: what machines read as `old_status` / `new_status`.
+    pub statuses: BTreeMap<DateTime<Utc>, BTreeMap<String, ComponentStatus>>,
     pub postmortem_url: Option<String>,
 }
 
@@ -45,15 +51,44 @@ impl Incident {
     /// The most recent ETA given, while the incident is open and the ETA is still ahead
     /// of the latest update (an ETA that has passed is no promise any more).
     pub fn eta(&self) -> Option<DateTime<Utc>> {
+        let latest = self.updates.last().map(|u| u.at)?;
+        self.eta_given(latest).filter(|eta| *eta > latest)
+    }
+
+    /// The most recent ETA given up to `at` while the incident is open, passed or not.
+    pub fn eta_given(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if !self.is_open() {
             return None;
         }
-        let latest = self.updates.last().map(|u| u.at)?;
         self.updates
             .iter()
             .rev()
+            .filter(|u| u.at <= at)
             .find_map(|u| u.eta)
-            .filter(|eta| *eta > latest)
+    }
+
+    /// When the latest update promised the next one, if it did.
+    pub fn next_update(&self) -> Option<DateTime<Utc>> {
+        self.updates.last().and_then(|u| u.next_update)
+    }
+
+    /// The components' statuses when the update at `at` was posted, and before it (the
+    /// previous update's, or operational before the first).
+    pub fn statuses_around(
+        &self,
+        at: DateTime<Utc>,
+    ) -> (
+        BTreeMap<String, ComponentStatus>,
+        BTreeMap<String, ComponentStatus>,
+    ) {
+        let new = self.statuses.get(&at).cloned().unwrap_or_default();
+        let old = self
+            .statuses
+            .range(..at)
+            .next_back()
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        (old, new)
     }
 
     pub fn latest_update(&self) -> Option<&IncidentUpdate> {

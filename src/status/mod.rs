@@ -106,18 +106,28 @@ impl StatusView {
                         id: id.clone(),
                         reference: reference.clone(),
                         title: title.clone(),
+                        opened_title: title.clone(),
                         components: components.clone(),
                         impact: *impact,
                         automatic: *automatic,
                         opened_at: update.as_ref().map_or(record.at, |u| u.at),
                         resolved_at: None,
                         updates: update.iter().cloned().collect(),
+                        statuses: BTreeMap::new(),
                         postmortem_url: postmortem_url.clone(),
                     },
                 );
+                if let Some(u) = update {
+                    self.note_statuses(id, u.at);
+                }
             }
-            Event::IncidentUpdated { id, update, .. }
-            | Event::IncidentUpdateEdited { id, update, .. } => {
+            Event::IncidentUpdated { id, update, .. } => {
+                if let Some(inc) = self.incidents.get_mut(id) {
+                    inc.put_update(update.clone());
+                    self.note_statuses(id, update.at);
+                }
+            }
+            Event::IncidentUpdateEdited { id, update, .. } => {
                 if let Some(inc) = self.incidents.get_mut(id) {
                     inc.put_update(update.clone());
                 }
@@ -143,6 +153,7 @@ impl StatusView {
                     inc.resolved_at = Some(update.as_ref().map_or(record.at, |u| u.at));
                     if let Some(u) = update {
                         inc.put_update(u.clone());
+                        self.note_statuses(id, u.at);
                     }
                 }
             }
@@ -196,6 +207,25 @@ impl StatusView {
                 }
             }
             _ => {} // subscribers and deliveries: see `is_bookkeeping`
+        }
+    }
+
+    /// Remember what customers saw of an incident's components when an update was
+    /// posted (the first record of an update's time is kept; corrections do not move it).
+    fn note_statuses(&mut self, id: &str, at: DateTime<Utc>) {
+        let Some(inc) = self.incidents.get(id) else {
+            return;
+        };
+        if inc.statuses.contains_key(&at) {
+            return;
+        }
+        let now: BTreeMap<String, ComponentStatus> = inc
+            .components
+            .keys()
+            .map(|c| (c.clone(), self.status_of(c)))
+            .collect();
+        if let Some(inc) = self.incidents.get_mut(id) {
+            inc.statuses.insert(at, now);
         }
     }
 
@@ -267,6 +297,29 @@ impl StatusView {
 
     pub fn incident_by_reference(&self, reference: &str) -> Option<&Incident> {
         self.incidents.values().find(|i| i.reference == reference)
+    }
+
+    /// The view with only the components `keep` accepts: others vanish from
+    /// statuses, incidents and windows, and incidents or windows left with none of
+    /// them vanish too. (What customers see when some components are not public.)
+    pub fn only_components(&self, keep: &dyn Fn(&str) -> bool) -> StatusView {
+        let mut v = self.clone();
+        v.components.retain(|c, _| keep(c));
+        v.history.retain(|c, _| keep(c));
+        v.incidents.retain(|_, i| {
+            let had = !i.components.is_empty();
+            i.components.retain(|c, _| keep(c));
+            for s in i.statuses.values_mut() {
+                s.retain(|c, _| keep(c));
+            }
+            !had || !i.components.is_empty()
+        });
+        v.open_ids.retain(|id| v.incidents.contains_key(id));
+        v.maintenance.retain(|_, m| {
+            m.window.components.retain(|c| keep(c));
+            !m.window.components.is_empty()
+        });
+        v
     }
 }
 

@@ -76,7 +76,7 @@ impl Accum {
         self.checks += 1;
         match outcome {
             _ if in_maintenance => self.maintenance += 1,
-            Outcome::Up => {}
+            Outcome::Up | Outcome::Warning(_) | Outcome::Unknown(_) => {}
             Outcome::Degraded(_) => self.degraded += 1,
             Outcome::Down(_) => self.failures += 1,
         }
@@ -150,10 +150,16 @@ impl Rollups {
         })
     }
 
-    /// Count one sample; `in_maintenance` marks samples taken during planned work.
+    /// Count one sample; `in_maintenance` marks samples taken during planned work. A
+    /// probe that could not run says nothing of the service: it is remembered as the
+    /// last sample, but not counted.
     pub fn record(&mut self, component: &str, sample: &Sample, in_maintenance: bool) {
         self.unsaved = true;
         let hour = hour_of(sample.at);
+        if sample.outcome.is_unknown() {
+            self.remember_last(component, sample);
+            return;
+        }
         let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
         let open = &mut self.snapshot.open;
         match open.get_mut(component) {
@@ -167,6 +173,11 @@ impl Rollups {
                 }
             }
         }
+        self.remember_last(component, sample);
+    }
+
+    fn remember_last(&mut self, component: &str, sample: &Sample) {
+        let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
         self.snapshot.last.insert(
             component.to_owned(),
             LastSample {
@@ -304,6 +315,7 @@ mod tests {
             outcome,
             latency: Duration::from_millis(ms),
             at: at.parse().unwrap(),
+            certificate: None,
         }
     }
 

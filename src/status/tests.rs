@@ -20,6 +20,7 @@ fn update(at: &str, status: IncidentStatus, message: &str) -> IncidentUpdate {
         apology: None,
         credit: None,
         automatic: false,
+        next_update: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn upd(at: DateTime<Utc>, status: IncidentStatus, message: &str) -> IncidentUpda
         apology: None,
         credit: None,
         automatic: false,
+        next_update: None,
     }
 }
 
@@ -113,6 +114,7 @@ pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
             automatic: true,
             update: Some(IncidentUpdate {
                 automatic: true,
+                next_update: None,
                 ..upd(
                     t,
                     IncidentStatus::Investigating,

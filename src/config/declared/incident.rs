@@ -24,7 +24,14 @@ const KEYS: &[&str] = &[
     "update",
 ];
 const UPDATE_KEYS: &[&str] = &[
-    "at", "status", "message", "eta", "notify", "apology", "credit",
+    "at",
+    "status",
+    "message",
+    "eta",
+    "next_update",
+    "notify",
+    "apology",
+    "credit",
 ];
 
 /// An incident as an operator declared it.
@@ -347,6 +354,7 @@ fn update(
         }
     }
     let at = at?;
+    let next_update = next_update(u, rep, ctx, *at.get_ref(), status);
     if let Some(eta) = &eta
         && *eta.get_ref() < *at.get_ref()
     {
@@ -378,9 +386,56 @@ fn update(
             apology: apology.map(Spanned::into_inner),
             credit: credit.map(Spanned::into_inner),
             automatic: false,
+            next_update: next_update?,
         },
         at_span,
     ))
+}
+
+/// `next_update`: when the next update is promised, as a time or as a duration after
+/// the update (`"30m"`). `Some(None)`: none promised; `None`: invalid.
+fn next_update(
+    u: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &Ctx<'_>,
+    at: DateTime<Utc>,
+    status: Option<IncidentStatus>,
+) -> Option<Option<DateTime<Utc>>> {
+    let Some(v) = u.raw("next_update") else {
+        return Some(None);
+    };
+    let span = v.span();
+    let when = match v.get_ref() {
+        DeValue::String(s) if values::duration(s).is_ok() => values::duration(s)
+            .map(|d| at + chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)),
+        other => super::time::instant(other, ctx.tz)
+            .map_err(|e| format!("{e}; or write how long after this update, such as \"30m\"")),
+    };
+    match when {
+        Err(e) => {
+            u.error(rep, span, "next_update", &e);
+            None
+        }
+        Ok(_) if status == Some(IncidentStatus::Resolved) => {
+            u.error(
+                rep,
+                span,
+                "next_update",
+                "a resolved incident promises no further update",
+            );
+            None
+        }
+        Ok(t) if t <= at => {
+            u.error(
+                rep,
+                span,
+                "next_update",
+                "is not after its update; it says when the next update will come",
+            );
+            None
+        }
+        Ok(t) => Some(Some(t)),
+    }
 }
 
 pub(super) fn moment(

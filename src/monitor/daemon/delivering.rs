@@ -97,6 +97,7 @@ impl Daemon {
             done.push(more);
         }
         let mut events = Vec::new();
+        let mut dead = Vec::new();
         for f in &done {
             let d = &f.delivery;
             let channel = self
@@ -128,16 +129,35 @@ impl Daemon {
                     to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
                     notice = %d.notice.summary(),
                     attempt = d.attempts + 1,
-                    outcome = ?other,
+                    outcome,
+                    error = other.error().unwrap_or_default(),
                     "delivery attempt failed"
                 ),
             }
-            events.extend(
-                receipts(d, f.outcome.clone(), f.at)
-                    .into_iter()
-                    .map(|e| (f.at, e)),
-            );
+            let made = receipts(d, f.outcome.clone(), f.at);
+            // Given up on: operators hear of it (not of their own alerts, which would
+            // only call for more alerts).
+            for e in &made {
+                if let Event::DeliveryDead { error, .. } = e
+                    && d.notice.kind != "operator.alert"
+                {
+                    let to = self
+                        .notifier
+                        .audience
+                        .members
+                        .get(&d.subscriber)
+                        .map_or(d.subscriber.as_str(), |m| m.record.address.as_str());
+                    dead.push(format!("{} to {to} ({error})", d.notice.summary()));
+                }
+            }
+            events.extend(made.into_iter().map(|e| (f.at, e)));
         }
         self.record_receipts(events);
+        if let Some(example) = dead.first() {
+            self.alert(
+                crate::monitor::alerts::deliveries_dead(dead.len(), example),
+                crate::monitor::alerts::DEAD_QUIET,
+            );
+        }
     }
 }

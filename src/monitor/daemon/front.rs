@@ -147,6 +147,7 @@ impl Daemon {
                 timezone: None,
                 source: SOURCE_SELF.into(),
                 url: None,
+                audience: None,
             },
             expires_at: now + CONFIRM_WITHIN,
         };
@@ -322,6 +323,7 @@ impl Daemon {
                 timezone: None,
                 source: SOURCE_API.into(),
                 url: Some(url.to_string()),
+                audience: None,
             },
         };
         if let Err(e) = self.append(vec![(Utc::now(), event)]) {

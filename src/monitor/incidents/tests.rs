@@ -4,8 +4,14 @@ use crate::status::Impact;
 
 const PARIS: Tz = chrono_tz::Europe::Paris;
 
+fn config() -> Config {
+    let mut c = crate::config::tests::minimal();
+    c.site.timezone = PARIS;
+    c
+}
+
 fn component() -> Component {
-    crate::config::tests::minimal().components[0].clone()
+    config().components[0].clone()
 }
 
 fn tr(from: ComponentStatus, to: ComponentStatus, at: &str) -> Transition {
@@ -14,7 +20,13 @@ fn tr(from: ComponentStatus, to: ComponentStatus, at: &str) -> Transition {
         to,
         reason: "HTTP 503 from 10.0.0.7".into(),
         at: at.parse().unwrap(),
+        certificate: None,
     }
+}
+
+/// `events_for` under the test configuration.
+fn events(c: &Component, t: &Transition, view: &StatusView) -> Vec<(DateTime<Utc>, Event)> {
+    events_for(&config(), c, t, view)
 }
 
 fn apply(view: &mut StatusView, events: Vec<(DateTime<Utc>, Event)>) {
@@ -35,11 +47,10 @@ use ComponentStatus::*;
 fn an_outage_opens_one_incident_in_plain_words_and_recovery_resolves_it() {
     let c = component();
     let mut view = StatusView::default();
-    let opened = events_for(
+    let opened = events(
         &c,
         &tr(Operational, MajorOutage, "2026-11-22T23:30:00Z"),
         &view,
-        PARIS,
     );
     assert_eq!(opened.len(), 2);
     match &opened[1].1 {
@@ -66,20 +77,23 @@ fn an_outage_opens_one_incident_in_plain_words_and_recovery_resolves_it() {
     }
     apply(&mut view, opened);
 
-    let worse = events_for(
+    let worse = events(
         &c,
         &tr(MajorOutage, PartialOutage, "2026-11-22T23:35:00Z"),
         &view,
-        PARIS,
     );
-    assert_eq!(worse.len(), 1, "no second incident while one is open");
+    assert_eq!(
+        worse.len(),
+        3,
+        "no second incident while one is open: {worse:?}"
+    );
+    assert!(matches!(&worse[1].1, Event::IncidentChanged { .. }));
     apply(&mut view, worse);
 
-    let fixed = events_for(
+    let fixed = events(
         &c,
         &tr(PartialOutage, Operational, "2026-11-22T23:40:00Z"),
         &view,
-        PARIS,
     );
     match &fixed[1].1 {
         Event::IncidentResolved {
@@ -98,11 +112,10 @@ fn an_outage_opens_one_incident_in_plain_words_and_recovery_resolves_it() {
     }
     apply(&mut view, fixed);
 
-    let again = events_for(
+    let again = events(
         &c,
         &tr(Operational, MajorOutage, "2026-11-23T08:00:00Z"),
         &view,
-        PARIS,
     );
     match &again[1].1 {
         Event::IncidentOpened { reference, .. } => assert_eq!(reference, "INC-2026-1123-api-2"),
@@ -114,11 +127,10 @@ fn an_outage_opens_one_incident_in_plain_words_and_recovery_resolves_it() {
 fn public_detail_publishes_what_the_checks_see() {
     let mut c = component();
     c.public_detail = true;
-    let opened = events_for(
+    let opened = events(
         &c,
         &tr(Operational, MajorOutage, "2026-11-22T10:00:00Z"),
         &StatusView::default(),
-        PARIS,
     );
     let Event::IncidentOpened {
         update: Some(u), ..
@@ -135,14 +147,185 @@ fn public_detail_publishes_what_the_checks_see() {
 }
 
 #[test]
-fn a_slowdown_is_worded_as_such_and_an_escalation_says_so() {
+fn every_automatic_update_promises_the_next_one_except_the_resolution() {
     let c = component();
     let mut view = StatusView::default();
-    let opened = events_for(
+    let opened = events(
+        &c,
+        &tr(Operational, MajorOutage, "2026-11-22T10:00:00Z"),
+        &view,
+    );
+    let Event::IncidentOpened {
+        update: Some(u), ..
+    } = &opened[1].1
+    else {
+        panic!("expected an opening")
+    };
+    assert_eq!(u.next_update, Some("2026-11-22T10:30:00Z".parse().unwrap()));
+    apply(&mut view, opened);
+    let fixed = events(
+        &c,
+        &tr(MajorOutage, Operational, "2026-11-22T10:10:00Z"),
+        &view,
+    );
+    let Event::IncidentResolved {
+        update: Some(u), ..
+    } = &fixed[1].1
+    else {
+        panic!("expected a resolution")
+    };
+    assert_eq!(u.next_update, None);
+}
+
+#[test]
+fn an_escalation_retitles_the_incident_keeps_its_status_and_says_what_changed() {
+    let c = component();
+    let mut view = StatusView::default();
+    let opened = events(
         &c,
         &tr(Operational, DegradedPerformance, "2026-11-22T10:00:00Z"),
         &view,
-        PARIS,
+    );
+    apply(&mut view, opened);
+    let id = view.open_incidents().next().unwrap().id.clone();
+    // A person said what they found; the symptoms then got worse.
+    apply(
+        &mut view,
+        vec![(
+            "2026-11-22T10:02:00Z".parse().unwrap(),
+            Event::IncidentUpdated {
+                id: id.clone(),
+                reference: id.clone(),
+                update: IncidentUpdate {
+                    at: "2026-11-22T10:02:00Z".parse().unwrap(),
+                    status: IncidentStatus::Identified,
+                    message: "A slow disk.".into(),
+                    eta: None,
+                    notify: true,
+                    apology: None,
+                    credit: None,
+                    automatic: false,
+                    next_update: None,
+                },
+            },
+        )],
+    );
+    let worse = events(
+        &c,
+        &tr(DegradedPerformance, MajorOutage, "2026-11-22T10:05:00Z"),
+        &view,
+    );
+    assert_eq!(worse.len(), 3, "{worse:?}");
+    match &worse[1].1 {
+        Event::IncidentChanged { title, impact, .. } => {
+            assert_eq!(title, "Public API: major outage");
+            assert_eq!(*impact, Impact::Critical);
+        }
+        other => panic!("expected the header to follow, got {other:?}"),
+    }
+    match &worse[2].1 {
+        Event::IncidentUpdated { update, .. } => {
+            assert_eq!(update.status, IncidentStatus::Identified);
+            assert!(
+                update
+                    .message
+                    .contains("now a major outage (it was degraded performance)"),
+                "{}",
+                update.message
+            );
+        }
+        other => panic!("expected an update, got {other:?}"),
+    }
+    apply(&mut view, worse);
+    let inc = &view.incidents[&id];
+    assert_eq!(
+        (inc.title.as_str(), inc.impact),
+        ("Public API: major outage", Impact::Critical)
+    );
+    assert_eq!(inc.opened_title, "Public API: degraded performance");
+
+    // Easing back to a slowdown: the header follows down too.
+    let better = events(
+        &c,
+        &tr(MajorOutage, DegradedPerformance, "2026-11-22T10:10:00Z"),
+        &view,
+    );
+    apply(&mut view, better);
+    let inc = &view.incidents[&id];
+    assert_eq!(
+        (inc.title.as_str(), inc.impact),
+        ("Public API: degraded performance", Impact::Minor)
+    );
+    assert!(
+        inc.updates
+            .last()
+            .unwrap()
+            .message
+            .contains("partly working again")
+    );
+}
+
+#[test]
+fn a_refused_certificate_is_told_in_words_customers_know() {
+    let mut c = component();
+    c.check.target = crate::config::Target::Tls(crate::config::TlsTarget {
+        host: "www.acme.test".into(),
+        port: 443,
+        server_name: "www.acme.test".into(),
+        warn_days: 14,
+        verify: true,
+        ca_file: None,
+        extra_roots: Vec::new(),
+    });
+    let mut expired = tr(Operational, MajorOutage, "2026-11-27T10:30:00Z");
+    expired.certificate = Some(crate::probe::CertificateSeen {
+        expires_at: "2026-11-27T09:00:00Z".parse().unwrap(),
+        accepted: false,
+    });
+    let opened = events(&c, &expired, &StatusView::default());
+    let Event::IncidentOpened {
+        title,
+        update: Some(u),
+        ..
+    } = &opened[1].1
+    else {
+        panic!("expected an opening")
+    };
+    assert_eq!(title, "Public API: secure connections fail");
+    assert!(
+        u.message.starts_with(
+            "Secure connections to Public API fail: its certificate expired at 10:00 CET on 27 November."
+        ),
+        "{}",
+        u.message
+    );
+    let mut untrusted = expired.clone();
+    untrusted.certificate = Some(crate::probe::CertificateSeen {
+        expires_at: "2027-03-01T00:00:00Z".parse().unwrap(),
+        accepted: false,
+    });
+    let opened = events(&c, &untrusted, &StatusView::default());
+    let Event::IncidentOpened {
+        update: Some(u), ..
+    } = &opened[1].1
+    else {
+        panic!("expected an opening")
+    };
+    assert!(
+        u.message.contains("browsers do not accept its certificate"),
+        "{}",
+        u.message
+    );
+}
+
+#[test]
+fn a_slowdown_is_worded_as_such_and_an_escalation_says_so() {
+    let c = component();
+    let mut view = StatusView::default();
+    let opened = events(
+        &c,
+        &tr(Operational, DegradedPerformance, "2026-11-22T10:00:00Z"),
+        &view,
     );
     let Event::IncidentOpened {
         update: Some(u),
@@ -155,15 +338,14 @@ fn a_slowdown_is_worded_as_such_and_an_escalation_says_so() {
     assert!(u.message.contains("more slowly than usual"));
     assert_eq!(*impact, Impact::Minor);
     apply(&mut view, opened);
-    let worse = events_for(
+    let worse = events(
         &c,
         &tr(DegradedPerformance, MajorOutage, "2026-11-22T10:05:00Z"),
         &view,
-        PARIS,
     );
-    assert_eq!(worse.len(), 2);
+    assert_eq!(worse.len(), 3);
     assert!(
-        matches!(&worse[1].1, Event::IncidentUpdated { update, .. } if update.message.contains("seeing errors"))
+        matches!(&worse[2].1, Event::IncidentUpdated { update, .. } if update.message.contains("has become worse"))
     );
 }
 
@@ -171,11 +353,10 @@ fn a_slowdown_is_worded_as_such_and_an_escalation_says_so() {
 fn an_incident_a_person_wrote_on_is_left_for_them_to_resolve() {
     let c = component();
     let mut view = StatusView::default();
-    let opened = events_for(
+    let opened = events(
         &c,
         &tr(Operational, MajorOutage, "2026-11-22T10:00:00Z"),
         &view,
-        PARIS,
     );
     let id = match &opened[1].1 {
         Event::IncidentOpened { id, .. } => id.clone(),
@@ -198,15 +379,15 @@ fn an_incident_a_person_wrote_on_is_left_for_them_to_resolve() {
                     apology: None,
                     credit: None,
                     automatic: false,
+                    next_update: None,
                 },
             },
         )],
     );
-    let fixed = events_for(
+    let fixed = events(
         &c,
         &tr(MajorOutage, Operational, "2026-11-22T10:20:00Z"),
         &view,
-        PARIS,
     );
     assert_eq!(fixed.len(), 1, "only the status change: {fixed:?}");
     apply(&mut view, fixed);
@@ -234,11 +415,10 @@ fn a_declared_incident_covering_the_component_takes_the_change() {
             },
         )],
     );
-    let events = events_for(
+    let events = events(
         &c,
         &tr(Operational, MajorOutage, "2026-11-22T10:05:00Z"),
         &view,
-        PARIS,
     );
     assert_eq!(events.len(), 1);
     assert!(

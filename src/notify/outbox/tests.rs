@@ -32,6 +32,7 @@ fn subscriber(key: &str, channel: &str, components: &[&str]) -> Event {
             timezone: None,
             source: "file".into(),
             url: None,
+            audience: None,
         },
     }
 }
@@ -46,6 +47,7 @@ fn update(at: i64, status: IncidentStatus, notify: bool) -> IncidentUpdate {
         apology: None,
         credit: None,
         automatic: false,
+        next_update: None,
     }
 }
 
@@ -460,7 +462,10 @@ fn a_moved_window_is_told_and_a_reworded_one_is_not() {
     assert_eq!(kinds, vec!["maintenance.scheduled", "maintenance.changed"]);
     let moved = live.outbox.list()[1]
         .notice
-        .notice(&live.config, chrono_tz::UTC)
+        .notice(
+            &live.config,
+            crate::notify::notice::Reader::customer(chrono_tz::UTC),
+        )
         .unwrap();
     assert_eq!(moved.headline, "Planned maintenance moved");
     assert!(

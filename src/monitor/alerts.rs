@@ -1,0 +1,168 @@
+//! What operators, and only they, are told: a certificate nearing expiry, checks that
+//! could not run on this machine, a journal that could not be written, notices given up
+//! on. Each alert has a key; the same key is not raised again within its quiet time, a
+//! rule folded from the journal so a restart does not repeat alerts. Pure.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::config::{Component, Config};
+use crate::journal::{Event, Record};
+use crate::notify::notice::local_time;
+use crate::probe::CertificateSeen;
+
+/// How long the same certificate warning stays quiet: one reminder a day.
+pub const CERTIFICATE_QUIET: TimeDelta = TimeDelta::hours(24);
+/// How long "checks could not run" stays quiet while it goes on.
+pub const PROBES_QUIET: TimeDelta = TimeDelta::hours(1);
+/// How long "notices given up on" stays quiet.
+pub const DEAD_QUIET: TimeDelta = TimeDelta::hours(1);
+
+/// When each alert key was last raised, folded from `operator.alert` events.
+#[derive(Debug, Default, Clone)]
+pub struct AlertLog {
+    last: HashMap<String, DateTime<Utc>>,
+}
+
+impl AlertLog {
+    pub fn from_records(records: &[Record]) -> AlertLog {
+        let mut log = AlertLog::default();
+        for r in records {
+            log.apply(r);
+        }
+        log
+    }
+
+    pub fn apply(&mut self, record: &Record) {
+        if let Event::OperatorAlert { key, .. } = &record.event {
+            self.last.insert(key.clone(), record.at);
+        }
+    }
+
+    /// Has `key` been raised, ever?
+    pub fn raised(&self, key: &str) -> bool {
+        self.last.contains_key(key)
+    }
+
+    /// May `key` be raised at `now`, or was it raised within `quiet`?
+    pub fn may_raise(&self, key: &str, now: DateTime<Utc>, quiet: TimeDelta) -> bool {
+        self.last.get(key).is_none_or(|last| now - *last >= quiet)
+    }
+}
+
+fn alert(key: String, kind: &str, component: Option<&Component>, message: String) -> Event {
+    Event::OperatorAlert {
+        key,
+        kind: kind.to_owned(),
+        component: component.map(|c| c.id.clone()),
+        incident: None,
+        message,
+    }
+}
+
+/// A probe could not run on this machine: nothing was published or concluded.
+pub fn probes_not_run(component: &Component, reason: &str) -> (String, Event) {
+    let key = "probes-not-run".to_owned();
+    let reason = reason.strip_prefix("could not check: ").unwrap_or(reason);
+    let message = format!(
+        "forewarn could not check {} from this machine: {reason}. Other checks may be affected too. Nothing was published and no status changed because of it; customers were not told. Look at the machine forewarn runs on (its open-files limit, memory and network settings); checks resume by themselves once it has room.",
+        component.name
+    );
+    let e = alert(key.clone(), "probes_not_run", Some(component), message);
+    (key, e)
+}
+
+/// A TLS check's certificate expires within its `warn_days`.
+pub fn certificate_expiring(
+    config: &Config,
+    component: &Component,
+    cert: &CertificateSeen,
+    now: DateTime<Utc>,
+) -> (String, Event) {
+    let key = format!("certificate:{}", component.id);
+    let left = cert.expires_at - now;
+    let days = left.num_days();
+    let within = match days {
+        0 => "in less than a day".to_owned(),
+        1 => "in 1 day".to_owned(),
+        n => format!("in {n} days"),
+    };
+    let message = format!(
+        "The certificate of {} ({}) expires {within}, at {}. Renew it before then: once it expires, customers' secure connections fail and forewarn publishes an outage. Customers have not been told anything.",
+        component.name,
+        component.check.target.describe(),
+        local_time(cert.expires_at, config.site.timezone)
+    );
+    let e = alert(
+        key.clone(),
+        "certificate_expiring",
+        Some(component),
+        message,
+    );
+    (key, e)
+}
+
+/// Notices were given up on after 24 hours of failed attempts (or refused for good).
+pub fn deliveries_dead(count: usize, example: &str) -> (String, Event) {
+    let key = "deliveries-dead".to_owned();
+    let what = if count == 1 {
+        "A notice was".to_owned()
+    } else {
+        format!("{count} notices were")
+    };
+    let message = format!(
+        "{what} given up on: {example}. `forewarn outbox` lists what is owed and given up on; `forewarn outbox retry --all` sends them again once the cause is fixed."
+    );
+    (key.clone(), alert(key, "deliveries_dead", None, message))
+}
+
+/// The journal could not be written for a while; it can again.
+pub fn journal_unwritable(
+    config: &Config,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    error: &str,
+) -> Event {
+    let tz = config.site.timezone;
+    alert(
+        format!("journal:{}", since.timestamp()),
+        "journal_unwritable",
+        None,
+        format!(
+            "forewarn could not write its journal from {} to {} ({error}). Status changes and notices in that time may have been recorded late, or not at all; the status page may have missed part of it. It is writable again now. Check the disk of the state folder.",
+            local_time(since, tz),
+            local_time(until, tz)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64, at: &str, key: &str) -> Record {
+        Record {
+            seq,
+            at: at.parse().unwrap(),
+            more: false,
+            event: Event::OperatorAlert {
+                key: key.into(),
+                kind: "probes_not_run".into(),
+                component: None,
+                incident: None,
+                message: "m".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn an_alert_stays_quiet_for_its_quiet_time_even_after_a_restart() {
+        let log = AlertLog::from_records(&[record(1, "2026-11-22T10:00:00Z", "k")]);
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(!log.may_raise("k", at("2026-11-22T10:59:00Z"), PROBES_QUIET));
+        assert!(log.may_raise("k", at("2026-11-22T11:00:00Z"), PROBES_QUIET));
+        assert!(log.may_raise("other", at("2026-11-22T10:01:00Z"), PROBES_QUIET));
+        assert!(log.raised("k") && !log.raised("other"));
+    }
+}
