@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::tls::{Authority, authority, self_signed_server, tls_server};
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::str::FromStr;
@@ -12,9 +14,6 @@ use std::time::Duration;
 
 use forewarn::config::{Check, Config};
 use forewarn::probe::{Outcome, Prober};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 fn check(body: &str) -> Check {
@@ -37,55 +36,6 @@ async fn probe(body: &str) -> Outcome {
 }
 
 // ---------------------------------------------------------------- TLS
-
-struct Authority {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-    pem_file: tempfile::NamedTempFile,
-}
-
-fn authority(name: &str) -> Authority {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    let issuer =
-        CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let pem_file = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(pem_file.path(), issuer.pem()).expect("write CA");
-    Authority { issuer, pem_file }
-}
-
-/// Serve TLS on 127.0.0.1 with a leaf certificate for `name` expiring `days` from now.
-async fn tls_server(ca: &Authority, name: &str, days: i64) -> SocketAddr {
-    let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(400);
-    params.not_after = now + time::Duration::days(days) + time::Duration::hours(1);
-    let cert = params.signed_by(&key, &ca.issuer).expect("leaf");
-    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), ca.issuer.der().clone()];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(stream).await {
-                    let _ = tls.shutdown().await;
-                }
-            });
-        }
-    });
-    addr
-}
 
 fn tls_check(addr: SocketAddr, ca: &Authority, extra: &str) -> String {
     format!(
@@ -145,6 +95,18 @@ async fn an_untrusted_or_misnamed_certificate_is_down_unless_verification_is_off
         probe(&tls_check(misnamed, &ca, "")).await,
         Outcome::Down("certificate not valid for this host name".into())
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_self_signed_certificate_is_named_in_words_not_library_types() {
+    let (addr, itself) = self_signed_server("localhost").await;
+    match probe(&tls_check(addr, &itself, "")).await {
+        Outcome::Down(r) => {
+            assert!(r.starts_with("certificate is self-signed"), "{r}");
+            assert!(!r.contains("Error(") && !r.contains("Other("), "{r}");
+        }
+        other => panic!("expected it refused, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,6 +91,8 @@ struct Daemon {
     /// Since when, and why, the journal cannot be written: told to operators once it
     /// can be again.
     journal_trouble: Option<(DateTime<Utc>, String)>,
+    /// Checks that could not run since the last log line about it, and when that was.
+    not_run: (u64, Option<std::time::Instant>),
 }
 
 /// Run until `shutdown` is cancelled. Every journal record appended is also sent to
@@ -137,6 +139,7 @@ pub async fn run(
         metrics: Default::default(),
         alerts: alert_log,
         journal_trouble: None,
+        not_run: (0, None),
     };
     daemon.sync_trackers();
     tracing::info!(
@@ -454,7 +457,21 @@ impl Daemon {
         // This machine's trouble and certificates nearing expiry are for operators only.
         match (&obs.sample.outcome, &obs.sample.certificate) {
             (Outcome::Unknown(reason), _) => {
-                tracing::warn!(component = %component.id, reason = %reason, "check could not run");
+                // One log line a minute at most, however many checks fail this way.
+                self.not_run.0 += 1;
+                if self
+                    .not_run
+                    .1
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+                {
+                    tracing::warn!(
+                        component = %component.id,
+                        reason = %reason,
+                        checks = self.not_run.0,
+                        "checks could not run on this machine"
+                    );
+                    self.not_run = (0, Some(std::time::Instant::now()));
+                }
                 self.alert(
                     alerts::probes_not_run(&component, reason),
                     alerts::PROBES_QUIET,

@@ -42,6 +42,14 @@ pub enum Behaviour {
     Banner,
     /// Alternates between 200 and 503 every `period` since the server started.
     Flap(Duration),
+    /// Behaves as the test sets it at the moment each request arrives.
+    Dynamic(Arc<std::sync::Mutex<Behaviour>>),
+}
+
+/// A behaviour a test changes while the server runs, and the handle to change it.
+pub fn switchable(first: Behaviour) -> (Behaviour, Arc<std::sync::Mutex<Behaviour>>) {
+    let handle = Arc::new(std::sync::Mutex::new(first));
+    (Behaviour::Dynamic(handle.clone()), handle)
 }
 
 /// A running test server.
@@ -110,6 +118,10 @@ async fn answer(
     sent: Arc<AtomicU64>,
     started: Instant,
 ) {
+    let behaviour = match behaviour {
+        Behaviour::Dynamic(now) => now.lock().map(|b| b.clone()).unwrap_or(Behaviour::Close),
+        other => other,
+    };
     if let Behaviour::Banner = behaviour {
         let _ = stream
             .write_all(b"220 mail.test.example ESMTP ready\r\n")
@@ -177,7 +189,7 @@ async fn answer(
             let r = "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             let _ = stream.write_all(r.as_bytes()).await;
         }
-        Behaviour::Close | Behaviour::Banner => {}
+        Behaviour::Close | Behaviour::Banner | Behaviour::Dynamic(_) => {}
         Behaviour::Garbage => {
             let _ = stream.write_all(b"this is not HTTP at all\r\n\r\n").await;
         }
@@ -312,6 +324,7 @@ pub fn signal(child: &Child, sig: i32) {
 
 pub mod peers;
 pub mod story;
+pub mod tls;
 
 /// `forewarn run` on a config and state folder, its site beside the state, its output
 /// captured. `json` asks for JSON logs.
