@@ -123,6 +123,24 @@ fn cases() -> Vec<Case> {
             expect: "incidents/cards.toml:12:7: incident \"cards\": update[1].eta: is before its update",
         },
         Case {
+            name: "next update that is neither a time nor a duration",
+            files: inc(with_line(
+                INCIDENT,
+                16,
+                "message = \"A faulty release.\"\nnext_update = \"soon\"",
+            )),
+            expect: "incidents/cards.toml:17:15: incident \"cards\": update[2].next_update: \"soon\" is not a date and time",
+        },
+        Case {
+            name: "next update before its update",
+            files: inc(with_line(
+                INCIDENT,
+                16,
+                "message = \"A faulty release.\"\nnext_update = 2026-11-22T10:00:00+01:00",
+            )),
+            expect: "incidents/cards.toml:17:15: incident \"cards\": update[2].next_update: is not after its update",
+        },
+        Case {
             name: "unknown update status",
             files: inc(with_line(INCIDENT, 15, "status = \"fixing\"")),
             expect: "incidents/cards.toml:15:10: incident \"cards\": update[2].status: \"fixing\" is not an update status",

@@ -580,7 +580,7 @@ fn config_errors_in_subscribers_and_email_name_file_line_and_key() {
     );
     std::fs::write(
         dir.path().join("config/subscribers.toml"),
-        "[[email]]\naddress = \"not an address\"\n\n[[email]]\naddress = \"ok@example.com\"\ncomponents = [\"serch\"]\n\n[[webhook]]\nurl = \"https://hooks.example.com/x\"\nformat = \"standard\"\n\n[[webhook]]\nurl = \"https://user:pw@hooks.example.com/y\"\nformat = \"slack\"\n",
+        "[[email]]\naddress = \"not an address\"\n\n[[email]]\naddress = \"ok@example.com\"\ncomponents = [\"serch\"]\n\n[[webhook]]\nurl = \"https://hooks.example.com/x\"\nformat = \"standard\"\n\n[[webhook]]\nurl = \"https://user:pw@hooks.example.com/y\"\nformat = \"slack\"\n\n[[operator]]\naddress = \"oncall@example.com\"\nurl = \"https://hooks.example.com/z\"\n\n[[operator]]\naddres = \"oncall@example.com\"\n",
     )
     .unwrap();
     let out = common::run_bounded(
@@ -611,6 +611,8 @@ fn config_errors_in_subscribers_and_email_name_file_line_and_key() {
         "\"serch\" is not a configured component (did you mean \"search\"?)",
         "secret_env: is required",
         "url: holds credentials (user:password@)",
+        "subscribers.toml:16:1: operator #1 (line 16): address: give an address (email) or a url (webhook), not both",
+        "subscribers.toml:21:1: operator #2 (line 20): addres: unknown key; did you mean \"address\"?",
     ] {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
@@ -648,6 +650,9 @@ fn operators_can_send_a_test_notice_and_preview_what_subscribers_get() {
     let mail = std::fs::read_to_string(eml).unwrap();
     assert!(mail.contains("To: me@customer.example"), "{mail}");
     assert!(mail.contains("Test notice"), "{mail}");
+    // No page exists for a test notice: its link is the status page itself.
+    assert!(!mail.contains("/incidents/"), "{mail}");
+    assert!(mail.contains("https://status.test.example/"), "{mail}");
 
     let out = cli(&[
         "notify-test",
@@ -661,7 +666,13 @@ fn operators_can_send_a_test_notice_and_preview_what_subscribers_get() {
         !r.is_empty()
     });
     assert!(got[0].verified);
-    assert_eq!(got[0].json.as_ref().unwrap()["data"]["test"], true);
+    let data = &got[0].json.as_ref().unwrap()["data"];
+    assert_eq!(data["test"], true);
+    assert_eq!(data["page_url"], "https://status.test.example/");
+    assert_eq!(
+        data["incident"]["shortlink"],
+        "https://status.test.example/"
+    );
 
     let out = cli(&[
         "notify-test",

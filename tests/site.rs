@@ -821,3 +821,214 @@ fn the_worst_open_incident_comes_first_and_is_the_one_to_quote() {
     let page = f.read("components/api.html");
     assert!(page.contains("quoting <strong>INC-search</strong>"));
 }
+
+/// Machines read what people read: every maintenance step is an update of its own (a
+/// bot posting updates by id sees each), and incident updates say what changed.
+#[test]
+fn the_api_gives_each_step_its_own_update_and_each_update_its_before_and_after() {
+    let mut f = fixture();
+    let now = Utc::now();
+    let start = now - TimeDelta::hours(2);
+    let window = MaintenanceWindow {
+        title: "Database upgrade".into(),
+        components: vec!["db".into()],
+        starts_at: start,
+        ends_at: start + TimeDelta::hours(1),
+        message: "Writes pause.".into(),
+    };
+    f.record(
+        start - TimeDelta::days(1),
+        vec![Event::MaintenanceScheduled {
+            id: "db-upgrade".into(),
+            window,
+        }],
+    );
+    f.record(
+        start,
+        vec![Event::MaintenanceStarted {
+            id: "db-upgrade".into(),
+        }],
+    );
+    f.record(
+        start + TimeDelta::hours(1),
+        vec![Event::MaintenanceCompleted {
+            id: "db-upgrade".into(),
+        }],
+    );
+    // An incident opened with checkout down, resolved once it works again.
+    let t0 = now - TimeDelta::minutes(30);
+    f.record(
+        t0,
+        vec![
+            Event::ComponentStatusChanged {
+                component: "checkout".into(),
+                from: ComponentStatus::Operational,
+                to: ComponentStatus::MajorOutage,
+                reason: "HTTP 500".into(),
+                incident: Some("INC-x".into()),
+            },
+            Event::IncidentOpened {
+                id: "INC-x".into(),
+                reference: "INC-x".into(),
+                title: "Checkout: major outage".into(),
+                components: BTreeMap::from([(
+                    "checkout".to_string(),
+                    ComponentStatus::MajorOutage,
+                )]),
+                impact: Impact::Critical,
+                automatic: true,
+                update: Some(update(t0, IncidentStatus::Investigating, "Errors.")),
+                postmortem_url: None,
+            },
+        ],
+    );
+    let t1 = now - TimeDelta::minutes(5);
+    let mut resolved = update(t1, IncidentStatus::Resolved, "Fixed.");
+    resolved.eta = None;
+    resolved.apology = Some("Sorry.".into());
+    resolved.credit = Some("A day free.".into());
+    f.record(
+        t1,
+        vec![
+            Event::ComponentStatusChanged {
+                component: "checkout".into(),
+                from: ComponentStatus::MajorOutage,
+                to: ComponentStatus::Operational,
+                reason: "checks are passing again".into(),
+                incident: Some("INC-x".into()),
+            },
+            Event::IncidentResolved {
+                id: "INC-x".into(),
+                reference: "INC-x".into(),
+                duration_secs: 1500,
+                update: Some(resolved),
+            },
+        ],
+    );
+    build(&mut f, now);
+
+    let all = f.json("api/v2/scheduled-maintenances.json");
+    let m = &all["scheduled_maintenances"][0];
+    let steps: Vec<(&str, &str)> = m["incident_updates"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .map(|u| {
+            (
+                u["status"].as_str().unwrap_or(""),
+                u["id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps.iter().map(|s| s.0).collect::<Vec<_>>(),
+        ["completed", "in_progress", "scheduled"],
+        "newest first, one per step"
+    );
+    let mut ids: Vec<&str> = steps.iter().map(|s| s.1).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each step has its own id: {steps:?}");
+
+    let incidents = f.json("api/v2/incidents.json");
+    let inc = incidents["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .find(|i| i["id"] == "INC-x")
+        .expect("the incident");
+    assert_eq!(inc["apology"], "Sorry.");
+    assert_eq!(inc["credit"], "A day free.");
+    let updates = inc["incident_updates"].as_array().expect("updates");
+    let change = |u: &Value| {
+        (
+            u["affected_components"][0]["old_status"].clone(),
+            u["affected_components"][0]["new_status"].clone(),
+        )
+    };
+    assert_eq!(
+        change(&updates[0]),
+        ("major_outage".into(), "operational".into()),
+        "the resolution says the component is operational again"
+    );
+    assert_eq!(
+        change(&updates[1]),
+        ("operational".into(), "major_outage".into())
+    );
+    assert_eq!(updates[0]["apology"], "Sorry.");
+}
+
+/// A component with `public = false` is watched, never shown: not on any page, feed,
+/// badge or API file, nor the incidents that touch only it.
+#[test]
+fn a_component_that_is_not_public_is_nowhere_on_the_site() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::write_config(
+        dir.path(),
+        &format!(
+            "{COMPONENTS}\n[[component]]\nid = \"queue\"\nname = \"Billing queue\"\npublic = false\n[component.check]\nkind = \"tcp\"\naddress = \"queue.acme.test:5672\"\n"
+        ),
+    );
+    let config = Config::load(&path).expect("config");
+    let state = dir.path().join("state");
+    let (mut journal, _) = Journal::open(&state).expect("journal");
+    let now = Utc::now();
+    let recs = journal
+        .append(vec![
+            (
+                now,
+                Event::ComponentStatusChanged {
+                    component: "queue".into(),
+                    from: ComponentStatus::Operational,
+                    to: ComponentStatus::MajorOutage,
+                    reason: "connection refused".into(),
+                    incident: Some("INC-queue".into()),
+                },
+            ),
+            (
+                now,
+                Event::IncidentOpened {
+                    id: "INC-queue".into(),
+                    reference: "INC-queue".into(),
+                    title: "Billing queue: major outage".into(),
+                    components: BTreeMap::from([(
+                        "queue".to_string(),
+                        ComponentStatus::MajorOutage,
+                    )]),
+                    impact: Impact::Critical,
+                    automatic: true,
+                    update: Some(update(now, IncidentStatus::Investigating, "Errors.")),
+                    postmortem_url: None,
+                },
+            ),
+        ])
+        .expect("append");
+    let view = StatusView::from_records(&recs);
+    let out = dir.path().join("site");
+    let mut b = Builder::new(&config, out.clone()).expect("builder");
+    b.build_all(&config, &view, &state, now).expect("build");
+    let mut files = Vec::new();
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                files.push(e.path());
+            }
+        }
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        assert!(
+            !text.contains("Billing queue") && !text.contains("INC-queue"),
+            "{} shows the private component",
+            file.display()
+        );
+    }
+    let index = std::fs::read_to_string(out.join("index.html")).expect("index");
+    assert!(
+        index.contains("All systems operational"),
+        "the banner counts public components only"
+    );
+    assert!(!out.join("components/queue.html").exists());
+}

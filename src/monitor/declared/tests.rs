@@ -134,3 +134,48 @@ fn editing_an_update_into_the_resolution_resolves_and_a_resolution_cannot_be_und
         d.warnings
     );
 }
+
+/// An operator resolves an automatic incident while its checks still fail: the
+/// component follows them (no status left on the page without an incident to explain
+/// it), and a component already working again is left alone.
+#[test]
+fn resolving_an_automatic_incident_resets_the_components_its_checks_still_fail() {
+    let mut view = StatusView::default();
+    let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    fold(
+        &mut view,
+        &[
+            (
+                t("2026-11-22T09:00:00Z"),
+                Event::ComponentStatusChanged {
+                    component: "api".into(),
+                    from: ComponentStatus::Operational,
+                    to: ComponentStatus::DegradedPerformance,
+                    reason: "slow".into(),
+                    incident: Some("INC-2026-1122-api".into()),
+                },
+            ),
+            (
+                t("2026-11-22T09:00:00Z"),
+                Event::IncidentOpened {
+                    id: "INC-2026-1122-api".into(),
+                    reference: "INC-2026-1122-api".into(),
+                    title: "Public API: degraded performance".into(),
+                    components: [("api".to_string(), ComponentStatus::DegradedPerformance)].into(),
+                    impact: crate::status::Impact::Minor,
+                    automatic: true,
+                    update: None,
+                    postmortem_url: None,
+                },
+            ),
+        ],
+    );
+    let follows = "id = \"api-follow\"\nfollows = \"INC-2026-1122-api\"\n\n[[update]]\nat = 2026-11-22T10:30:00\nstatus = \"resolved\"\nmessage = \"Not a problem for customers.\"\n";
+    let (_d, config) = fixture(&[("incidents/api-follow.toml", follows)]);
+    let d = incident_events(&load(&config, &view), &view, PARIS, now());
+    let kinds: Vec<&str> = d.events.iter().map(|(_, e)| e.kind()).collect();
+    assert_eq!(kinds, ["component.status_changed", "incident.resolved"]);
+    fold(&mut view, &d.events);
+    assert_eq!(view.status_of("api"), ComponentStatus::Operational);
+    assert_eq!(view.open_incidents().count(), 0);
+}
