@@ -56,24 +56,30 @@ pub fn run(
             When::Cron { expression, .. } => format!("on \"{expression}\""),
         };
         out.push_str(&format!(
-            "  {:<16} {:<4} {when}, outage after {} failures, recovery after {} successes\n",
+            "  {:<16} {:<4} {when}, outage after {} failures, recovery after {} successes{}\n",
             c.id,
             c.check.target.kind(),
             c.check.fail_after,
-            c.check.recover_after
+            c.check.recover_after,
+            if c.public { "" } else { " (operators only)" }
         ));
     }
     if !subscribers.list.is_empty() {
-        let emails = subscribers
-            .list
+        let (operators, customers): (Vec<_>, Vec<_>) =
+            subscribers.list.iter().partition(|s| s.operator);
+        let emails = customers
             .iter()
             .filter(|s| matches!(s.target, Target::Email { .. }))
             .count();
-        let hooks = subscribers.list.len() - emails;
+        let hooks = customers.len() - emails;
+        let plural = |n: usize, one: &str, many: &str| {
+            format!("{n} {}", if n == 1 { one } else { many })
+        };
         out.push_str(&format!(
-            "{emails} email subscriber{} and {hooks} webhook{} in {}\n",
-            if emails == 1 { "" } else { "s" },
-            if hooks == 1 { "" } else { "s" },
+            "{}, {} and {} in {}\n",
+            plural(emails, "email subscriber", "email subscribers"),
+            plural(hooks, "webhook", "webhooks"),
+            plural(operators.len(), "operator", "operators"),
             Subscribers::path(&config).display()
         ));
     }
