@@ -19,7 +19,12 @@ fn init_writes_a_valid_example_and_never_overwrites_it() {
     let check = run_bounded(forewarn().arg("check").current_dir(dir.path()), LIMIT);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
     assert!(
-        text(&check.stdout).contains("valid, 5 components"),
+        text(&check.stdout).contains("valid, 6 components"),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(
+        text(&check.stdout).contains("1 email subscriber, 0 webhooks and 1 operator"),
         "{}",
         text(&check.stdout)
     );
@@ -166,6 +171,12 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
         "email to customer@demo-shop.test: \"Confirm your subscription to Demo Shop Status notices\"",
         "HTTP 200, subscribed to checkout",
         "email to customer@demo-shop.test: \"Problem with Checkout (INC-",
+        // The slowdown escalates: the incident follows, in the same conversation.
+        "Search: degraded performance -> major outage (HTTP 503)",
+        "-search now reads \"Search: major outage\"",
+        "customers read: \"The problem with Search has become worse: it is now a major outage (it was degraded performance).",
+        // The certificate nearing expiry is the operators' alone.
+        "email to oncall@demo-shop.test: \"[Operator alert] Demo Shop Status: A certificate expires soon (Website)\"",
     ] {
         assert!(
             stdout.contains(expected),
@@ -185,8 +196,18 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
     assert!(!stdout.contains("command failed"), "{stdout}");
     assert!(!stdout.contains("bad signature"), "{stdout}");
     assert!(
-        !stdout.contains("email to finance@demo-shop.test: \"[Degraded performance] Search"),
+        !stdout.contains("email to finance@demo-shop.test: \"Problem with Search"),
         "finance only hears about checkout:\n{stdout}"
+    );
+    for line in stdout.lines().filter(|l| l.contains("] email to ")) {
+        assert!(
+            line.contains("oncall@") || !line.contains("Operator alert"),
+            "customers never get operator alerts: {line}"
+        );
+    }
+    assert!(
+        !stdout.contains("Website: operational ->"),
+        "a certificate that still works changes nothing customers see:\n{stdout}"
     );
     // Every email the demo announced is an .eml file where it says.
     let announced: Vec<&str> = stdout

@@ -72,9 +72,8 @@ pub fn run(
             .filter(|s| matches!(s.target, Target::Email { .. }))
             .count();
         let hooks = customers.len() - emails;
-        let plural = |n: usize, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         out.push_str(&format!(
             "{}, {} and {} in {}\n",
             plural(emails, "email subscriber", "email subscribers"),

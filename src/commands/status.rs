@@ -142,12 +142,17 @@ fn notifications(config: Option<&Config>, records: &[crate::journal::Record]) ->
     for r in records {
         audience.apply(r);
     }
+    let operators = audience
+        .members
+        .values()
+        .filter(|m| m.record.is_operator())
+        .count();
     let emails = audience
         .members
         .values()
-        .filter(|m| m.record.channel == "email")
+        .filter(|m| m.record.channel == "email" && !m.record.is_operator())
         .count();
-    let hooks = audience.members.len() - emails;
+    let hooks = audience.members.len() - emails - operators;
     let disabled = audience
         .members
         .values()
@@ -176,6 +181,9 @@ fn notifications(config: Option<&Config>, records: &[crate::journal::Record]) ->
         emails,
         plural(hooks, "webhook", "webhooks")
     );
+    if operators > 0 {
+        line.push_str(&format!("; {}", plural(operators, "operator", "operators")));
+    }
     if !audience.pending.is_empty() {
         line.push_str(&format!(
             " ({} awaiting confirmation)",

@@ -5,6 +5,7 @@
 mod customer;
 mod script;
 mod service;
+mod tls;
 
 use std::io::Write;
 use std::path::Path;
@@ -79,13 +80,20 @@ pub async fn run(
     let addr = service::start(speed, started, stop_service.clone(), hooks)
         .await
         .context("cannot start the demo service on 127.0.0.1")?;
+    let ca_file = dir.join("website-ca.pem");
+    let website = tls::start(&ca_file, stop_service.clone())
+        .await
+        .context("cannot start the demo website on 127.0.0.1")?;
     // The HTTP front on a free loopback port (bound, read, released a moment before).
     let front = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .context("cannot find a free port on 127.0.0.1 for the status site")?;
     let config_path = dir.join("forewarn.toml");
-    std::fs::write(&config_path, script::config(addr, speed, front))
-        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    std::fs::write(
+        &config_path,
+        script::config(addr, website, &ca_file, speed, front),
+    )
+    .with_context(|| format!("cannot write {}", config_path.display()))?;
     let subscribers_path = dir.join(crate::config::subscribers::SUBSCRIBERS_FILE);
     std::fs::write(&subscribers_path, script::subscribers(addr))
         .with_context(|| format!("cannot write {}", subscribers_path.display()))?;
@@ -120,7 +128,8 @@ pub async fn run(
 
     writeln!(
         out,
-        "forewarn demo: a pretend shop runs on http://{addr}/ (api, checkout, search, database and a payment gateway)."
+        "forewarn demo: a pretend shop runs on http://{addr}/ (api, checkout, search, database and a payment gateway), and its website on https://{website}/ with a certificate that expires in {} days.",
+        tls::DAYS_LEFT
     )?;
     writeln!(
         out,
@@ -139,7 +148,7 @@ pub async fn run(
     )?;
     writeln!(
         out,
-        "Subscribers ({}): ops@ and finance@demo-shop.test by email (written as .eml files to {}), and a partner's system by signed webhook.",
+        "Subscribers ({}): ops@ and finance@demo-shop.test by email (written as .eml files to {}), a partner's system by signed webhook, and oncall@demo-shop.test, the only one told of operator alerts.",
         subscribers_path.display(),
         state_dir.join(crate::notify::send::MAIL_DIR).display()
     )?;
@@ -173,7 +182,10 @@ pub async fn run(
             }
             Some(line) = said.recv() => writeln!(out, "{} {line}", demo.stamp())?,
             r = rx.recv() => match r {
-                Ok(record) if record.event.is_bookkeeping() => {
+                Ok(record)
+                    if record.event.is_bookkeeping()
+                        && !matches!(record.event, Event::OperatorAlert { .. }) =>
+                {
                     if let Some(line) = delivery_line(&record.event, &state_dir) {
                         writeln!(out, "{} {line}", demo.stamp())?;
                     }
@@ -363,6 +375,9 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
         ),
         Event::MaintenanceCompleted { id } => format!("maintenance {id} completed"),
         Event::MaintenanceCancelled { id } => format!("maintenance {id} cancelled"),
+        Event::OperatorAlert { message, .. } => {
+            format!("operators alerted (customers are not told):\n        \"{message}\"")
+        }
         other => other.kind().to_owned(),
     }
 }

@@ -39,7 +39,11 @@ pub fn beats() -> Vec<(f64, Beat)> {
             Beat::Say("(demo service) search becomes slow"),
         ),
         (
-            STORY.search_slow.1,
+            STORY.search_down.0,
+            Beat::Say("(demo service) search stops answering: HTTP 503"),
+        ),
+        (
+            STORY.search_down.1,
             Beat::Say("(demo service) search is fast again"),
         ),
         (
@@ -73,15 +77,24 @@ pub const MAINTENANCE_MESSAGE: &str = "We are upgrading the database. Orders pla
 /// The environment variable holding the demo webhook's signing secret.
 pub const WEBHOOK_SECRET_ENV: &str = "FOREWARN_DEMO_WEBHOOK_SECRET";
 
-/// Two people by email (one only cares about checkout, in New York time) and a
-/// partner's system by signed webhook.
+/// Two people by email (one only cares about checkout, in New York time), a partner's
+/// system by signed webhook, and the shop's on-call engineer, who alone hears operator
+/// alerts.
 pub fn subscribers(addr: SocketAddr) -> String {
     format!(
-        "# Written by `forewarn demo`; it is rewritten on every demo run.\n\n[[email]]\naddress = \"ops@demo-shop.test\"\n\n[[email]]\naddress = \"finance@demo-shop.test\"\ncomponents = [\"checkout\"]\ntimezone = \"America/New_York\"\n\n[[webhook]]\nurl = \"http://{addr}/hooks/forewarn\"\nsecret_env = \"{WEBHOOK_SECRET_ENV}\"\nformat = \"standard\"\ncomponents = [\"checkout\"]\n"
+        "# Written by `forewarn demo`; it is rewritten on every demo run.\n\n[[email]]\naddress = \"ops@demo-shop.test\"\n\n[[email]]\naddress = \"finance@demo-shop.test\"\ncomponents = [\"checkout\"]\ntimezone = \"America/New_York\"\n\n[[webhook]]\nurl = \"http://{addr}/hooks/forewarn\"\nsecret_env = \"{WEBHOOK_SECRET_ENV}\"\nformat = \"standard\"\ncomponents = [\"checkout\"]\n\n[[operator]]\naddress = \"oncall@demo-shop.test\"\n"
     )
 }
 
-pub fn config(addr: SocketAddr, speed: f64, front: SocketAddr) -> String {
+/// The demo's configuration: the shop's HTTP endpoints, its payment gateway, and its
+/// website over TLS (`website`, whose certificate `ca_file` vouches for).
+pub fn config(
+    addr: SocketAddr,
+    website: SocketAddr,
+    ca_file: &std::path::Path,
+    speed: f64,
+    front: SocketAddr,
+) -> String {
     let ms = |s: f64| format!("{}ms", (s * 1000.0 / speed).round() as u64);
     let every = ms(2.0);
     let timeout = ms(1.8);
@@ -101,7 +114,11 @@ pub fn config(addr: SocketAddr, speed: f64, front: SocketAddr) -> String {
         http("search", "Search", "Shop", "/search/health", &format!("latency_threshold = \"{threshold}\"")),
         http("database", "Database", "Infrastructure", "/database/health", ""),
         format!(
-            "[[component]]\nid = \"gateway\"\nname = \"Payment gateway\"\ngroup = \"Infrastructure\"\n\n[component.check]\nkind = \"tcp\"\naddress = \"{addr}\"\nevery = \"{every}\"\ntimeout = \"{timeout}\"\n"
+            "[[component]]\nid = \"gateway\"\nname = \"Payment gateway\"\ngroup = \"Infrastructure\"\n\n[component.check]\nkind = \"tcp\"\naddress = \"{addr}\"\nevery = \"{every}\"\ntimeout = \"{timeout}\"\n\n"
+        ),
+        format!(
+            "[[component]]\nid = \"website\"\nname = \"Website\"\ngroup = \"Shop\"\n\n[component.check]\nkind = \"tls\"\naddress = \"{website}\"\nserver_name = \"localhost\"\nca_file = {ca}\nwarn_days = 14\nevery = \"{every}\"\ntimeout = \"{timeout}\"\n",
+            ca = serde_json::to_string(&ca_file.display().to_string()).unwrap_or_default()
         ),
     ]
     .concat()

@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Story {
     pub checkout_fails: (f64, f64),
     pub search_slow: (f64, f64),
+    /// Search, slow until then, fails outright: the slowdown escalates to an outage.
+    pub search_down: (f64, f64),
     /// The planned maintenance window of the database.
     pub maintenance: (f64, f64),
     /// The database is down for part of its maintenance.
@@ -30,7 +32,8 @@ pub struct Story {
 
 pub const STORY: Story = Story {
     checkout_fails: (20.0, 70.0),
-    search_slow: (35.0, 55.0),
+    search_slow: (35.0, 45.0),
+    search_down: (45.0, 55.0),
     maintenance: (58.0, 74.0),
     database_down: (60.0, 70.0),
     ends: 92.0,
@@ -137,6 +140,12 @@ async fn checkout(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str)
 }
 
 async fn search(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str) {
+    if clock.within(STORY.search_down) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{\"status\":\"unavailable\"}",
+        );
+    }
     if clock.within(STORY.search_slow) {
         tokio::time::sleep(Duration::from_secs_f64(STORY.slow_answer / clock.speed)).await;
     }

@@ -11,15 +11,23 @@ use crate::config::Config;
 use crate::config::wording::{self, DEFAULT_UPDATE_EVERY, PROMISE_REMINDER, StillVars};
 use crate::journal::{Event, IncidentUpdate};
 use crate::notify::notice::local_time;
-use crate::status::{Incident, StatusView};
+use crate::status::{Incident, IncidentStatus, StatusView};
 
 /// When an open incident's latest words promised the next update or a fix, if they did.
+/// An ETA is a promise only while the repair is under way (investigating, identified):
+/// once someone writes "monitoring", the fix is in.
 pub fn promised_by(incident: &Incident) -> Option<DateTime<Utc>> {
     if !incident.is_open() {
         return None;
     }
     let latest = incident.updates.last()?;
-    let eta = incident.eta_given(latest.at).filter(|e| *e > latest.at);
+    let repairing = matches!(
+        latest.status,
+        IncidentStatus::Investigating | IncidentStatus::Identified
+    );
+    let eta = incident
+        .eta_given(latest.at)
+        .filter(|e| *e > latest.at && repairing);
     let next = latest.next_update.filter(|n| *n > latest.at);
     match (eta, next) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -116,5 +124,169 @@ fn still_working(
             automatic: true,
             next_update: Some(next),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Record;
+    use crate::status::{ComponentStatus, Impact};
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn update(at: &str, status: IncidentStatus) -> IncidentUpdate {
+        IncidentUpdate {
+            at: t(at),
+            status,
+            message: "words".into(),
+            eta: None,
+            notify: true,
+            apology: None,
+            credit: None,
+            automatic: false,
+            next_update: None,
+        }
+    }
+
+    fn view_with(updates: Vec<IncidentUpdate>) -> StatusView {
+        let mut view = StatusView::default();
+        let mut seq = 0;
+        let mut push = |view: &mut StatusView, at: DateTime<Utc>, event: Event| {
+            seq += 1;
+            view.apply(&Record {
+                seq,
+                at,
+                more: false,
+                event,
+            });
+        };
+        let mut updates = updates.into_iter();
+        let first = updates.next().unwrap();
+        push(
+            &mut view,
+            first.at,
+            Event::IncidentOpened {
+                id: "cards".into(),
+                reference: "INC-cards".into(),
+                title: "Card payments failing".into(),
+                components: [("checkout".to_string(), ComponentStatus::PartialOutage)].into(),
+                impact: Impact::Major,
+                automatic: false,
+                update: Some(first),
+                postmortem_url: None,
+            },
+        );
+        for u in updates {
+            push(
+                &mut view,
+                u.at,
+                Event::IncidentUpdated {
+                    id: "cards".into(),
+                    reference: "INC-cards".into(),
+                    update: u,
+                },
+            );
+        }
+        view
+    }
+
+    fn config() -> Config {
+        crate::config::tests::minimal()
+    }
+
+    #[test]
+    fn a_promise_is_reminded_once_then_kept_by_a_still_working_update() {
+        let mut first = update("2026-11-22T10:00:00Z", IncidentStatus::Identified);
+        first.next_update = Some(t("2026-11-22T10:30:00Z"));
+        let view = view_with(vec![first]);
+        let mut log = AlertLog::default();
+        assert!(due(&config(), &view, &log, t("2026-11-22T10:20:00Z")).is_empty());
+
+        let remind = due(&config(), &view, &log, t("2026-11-22T10:26:00Z"));
+        assert!(
+            matches!(&remind[..], [(_, Event::OperatorAlert { kind, .. })] if kind == "update_due"),
+            "{remind:?}"
+        );
+        for (at, e) in &remind {
+            log.apply(&Record {
+                seq: 9,
+                at: *at,
+                more: false,
+                event: e.clone(),
+            });
+        }
+        assert!(
+            due(&config(), &view, &log, t("2026-11-22T10:27:00Z")).is_empty(),
+            "reminded once"
+        );
+
+        let kept = due(&config(), &view, &log, t("2026-11-22T10:30:00Z"));
+        match &kept[..] {
+            [(_, Event::IncidentUpdated { update, .. })] => {
+                assert!(update.automatic);
+                assert_eq!(update.status, IncidentStatus::Identified);
+                assert!(update.message.contains("We are still working on it."));
+                assert_eq!(update.next_update, Some(t("2026-11-22T11:00:00Z")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_passed_eta_is_late_until_someone_writes_monitoring() {
+        let mut first = update("2026-11-22T10:00:00Z", IncidentStatus::Identified);
+        first.eta = Some(t("2026-11-22T10:15:00Z"));
+        let view = view_with(vec![first.clone()]);
+        let late = due(
+            &config(),
+            &view,
+            &AlertLog::default(),
+            t("2026-11-22T10:15:00Z"),
+        );
+        match &late[..] {
+            [(_, Event::IncidentUpdated { update, .. })] => {
+                assert!(
+                    update
+                        .message
+                        .starts_with("This is taking longer than we expected."),
+                    "{}",
+                    update.message
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let monitoring = update("2026-11-22T10:10:00Z", IncidentStatus::Monitoring);
+        let view = view_with(vec![first, monitoring]);
+        assert_eq!(promised_by(&view.incidents["cards"]), None);
+        assert!(
+            due(
+                &config(),
+                &view,
+                &AlertLog::default(),
+                t("2026-11-22T10:15:00Z")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn keep_promises_off_keeps_quiet() {
+        let mut first = update("2026-11-22T10:00:00Z", IncidentStatus::Identified);
+        first.next_update = Some(t("2026-11-22T10:30:00Z"));
+        let view = view_with(vec![first]);
+        let mut config = config();
+        config.promises.keep = false;
+        assert!(
+            due(
+                &config,
+                &view,
+                &AlertLog::default(),
+                t("2026-11-22T11:00:00Z")
+            )
+            .is_empty()
+        );
     }
 }
