@@ -50,9 +50,14 @@ fn defaults_are_filled_in() {
 #[test]
 fn the_shipped_example_is_valid() {
     let c = parse(crate::commands::init::EXAMPLE_CONFIG).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(c.components.len(), 5);
+    assert_eq!(c.components.len(), 6);
     let kinds: Vec<&str> = c.components.iter().map(|c| c.check.target.kind()).collect();
-    assert_eq!(kinds, ["http", "http", "tls", "tcp", "dns"]);
+    assert_eq!(kinds, ["http", "http", "tls", "tcp", "dns", "tcp"]);
+    assert_eq!(
+        c.components.iter().filter(|c| !c.public).count(),
+        1,
+        "one component for operators only"
+    );
 }
 
 #[test]
