@@ -12,23 +12,28 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+mod alerting;
 mod delivering;
 mod front;
+mod publishing;
+mod reading;
+mod wait;
 
 use super::alerts::{self, AlertLog};
 use super::incidents::events_for;
 use super::scheduler::{Job, Observation, Scheduler};
 use super::tracker::{Thresholds, Tracker};
-use super::{declared, maintenance, watch};
+use super::{maintenance, watch};
+use crate::config::Config;
 use crate::config::declared::Declared;
-use crate::config::{Config, Diagnostics};
 use crate::journal::{Event, Journal, Record};
 use crate::notify::dispatch::Notifier;
 use crate::notify::outbox::Outbox;
-use crate::probe::{Outcome, Prober};
+use crate::probe::Prober;
 use crate::site::{self, Builder, Changes};
 use crate::status::StatusView;
 use crate::status::rollup::Rollups;
+use wait::{blocking, hangup_signal, recv_hangup, sleep_until_due, sleep_until_utc};
 
 /// How often the hour in progress is saved.
 pub const ROLLUP_SAVE_EVERY: Duration = Duration::from_secs(30);
@@ -299,98 +304,6 @@ impl Daemon {
         ))
     }
 
-    /// Read the configuration folder again. Returns true when the main configuration
-    /// changed, so the checks must restart. Broken files leave the last good ones in force.
-    fn reload(&mut self, forced: bool) -> bool {
-        let text = match std::fs::read_to_string(&self.config_path) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!(path = %self.config_path.display(), error = %e, "cannot read the configuration; keeping the last good one");
-                return false;
-            }
-        };
-        let mut restart = false;
-        if forced || text != self.config_text {
-            let env = |name: &str| std::env::var(name).ok();
-            match Config::parse(&self.config_path, &text, &env) {
-                Ok(new) => {
-                    match Builder::new(&new, self.site.builder.out().to_owned()) {
-                        Ok(b) => self.site.builder = b,
-                        Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "the new templates cannot be used; keeping the old ones")
-                        }
-                    }
-                    self.site.pending = Changes::everything();
-                    self.site.due = Some(tokio::time::Instant::now());
-                    if let Err(e) = self.notifier.reconfigure(&new, &self.state_dir) {
-                        tracing::error!(error = %format!("{e:#}"), "the new mail settings cannot be used; keeping the old ones");
-                    }
-                    self.config = Arc::new(new);
-                    self.config_text = text;
-                    self.generation += 1;
-                    self.sync_trackers();
-                    restart = true;
-                    tracing::info!(
-                        components = self.config.components.len(),
-                        "configuration reloaded"
-                    );
-                }
-                Err(diags) => report_bad_config(&diags),
-            }
-        }
-        self.reload_subscribers();
-        self.reload_declared(Utc::now());
-        self.run_clock(Utc::now());
-        restart
-    }
-
-    /// Read the declared incident and maintenance files and record what is new.
-    fn reload_declared(&mut self, now: DateTime<Utc>) {
-        let loaded = Declared::load(&self.config, &self.view, now);
-        for d in &loaded.problems {
-            tracing::error!(problem = %d, "declared file not used; its last good version stays in force");
-        }
-        self.declared = Declared::keep_last_good(&loaded, &self.declared);
-        let diff =
-            declared::incident_events(&self.declared, &self.view, self.config.site.timezone, now);
-        let mut warnings = diff.warnings;
-        for m in self
-            .view
-            .maintenance
-            .values()
-            .filter(|m| !m.state.is_over())
-        {
-            if !self.declared.maintenance.iter().any(|f| f.id == m.id) {
-                warnings.push(format!(
-                    "the file of maintenance {} is gone; it keeps its announced times (add cancelled = true to its file to call it off)",
-                    m.id
-                ));
-            }
-        }
-        for w in warnings {
-            if self.warned.insert(w.clone()) {
-                tracing::warn!("{w}");
-            }
-        }
-        if let Err(e) = self.append(diff.events) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record declared incidents; will retry on the next change");
-        }
-        // An operator's resolution may have reset a component's status: its checks
-        // start counting from there.
-        let config = self.config.clone();
-        for c in &config.components {
-            let status = self.view.probe_status(&c.id);
-            if self
-                .trackers
-                .get(&c.id)
-                .is_some_and(|t| t.status() != status)
-            {
-                self.trackers
-                    .insert(c.id.clone(), Tracker::new(status, thresholds(c)));
-            }
-        }
-    }
-
     /// Record the maintenance events that are due, and keep the promises made.
     fn run_clock(&mut self, now: DateTime<Utc>) {
         let events = maintenance::due_events(&self.declared, &self.view, now);
@@ -400,20 +313,6 @@ impl Daemon {
         let promised = super::promises::due(&self.config, &self.view, &self.alerts, now);
         if let Err(e) = self.append(promised) {
             tracing::error!(error = %format!("{e:#}"), "cannot record a promised update; will retry");
-        }
-    }
-
-    /// Raise an operator alert unless the same one was raised within `quiet`.
-    fn alert(&mut self, (key, event): (String, Event), quiet: chrono::TimeDelta) {
-        let now = Utc::now();
-        if !self.alerts.may_raise(&key, now, quiet) {
-            return;
-        }
-        if let Event::OperatorAlert { message, .. } = &event {
-            tracing::warn!(alert = %key, "{message}");
-        }
-        if let Err(e) = self.append(vec![(now, event)]) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record an operator alert");
         }
     }
 
@@ -454,36 +353,7 @@ impl Daemon {
             obs.sample.latency,
             obs.sample.outcome.is_down(),
         );
-        // This machine's trouble and certificates nearing expiry are for operators only.
-        match (&obs.sample.outcome, &obs.sample.certificate) {
-            (Outcome::Unknown(reason), _) => {
-                // One log line a minute at most, however many checks fail this way.
-                self.not_run.0 += 1;
-                if self
-                    .not_run
-                    .1
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
-                {
-                    tracing::warn!(
-                        component = %component.id,
-                        reason = %reason,
-                        checks = self.not_run.0,
-                        "checks could not run on this machine"
-                    );
-                    self.not_run = (0, Some(std::time::Instant::now()));
-                }
-                self.alert(
-                    alerts::probes_not_run(&component, reason),
-                    alerts::PROBES_QUIET,
-                );
-            }
-            (Outcome::Warning(_), Some(cert)) => {
-                let event =
-                    alerts::certificate_expiring(&self.config, &component, cert, obs.sample.at);
-                self.alert(event, alerts::CERTIFICATE_QUIET);
-            }
-            _ => {}
-        }
+        self.tell_operators(&component, &obs.sample);
         let in_maintenance = self.view.under_maintenance(&component.id);
         self.rollups
             .record(&component.id, &obs.sample, in_maintenance);
@@ -569,56 +439,8 @@ impl Daemon {
     }
 }
 
-impl Daemon {
-    /// Rebuild what the pending changes touch; a failure is logged and retried later.
-    fn rebuild_site(&mut self) {
-        self.site.due = None;
-        // The site reads the hour in progress from the saved rollups: save it first.
-        if let Err(e) = self.rollups.persist_if_changed(Utc::now()) {
-            tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
-        }
-        let changes = std::mem::take(&mut self.site.pending);
-        let config = self.config.clone();
-        let (view, state_dir) = (&self.view, &self.state_dir);
-        let builder = &mut self.site.builder;
-        match blocking(|| builder.update(&config, view, state_dir, Utc::now(), &changes)) {
-            Ok(r) => {
-                self.metrics.site_built(r.elapsed);
-                tracing::debug!(
-                    written = r.written,
-                    rendered = r.rendered,
-                    ms = r.elapsed.as_millis() as u64,
-                    "status site rebuilt"
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), out = %self.site.builder.out().display(), "cannot rebuild the status site; will retry");
-                self.site.pending = Changes::everything();
-                self.site.due = Some(tokio::time::Instant::now() + SITE_REFRESH);
-            }
-        }
-    }
-}
-
 /// How long attempts under way may take to end at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
-async fn sleep_until_utc(due: Option<DateTime<Utc>>) {
-    match due {
-        Some(at) => {
-            let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-            tokio::time::sleep(wait).await
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_due(due: Option<tokio::time::Instant>) {
-    match due {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
 
 fn thresholds(c: &crate::config::Component) -> Thresholds {
     Thresholds {
@@ -626,45 +448,4 @@ fn thresholds(c: &crate::config::Component) -> Thresholds {
         recover_after: c.check.recover_after,
         severity: c.check.severity,
     }
-}
-
-fn report_bad_config(diags: &Diagnostics) {
-    for d in diags.iter() {
-        tracing::error!(problem = %d, "configuration not reloaded");
-    }
-    tracing::warn!("still running with the last good configuration");
-}
-
-/// Run blocking file work without stalling other tasks on a multi-threaded runtime.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
-#[cfg(unix)]
-type Hangup = tokio::signal::unix::Signal;
-#[cfg(not(unix))]
-type Hangup = ();
-
-#[cfg(unix)]
-fn hangup_signal() -> anyhow::Result<Hangup> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("cannot listen for SIGHUP")
-}
-
-#[cfg(not(unix))]
-fn hangup_signal() -> anyhow::Result<Hangup> {
-    Ok(())
-}
-
-#[cfg(unix)]
-async fn recv_hangup(s: &mut Hangup) -> Option<()> {
-    s.recv().await
-}
-
-#[cfg(not(unix))]
-async fn recv_hangup(_: &mut Hangup) -> Option<()> {
-    std::future::pending().await
 }

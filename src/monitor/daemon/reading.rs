@@ -1,0 +1,114 @@
+//! The daemon reading its configuration folder again: the main file (the checks restart
+//! when it changed), the subscribers and the declared files. A broken file leaves its
+//! last good version in force, and says why.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::{Daemon, Tracker, thresholds};
+use crate::config::declared::Declared;
+use crate::config::{Config, Diagnostics};
+use crate::monitor::declared;
+use crate::site::{Builder, Changes};
+
+impl Daemon {
+    /// Read the configuration folder again. Returns true when the main configuration
+    /// changed, so the checks must restart. Broken files leave the last good ones in force.
+    pub(super) fn reload(&mut self, forced: bool) -> bool {
+        let text = match std::fs::read_to_string(&self.config_path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(path = %self.config_path.display(), error = %e, "cannot read the configuration; keeping the last good one");
+                return false;
+            }
+        };
+        let mut restart = false;
+        if forced || text != self.config_text {
+            let env = |name: &str| std::env::var(name).ok();
+            match Config::parse(&self.config_path, &text, &env) {
+                Ok(new) => {
+                    match Builder::new(&new, self.site.builder.out().to_owned()) {
+                        Ok(b) => self.site.builder = b,
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "the new templates cannot be used; keeping the old ones")
+                        }
+                    }
+                    self.site.pending = Changes::everything();
+                    self.site.due = Some(tokio::time::Instant::now());
+                    if let Err(e) = self.notifier.reconfigure(&new, &self.state_dir) {
+                        tracing::error!(error = %format!("{e:#}"), "the new mail settings cannot be used; keeping the old ones");
+                    }
+                    self.config = Arc::new(new);
+                    self.config_text = text;
+                    self.generation += 1;
+                    self.sync_trackers();
+                    restart = true;
+                    tracing::info!(
+                        components = self.config.components.len(),
+                        "configuration reloaded"
+                    );
+                }
+                Err(diags) => report_bad_config(&diags),
+            }
+        }
+        self.reload_subscribers();
+        self.reload_declared(Utc::now());
+        self.run_clock(Utc::now());
+        restart
+    }
+
+    /// Read the declared incident and maintenance files and record what is new.
+    pub(super) fn reload_declared(&mut self, now: DateTime<Utc>) {
+        let loaded = Declared::load(&self.config, &self.view, now);
+        for d in &loaded.problems {
+            tracing::error!(problem = %d, "declared file not used; its last good version stays in force");
+        }
+        self.declared = Declared::keep_last_good(&loaded, &self.declared);
+        let diff =
+            declared::incident_events(&self.declared, &self.view, self.config.site.timezone, now);
+        let mut warnings = diff.warnings;
+        for m in self
+            .view
+            .maintenance
+            .values()
+            .filter(|m| !m.state.is_over())
+        {
+            if !self.declared.maintenance.iter().any(|f| f.id == m.id) {
+                warnings.push(format!(
+                    "the file of maintenance {} is gone; it keeps its announced times (add cancelled = true to its file to call it off)",
+                    m.id
+                ));
+            }
+        }
+        for w in warnings {
+            if self.warned.insert(w.clone()) {
+                tracing::warn!("{w}");
+            }
+        }
+        if let Err(e) = self.append(diff.events) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record declared incidents; will retry on the next change");
+        }
+        // An operator's resolution may have reset a component's status: its checks
+        // start counting from there.
+        let config = self.config.clone();
+        for c in &config.components {
+            let status = self.view.probe_status(&c.id);
+            if self
+                .trackers
+                .get(&c.id)
+                .is_some_and(|t| t.status() != status)
+            {
+                self.trackers
+                    .insert(c.id.clone(), Tracker::new(status, thresholds(c)));
+            }
+        }
+    }
+}
+
+fn report_bad_config(diags: &Diagnostics) {
+    for d in diags.iter() {
+        tracing::error!(problem = %d, "configuration not reloaded");
+    }
+    tracing::warn!("still running with the last good configuration");
+}
