@@ -282,9 +282,12 @@ fn rows() -> Vec<Row> {
                 );
                 let row = a.row("Checkout");
                 c.says("checkout row", &row, "Major outage");
-                // The hour in progress counts: no "100%" beside a major outage.
+                // The hour in progress counts: a figure below 100% beside a major
+                // outage, never "100%" nor "No data yet".
+                c.says("checkout row", &row, "% of checks passed");
                 c.never("checkout row", &row, "100% of checks passed");
                 c.never("checkout row", &row, "all checks passed");
+                c.never("checkout row", &row, "No data yet");
                 let hook = a
                     .webhook("incident.opened", &a.reference_of("checkout"))
                     .unwrap();
@@ -721,4 +724,55 @@ fn a_messy_afternoon_is_told_truthfully_on_every_channel() {
     ids.dedup();
     assert_eq!(ids.len(), all, "a webhook was sent twice");
     drop(a.dir);
+}
+
+/// Customers hear of a certificate once clients refuse it, in words that say so.
+#[test]
+fn an_expired_certificate_is_told_as_failing_secure_connections() {
+    let rt = common::background_runtime();
+    let ca = common::tls::authority("Expired CA");
+    let tls = rt.block_on(common::tls::tls_server(&ca, "localhost", -2));
+    let smtp = SmtpPeer::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("config");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let config = folder.join("forewarn.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[site]\ntitle = \"Shop Status\"\nbase_url = \"https://status.shop.test\"\ntimezone = \"UTC\"\n[site.contact]\nemail = \"help@shop.test\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\nfrom = \"status@shop.test\"\n\n[[component]]\nid = \"website\"\nname = \"Website\"\n[component.check]\nkind = \"tls\"\naddress = \"{tls}\"\nserver_name = \"localhost\"\nca_file = \"{}\"\nevery = \"1s\"\ntimeout = \"900ms\"\nfail_after = 2\n",
+            smtp.port(),
+            ca.pem_file.path().display()
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        folder.join("subscribers.toml"),
+        format!("[[email]]\naddress = \"{CUSTOMER}\"\n"),
+    )
+    .expect("subscribers");
+    let state = dir.path().join("state");
+    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let mails = smtp.wait_for(1, LIMIT);
+    let out = common::stop_daemon(daemon);
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+    let parsed = mail_parser::MessageParser::default()
+        .parse(mails[0].data.as_bytes())
+        .expect("a parsable message");
+    let text = parsed.body_text(0).unwrap_or_default().into_owned();
+    assert!(
+        parsed
+            .subject()
+            .is_some_and(|s| s.starts_with("Problem with Website (INC-")),
+        "{:?}",
+        parsed.subject()
+    );
+    assert!(text.contains("Website: secure connections fail"), "{text}");
+    assert!(
+        text.contains("Secure connections to Website fail: its certificate expired at "),
+        "{text}"
+    );
+    for wrong in ["more slowly", "Degraded", "degraded"] {
+        assert!(!text.contains(wrong), "{wrong:?} in:\n{text}");
+    }
 }
