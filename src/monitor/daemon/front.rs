@@ -105,7 +105,8 @@ impl Daemon {
         };
         let mut chosen = Vec::new();
         for c in components {
-            if self.config.component(&c).is_none() {
+            // A component that is not public does not exist for customers.
+            if !self.config.component(&c).is_some_and(|x| x.public) {
                 return Some(SignUp::Invalid(format!(
                     "\"{}\" is not a part of this service. Choose from the list on the status page.",
                     c.chars().take(64).collect::<String>()
@@ -221,7 +222,10 @@ impl Daemon {
                     "Our team keeps this address's choices; reply to any notice to change them."
                         .to_owned(),
                 );
-            } else if let Some(bad) = chosen.iter().find(|c| self.config.component(c).is_none()) {
+            } else if let Some(bad) = chosen
+                .iter()
+                .find(|c| !self.config.component(c).is_some_and(|x| x.public))
+            {
                 problem = Some(format!(
                     "\"{}\" is not a part of this service.",
                     bad.chars().take(64).collect::<String>()
@@ -249,8 +253,7 @@ impl Daemon {
         }
         let components = self
             .config
-            .components
-            .iter()
+            .public_components()
             .map(|c| {
                 (
                     c.id.clone(),
