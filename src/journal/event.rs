@@ -55,6 +55,26 @@ pub struct IncidentUpdate {
 }
 
 impl IncidentUpdate {
+    /// An update forewarn writes itself, notified, with no ETA, apology or credit.
+    pub fn automatic(
+        at: DateTime<Utc>,
+        status: IncidentStatus,
+        message: String,
+        next_update: Option<DateTime<Utc>>,
+    ) -> IncidentUpdate {
+        IncidentUpdate {
+            at,
+            status,
+            message,
+            eta: None,
+            notify: true,
+            apology: None,
+            credit: None,
+            automatic: true,
+            next_update,
+        }
+    }
+
     /// Same public content (the identity `at` aside)?
     pub fn same_text(&self, other: &IncidentUpdate) -> bool {
         self.status == other.status

@@ -204,17 +204,12 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
         let update = match update {
             Some(u) if !u.notify => return None,
             Some(u) => u.clone(),
-            None => IncidentUpdate {
-                at: record.at,
-                status: IncidentStatus::Resolved,
-                message: "This incident has been resolved.".into(),
-                eta: None,
-                notify: true,
-                apology: None,
-                credit: None,
-                automatic: true,
-                next_update: None,
-            },
+            None => IncidentUpdate::automatic(
+                record.at,
+                IncidentStatus::Resolved,
+                "This incident has been resolved.".into(),
+                None,
+            ),
         };
         let statuses = incident
             .statuses

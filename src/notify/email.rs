@@ -361,15 +361,34 @@ pub fn confirmation(
         esc(confirm_url),
         esc(&until),
     );
+    plain(
+        config,
+        address,
+        &format!("Confirm your subscription to {site} notices"),
+        message_id,
+        SystemTime::now(),
+        (text, html),
+    )
+}
+
+/// A message of forewarn's own (not a notice): no list headers, no threading.
+fn plain(
+    config: &Config,
+    address: &str,
+    subject: &str,
+    message_id: &str,
+    date: SystemTime,
+    (text, html): (String, String),
+) -> anyhow::Result<Message> {
     let to: lettre::Address = address
         .parse()
         .with_context(|| format!("\"{address}\" is not an email address"))?;
     Message::builder()
         .from(config.email.from.clone())
         .to(Mailbox::new(None, to))
-        .subject(format!("Confirm your subscription to {site} notices"))
+        .subject(header_text(subject))
         .message_id(Some(message_id.to_owned()))
-        .date(SystemTime::now())
+        .date(date)
         .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .context("cannot assemble the email")
@@ -410,16 +429,12 @@ pub fn alert(
         esc(&notice.permalink_label),
         esc(&notice.contact),
     );
-    let to: lettre::Address = address
-        .parse()
-        .with_context(|| format!("\"{address}\" is not an email address"))?;
-    Message::builder()
-        .from(config.email.from.clone())
-        .to(Mailbox::new(None, to))
-        .subject(header_text(&notice.subject))
-        .message_id(Some(message_id.to_owned()))
-        .date(SystemTime::from(composed.at))
-        .header(Raw::<AutoSubmitted>::new("auto-generated".into()))
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .context("cannot assemble the email")
+    plain(
+        config,
+        address,
+        &notice.subject,
+        message_id,
+        SystemTime::from(composed.at),
+        (text, html),
+    )
 }
