@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,7 +40,7 @@ struct Afternoon {
     hooks: WebhookPeer,
     checkout: Arc<Mutex<Behaviour>>,
     search: Arc<Mutex<Behaviour>>,
-    daemon: Option<Child>,
+    daemon: Option<common::Running>,
     /// References of the incidents, once opened.
     checkout_ref: String,
     search_ref: String,
@@ -685,7 +684,7 @@ fn a_messy_afternoon_is_told_truthfully_on_every_channel() {
         hooks,
         checkout,
         search,
-        daemon: Some(daemon),
+        daemon: Some(common::Running::new(daemon)),
         checkout_ref: String::new(),
         search_ref: String::new(),
     };
@@ -703,7 +702,7 @@ fn a_messy_afternoon_is_told_truthfully_on_every_channel() {
             },
         );
     }
-    let out = common::stop_daemon(a.daemon.take().expect("daemon"));
+    let out = a.daemon.take().expect("daemon").stop();
     let log = common::daemon_log(&a.state);
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(
@@ -752,9 +751,9 @@ fn an_expired_certificate_is_told_as_failing_secure_connections() {
     )
     .expect("subscribers");
     let state = dir.path().join("state");
-    let daemon = common::start_daemon_logged(&config, &state, &[]);
+    let daemon = common::Running::new(common::start_daemon_logged(&config, &state, &[]));
     let mails = smtp.wait_for(1, LIMIT);
-    let out = common::stop_daemon(daemon);
+    let out = daemon.stop();
     assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
     let parsed = mail_parser::MessageParser::default()
         .parse(mails[0].data.as_bytes())

@@ -84,7 +84,7 @@ fn too_few_file_descriptors_are_an_operator_alert_not_an_outage() {
             Ok(())
         });
     }
-    let daemon = cmd.spawn().expect("spawn forewarn run");
+    let daemon = common::Running::new(cmd.spawn().expect("spawn forewarn run"));
     let read_log = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
 
     wait_until(
@@ -106,7 +106,7 @@ fn too_few_file_descriptors_are_an_operator_alert_not_an_outage() {
         || recipients(&state).iter().any(|r| r.contains("oncall@")),
     );
     std::thread::sleep(Duration::from_secs(3));
-    let out = common::stop_daemon(daemon);
+    let out = daemon.stop();
     let log = read_log();
     assert_eq!(out.status.code(), Some(0), "{log}");
     assert!(

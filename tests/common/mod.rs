@@ -379,3 +379,27 @@ pub fn stop_daemon(child: Child) -> Output {
     signal(&child, libc::SIGTERM);
     wait_bounded(child, Duration::from_secs(20))
 }
+
+/// A daemon that is killed if the test fails before stopping it, so no process
+/// outlives its test.
+pub struct Running(Option<Child>);
+
+impl Running {
+    pub fn new(child: Child) -> Running {
+        Running(Some(child))
+    }
+
+    /// SIGTERM, then wait (bounded) for it to finish.
+    pub fn stop(mut self) -> Output {
+        stop_daemon(self.0.take().expect("running"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
