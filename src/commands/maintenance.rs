@@ -100,6 +100,7 @@ pub fn new(
             &config,
             &window,
             "scheduled",
+            &[],
             crate::notify::notice::Reader::customer(config.site.timezone),
         ),
         true,

@@ -178,6 +178,7 @@ pub fn preview(
         config: &config,
         view: &view,
         now: Utc::now(),
+        operator: false,
     };
     let composed = Composed {
         seq: view.last_seq,
@@ -185,17 +186,20 @@ pub fn preview(
         kind,
         thread: incident_thread(&found.id),
         components: found.components.keys().cloned().collect(),
+        hidden: found
+            .components
+            .keys()
+            .filter(|c| !view.is_public(c))
+            .cloned()
+            .collect(),
+        operator_data: None,
         data: serde_json::json!({
             "incident": crate::site::api::incident(&ctx, found),
             "page_url": crate::notify::notice::incident_url(&config, &found.reference),
         }),
         what: What::Incident {
             incident: Box::new(found.clone()),
-            statuses: found
-                .statuses
-                .get(&update.at)
-                .cloned()
-                .unwrap_or_else(|| crate::notify::compose::moment_statuses(&view, found)),
+            statuses: crate::notify::compose::statuses_at(&view, found, update.at),
             page: crate::notify::notice::incident_url(&config, &found.reference),
             update,
         },
@@ -220,7 +224,7 @@ pub fn preview(
             out.push_str(&String::from_utf8_lossy(&message.formatted()));
         }
         Channel::Webhook => {
-            let body = webhook::standard_body(&composed);
+            let body = webhook::standard_body(&composed, false);
             let value: serde_json::Value =
                 serde_json::from_slice(&body).context("cannot show the body")?;
             out.push_str(&format!(

@@ -123,6 +123,10 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incident: Option<String>,
     },
+    /// A component was made public, or kept from customers (`public = false`): who may
+    /// hear of it is in the journal, so every replay tells the same people.
+    #[serde(rename = "component.visibility")]
+    ComponentVisibility { component: String, public: bool },
     /// An incident began.
     #[serde(rename = "incident.opened")]
     IncidentOpened {
@@ -343,6 +347,7 @@ impl Event {
     pub fn kind(&self) -> &'static str {
         match self {
             Event::ComponentStatusChanged { .. } => "component.status_changed",
+            Event::ComponentVisibility { .. } => "component.visibility",
             Event::IncidentOpened { .. } => "incident.opened",
             Event::IncidentUpdated { .. } => "incident.updated",
             Event::IncidentUpdateEdited { .. } => "incident.update_edited",

@@ -157,6 +157,7 @@ pub async fn run(
         "monitoring started"
     );
     drop(history);
+    daemon.sync_visibility();
     daemon.reload_subscribers();
     daemon.reload_declared(Utc::now());
     daemon.run_clock(Utc::now());

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod promises;
 pub mod scheduler;
 pub mod tracker;
+pub mod visibility;
 pub mod watch;
 
 pub use daemon::{RunOptions, run};

@@ -25,10 +25,14 @@ pub struct Composed {
     pub thread: String,
     /// The components it touches, to match subscribers' choices.
     pub components: Vec<String>,
+    /// Those of them kept from customers (not public when the event was recorded).
+    pub hidden: Vec<String>,
     pub what: What,
-    /// The webhook `data`: the incident or window in the shape of the JSON API, and the
-    /// address of its page.
+    /// The webhook `data` for customers: the incident or window in the shape of the JSON
+    /// API, and the address of its page.
     pub data: Value,
+    /// The same for operators, when it shows them more (components kept from customers).
+    pub operator_data: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,12 +84,17 @@ impl Composed {
                     update,
                     statuses,
                     page,
+                    hidden: &self.hidden,
                 },
                 reader,
             )),
-            What::Maintenance { window, step } => {
-                Some(Notice::maintenance(config, window, step, reader))
-            }
+            What::Maintenance { window, step } => Some(Notice::maintenance(
+                config,
+                window,
+                step,
+                &self.hidden,
+                reader,
+            )),
             What::Component | What::Confirmation { .. } | What::Alert { .. } => None,
         }
     }
@@ -96,12 +105,20 @@ impl Composed {
     }
 
     /// May customers hear of it? Not operator alerts, and not what touches only
-    /// components that are not public.
-    pub fn for_customers(&self, config: &Config) -> bool {
+    /// components kept from them (as the journal had it).
+    pub fn for_customers(&self) -> bool {
         match &self.what {
             What::Alert { .. } => false,
             What::Confirmation { .. } => true,
-            _ => self.components.iter().any(|c| config.is_public(c)),
+            _ => self.components.iter().any(|c| !self.hidden.contains(c)),
+        }
+    }
+
+    /// The webhook `data` for this reader.
+    pub fn data_for(&self, operator: bool) -> &Value {
+        match &self.operator_data {
+            Some(d) if operator => d,
+            _ => &self.data,
         }
     }
 
@@ -131,6 +148,8 @@ pub fn confirmation(record: &Record) -> Option<Composed> {
         kind: "subscriber.pending",
         thread: format!("confirm:{key}"),
         components: subscriber.components.clone(),
+        hidden: Vec::new(),
+        operator_data: None,
         what: What::Confirmation {
             components: subscriber.components.clone(),
             expires_at: *expires_at,
@@ -142,6 +161,21 @@ pub fn confirmation(record: &Record) -> Option<Composed> {
 /// The thread key of an incident.
 pub fn incident_thread(id: &str) -> String {
     format!("incident:{id}")
+}
+
+/// Each of an incident's components with the status customers saw when the update at
+/// `at` was posted, as the view keeps it (or as it is now, for a journal from before
+/// these were kept).
+pub fn statuses_at(
+    view: &StatusView,
+    incident: &Incident,
+    at: DateTime<Utc>,
+) -> BTreeMap<String, ComponentStatus> {
+    incident
+        .statuses
+        .get(&at)
+        .cloned()
+        .unwrap_or_else(|| moment_statuses(view, incident))
 }
 
 /// Each of an incident's components with the status customers see at this point of the
@@ -180,6 +214,7 @@ pub fn preview(
         })
         .collect();
     let page = incident_url(config, &incident.reference);
+    let hidden = hidden(view, incident.components.keys());
     Notice::incident(
         config,
         &IncidentMoment {
@@ -187,18 +222,42 @@ pub fn preview(
             update,
             statuses: &statuses,
             page: &page,
+            hidden: &hidden,
         },
         Reader::customer(config.site.timezone),
     )
 }
 
+/// The components of `ids` kept from customers at this point of the journal.
+fn hidden<'a>(view: &StatusView, ids: impl Iterator<Item = &'a String>) -> Vec<String> {
+    ids.filter(|c| !view.is_public(c)).cloned().collect()
+}
+
+/// The webhook data for customers, and for operators when they may see more.
+fn data_for_both(
+    hidden: &[String],
+    build: impl Fn(&api::Ctx<'_>) -> Value,
+    ctx: api::Ctx<'_>,
+) -> (Value, Option<Value>) {
+    let customers = build(&ctx);
+    let operators = (!hidden.is_empty()).then(|| {
+        build(&api::Ctx {
+            operator: true,
+            ..ctx
+        })
+    });
+    (customers, operators)
+}
+
 /// The notice an event makes, if subscribers hear of it. `view` has the event applied.
 pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Composed> {
-    let ctx = api::Ctx {
+    let ctx = || api::Ctx {
         config,
         view,
         now: record.at,
+        operator: false,
     };
+    let front = format!("{}/", config.site.base_url.as_str().trim_end_matches('/'));
     let incident_event = |id: &str, kind: &'static str, update: Option<&IncidentUpdate>| {
         let incident = view.incidents.get(id)?;
         let update = match update {
@@ -211,41 +270,61 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
                 None,
             ),
         };
-        let statuses = incident
-            .statuses
-            .get(&update.at)
-            .cloned()
-            .unwrap_or_else(|| moment_statuses(view, incident));
+        let statuses = statuses_at(view, incident, update.at);
+        let hidden = hidden(view, incident.components.keys());
+        // An incident of components kept from customers has no page: its link is the
+        // status page.
+        let page = if incident.components.keys().all(|c| hidden.contains(c))
+            && !incident.components.is_empty()
+        {
+            front.clone()
+        } else {
+            incident_url(config, &incident.reference)
+        };
+        let (data, operator_data) = data_for_both(
+            &hidden,
+            |ctx| {
+                json!({
+                    "incident": api::incident(ctx, incident),
+                    "page_url": page,
+                })
+            },
+            ctx(),
+        );
         Some(Composed {
             seq: record.seq,
             at: record.at,
             kind,
             thread: incident_thread(id),
             components: incident.components.keys().cloned().collect(),
-            data: json!({
-                "incident": api::incident(&ctx, incident),
-                "page_url": incident_url(config, &incident.reference),
-            }),
+            hidden,
+            data,
+            operator_data,
             what: What::Incident {
                 incident: Box::new(incident.clone()),
                 update,
                 statuses,
-                page: incident_url(config, &incident.reference),
+                page,
             },
         })
     };
     let maintenance_event = |id: &str, kind: &'static str, step: &'static str| {
         let m = view.maintenance.get(id)?;
+        let hidden = hidden(view, m.window.components.iter());
+        let (data, operator_data) = data_for_both(
+            &hidden,
+            |ctx| json!({"maintenance": api::maintenance(ctx, m), "page_url": front}),
+            ctx(),
+        );
         Some(Composed {
             seq: record.seq,
             at: record.at,
             kind,
             thread: format!("maintenance:{id}"),
             components: m.window.components.clone(),
-            data: json!({
-                "maintenance": api::maintenance(&ctx, m),
-                "page_url": format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
-            }),
+            hidden,
+            data,
+            operator_data,
             what: What::Maintenance {
                 window: m.window.clone(),
                 step,
@@ -292,21 +371,31 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             to,
             incident,
             ..
-        } => Some(Composed {
-            seq: record.seq,
-            at: record.at,
-            kind: "component.status_changed",
-            thread: format!("component:{component}"),
-            components: vec![component.clone()],
-            data: json!({
-                "component": api::component(&ctx, component, 1),
-                "old_status": from.as_str(),
-                "new_status": to.as_str(),
-                "incident": incident.as_ref().and_then(|i| view.incidents.get(i)).map(|i| i.reference.clone()),
-                "page_url": format!("{}/components/{component}.html", config.site.base_url.as_str().trim_end_matches('/')),
-            }),
-            what: What::Component,
-        }),
+        } => {
+            let hidden = hidden(view, std::iter::once(component));
+            let page = if hidden.is_empty() {
+                format!("{front}components/{component}.html")
+            } else {
+                front.clone()
+            };
+            Some(Composed {
+                seq: record.seq,
+                at: record.at,
+                kind: "component.status_changed",
+                thread: format!("component:{component}"),
+                components: vec![component.clone()],
+                hidden,
+                data: json!({
+                    "component": api::component(&ctx(), component, 1),
+                    "old_status": from.as_str(),
+                    "new_status": to.as_str(),
+                    "incident": incident.as_ref().and_then(|i| view.incidents.get(i)).map(|i| i.reference.clone()),
+                    "page_url": page,
+                }),
+                operator_data: None,
+                what: What::Component,
+            })
+        }
         Event::OperatorAlert {
             key,
             kind,
@@ -319,13 +408,15 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             kind: "operator.alert",
             thread: format!("alert:{key}"),
             components: component.iter().cloned().collect(),
+            hidden: Vec::new(),
+            operator_data: None,
             data: json!({
                 "alert": kind,
                 "key": key,
                 "component": component,
                 "incident": incident.as_ref().and_then(|i| view.incidents.get(i)).map(|i| i.reference.clone()),
                 "message": message,
-                "page_url": format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
+                "page_url": front,
             }),
             what: What::Alert {
                 kind: kind.clone(),
@@ -340,7 +431,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
 
 /// A sample incident for `notify-test`, as subscribers would see a real one.
 pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
-    let component = config.components.first();
+    let component = config.public_components().next();
     let components: Vec<String> = component.map(|c| c.id.clone()).into_iter().collect();
     let reference = format!("INC-{}-test", now.format("%Y-%m%d"));
     let update = IncidentUpdate {
@@ -379,6 +470,7 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         config,
         view: &view,
         now,
+        operator: false,
     };
     let mut test_incident = api::incident(&ctx, &incident);
     test_incident["shortlink"] = json!(front);
@@ -389,6 +481,8 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         // A thread of its own each time: mail clients drop a repeated Message-ID.
         thread: incident_thread(&format!("test-{}", now.timestamp_micros())),
         components,
+        hidden: Vec::new(),
+        operator_data: None,
         data: json!({
             "incident": test_incident,
             "page_url": front,

@@ -377,9 +377,9 @@ impl Job {
                 url,
                 format: WebhookFormat::Standard,
                 secret,
-                ..
+                operator,
             } => {
-                let body = webhook::standard_body(composed);
+                let body = webhook::standard_body(composed, *operator);
                 let ts = Utc::now().timestamp();
                 let Some(signature) = secret
                     .as_deref()

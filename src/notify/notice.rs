@@ -111,6 +111,14 @@ pub struct IncidentMoment<'a> {
     pub statuses: &'a BTreeMap<String, ComponentStatus>,
     /// Where the story is followed.
     pub page: &'a str,
+    /// Components kept from customers when it was recorded.
+    pub hidden: &'a [String],
+}
+
+/// May this reader see this component? Operators see all; customers neither what the
+/// journal kept from them then, nor what the configuration keeps from them now.
+fn visible(config: &Config, hidden: &[String], reader: Reader, id: &str) -> bool {
+    reader.operator || (!hidden.iter().any(|h| h == id) && config.is_public(id))
 }
 
 /// "12:00 CET on 23 November"
@@ -167,12 +175,17 @@ pub fn contact_line(contact: &Contact, reference: &str, lead: &str) -> String {
 /// The subject of every email about an incident: what it was opened as, and its
 /// reference. An automatic incident's title follows its status, so its subject names
 /// the components instead.
-pub fn incident_subject(config: &Config, incident: &Incident, reader: Reader) -> String {
+pub fn incident_subject(
+    config: &Config,
+    incident: &Incident,
+    hidden: &[String],
+    reader: Reader,
+) -> String {
     let what = if incident.automatic {
         let names: Vec<String> = incident
             .components
             .keys()
-            .filter(|c| reader.operator || config.is_public(c))
+            .filter(|c| visible(config, hidden, reader, c))
             .map(|c| name_of(config, c))
             .collect();
         format!("Problem with {}", names.join(", "))
@@ -190,12 +203,13 @@ impl Notice {
             update,
             statuses,
             page,
+            hidden,
         } = moment;
         let tz = reader.tz;
         let over = update.status == IncidentStatus::Resolved;
         let affected: Vec<Affected> = statuses
             .iter()
-            .filter(|(c, _)| reader.operator || config.is_public(c))
+            .filter(|(c, _)| visible(config, hidden, reader, c))
             .map(|(c, s)| Affected {
                 name: name_of(config, c),
                 status: *s,
@@ -239,7 +253,7 @@ impl Notice {
         };
         let contact = &config.site.contact;
         Notice {
-            subject: incident_subject(config, incident, reader),
+            subject: incident_subject(config, incident, hidden, reader),
             title: incident.title.clone(),
             state,
             headline: update.status.label().to_owned(),
@@ -272,6 +286,7 @@ impl Notice {
         config: &Config,
         window: &MaintenanceWindow,
         step: &str,
+        hidden: &[String],
         reader: Reader,
     ) -> Notice {
         let tz = reader.tz;
@@ -282,7 +297,7 @@ impl Notice {
         let names: Vec<String> = window
             .components
             .iter()
-            .filter(|c| reader.operator || config.is_public(c))
+            .filter(|c| visible(config, hidden, reader, c))
             .map(|c| name_of(config, c))
             .collect();
         let body = window.message.trim();
@@ -323,7 +338,7 @@ impl Notice {
         let affected = window
             .components
             .iter()
-            .filter(|c| reader.operator || config.is_public(c))
+            .filter(|c| visible(config, hidden, reader, c))
             .map(|c| Affected {
                 name: name_of(config, c),
                 status: ComponentStatus::UnderMaintenance,

@@ -282,11 +282,14 @@ impl Outbox {
                     for c in ever {
                         if !composed.components.contains(c) {
                             composed.components.push(c.clone());
+                            if !view.is_public(c) {
+                                composed.hidden.push(c.clone());
+                            }
                         }
                     }
                 }
                 let composed = Arc::new(composed);
-                let for_customers = composed.for_customers(config);
+                let for_customers = composed.for_customers();
                 for (key, member) in audience.interested(&composed.components) {
                     let machine = member.record.channel == "webhook"
                         && member.record.format.as_deref() == Some("standard");

@@ -10,12 +10,13 @@ use super::compose::Composed;
 use super::notice::Notice;
 use crate::config::subscribers::{WebhookFormat, decode_secret};
 
-/// The Standard Webhooks body: `{"type", "timestamp", "data"}`.
-pub fn standard_body(composed: &Composed) -> Vec<u8> {
+/// The Standard Webhooks body: `{"type", "timestamp", "data"}`; operators' data also
+/// shows the components kept from customers.
+pub fn standard_body(composed: &Composed, operator: bool) -> Vec<u8> {
     let body = json!({
         "type": composed.kind,
         "timestamp": composed.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": composed.data,
+        "data": composed.data_for(operator),
     });
     serde_json::to_vec(&body).unwrap_or_default()
 }

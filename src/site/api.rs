@@ -210,8 +210,11 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         "postmortem_published_at": null,
         "reference": i.reference,
         // Beyond Statuspage's fields: what people read, for machines too.
-        "eta": i.eta().map(iso),
-        "next_update": i.next_update().filter(|_| i.is_open()).map(iso),
+        "eta": i.eta().filter(|e| *e > input.now).map(iso),
+        "next_update": i
+            .next_update()
+            .filter(|n| i.is_open() && *n > input.now)
+            .map(iso),
         "apology": i.apology(),
         "credit": i.credit(),
         "postmortem_url": i.postmortem_url,
@@ -303,6 +306,8 @@ pub struct Ctx<'a> {
     pub config: &'a Config,
     pub view: &'a StatusView,
     pub now: DateTime<Utc>,
+    /// For operators: components that are not public are shown too.
+    pub operator: bool,
 }
 
 /// Every API file: path under the site root, and its JSON.
@@ -311,6 +316,7 @@ pub fn files(input: &Input<'_>) -> Vec<(String, Value)> {
         config: input.config,
         view: input.view,
         now: input.now,
+        operator: false,
     };
     let mut incidents: Vec<&Incident> = input.view.incidents.values().collect();
     incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));

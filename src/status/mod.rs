@@ -30,6 +30,8 @@ pub struct StatusView {
     open_ids: std::collections::BTreeSet<String>,
     pub incidents: BTreeMap<String, Incident>,
     pub maintenance: BTreeMap<String, Maintenance>,
+    /// Components kept from customers (`public = false`), as the journal records it.
+    pub private: std::collections::BTreeSet<String>,
     /// Sequence number of the last event folded in.
     pub last_seq: u64,
     pub updated_at: Option<DateTime<Utc>>,
@@ -87,6 +89,13 @@ impl StatusView {
                 {
                     inc.components.insert(component.clone(), *to);
                     inc.impact = inc.impact.max(to.impact());
+                }
+            }
+            Event::ComponentVisibility { component, public } => {
+                if *public {
+                    self.private.remove(component);
+                } else {
+                    self.private.insert(component.clone());
                 }
             }
             Event::IncidentOpened {
@@ -227,6 +236,11 @@ impl StatusView {
         if let Some(inc) = self.incidents.get_mut(id) {
             inc.statuses.insert(at, now);
         }
+    }
+
+    /// May customers hear of this component, as the journal has it at this point?
+    pub fn is_public(&self, component: &str) -> bool {
+        !self.private.contains(component)
     }
 
     /// A component's status as its checks confirmed it; never recorded means operational.

@@ -13,6 +13,15 @@ use crate::monitor::declared;
 use crate::site::{Builder, Changes};
 
 impl Daemon {
+    /// Record which components are public, as the configuration now says.
+    pub(super) fn sync_visibility(&mut self) {
+        let now = Utc::now();
+        let events = crate::monitor::visibility::events(&self.config, &self.view);
+        if let Err(e) = self.append(events.into_iter().map(|e| (now, e)).collect()) {
+            tracing::error!(error = %format!("{e:#}"), "cannot record which components are public; will retry on the next change");
+        }
+    }
+
     /// Read the configuration folder again. Returns true when the main configuration
     /// changed, so the checks must restart. Broken files leave the last good ones in force.
     pub(super) fn reload(&mut self, forced: bool) -> bool {
@@ -41,6 +50,7 @@ impl Daemon {
                     }
                     self.config = Arc::new(new);
                     self.config_text = text;
+                    self.sync_visibility();
                     self.generation += 1;
                     self.sync_trackers();
                     restart = true;

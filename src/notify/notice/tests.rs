@@ -61,6 +61,7 @@ fn notice(inc: &Incident, u: &IncidentUpdate, now: &[(&str, ComponentStatus)]) -
             update: u,
             statuses: &statuses,
             page: &page,
+            hidden: &[],
         },
         paris(),
     )
@@ -208,7 +209,7 @@ fn each_maintenance_step_says_its_own_thing_under_one_subject() {
     };
     let steps: Vec<Notice> = ["scheduled", "started", "completed", "cancelled"]
         .iter()
-        .map(|s| Notice::maintenance(&config(), &w, s, paris()))
+        .map(|s| Notice::maintenance(&config(), &w, s, &[], paris()))
         .collect();
     for n in &steps {
         assert_eq!(n.subject, "Planned maintenance: Database upgrade");
@@ -245,6 +246,7 @@ fn customers_never_see_a_component_that_is_not_public() {
         update: &u,
         statuses: &statuses,
         page: &page,
+        hidden: &[],
     };
     let customer = Notice::incident(&config, &moment, paris());
     assert!(!customer.to_text().contains("Database"));

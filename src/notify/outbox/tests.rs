@@ -474,3 +474,41 @@ fn a_moved_window_is_told_and_a_reworded_one_is_not() {
         moved.message
     );
 }
+
+/// Who may hear of a component is in the journal: an incident of a component kept from
+/// customers owes them nothing, and making the component public later, then replaying,
+/// owes them nothing either: every replay tells the same people.
+#[test]
+fn what_was_kept_from_customers_stays_so_on_replay_whatever_the_config_says_now() {
+    let mut operator = subscriber("operator:email:oncall@x.test", "email", &[]);
+    if let Event::SubscriberConfirmed { subscriber, .. } = &mut operator {
+        subscriber.audience = Some(crate::journal::OPERATOR.into());
+    }
+    let mut live = Live::new();
+    live.push(0, subscriber("email:all@x.test", "email", &[]))
+        .push(0, operator)
+        .push(
+            0,
+            Event::ComponentVisibility {
+                component: "checkout".into(),
+                public: false,
+            },
+        )
+        .push(1, opened("checkout"));
+    let owed: Vec<String> = live.owed().into_iter().map(|(s, _, _)| s).collect();
+    assert_eq!(owed, ["operator:email:oncall@x.test"], "operators only");
+
+    // The configuration now calls checkout public: a replay owes exactly the same.
+    let mut config = live.config.clone();
+    for c in &mut config.components {
+        c.public = true;
+    }
+    let replayed = Outbox::replay(&config, &live.records);
+    let again: Vec<String> = replayed
+        .outbox
+        .list()
+        .iter()
+        .map(|d| d.subscriber.clone())
+        .collect();
+    assert_eq!(again, owed);
+}
