@@ -23,7 +23,7 @@ pub const DEFAULT_ESCALATED: &str = "The problem with {{component}} has become w
 pub const DEFAULT_IMPROVED: &str = "{{component}} is partly working again: it is now at {{status}} (it was a {{was}}). We are still working on it.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
 pub const DEFAULT_CERTIFICATE_EXPIRED: &str = "Secure connections to {{component}} fail: its certificate expired at {{expired_at}}. We are renewing it.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
 pub const DEFAULT_CERTIFICATE_REJECTED: &str = "Secure connections to {{component}} fail: browsers do not accept its certificate. We are working on it.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
-pub const DEFAULT_STILL_WORKING: &str = "{{#if recovered}}Things are working normally again, and we are making sure they stay that way.{{else}}{{#if late}}This is taking longer than we expected. {{/if}}We are still working on it.{{/if}} Our next update will be by {{next_update}}.";
+pub const DEFAULT_STILL_WORKING: &str = "{{#if recovered}}Things are working normally again, and we are making sure they stay that way.{{else}}{{#if late}}This is taking longer than we expected. {{/if}}We are still working on it.{{/if}}{{#if next_update}} Our next update will be by {{next_update}}.{{/if}}";
 /// How soon automatic updates promise the next one unless `update_every` says otherwise.
 pub const DEFAULT_UPDATE_EVERY: Duration = Duration::from_secs(30 * 60);
 /// How long before a promised update operators are reminded.

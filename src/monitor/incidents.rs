@@ -70,7 +70,8 @@ pub fn events_for(
                     },
                 ));
             }
-        } else if transition.from != transition.to && !transition.from.is_operational() {
+        } else if transition.from != transition.to {
+            // Worse, better, or failing again after recovering while a person owns it.
             events.extend(follow(open, transition, &words));
         }
         return events;
@@ -161,7 +162,11 @@ fn follow(
     };
     let vars = Vars {
         status: transition.to.label().to_lowercase(),
-        was: transition.from.label().to_lowercase(),
+        was: if transition.from.is_operational() {
+            "working again".to_owned()
+        } else {
+            transition.from.label().to_lowercase()
+        },
         ..Vars::default()
     };
     vec![

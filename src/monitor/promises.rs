@@ -1,17 +1,23 @@
 //! Promises kept. When an open incident's latest update promised the next one by a time
 //! (`next_update`), or a fix by one (`eta`), and nobody has written since: operators are
 //! reminded five minutes before, and at the time a short automatic update tells
-//! customers the team is still on it, and when the next update comes. Pure: reads the
-//! view and the alert log, returns events (`[wording] keep_promises = false` turns it off).
+//! customers the team is still on it, and when the next update comes. After
+//! [`MAX_UNATTENDED`] automatic updates in a row, forewarn stops speaking for a team that
+//! has not spoken: operators are told instead. Pure: reads the view and the alert log,
+//! returns events (`[wording] keep_promises = false` turns it off).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::alerts::AlertLog;
 use crate::config::Config;
-use crate::config::wording::{self, DEFAULT_UPDATE_EVERY, PROMISE_REMINDER, StillVars};
+use crate::config::wording::{self, PROMISE_REMINDER, StillVars};
 use crate::journal::{Event, IncidentUpdate};
 use crate::notify::notice::local_time;
 use crate::status::{Incident, IncidentStatus, StatusView};
+
+/// How many automatic updates in a row end an incident's timeline before forewarn stops
+/// saying the team is still on it.
+pub const MAX_UNATTENDED: usize = 3;
 
 /// When an open incident's latest words promised the next update or a fix, if they did.
 /// An ETA is a promise only while the repair is under way (investigating, identified):
@@ -52,7 +58,33 @@ pub fn due(
             continue;
         };
         let tz = config.site.timezone;
-        if now >= by {
+        let unattended = inc.updates.iter().rev().take_while(|u| u.automatic).count();
+        if now >= by && unattended >= MAX_UNATTENDED {
+            let key = format!("update-due:{}:{}:unattended", inc.id, by.timestamp());
+            if !log.raised(&key) {
+                events.push((
+                    now,
+                    Event::OperatorAlert {
+                        key,
+                        kind: "update_due".into(),
+                        component: inc.components.keys().next().cloned(),
+                        incident: Some(inc.id.clone()),
+                        message: format!(
+                            "Nobody has written on {} ({}) since {}, and forewarn has posted {unattended} updates of its own. It posts no more until someone writes: customers were last promised an update by {}. Write one with `forewarn incident update {} --status ... --message ...`.",
+                            inc.reference,
+                            inc.title,
+                            inc.updates
+                                .iter()
+                                .rev()
+                                .find(|u| !u.automatic)
+                                .map_or_else(|| local_time(inc.opened_at, tz), |u| local_time(u.at, tz)),
+                            local_time(by, tz),
+                            inc.reference
+                        ),
+                    },
+                ));
+            }
+        } else if now >= by {
             events.push((now, still_working(config, view, inc, by, now)));
         } else if now >= by - remind {
             let key = format!("update-due:{}:{}", inc.id, by.timestamp());
@@ -87,43 +119,39 @@ fn still_working(
     promised: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Event {
-    let every = config.promises.update_every.unwrap_or(DEFAULT_UPDATE_EVERY);
-    let next = now + TimeDelta::from_std(every).unwrap_or(TimeDelta::minutes(30));
+    // With update_every = "off", the update promises nothing further.
+    let next = config
+        .promises
+        .update_every
+        .map(|every| now + TimeDelta::from_std(every).unwrap_or(TimeDelta::minutes(30)));
     let recovered = inc
         .components
         .keys()
         .all(|c| view.status_of(c).is_operational());
+    let repairing = matches!(
+        inc.status(),
+        IncidentStatus::Investigating | IncidentStatus::Identified
+    );
     let late = !recovered
+        && repairing
         && inc
             .updates
             .last()
             .and_then(|u| inc.eta_given(u.at))
             .is_some_and(|eta| eta <= now && eta <= promised);
     let vars = StillVars {
-        next_update: local_time(next, config.site.timezone),
+        next_update: next
+            .map(|n| local_time(n, config.site.timezone))
+            .unwrap_or_default(),
         late,
         recovered,
     };
-    let message = wording::render(&config.promises.still_working, &vars).unwrap_or_else(|_| {
-        format!(
-            "We are still working on it. Our next update will be by {}.",
-            vars.next_update
-        )
-    });
+    let message = wording::render(&config.promises.still_working, &vars)
+        .unwrap_or_else(|_| "We are still working on it.".to_owned());
     Event::IncidentUpdated {
         id: inc.id.clone(),
         reference: inc.reference.clone(),
-        update: IncidentUpdate {
-            at: now,
-            status: inc.status(),
-            message,
-            eta: None,
-            notify: true,
-            apology: None,
-            credit: None,
-            automatic: true,
-            next_update: Some(next),
-        },
+        update: IncidentUpdate::automatic(now, inc.status(), message, next),
     }
 }
 
@@ -288,5 +316,59 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn after_three_updates_of_its_own_forewarn_tells_operators_instead() {
+        let mut first = update("2026-11-22T10:00:00Z", IncidentStatus::Identified);
+        first.next_update = Some(t("2026-11-22T10:30:00Z"));
+        let mut updates = vec![first];
+        for (n, at) in ["10:30", "11:00", "11:30"].iter().enumerate() {
+            updates.push(IncidentUpdate::automatic(
+                t(&format!("2026-11-22T{at}:00Z")),
+                IncidentStatus::Identified,
+                format!("still on it {n}"),
+                Some(t(&format!("2026-11-22T{at}:00Z")) + TimeDelta::minutes(30)),
+            ));
+        }
+        let view = view_with(updates);
+        let due_now = due(
+            &config(),
+            &view,
+            &AlertLog::default(),
+            t("2026-11-22T12:00:00Z"),
+        );
+        match &due_now[..] {
+            [(_, Event::OperatorAlert { kind, message, .. })] => {
+                assert_eq!(kind, "update_due");
+                assert!(
+                    message.contains("It posts no more until someone writes"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn with_update_every_off_the_still_working_update_promises_nothing() {
+        let mut first = update("2026-11-22T10:00:00Z", IncidentStatus::Identified);
+        first.next_update = Some(t("2026-11-22T10:30:00Z"));
+        let view = view_with(vec![first]);
+        let mut config = config();
+        config.promises.update_every = None;
+        match &due(
+            &config,
+            &view,
+            &AlertLog::default(),
+            t("2026-11-22T10:30:00Z"),
+        )[..]
+        {
+            [(_, Event::IncidentUpdated { update, .. })] => {
+                assert_eq!(update.next_update, None);
+                assert_eq!(update.message, "We are still working on it.");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -220,15 +220,22 @@ impl Notice {
             .map(|a| a.status)
             .max_by_key(|s| s.severity())
             .unwrap_or(ComponentStatus::Operational);
-        let recovered = worst.is_operational();
+        let recovered = !affected.is_empty() && worst.is_operational();
         let state = if over {
             "Resolved".to_owned()
         } else if recovered {
             format!("Recovered · {}", update.status.label())
+        } else if affected.is_empty() {
+            update.status.label().to_owned()
         } else {
             format!("{} · {}", worst.label(), update.status.label())
         };
-        let eta = if over {
+        // A fix is expected, and can be late, only while the repair is under way.
+        let repairing = matches!(
+            update.status,
+            IncidentStatus::Investigating | IncidentStatus::Identified
+        );
+        let eta = if over || !repairing {
             None
         } else {
             match incident.eta_given(update.at) {

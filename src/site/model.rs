@@ -217,7 +217,15 @@ impl Input<'_> {
     pub fn incident_summary(&self, i: &Incident) -> IncidentSummary {
         let tz = self.tz();
         let latest = i.latest_update();
-        let given_eta = latest.and_then(|u| i.eta_given(u.at));
+        // A fix is expected, and can be late, only while the repair is under way.
+        let given_eta = latest
+            .filter(|u| {
+                matches!(
+                    u.status,
+                    IncidentStatus::Investigating | IncidentStatus::Identified
+                )
+            })
+            .and_then(|u| i.eta_given(u.at));
         let recovered = i
             .components
             .keys()

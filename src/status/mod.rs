@@ -162,6 +162,9 @@ impl StatusView {
                     inc.resolved_at = Some(update.as_ref().map_or(record.at, |u| u.at));
                     if let Some(u) = update {
                         inc.put_update(u.clone());
+                        // An update edited into the resolution keeps its time: what
+                        // customers saw is what the resolution left.
+                        inc.statuses.remove(&u.at);
                         self.note_statuses(id, u.at);
                     }
                 }

@@ -235,3 +235,74 @@ fn maintenance_in_progress_shows_under_maintenance_but_never_hides_an_outage() {
     assert_eq!(view.status_of("db"), ComponentStatus::Operational);
     assert_eq!(view.maintenance["m"].state, MaintenanceState::Completed);
 }
+
+/// What customers saw at each update, for machines' old/new statuses: an update edited
+/// into the resolution (same time) says what the resolution left, not what it replaced.
+#[test]
+fn each_update_remembers_what_customers_saw_and_a_resolution_by_edit_too() {
+    let opened = rec(
+        1,
+        "2026-11-22T10:00:00Z",
+        Event::IncidentOpened {
+            id: "cards".into(),
+            reference: "INC-cards".into(),
+            title: "Cards".into(),
+            components: [("checkout".to_string(), ComponentStatus::PartialOutage)].into(),
+            impact: Impact::Major,
+            automatic: false,
+            update: Some(update(
+                "2026-11-22T10:00:00Z",
+                IncidentStatus::Investigating,
+                "Failing.",
+            )),
+            postmortem_url: None,
+        },
+    );
+    let later = update(
+        "2026-11-22T10:30:00Z",
+        IncidentStatus::Identified,
+        "Found it.",
+    );
+    let view = StatusView::from_records(&[
+        opened.clone(),
+        rec(
+            2,
+            "2026-11-22T10:30:00Z",
+            Event::IncidentUpdated {
+                id: "cards".into(),
+                reference: "INC-cards".into(),
+                update: later.clone(),
+            },
+        ),
+    ]);
+    let (old, new) = view.incidents["cards"].statuses_around(later.at);
+    assert_eq!(old["checkout"], ComponentStatus::PartialOutage);
+    assert_eq!(new["checkout"], ComponentStatus::PartialOutage);
+
+    let mut resolving = later.clone();
+    resolving.status = IncidentStatus::Resolved;
+    let view = StatusView::from_records(&[
+        opened,
+        rec(
+            2,
+            "2026-11-22T10:30:00Z",
+            Event::IncidentUpdated {
+                id: "cards".into(),
+                reference: "INC-cards".into(),
+                update: later.clone(),
+            },
+        ),
+        rec(
+            3,
+            "2026-11-22T10:40:00Z",
+            Event::IncidentResolved {
+                id: "cards".into(),
+                reference: "INC-cards".into(),
+                duration_secs: 1800,
+                update: Some(resolving),
+            },
+        ),
+    ]);
+    let (_, new) = view.incidents["cards"].statuses_around(later.at);
+    assert_eq!(new["checkout"], ComponentStatus::Operational);
+}

@@ -425,3 +425,62 @@ fn a_declared_incident_covering_the_component_takes_the_change() {
         matches!(&events[0].1, Event::ComponentStatusChanged { incident: Some(i), .. } if i == "api-slow")
     );
 }
+
+/// A person owns the incident; the component recovered, then fails again: customers,
+/// last told it works, hear that it does not.
+#[test]
+fn a_relapse_under_a_persons_care_is_told() {
+    let c = component();
+    let mut view = StatusView::default();
+    let opened = events(
+        &c,
+        &tr(Operational, MajorOutage, "2026-11-22T10:00:00Z"),
+        &view,
+    );
+    apply(&mut view, opened);
+    let id = view.open_incidents().next().unwrap().id.clone();
+    apply(
+        &mut view,
+        vec![(
+            "2026-11-22T10:05:00Z".parse().unwrap(),
+            Event::IncidentUpdated {
+                id: id.clone(),
+                reference: id.clone(),
+                update: IncidentUpdate {
+                    at: "2026-11-22T10:05:00Z".parse().unwrap(),
+                    status: IncidentStatus::Identified,
+                    message: "A bad deploy.".into(),
+                    eta: None,
+                    notify: true,
+                    apology: None,
+                    credit: None,
+                    automatic: false,
+                    next_update: None,
+                },
+            },
+        )],
+    );
+    let fixed = events(
+        &c,
+        &tr(MajorOutage, Operational, "2026-11-22T10:10:00Z"),
+        &view,
+    );
+    assert_eq!(fixed.len(), 1);
+    apply(&mut view, fixed);
+    let again = events(
+        &c,
+        &tr(Operational, MajorOutage, "2026-11-22T10:20:00Z"),
+        &view,
+    );
+    let update = again.iter().find_map(|(_, e)| match e {
+        Event::IncidentUpdated { update, .. } => Some(update.clone()),
+        _ => None,
+    });
+    let update = update.expect("an update says it fails again");
+    assert!(
+        update.message.contains("(it was working again)"),
+        "{}",
+        update.message
+    );
+    assert_eq!(update.status, IncidentStatus::Identified);
+}

@@ -260,3 +260,29 @@ fn customers_never_see_a_component_that_is_not_public() {
     );
     assert!(operator.to_text().contains("Database (major outage)"));
 }
+
+#[test]
+fn monitoring_after_a_passed_eta_is_not_called_late() {
+    // A declared incident keeps its declared status while open; once someone writes
+    // "monitoring", the fix is in, whatever the ETA said.
+    let mut inc = incident();
+    let mut first = update(IncidentStatus::Identified);
+    first.eta = Some("2026-11-22T10:00:00Z".parse().unwrap());
+    inc.updates.push(first);
+    let mut monitoring = update(IncidentStatus::Monitoring);
+    monitoring.at = "2026-11-22T10:30:00Z".parse().unwrap();
+    monitoring.eta = None;
+    let n = notice(
+        &inc,
+        &monitoring,
+        &[("checkout", ComponentStatus::PartialOutage)],
+    );
+    assert_eq!(n.eta, None, "{}", n.to_text());
+    assert!(!n.to_text().contains("longer than we expected"));
+}
+
+#[test]
+fn a_notice_showing_no_component_does_not_claim_a_recovery() {
+    let n = notice(&incident(), &update(IncidentStatus::Investigating), &[]);
+    assert_eq!(n.state, "Investigating");
+}
