@@ -200,6 +200,8 @@ fn settle_checks(inc: &Incident, view: &StatusView, now: DateTime<Utc>, diff: &m
     if !inc.automatic {
         return;
     }
+    diff.events
+        .extend(super::incidents::peak_header(view, inc, now));
     for c in inc.components.keys() {
         let from = view.probe_status(c);
         if !from.is_operational() {

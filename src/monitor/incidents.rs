@@ -55,6 +55,7 @@ pub fn events_for(
         let mut events = vec![change(Some(open.id.clone()))];
         if transition.to.is_operational() {
             if !open.has_human_updates() {
+                events.extend(peak_header(view, open, at));
                 events.push((
                     at,
                     Event::IncidentResolved {
@@ -191,6 +192,65 @@ fn follow(
             },
         ),
     ]
+}
+
+/// An automatic incident about to be resolved is remembered at its worst: while open,
+/// its title and impact followed its component down as well as up; history lists the
+/// worst it reached (its timeline says when it eased).
+pub fn peak_header(
+    view: &StatusView,
+    incident: &Incident,
+    at: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Event)> {
+    if !incident.automatic {
+        return None;
+    }
+    let worst_of = |c: &str| {
+        view.history
+            .get(c)
+            .into_iter()
+            .flatten()
+            .filter(|(t, _)| *t >= incident.opened_at && *t <= at)
+            .map(|(_, s)| *s)
+            .chain(incident.components.get(c).copied())
+            .max_by_key(|s| s.severity())
+    };
+    let peak: BTreeMap<String, ComponentStatus> = incident
+        .components
+        .keys()
+        .filter_map(|c| worst_of(c).map(|s| (c.clone(), s)))
+        .collect();
+    let worst = peak.values().copied().max_by_key(|s| s.severity())?;
+    if peak == incident.components && worst.impact() == incident.impact {
+        return None;
+    }
+    // A title of the automatic kind names the worst; one a person chose stays.
+    let name = incident
+        .title
+        .split_once(": ")
+        .map_or(incident.title.as_str(), |(n, _)| n);
+    let automatic_title = [
+        ComponentStatus::DegradedPerformance,
+        ComponentStatus::PartialOutage,
+        ComponentStatus::MajorOutage,
+    ]
+    .into_iter()
+    .any(|s| incident.title == title(name, s));
+    Some((
+        at,
+        Event::IncidentChanged {
+            id: incident.id.clone(),
+            reference: incident.reference.clone(),
+            title: if automatic_title {
+                title(name, worst)
+            } else {
+                incident.title.clone()
+            },
+            components: peak,
+            impact: worst.impact(),
+            postmortem_url: incident.postmortem_url.clone(),
+        },
+    ))
 }
 
 fn is_outage(s: ComponentStatus) -> bool {

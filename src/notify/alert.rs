@@ -30,21 +30,13 @@ pub fn notice(config: &Config, composed: &Composed) -> Option<Notice> {
     };
     let headline = title(kind).to_owned();
     let site = &config.site.title;
-    let affected = component
-        .iter()
-        .map(|c| super::notice::Affected {
-            name: config
-                .component(c)
-                .map_or_else(|| c.clone(), |x| x.name.clone()),
-            status: crate::status::ComponentStatus::Operational,
+    let about = component
+        .as_deref()
+        .map(|c| {
+            let name = config.component(c).map_or(c, |x| x.name.as_str());
+            format!(" ({name})")
         })
-        .collect::<Vec<_>>();
-    let names: Vec<&str> = affected.iter().map(|a| a.name.as_str()).collect();
-    let about = if names.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", names.join(", "))
-    };
+        .unwrap_or_default();
     Some(Notice {
         subject: format!("[Operator alert] {site}: {headline}{about}"),
         title: format!("{headline}{about}"),
@@ -67,5 +59,6 @@ pub fn notice(config: &Config, composed: &Composed) -> Option<Notice> {
         posted: Some(super::notice::local_time(composed.at, config.site.timezone)),
         lasted: None,
         over: false,
+        upcoming: false,
     })
 }

@@ -83,6 +83,8 @@ pub struct Notice {
     pub lasted: Option<String>,
     /// The trouble is over (resolved, or maintenance completed or cancelled).
     pub over: bool,
+    /// It has not started yet (planned maintenance announced, reminded or moved).
+    pub upcoming: bool,
 }
 
 /// Who reads a notice: customers see public components only; operators see all.
@@ -284,6 +286,7 @@ impl Notice {
             posted: Some(local_time(update.at, tz)),
             lasted: over.then(|| lasted(update.at - incident.opened_at)),
             over,
+            upcoming: false,
         }
     }
 
@@ -327,11 +330,7 @@ impl Notice {
             ),
             "completed" => (
                 "Maintenance completed",
-                format!(
-                    "The maintenance is complete: {} {} normally again.",
-                    names.join(", "),
-                    if names.len() == 1 { "works" } else { "work" }
-                ),
+                format!("The maintenance of {} is complete.", names.join(", ")),
             ),
             "cancelled" => (
                 "Maintenance cancelled",
@@ -375,6 +374,7 @@ impl Notice {
             posted: None,
             lasted: None,
             over,
+            upcoming: matches!(step, "scheduled" | "reminder" | "rescheduled"),
         }
     }
 
@@ -388,7 +388,7 @@ impl Notice {
             .affected
             .iter()
             .map(|a| {
-                if self.over {
+                if self.over || self.upcoming {
                     a.name.clone()
                 } else {
                     format!("{} ({})", a.name, a.words())
@@ -397,6 +397,8 @@ impl Notice {
             .collect();
         let lead = if self.over {
             "Was affected"
+        } else if self.upcoming {
+            "Will be affected"
         } else {
             "Affected"
         };

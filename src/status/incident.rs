@@ -17,7 +17,8 @@ pub struct Incident {
     /// clients show one conversation.
     pub opened_title: String,
     pub components: BTreeMap<String, ComponentStatus>,
-    /// The worst impact the incident reached.
+    /// How bad it is: while an automatic incident is open, as its component stands now;
+    /// once resolved, the worst it reached.
     pub impact: Impact,
     pub automatic: bool,
     pub opened_at: DateTime<Utc>,

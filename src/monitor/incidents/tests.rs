@@ -95,7 +95,17 @@ fn an_outage_opens_one_incident_in_plain_words_and_recovery_resolves_it() {
         &tr(PartialOutage, Operational, "2026-11-22T23:40:00Z"),
         &view,
     );
+    // It eased to a partial outage before recovering: history remembers it at its worst.
     match &fixed[1].1 {
+        Event::IncidentChanged { title, impact, .. } => {
+            assert_eq!(
+                (title.as_str(), *impact),
+                ("Public API: major outage", Impact::Critical)
+            );
+        }
+        other => panic!("expected the worst restored, got {other:?}"),
+    }
+    match &fixed[2].1 {
         Event::IncidentResolved {
             duration_secs,
             update: Some(u),

@@ -219,13 +219,22 @@ fn each_maintenance_step_says_its_own_thing_under_one_subject() {
         text.contains("From 02:00 CET on 25 November to 04:00 CET on 25 November."),
         "{text}"
     );
-    assert!(text.contains("Affected: Database (under maintenance)"));
+    assert!(text.contains("Will be affected: Database\n"), "{text}");
     assert!(steps[1].message.contains("should end by 04:00 CET"));
+    assert!(
+        steps[1]
+            .to_text()
+            .contains("Affected: Database (under maintenance)")
+    );
     assert!(
         !steps[2].message.contains("Writes are paused."),
         "completion does not repeat the start"
     );
-    assert!(steps[2].message.contains("Database works normally again"));
+    assert!(
+        steps[2]
+            .message
+            .contains("The maintenance of Database is complete.")
+    );
     assert!(steps[3].message.contains("will not take place"));
 }
 
