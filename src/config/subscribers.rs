@@ -254,8 +254,8 @@ impl Subscribers {
                     "",
                 );
                 let sub = match kind {
-                    "email" => email(&mut t, &mut rep, config),
-                    "webhook" => webhook(&mut t, &mut rep, config, &ctx),
+                    "email" => email(&mut t, &mut rep, config, false),
+                    "webhook" => webhook(&mut t, &mut rep, config, &ctx, false),
                     _ => operator(&mut t, &mut rep, config, &ctx),
                 };
                 t.finish(&mut rep, keys, &|_| None);
@@ -298,7 +298,12 @@ impl Subscribers {
     }
 }
 
-fn components(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Option<Vec<String>> {
+fn components(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    config: &Config,
+    operator: bool,
+) -> Option<Vec<String>> {
     let Some(items) = t.array(rep, "components") else {
         return Some(Vec::new());
     };
@@ -321,6 +326,17 @@ fn components(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Optio
                 &format!("\"{}\" is not a configured component{hint}", s.get_ref()),
             );
             ok = false;
+        } else if !operator && !config.is_public(s.get_ref()) {
+            t.error(
+                rep,
+                s.span(),
+                "components",
+                &format!(
+                    "\"{}\" is kept from customers (public = false); only [[operator]] entries hear of it",
+                    s.get_ref()
+                ),
+            );
+            ok = false;
         } else if !out.contains(s.get_ref()) {
             out.push(s.into_inner());
         }
@@ -328,7 +344,12 @@ fn components(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Optio
     ok.then_some(out)
 }
 
-fn email(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Option<Subscriber> {
+fn email(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    config: &Config,
+    operator: bool,
+) -> Option<Subscriber> {
     let address = t
         .required_string(rep, "address", "where to send the notices")
         .and_then(|s| match email_address(s.get_ref()) {
@@ -338,7 +359,7 @@ fn email(t: &mut Table<'_, '_>, rep: &mut Report, config: &Config) -> Option<Sub
                 None
             }
         });
-    let components = components(t, rep, config);
+    let components = components(t, rep, config, operator);
     let timezone = match t.string(rep, "timezone") {
         None => Some(None),
         Some(s) => match s.get_ref().parse::<Tz>() {
@@ -372,6 +393,7 @@ fn webhook(
     rep: &mut Report,
     config: &Config,
     ctx: &Ctx<'_>,
+    operator: bool,
 ) -> Option<Subscriber> {
     let url = t.string(rep, "url");
     let url_env = t.string(rep, "url_env");
@@ -461,7 +483,7 @@ fn webhook(
         }
         (None, _) | (_, None) => Some(None),
     };
-    let components = components(t, rep, config);
+    let components = components(t, rep, config, operator);
     let url = url?;
     Some(Subscriber {
         key: webhook_key(&url),
@@ -497,22 +519,91 @@ fn operator(
         );
         return None;
     }
-    let mut s = if by_hook {
-        if t.has("timezone") {
-            // Read so it is not reported as unknown; it only means something for email.
-            let _ = t.string(rep, "timezone");
-            t.error(
-                rep,
-                t.span(),
-                "timezone",
-                "is for email operators; webhooks get times in UTC",
-            );
-        }
-        webhook(t, rep, config, ctx)?
+    // Keys of the other kind mean nothing here: say so where they stand.
+    let (foreign, why): (&[&str], &str) = if by_hook {
+        (
+            &["timezone"],
+            "is for email operators; chat messages use the site's time zone",
+        )
     } else {
-        email(t, rep, config)?
+        (
+            &["secret_env", "format"],
+            "is for webhook operators (with url or url_env)",
+        )
+    };
+    let mut ok = true;
+    for key in foreign {
+        if let Some(v) = t.raw(key) {
+            let span = v.span();
+            t.error(rep, span, key, why);
+            ok = false;
+        }
+    }
+    let mut s = if by_hook {
+        webhook(t, rep, config, ctx, true)?
+    } else {
+        email(t, rep, config, true)?
     };
     s.operator = true;
     s.key = format!("operator:{}", s.key);
-    Some(s)
+    ok.then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(src: &str) -> Result<Subscribers, Diagnostics> {
+        let mut config = crate::config::tests::minimal();
+        let mut private = config.components[0].clone();
+        private.id = "queue".into();
+        private.public = false;
+        config.components.push(private);
+        Subscribers::parse(Path::new("subscribers.toml"), src, &config, &|name| {
+            (name == "HOOK").then(|| "https://hooks.example.com/x".to_owned())
+        })
+    }
+
+    fn problems(src: &str) -> Vec<String> {
+        match check(src) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn operators_are_email_or_webhook_and_keys_of_the_other_kind_are_refused() {
+        let ok =
+            check("[[operator]]\naddress = \"OnCall@Example.com\"\ncomponents = [\"queue\"]\n")
+                .expect("valid");
+        assert!(ok.list[0].operator);
+        assert_eq!(ok.list[0].key, "operator:email:oncall@example.com");
+        let p = problems("[[operator]]\naddress = \"oncall@example.com\"\nformat = \"slack\"\n");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with(
+                "subscribers.toml:3:10: operator #1 (line 1): format: is for webhook operators"
+            ),
+            "{p:?}"
+        );
+        let p =
+            problems("[[operator]]\nurl_env = \"HOOK\"\nformat = \"slack\"\ntimezone = \"UTC\"\n");
+        assert!(
+            p.iter().any(|l| l.starts_with(
+                "subscribers.toml:4:12: operator #1 (line 1): timezone: is for email operators"
+            )),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn customers_cannot_choose_a_component_kept_from_them() {
+        let p = problems("[[email]]\naddress = \"a@example.com\"\ncomponents = [\"queue\"]\n");
+        assert!(
+            p.iter().any(
+                |l| l.contains("components: \"queue\" is kept from customers (public = false)")
+            ),
+            "{p:?}"
+        );
+    }
 }

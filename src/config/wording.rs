@@ -114,17 +114,26 @@ pub struct StillVars {
     pub recovered: bool,
 }
 
+/// What component templates may use, for error messages.
+const COMPONENT_NAMES: &str =
+    "{{component}}, {{update_within}}, {{status}}, {{was}} and {{expired_at}}";
+/// What `still_working` may use.
+const STILL_NAMES: &str = "{{next_update}}, {{late}} and {{recovered}}";
+
 /// Fill a template. Operator text is not escaped here: each channel escapes for itself.
+/// The error is handlebars' reason, for [`invalid`] to word.
 pub fn render(template: &str, vars: &impl Serialize) -> Result<String, String> {
     let mut hb = Handlebars::new();
     hb.register_escape_fn(no_escape);
     hb.set_strict_mode(true);
     hb.render_template(template, vars)
         .map(|s| s.trim().to_owned())
-        .map_err(|e| {
-            let reason = e.reason().to_string();
-            format!("is not a valid template: {reason} (templates may use {{{{component}}}}, {{{{update_within}}}}, {{{{status}}}}, {{{{was}}}} and {{{{expired_at}}}})")
-        })
+        .map_err(|e| e.reason().to_string())
+}
+
+/// The message for a template that does not render.
+fn invalid(reason: &str, names: &str) -> String {
+    format!("is not a valid template: {reason} (it may use {names})")
 }
 
 /// "30 minutes", "1 hour", "90 seconds".
@@ -190,11 +199,7 @@ pub(super) fn site_wording(mut t: Table<'_, '_>, rep: &mut Report) -> (Wording, 
         if s.get_ref().trim().is_empty() {
             t.error(rep, s.span(), "still_working", "must not be empty");
         } else if let Err(e) = render(s.get_ref(), &vars) {
-            let e = e.replace(
-                "templates may use {{component}}, {{update_within}}, {{status}}, {{was}} and {{expired_at}}",
-                "it may use {{next_update}}, {{late}} and {{recovered}}",
-            );
-            t.error(rep, s.span(), "still_working", &e);
+            t.error(rep, s.span(), "still_working", &invalid(&e, STILL_NAMES));
         } else {
             p.still_working = s.into_inner();
         }
@@ -222,7 +227,7 @@ fn templates(t: &mut Table<'_, '_>, rep: &mut Report, base: &Wording) -> Wording
         if s.get_ref().trim().is_empty() {
             t.error(rep, s.span(), key, "must not be empty");
         } else if let Err(e) = render(s.get_ref(), &example()) {
-            t.error(rep, s.span(), key, &e);
+            t.error(rep, s.span(), key, &invalid(&e, COMPONENT_NAMES));
         } else {
             *slot = s.into_inner();
         }

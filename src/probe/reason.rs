@@ -193,7 +193,12 @@ pub fn tls_reason(e: &rustls::Error) -> String {
             | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
                 "certificate is signed with an unsupported algorithm".into()
             }
-            C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            C::Other(other)
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) =>
+            {
                 "certificate is self-signed (a certificate authority's own certificate sent by the server)".into()
             }
             _ => "certificate not trusted".into(),

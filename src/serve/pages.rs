@@ -138,7 +138,7 @@ pub fn manage(site: &str, token: &str, m: &super::Manage) -> Response {
         html_escape(&m.address)
     ));
     if m.from_file {
-        body.push_str("<p>This address is on the list our team keeps, so they choose what it hears about: reply to any notice to change it.</p>\n");
+        body.push_str("<p>This address is on the list our team keeps, so they choose what it hears about: ask them to change it (every notice says how to reach them).</p>\n");
     } else {
         let none = m.components.iter().all(|(_, _, c)| !c);
         body.push_str("<form method=\"post\">\n<fieldset>\n<legend>Hear about (leave all unticked for everything)</legend>\n");

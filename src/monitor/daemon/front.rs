@@ -219,7 +219,7 @@ impl Daemon {
         if let Some(chosen) = set {
             if from_file {
                 problem = Some(
-                    "Our team keeps this address's choices; reply to any notice to change them."
+                    "Our team keeps this address's choices; ask them to change them (every notice says how to reach them)."
                         .to_owned(),
                 );
             } else if let Some(bad) = chosen
