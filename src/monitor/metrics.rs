@@ -80,7 +80,10 @@ impl Metrics {
             "counter",
             "Probes run, per component.",
         );
-        for (c, (runs, _)) in &self.probes {
+        // /metrics is answered on the public front: components kept from customers are
+        // left out of it.
+        let shown = |c: &str| config.is_public(c);
+        for (c, (runs, _)) in self.probes.iter().filter(|(c, _)| shown(c)) {
             lines.push(format!("{n}{{component=\"{}\"}} {runs}", label(c)));
         }
         flush(&mut out, &mut lines);
@@ -90,7 +93,7 @@ impl Metrics {
             "counter",
             "Probes that found the component down, per component.",
         );
-        for (c, (_, failed)) in &self.probes {
+        for (c, (_, failed)) in self.probes.iter().filter(|(c, _)| shown(c)) {
             lines.push(format!("{n}{{component=\"{}\"}} {failed}", label(c)));
         }
         flush(&mut out, &mut lines);
@@ -100,7 +103,7 @@ impl Metrics {
             "histogram",
             "How long probes took, per component.",
         );
-        for (c, h) in &self.latency {
+        for (c, h) in self.latency.iter().filter(|(c, _)| shown(c)) {
             let c = label(c);
             for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
                 lines.push(format!(
@@ -122,7 +125,7 @@ impl Metrics {
             "gauge",
             "1 for each component's current status.",
         );
-        for c in &config.components {
+        for c in config.public_components() {
             let now_status = view.status_of(&c.id);
             for s in ComponentStatus::ALL {
                 lines.push(format!(
@@ -140,7 +143,11 @@ impl Metrics {
             "gauge",
             "Incidents not resolved.",
         );
-        lines.push(format!("{n} {}", view.open_incidents().count()));
+        let open = view
+            .open_incidents()
+            .filter(|i| i.components.is_empty() || i.components.keys().any(|c| shown(c)))
+            .count();
+        lines.push(format!("{n} {open}"));
         flush(&mut out, &mut lines);
         let n = family(
             &mut out,

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Check, When};
-use crate::probe::{Prober, Sample};
+use crate::probe::{Outcome, Prober, Sample};
 
 /// Interval checks start at a random offset within this much (or their interval, if
 /// shorter), so that many checks do not all fire at the same instant.
@@ -141,11 +141,27 @@ async fn run_once(
     cancel: CancellationToken,
     running: Arc<AtomicBool>,
 ) {
+    // Whatever happens below, the check is free to run again at its next tick.
+    let _done = Done(running);
     let work = async {
         let Ok(permit) = limit.acquire().await else {
             return;
         };
-        let sample = prober.probe(&job.check).await;
+        // A probe that fails in forewarn itself (a panic) says nothing of the service:
+        // an unknown sample, which operators hear about, and the check goes on.
+        let check = job.check.clone();
+        let started = Utc::now();
+        let sample = match tokio::spawn(async move { prober.probe(&check).await }).await {
+            Ok(sample) => sample,
+            Err(_) => Sample {
+                outcome: Outcome::Unknown(
+                    "could not check: the probe stopped on an internal fault of forewarn".into(),
+                ),
+                latency: Duration::ZERO,
+                at: started,
+                certificate: None,
+            },
+        };
         drop(permit);
         let _ = tx
             .send(Observation {
@@ -159,7 +175,15 @@ async fn run_once(
         _ = cancel.cancelled() => {}
         _ = work => {}
     }
-    running.store(false, Ordering::Release);
+}
+
+/// Marks a check's probe as finished when dropped, even by a panic.
+struct Done(Arc<AtomicBool>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 fn first_tick(when: &When, tz: Tz) -> Instant {

@@ -93,7 +93,7 @@ impl DnsProber {
         };
         let lookup = match resolver.lookup(fqdn.as_str(), kind).await {
             Ok(l) => l,
-            Err(e) => return Outcome::Down(lookup_error(&e, &d.name, kind)),
+            Err(e) => return lookup_error(&e, &d.name, kind),
         };
         let answers: BTreeSet<IpAddr> = lookup
             .answers()
@@ -126,7 +126,17 @@ impl DnsProber {
     }
 }
 
-fn lookup_error(e: &NetError, name: &str, kind: RecordType) -> String {
+fn lookup_error(e: &NetError, name: &str, kind: RecordType) -> Outcome {
+    // This machine's trouble (no descriptors for a socket, no memory) is not the name's.
+    if let NetError::Io(io) = e
+        && let Some(why) = super::reason::local_cause(io)
+    {
+        return Outcome::Unknown(format!("could not check: {why}"));
+    }
+    Outcome::Down(lookup_reason(e, name, kind))
+}
+
+fn lookup_reason(e: &NetError, name: &str, kind: RecordType) -> String {
     if e.is_nx_domain() {
         format!("no such domain: {name}")
     } else if e.is_no_records_found() {
