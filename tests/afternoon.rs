@@ -154,6 +154,20 @@ impl Afternoon {
     }
 }
 
+/// The Message-IDs of every mail to `to`, in arrival order.
+fn message_ids(a: &Afternoon, to: &str) -> Vec<String> {
+    a.smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t == to))
+        .filter_map(|m| {
+            mail_parser::MessageParser::default()
+                .parse(m.data.as_bytes())
+                .and_then(|p| p.message_id().map(str::to_owned))
+        })
+        .collect()
+}
+
 /// What a row checks; failures are collected so one run reports every untruth.
 struct Check<'a> {
     step: &'a str,
@@ -373,6 +387,40 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            name: "4b. forewarn restarts in the middle of it all",
+            act: |a| {
+                let old = a.daemon.take().expect("daemon").stop();
+                assert_eq!(old.status.code(), Some(0));
+                a.daemon = Some(common::Running::new(common::start_daemon_logged(
+                    &a.config,
+                    &a.state,
+                    &[(SECRET_VAR, SECRET)],
+                )));
+            },
+            reached: |a| {
+                common::daemon_log(&a.state)
+                    .matches("monitoring started")
+                    .count()
+                    == 2
+            },
+            check: |a, c| {
+                // Give it a few probe rounds: nothing already told is told again.
+                std::thread::sleep(Duration::from_secs(3));
+                let ids = message_ids(a, CUSTOMER);
+                let mut unique = ids.clone();
+                unique.sort();
+                unique.dedup();
+                c.holds(
+                    "no customer email was sent twice across the restart",
+                    unique.len() == ids.len(),
+                );
+                let open = a.api("incidents/unresolved.json")["incidents"]
+                    .as_array()
+                    .map_or(0, |v| v.len());
+                c.holds("no incident was opened again: two are open", open == 2);
+            },
+        },
+        Row {
             name: "5. the operator identifies the checkout fault, with an ETA in 8 seconds",
             act: |a| {
                 a.cli(&[
@@ -523,6 +571,89 @@ fn rows() -> Vec<Row> {
                     first["affected_components"][0]["old_status"] == "operational"
                         && first["affected_components"][0]["new_status"] == "major_outage",
                 );
+            },
+        },
+        Row {
+            name: "8b. the operator declares slow refunds, expecting a fix in 3 seconds",
+            act: |a| {
+                a.cli(&[
+                    "incident",
+                    "new",
+                    "--title",
+                    "Refunds delayed",
+                    "--component",
+                    "checkout=degraded_performance",
+                    "--impact",
+                    "minor",
+                    "--message",
+                    "Refunds take longer than usual to reach your account.",
+                    "--eta",
+                    "3s",
+                ]);
+            },
+            reached: |a| a.mail(CUSTOMER, "Refunds take longer than usual").is_some(),
+            check: |a, c| {
+                let mail = a.mail(CUSTOMER, "Refunds take longer than usual").unwrap();
+                c.holds(
+                    "a declared incident's subject is its title and reference",
+                    mail.subject.starts_with("Refunds delayed (INC-"),
+                );
+                c.says("customer email", &mail.text, "We expect a fix by");
+            },
+        },
+        Row {
+            name: "8c. the ETA passes without a word, then the operator writes \"monitoring\" and resolves",
+            act: |a| {
+                // Nobody writes by the ETA: forewarn says it is late, for the team.
+                wait_until(LIMIT, "the late notice", || {
+                    a.mail(CUSTOMER, "This is taking longer than we expected")
+                        .is_some()
+                });
+                let id = "refunds-delayed";
+                a.cli(&[
+                    "incident",
+                    "update",
+                    id,
+                    "--status",
+                    "monitoring",
+                    "--message",
+                    "Refunds are flowing again; we are watching them.",
+                ]);
+                wait_until(LIMIT, "the monitoring notice", || {
+                    a.mail(CUSTOMER, "Refunds are flowing again").is_some()
+                });
+                a.cli(&[
+                    "incident",
+                    "resolve",
+                    id,
+                    "--message",
+                    "Refunds reach accounts on time again.",
+                ]);
+            },
+            reached: |a| {
+                a.mail(CUSTOMER, "Refunds reach accounts on time again.")
+                    .is_some()
+            },
+            check: |a, c| {
+                let late = a
+                    .mail(CUSTOMER, "This is taking longer than we expected")
+                    .unwrap();
+                c.holds(
+                    "the late notice keeps the incident's subject",
+                    late.subject.starts_with("Refunds delayed (INC-"),
+                );
+                c.says("late notice", &late.text, "We are still working on it.");
+                let mail = a.mail(CUSTOMER, "Refunds are flowing again").unwrap();
+                c.holds(
+                    "monitoring is not called late",
+                    mail.text.starts_with("Degraded performance · Monitoring"),
+                );
+                c.never(
+                    "monitoring email",
+                    &mail.text,
+                    "taking longer than we expected",
+                );
+                c.never("monitoring email", &mail.text, "We expect a fix by");
             },
         },
         Row {
@@ -722,6 +853,11 @@ fn a_messy_afternoon_is_told_truthfully_on_every_channel() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), all, "a webhook was sent twice");
+    let mails = message_ids(&a, CUSTOMER);
+    let mut unique = mails.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), mails.len(), "an email was sent twice");
     drop(a.dir);
 }
 
