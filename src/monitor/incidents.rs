@@ -298,18 +298,12 @@ impl Words<'_> {
         {
             message.push_str(&format!("\n\nWhat our checks see: {d}."));
         }
-        IncidentUpdate {
-            at: self.at,
+        IncidentUpdate::automatic(
+            self.at,
             status,
             message,
-            eta: None,
-            notify: true,
-            apology: None,
-            credit: None,
-            automatic: true,
-            next_update: promise
-                .map(|d| self.at + TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)),
-        }
+            promise.map(|d| self.at + TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)),
+        )
     }
 }
 

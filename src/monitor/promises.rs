@@ -60,55 +60,67 @@ pub fn due(
         let tz = config.site.timezone;
         let unattended = inc.updates.iter().rev().take_while(|u| u.automatic).count();
         if now >= by && unattended >= MAX_UNATTENDED {
-            let key = format!("update-due:{}:{}:unattended", inc.id, by.timestamp());
-            if !log.raised(&key) {
-                events.push((
-                    now,
-                    Event::OperatorAlert {
-                        key,
-                        kind: "update_due".into(),
-                        component: inc.components.keys().next().cloned(),
-                        incident: Some(inc.id.clone()),
-                        message: format!(
-                            "Nobody has written on {} ({}) since {}, and forewarn has posted {unattended} updates of its own. It posts no more until someone writes: customers were last promised an update by {}. Write one with `forewarn incident update {} --status ... --message ...`.",
-                            inc.reference,
-                            inc.title,
-                            inc.updates
-                                .iter()
-                                .rev()
-                                .find(|u| !u.automatic)
-                                .map_or_else(|| local_time(inc.opened_at, tz), |u| local_time(u.at, tz)),
-                            local_time(by, tz),
-                            inc.reference
-                        ),
-                    },
-                ));
-            }
+            let since = inc
+                .updates
+                .iter()
+                .rev()
+                .find(|u| !u.automatic)
+                .map_or(inc.opened_at, |u| u.at);
+            events.extend(due_alert(
+                log,
+                inc,
+                format!("update-due:{}:{}:unattended", inc.id, by.timestamp()),
+                format!(
+                    "Nobody has written on {} ({}) since {}, and forewarn has posted {unattended} updates of its own. It posts no more until someone writes: customers were last promised an update by {}. Write one with `forewarn incident update {} --status ... --message ...`.",
+                    inc.reference,
+                    inc.title,
+                    local_time(since, tz),
+                    local_time(by, tz),
+                    inc.reference
+                ),
+                now,
+            ));
         } else if now >= by {
             events.push((now, still_working(config, view, inc, by, now)));
         } else if now >= by - remind {
-            let key = format!("update-due:{}:{}", inc.id, by.timestamp());
-            if !log.raised(&key) {
-                events.push((
-                    now,
-                    Event::OperatorAlert {
-                        key,
-                        kind: "update_due".into(),
-                        component: inc.components.keys().next().cloned(),
-                        incident: Some(inc.id.clone()),
-                        message: format!(
-                            "{} ({}) promised customers an update by {}. Write it with `forewarn incident update {} --status ... --message ...`; if nobody does by then, forewarn posts that the team is still working on it.",
-                            inc.reference,
-                            inc.title,
-                            local_time(by, tz),
-                            inc.reference
-                        ),
-                    },
-                ));
-            }
+            events.extend(due_alert(
+                log,
+                inc,
+                format!("update-due:{}:{}", inc.id, by.timestamp()),
+                format!(
+                    "{} ({}) promised customers an update by {}. Write it with `forewarn incident update {} --status ... --message ...`; if nobody does by then, forewarn posts that the team is still working on it.",
+                    inc.reference,
+                    inc.title,
+                    local_time(by, tz),
+                    inc.reference
+                ),
+                now,
+            ));
         }
     }
     events
+}
+
+/// An operator alert about a promise, unless this one was raised already.
+fn due_alert(
+    log: &AlertLog,
+    inc: &Incident,
+    key: String,
+    message: String,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Event)> {
+    (!log.raised(&key)).then(|| {
+        (
+            now,
+            Event::OperatorAlert {
+                key,
+                kind: "update_due".into(),
+                component: inc.components.keys().next().cloned(),
+                incident: Some(inc.id.clone()),
+                message,
+            },
+        )
+    })
 }
 
 /// The automatic update that keeps a promise nobody else kept.
