@@ -1,5 +1,8 @@
 //! The `forewarn` command line: parse flags, call one library function, map the result
 //! to an exit code.
+//!
+//! Over 500 lines only because clap's derive spells out every subcommand and flag; no
+//! logic lives here.
 
 use std::io::Write;
 use std::path::PathBuf;

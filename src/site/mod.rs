@@ -4,6 +4,9 @@
 //! A [`Builder`] renders everything for a full build, or, after events, only the pages
 //! those events touch plus the site-wide pages; files whose content did not change are
 //! not rewritten.
+//!
+//! Over 500 lines: the builder's full and incremental paths share their bookkeeping of
+//! what was published; they are kept side by side so they cannot drift apart.
 
 pub mod api;
 pub mod badges;
