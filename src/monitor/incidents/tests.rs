@@ -43,6 +43,32 @@ fn apply(view: &mut StatusView, events: Vec<(DateTime<Utc>, Event)>) {
 
 use ComponentStatus::*;
 
+/// A person posts an "identified" update on the incident `id`.
+fn person_writes(view: &mut StatusView, id: &str, at: &str, message: &str) {
+    let at: DateTime<Utc> = at.parse().unwrap();
+    apply(
+        view,
+        vec![(
+            at,
+            Event::IncidentUpdated {
+                id: id.to_owned(),
+                reference: id.to_owned(),
+                update: IncidentUpdate {
+                    at,
+                    status: IncidentStatus::Identified,
+                    message: message.into(),
+                    eta: None,
+                    notify: true,
+                    apology: None,
+                    credit: None,
+                    automatic: false,
+                    next_update: None,
+                },
+            },
+        )],
+    );
+}
+
 #[test]
 fn an_outage_opens_one_incident_in_plain_words_and_recovery_resolves_it() {
     let c = component();
@@ -199,27 +225,7 @@ fn an_escalation_retitles_the_incident_keeps_its_status_and_says_what_changed() 
     apply(&mut view, opened);
     let id = view.open_incidents().next().unwrap().id.clone();
     // A person said what they found; the symptoms then got worse.
-    apply(
-        &mut view,
-        vec![(
-            "2026-11-22T10:02:00Z".parse().unwrap(),
-            Event::IncidentUpdated {
-                id: id.clone(),
-                reference: id.clone(),
-                update: IncidentUpdate {
-                    at: "2026-11-22T10:02:00Z".parse().unwrap(),
-                    status: IncidentStatus::Identified,
-                    message: "A slow disk.".into(),
-                    eta: None,
-                    notify: true,
-                    apology: None,
-                    credit: None,
-                    automatic: false,
-                    next_update: None,
-                },
-            },
-        )],
-    );
+    person_writes(&mut view, &id, "2026-11-22T10:02:00Z", "A slow disk.");
     let worse = events(
         &c,
         &tr(DegradedPerformance, MajorOutage, "2026-11-22T10:05:00Z"),
@@ -373,26 +379,11 @@ fn an_incident_a_person_wrote_on_is_left_for_them_to_resolve() {
         _ => unreachable!(),
     };
     apply(&mut view, opened);
-    apply(
+    person_writes(
         &mut view,
-        vec![(
-            "2026-11-22T10:10:00Z".parse().unwrap(),
-            Event::IncidentUpdated {
-                id: id.clone(),
-                reference: id.clone(),
-                update: IncidentUpdate {
-                    at: "2026-11-22T10:10:00Z".parse().unwrap(),
-                    status: IncidentStatus::Identified,
-                    message: "A database failover is under way.".into(),
-                    eta: None,
-                    notify: true,
-                    apology: None,
-                    credit: None,
-                    automatic: false,
-                    next_update: None,
-                },
-            },
-        )],
+        &id,
+        "2026-11-22T10:10:00Z",
+        "A database failover is under way.",
     );
     let fixed = events(
         &c,
@@ -449,27 +440,7 @@ fn a_relapse_under_a_persons_care_is_told() {
     );
     apply(&mut view, opened);
     let id = view.open_incidents().next().unwrap().id.clone();
-    apply(
-        &mut view,
-        vec![(
-            "2026-11-22T10:05:00Z".parse().unwrap(),
-            Event::IncidentUpdated {
-                id: id.clone(),
-                reference: id.clone(),
-                update: IncidentUpdate {
-                    at: "2026-11-22T10:05:00Z".parse().unwrap(),
-                    status: IncidentStatus::Identified,
-                    message: "A bad deploy.".into(),
-                    eta: None,
-                    notify: true,
-                    apology: None,
-                    credit: None,
-                    automatic: false,
-                    next_update: None,
-                },
-            },
-        )],
-    );
+    person_writes(&mut view, &id, "2026-11-22T10:05:00Z", "A bad deploy.");
     let fixed = events(
         &c,
         &tr(MajorOutage, Operational, "2026-11-22T10:10:00Z"),
