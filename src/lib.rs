@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod files;
 pub mod journal;
 pub mod monitor;
 pub mod notify;

@@ -1,7 +1,7 @@
 //! Shared by the commands that write declared files: ids, times, checking a file's new
 //! text before it replaces the old, and the preview of what subscribers will be told.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -112,14 +112,9 @@ pub fn write_checked(
     if !mine.is_empty() {
         return Err(LoadError::Invalid(Diagnostics(mine)).into());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tmp: PathBuf = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    // An operator's words: durable before the command says it wrote them.
+    crate::files::write_atomic(path, text.as_bytes(), crate::files::Durability::Durable)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

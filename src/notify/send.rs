@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+
+use crate::files::{Durability, write_atomic};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -191,17 +193,9 @@ pub fn retry_after(v: Option<&reqwest::header::HeaderValue>) -> Option<Duration>
 
 /// Write atomically: a reader of the folder never sees half a message.
 fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(".{id}.tmp"));
     let path = dir.join(format!("{id}.eml"));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write_atomic(&path, bytes, Durability::Durable)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

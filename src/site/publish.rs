@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::files::{Durability, write_atomic};
 use anyhow::{Context, bail};
 
 /// Marks a folder as a forewarn site and lists the files forewarn wrote in it.
@@ -23,20 +23,11 @@ pub const MANIFEST: &str = ".forewarn-site";
 /// Files a project keeps in an output folder that a build must not drop.
 const KEEP: &[&str] = &["README.md", ".gitkeep", ".gitignore"];
 
-/// Write `path` atomically: a temporary file beside it, then a rename.
+/// Write `path` atomically; pages are made again from the journal, so they are not
+/// synced (see [`crate::files`]).
 pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f =
-        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    drop(f);
-    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    write_atomic(path, bytes, Durability::Rebuildable)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Refuse a folder that holds anything forewarn did not put there.

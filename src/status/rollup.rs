@@ -14,6 +14,7 @@ use anyhow::Context;
 use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::files::{Durability, write_atomic};
 use crate::probe::{Outcome, Sample};
 
 pub const ROLLUP_DIR: &str = "rollups";
@@ -246,15 +247,9 @@ impl Rollups {
 
     fn write_snapshot(&self) -> anyhow::Result<()> {
         let path = self.dir.join(CURRENT_FILE);
-        let tmp = self.dir.join(format!("{CURRENT_FILE}.tmp"));
         let body = serde_json::to_vec(&self.snapshot)?;
-        let mut f =
-            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&body)
-            .and_then(|()| f.sync_data())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
-        Ok(())
+        write_atomic(&path, &body, Durability::Durable)
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     pub fn last_samples(&self) -> &BTreeMap<String, LastSample> {
