@@ -353,6 +353,17 @@ impl Config {
         self.components.iter().filter(|c| c.public)
     }
 
+    /// A page of the status site: `site_url("")` is the front page,
+    /// `site_url("incidents/INC-….html")` an incident's.
+    pub fn site_url(&self, path: &str) -> String {
+        format!("{}/{path}", self.site_root())
+    }
+
+    /// The status site's address without a trailing slash.
+    pub fn site_root(&self) -> &str {
+        self.site.base_url.as_str().trim_end_matches('/')
+    }
+
     /// Where people follow links to forewarn's HTTP front: `[serve] public_url`, or the
     /// site's address. No trailing slash.
     pub fn front_url(&self) -> String {

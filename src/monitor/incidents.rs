@@ -137,11 +137,7 @@ fn follow(
     let component = words.component;
     let mut components = open.components.clone();
     components.insert(component.id.clone(), transition.to);
-    let worst = components
-        .values()
-        .copied()
-        .max_by_key(|s| s.severity())
-        .unwrap_or(transition.to);
+    let worst = ComponentStatus::worst(components.values().copied()).unwrap_or(transition.to);
     // A title a person chose (or one naming the cause) stays.
     let automatic_title = [
         ComponentStatus::DegradedPerformance,
@@ -220,7 +216,7 @@ pub fn peak_header(
         .keys()
         .filter_map(|c| worst_of(c).map(|s| (c.clone(), s)))
         .collect();
-    let worst = peak.values().copied().max_by_key(|s| s.severity())?;
+    let worst = ComponentStatus::worst(peak.values().copied())?;
     if peak == incident.components && worst.impact() == incident.impact {
         return None;
     }

@@ -50,7 +50,7 @@ pub fn notice(config: &Config, composed: &Composed) -> Option<Notice> {
         apology: None,
         credit: None,
         reference: headline,
-        permalink: format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
+        permalink: config.site_url(""),
         permalink_label: "Status page".into(),
         contact: format!("Sent to the operators of {site} only; customers were not told."),
         contact_lead: String::new(),

@@ -257,7 +257,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
         now: record.at,
         operator: false,
     };
-    let front = format!("{}/", config.site.base_url.as_str().trim_end_matches('/'));
+    let front = config.site_url("");
     let incident_event = |id: &str, kind: &'static str, update: Option<&IncidentUpdate>| {
         let incident = view.incidents.get(id)?;
         let update = match update {
@@ -374,7 +374,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
         } => {
             let hidden = hidden(view, std::iter::once(component));
             let page = if hidden.is_empty() {
-                format!("{front}components/{component}.html")
+                config.site_url(&format!("components/{component}.html"))
             } else {
                 front.clone()
             };
@@ -465,7 +465,7 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
     let statuses = incident.components.clone();
     let view = StatusView::default();
     // No page exists for a test notice: its link goes to the front page.
-    let front = format!("{}/", config.site.base_url.as_str().trim_end_matches('/'));
+    let front = config.site_url("");
     let ctx = api::Ctx {
         config,
         view: &view,

@@ -152,11 +152,7 @@ pub fn render(
     notice: &Notice,
     recipient: &Recipient<'_>,
 ) -> anyhow::Result<(String, String, String)> {
-    let worst = notice
-        .affected
-        .iter()
-        .map(|a| a.status)
-        .max_by_key(|s| s.severity())
+    let worst = ComponentStatus::worst(notice.affected.iter().map(|a| a.status))
         .unwrap_or(ComponentStatus::Operational);
     let colour = if notice.over {
         "#2f855a"

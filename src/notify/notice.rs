@@ -217,10 +217,7 @@ impl Notice {
                 status: *s,
             })
             .collect();
-        let worst = affected
-            .iter()
-            .map(|a| a.status)
-            .max_by_key(|s| s.severity())
+        let worst = ComponentStatus::worst(affected.iter().map(|a| a.status))
             .unwrap_or(ComponentStatus::Operational);
         let recovered = !affected.is_empty() && worst.is_operational();
         let state = if over {
@@ -365,7 +362,7 @@ impl Notice {
             apology: None,
             credit: None,
             reference: window.title.clone(),
-            permalink: format!("{}/", config.site.base_url.as_str().trim_end_matches('/')),
+            permalink: config.site_url(""),
             permalink_label: "Status page".into(),
             contact: contact_line(contact, &quote, lead),
             contact_lead: format!("{lead} quoting {quote}"),
@@ -458,10 +455,7 @@ pub fn lasted(d: chrono::TimeDelta) -> String {
 
 /// The permanent page of an incident.
 pub fn incident_url(config: &Config, reference: &str) -> String {
-    format!(
-        "{}/incidents/{reference}.html",
-        config.site.base_url.as_str().trim_end_matches('/')
-    )
+    config.site_url(&format!("incidents/{reference}.html"))
 }
 
 #[cfg(test)]

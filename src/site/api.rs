@@ -27,7 +27,7 @@ fn page(input: &Ctx<'_>) -> Value {
     json!({
         "id": page_id(input),
         "name": input.config.site.title,
-        "url": input.config.site.base_url.as_str().trim_end_matches('/'),
+        "url": input.config.site_root(),
         "time_zone": input.config.site.timezone.name(),
         "updated_at": iso(input.view.updated_at.unwrap_or(input.now)),
     })
@@ -36,12 +36,8 @@ fn page(input: &Ctx<'_>) -> Value {
 /// `{indicator, description}` from the worst component status.
 pub fn status(input: &Ctx<'_>) -> Value {
     let worst = input
-        .config
-        .components
-        .iter()
-        .map(|c| input.view.status_of(&c.id))
-        .max_by_key(|s| s.severity())
-        .unwrap_or(ComponentStatus::Operational);
+        .view
+        .worst_of(input.config.components.iter().map(|c| c.id.as_str()));
     let (indicator, description) = match worst {
         ComponentStatus::Operational => ("none", "All Systems Operational"),
         ComponentStatus::UnderMaintenance => ("none", "Maintenance In Progress"),
@@ -107,11 +103,7 @@ pub fn components(input: &Ctx<'_>) -> Vec<Value> {
             .filter(|c| c.group.as_deref() == Some(*g))
             .map(|c| c.id.as_str())
             .collect();
-        let worst = members
-            .iter()
-            .map(|m| input.view.status_of(m))
-            .max_by_key(|s| s.severity())
-            .unwrap_or(ComponentStatus::Operational);
+        let worst = input.view.worst_of(members.iter().copied());
         out.push(json!({
             "id": group_id(g),
             "name": g,

@@ -28,13 +28,7 @@ fn host(input: &Input<'_>) -> String {
 }
 
 fn root_url(input: &Input<'_>) -> String {
-    input
-        .config
-        .site
-        .base_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned()
+    input.config.site_root().to_owned()
 }
 
 /// A permanent id: `tag:status.acme.example,2026-11-22:INC-2026-1122-api`.

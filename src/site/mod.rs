@@ -440,12 +440,9 @@ impl Builder {
                 serde_json::to_vec_pretty(&json).context("cannot encode the API")?,
             );
         }
-        let overall = config
-            .components
-            .iter()
-            .map(|c| input.view.status_of(&c.id))
-            .max_by_key(|s| s.severity())
-            .unwrap_or(crate::status::ComponentStatus::Operational);
+        let overall = input
+            .view
+            .worst_of(config.components.iter().map(|c| c.id.as_str()));
         out.insert(
             "badge.svg".into(),
             badges::svg("status", overall).into_bytes(),

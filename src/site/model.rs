@@ -354,12 +354,8 @@ impl Input<'_> {
 
     fn banner(&self) -> Banner {
         let worst = self
-            .config
-            .components
-            .iter()
-            .map(|c| self.view.status_of(&c.id))
-            .max_by_key(|s| s.severity())
-            .unwrap_or(ComponentStatus::Operational);
+            .view
+            .worst_of(self.config.components.iter().map(|c| c.id.as_str()));
         let (text, class) = match worst {
             ComponentStatus::Operational => ("All systems operational", "operational"),
             ComponentStatus::UnderMaintenance => ("Maintenance in progress", "maintenance"),

@@ -263,10 +263,18 @@ impl StatusView {
         let maintenance = self
             .under_maintenance(component)
             .then_some(ComponentStatus::UnderMaintenance);
-        std::iter::once(self.probe_status(component))
-            .chain(declared)
-            .chain(maintenance)
-            .max_by_key(|s| s.severity())
+        ComponentStatus::worst(
+            std::iter::once(self.probe_status(component))
+                .chain(declared)
+                .chain(maintenance),
+        )
+        .unwrap_or(ComponentStatus::Operational)
+    }
+
+    /// What customers see of several components at once: the worst of them
+    /// (operational for none).
+    pub fn worst_of<'a>(&self, components: impl IntoIterator<Item = &'a str>) -> ComponentStatus {
+        ComponentStatus::worst(components.into_iter().map(|c| self.status_of(c)))
             .unwrap_or(ComponentStatus::Operational)
     }
 

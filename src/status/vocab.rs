@@ -47,6 +47,11 @@ impl ComponentStatus {
         }
     }
 
+    /// The worst of several statuses (None for none).
+    pub fn worst(statuses: impl IntoIterator<Item = ComponentStatus>) -> Option<ComponentStatus> {
+        statuses.into_iter().max_by_key(|s| s.severity())
+    }
+
     /// Severity order used to pick the worst of several statuses.
     pub fn severity(self) -> u8 {
         match self {
