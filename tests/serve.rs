@@ -69,7 +69,7 @@ fn the_site_is_served_with_types_caching_compression_and_safe_headers() {
     let config = write_config(
         dir.path(),
         &format!(
-            "[serve]\nlisten = \"127.0.0.1:{port}\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{}\"\nevery = \"1s\"\n",
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{0}\"\nevery = \"1s\"\n\n[[component]]\nid = \"queue\"\nname = \"Billing queue\"\npublic = false\n[component.check]\nurl = \"{0}\"\nevery = \"1s\"\n",
             healthy.url("/health")
         ),
     );
@@ -200,6 +200,17 @@ fn the_site_is_served_with_types_caching_compression_and_safe_headers() {
             Some(("component", "api")),
         ) > runs
     });
+    // Every check has run by now (one probe a second, each starting within its first);
+    // /metrics, on the public front, leaves out a component kept from customers.
+    let later = scrape();
+    assert!(
+        !later
+            .samples
+            .iter()
+            .any(|x| x.labels.get("component") == Some("queue")),
+        "{:?}",
+        later.samples.iter().map(|x| &x.labels).collect::<Vec<_>>()
+    );
 
     // A 10 MB body is refused from its announced length: the answer comes after the
     // first kilobyte, the rest never sent.
@@ -383,7 +394,8 @@ fn link_in(mail: &common::peers::ReceivedMail, prefix: &str) -> String {
 }
 
 /// The configuration of a front on `port` (listening there when `listen`; otherwise
-/// `forewarn serve` does), mail through `smtp_port`, two healthy components.
+/// `forewarn serve` does), mail through `smtp_port`, two healthy components and one
+/// kept from customers (`queue`, public = false).
 fn front_config(
     dir: &Path,
     port: u16,
@@ -399,7 +411,7 @@ fn front_config(
     write_config(
         dir,
         &format!(
-            "[serve]\n{listen}public_url = \"http://127.0.0.1:{port}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n"
+            "[serve]\n{listen}public_url = \"http://127.0.0.1:{port}\"\n\n[email]\ntransport = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\n\n[[component]]\nid = \"api\"\nname = \"Public API\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"search\"\nname = \"Search\"\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n\n[[component]]\nid = \"queue\"\nname = \"Billing queue\"\npublic = false\n[component.check]\nurl = \"{healthy_url}\"\nevery = \"1s\"\n"
         ),
     )
 }
@@ -469,6 +481,10 @@ fn sign_up_confirm_hear_of_an_outage_and_leave() {
         "{index}"
     );
     assert!(index.contains("name=\"components\" value=\"search\""));
+    assert!(
+        !index.contains("Billing queue") && !index.contains("value=\"queue\""),
+        "a component kept from customers is not offered"
+    );
 
     // Bad input is explained on the page.
     let r = sign_up("email=not-an-address");
@@ -484,6 +500,14 @@ fn sign_up_confirm_hear_of_an_outage_and_leave() {
         rt.block_on(r.text())
             .unwrap()
             .contains("&quot;nope&quot; is not a part of this service")
+    );
+    // A component kept from customers does not exist for them.
+    let r = sign_up("email=a%40customer.example&components=queue");
+    assert_eq!(r.status(), 400);
+    assert!(
+        rt.block_on(r.text())
+            .unwrap()
+            .contains("&quot;queue&quot; is not a part of this service")
     );
 
     // Sign up for the API only; one confirmation email, nothing else before confirming.
