@@ -14,8 +14,8 @@ use std::time::Instant;
 use chrono::{DurationRound, TimeDelta, Utc};
 use forewarn::config::Config;
 use forewarn::journal::{Event, IncidentUpdate, Journal};
+use forewarn::rollup::HourRollup;
 use forewarn::site::{Builder, Changes};
-use forewarn::status::rollup::HourRollup;
 use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
 
 const COMPONENTS: usize = 100;

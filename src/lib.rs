@@ -11,6 +11,8 @@ pub mod journal;
 pub mod monitor;
 pub mod notify;
 pub mod probe;
+pub mod rollup;
 pub mod serve;
 pub mod site;
 pub mod status;
+pub mod vocab;

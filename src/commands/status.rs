@@ -14,8 +14,8 @@ use crate::journal::Journal;
 use crate::notify::audience::Audience;
 use crate::notify::outbox::{Outbox, State};
 use crate::probe::Outcome;
+use crate::rollup::{LastSample, last_samples};
 use crate::status::StatusView;
-use crate::status::rollup::{LastSample, last_samples};
 
 #[derive(Serialize)]
 struct Report<'a> {

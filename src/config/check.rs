@@ -1,12 +1,10 @@
 //! `[[component]]` tables and their `[component.check]`.
 
-use std::time::Duration;
-
 use super::diagnostic::Report;
 use super::http::http;
 use super::net::{dns, tcp, tls};
 use super::reader::Table;
-use super::values::{self, Ctx, show_duration};
+use super::values::{self, Ctx, duration_key, show_duration};
 use super::*;
 
 const COMPONENT_KEYS: &[&str] = &[
@@ -216,21 +214,6 @@ fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check>
         recover_after: recover_after.unwrap_or(DEFAULT_RECOVER_AFTER),
         severity: severity?,
     })
-}
-
-pub(super) fn duration_key(
-    t: &mut Table<'_, '_>,
-    rep: &mut Report,
-    key: &str,
-) -> Option<toml::Spanned<Duration>> {
-    let s = t.string(rep, key)?;
-    match values::duration(s.get_ref()) {
-        Ok(d) => Some(toml::Spanned::new(s.span(), d)),
-        Err(e) => {
-            t.error(rep, s.span(), key, &e);
-            None
-        }
-    }
 }
 
 fn when(t: &mut Table<'_, '_>, rep: &mut Report) -> Option<When> {

@@ -5,9 +5,9 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use toml::de::DeValue;
 
-use super::check::duration_key;
 use super::diagnostic::Report;
 use super::reader::{self, Table, type_name};
+use super::values::duration_key;
 use super::values::{self, Ctx, show_duration};
 use super::{DEFAULT_MAX_BODY_BYTES, HttpTarget, MAX_BODY_BYTES, StatusMatch};
 

@@ -34,7 +34,7 @@ pub use subscribers::Subscribers;
 pub use values::http_url;
 pub use wording::{Promises, Wording};
 
-use crate::status::ComponentStatus;
+use crate::vocab::ComponentStatus;
 
 /// Where `forewarn` looks for its configuration unless told otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "config/forewarn.toml";

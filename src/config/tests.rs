@@ -49,7 +49,7 @@ fn defaults_are_filled_in() {
 
 #[test]
 fn the_shipped_example_is_valid() {
-    let c = parse(crate::commands::init::EXAMPLE_CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    let c = parse(include_str!("../../config/forewarn.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.components.len(), 6);
     let kinds: Vec<&str> = c.components.iter().map(|c| c.check.target.kind()).collect();
     assert_eq!(kinds, ["http", "http", "tls", "tcp", "dns", "tcp"]);

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use super::diagnostic::Report;
+use super::reader::Table;
+
 /// What value parsing may consult besides the file itself.
 pub struct Ctx<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
@@ -149,6 +152,22 @@ pub fn env_value(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         Some(v) if !v.is_empty() => Ok(v),
         Some(_) => Err(format!("environment variable {name} is empty")),
         None => Err(format!("environment variable {name} is not set")),
+    }
+}
+
+/// A duration key such as `timeout = "10s"`, its error at the value.
+pub(super) fn duration_key(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    key: &str,
+) -> Option<toml::Spanned<Duration>> {
+    let s = t.string(rep, key)?;
+    match duration(s.get_ref()) {
+        Ok(d) => Some(toml::Spanned::new(s.span(), d)),
+        Err(e) => {
+            t.error(rep, s.span(), key, &e);
+            None
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::commands::{self, CommandError};
 use crate::config::Config;
 use crate::journal::{Event, Record};
 use crate::monitor::{self, RunOptions};
-use crate::status::IncidentStatus;
+use crate::vocab::IncidentStatus;
 use script::Beat;
 use service::STORY;
 

@@ -285,7 +285,7 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::ComponentStatus;
+    use crate::vocab::ComponentStatus;
 
     fn change(to: ComponentStatus) -> (DateTime<Utc>, Event) {
         (

@@ -30,9 +30,9 @@ use crate::journal::{Event, Journal, Record};
 use crate::notify::dispatch::Notifier;
 use crate::notify::outbox::Outbox;
 use crate::probe::Prober;
+use crate::rollup::Rollups;
 use crate::site::{self, Builder, Changes};
 use crate::status::StatusView;
-use crate::status::rollup::Rollups;
 use wait::{blocking, hangup_signal, recv_hangup, sleep_until_due, sleep_until_utc};
 
 /// How often the hour in progress is saved.

@@ -171,7 +171,7 @@ fn still_working(
 mod tests {
     use super::*;
     use crate::journal::Record;
-    use crate::status::{ComponentStatus, Impact};
+    use crate::vocab::{ComponentStatus, Impact};
 
     fn t(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 
 use crate::probe::{CertificateSeen, Outcome, Sample};
-use crate::status::ComponentStatus;
+use crate::vocab::ComponentStatus;
 
 /// How a sample or status ranks: up, degraded, down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

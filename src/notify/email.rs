@@ -17,7 +17,7 @@ use super::compose::Composed;
 use super::notice::Notice;
 use crate::config::Config;
 use crate::site::text::{mailto, markdown};
-use crate::status::ComponentStatus;
+use crate::vocab::ComponentStatus;
 
 const TEXT: (&str, &str) = (
     "email.txt.hbs",

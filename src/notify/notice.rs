@@ -14,8 +14,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, Contact};
-use crate::journal::{IncidentUpdate, MaintenanceWindow};
 use crate::status::{ComponentStatus, Incident, IncidentStatus};
+use crate::vocab::{IncidentUpdate, MaintenanceWindow};
 
 /// An affected component as customers read it, with its status at the notice's moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::status::ComponentStatus;
+use crate::vocab::ComponentStatus;
 
 fn colors(s: ComponentStatus) -> (&'static str, &'static str) {
     // (SVG fill, shields.io colour name); white text passes AA on each fill.

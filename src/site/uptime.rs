@@ -3,14 +3,13 @@
 //! days, and a response-time sparkline, from the hourly rollups and the journal.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::path::Path;
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::status::rollup::{HourRollup, day_file, open_hours, read_day_file};
+use crate::rollup::{self, HourRollup, Part};
 use crate::status::{ComponentStatus, Incident, StatusView};
 
 /// Days shown in a bar.
@@ -86,22 +85,22 @@ impl Partial {
     }
 }
 
-/// A file the stats were made from, with its modification time and length.
-type Source = (PathBuf, SystemTime, u64);
-
-/// Rollup files summed up, each kept while unchanged on disk, so a rebuild re-reads
+/// Rollup parts summed up, each kept while unchanged on disk, so a rebuild re-reads
 /// only the day being written.
 #[derive(Default)]
 pub struct StatsCache {
-    files: HashMap<PathBuf, (SystemTime, u64, Partial)>,
+    parts: HashMap<Part, Partial>,
     tz: Option<Tz>,
-    /// The last result, with what it was made from (files, snapshot, hour).
-    last: Option<(Vec<Source>, std::sync::Arc<Stats>)>,
+    /// The last result, with what it was made from.
+    last: Option<(Sources, std::sync::Arc<Stats>)>,
 }
+
+/// What stats are made from: the stored parts, and the hour (the sparkline moves with it).
+type Sources = (Vec<Part>, DateTime<Utc>);
 
 impl StatsCache {
     /// The stats of the last 91 days up to `now`, and whether they changed since the last
-    /// call (unchanged files are not read again; nothing changed means nothing is redone).
+    /// call (unchanged parts are not read again; nothing changed means nothing is redone).
     pub fn load(
         &mut self,
         state_dir: &Path,
@@ -109,59 +108,39 @@ impl StatsCache {
         tz: Tz,
     ) -> (std::sync::Arc<Stats>, bool) {
         if self.tz != Some(tz) {
-            self.files.clear();
+            self.parts.clear();
             self.last = None;
             self.tz = Some(tz);
         }
         let first = now.date_naive() - Days::new(DAYS as u64 + 1);
-        let stamp = |p: &Path| {
-            std::fs::metadata(p)
-                .ok()
-                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
-        };
-        let mut sources: Vec<Source> = Vec::new();
-        let mut day = first;
-        while day <= now.date_naive() {
-            let path = day_file(state_dir, day);
-            if let Some((m, l)) = stamp(&path) {
-                sources.push((path, m, l));
-            }
-            day = day + Days::new(1);
-        }
-        let snapshot = state_dir
-            .join(crate::status::rollup::ROLLUP_DIR)
-            .join("current.json");
-        if let Some((m, l)) = stamp(&snapshot) {
-            sources.push((snapshot, m, l));
-        }
         // The sparkline window moves with the hour.
-        let hour_marker = PathBuf::from(format!("@{}", now.format("%Y-%m-%dT%H")));
-        sources.push((hour_marker, SystemTime::UNIX_EPOCH, 0));
+        let sources = (
+            rollup::parts(state_dir, first, now.date_naive()),
+            rollup::hour_of(now),
+        );
         if let Some((s, stats)) = &self.last
             && *s == sources
         {
             return (stats.clone(), false);
         }
-
         let mut keep = HashMap::new();
-        for (path, m, l) in sources
-            .iter()
-            .filter(|(p, _, _)| p.extension().is_some_and(|e| e == "jsonl"))
-        {
-            let part = match self.files.remove(path) {
-                Some((om, ol, p)) if (om, ol) == (*m, *l) => p,
-                _ => Partial::of(read_day_file(path), tz),
-            };
-            keep.insert(path.clone(), (*m, *l, part));
+        let mut open = Partial::default();
+        for part in &sources.0 {
+            if part.is_completed() {
+                let summed = self
+                    .parts
+                    .remove(part)
+                    .unwrap_or_else(|| Partial::of(part.read(), tz));
+                keep.insert(part.clone(), summed);
+            } else {
+                open = Partial::of(part.read(), tz);
+            }
         }
-        self.files = keep;
-        let open = Partial::of(open_hours(state_dir), tz);
-        let mut parts: Vec<&Partial> = sources
-            .iter()
-            .filter_map(|(p, _, _)| self.files.get(p).map(|(_, _, x)| x))
-            .collect();
-        parts.push(&open);
-        let stats = merge(&parts, now);
+        self.parts = keep;
+        let mut summed: Vec<&Partial> =
+            sources.0.iter().filter_map(|p| self.parts.get(p)).collect();
+        summed.push(&open);
+        let stats = merge(&summed, now);
         let changed = self.last.as_ref().is_none_or(|(_, old)| **old != stats);
         let stats = std::sync::Arc::new(stats);
         self.last = Some((sources, stats.clone()));

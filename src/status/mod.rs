@@ -2,18 +2,17 @@
 
 mod incident;
 mod maintenance;
-pub mod rollup;
-mod vocab;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::config::declared::{Published, PublishedIncident, PublishedWindow};
 use crate::journal::{Event, Record};
+pub use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 pub use incident::Incident;
 pub use maintenance::{Maintenance, MaintenanceState};
-pub use vocab::{ComponentStatus, Impact, IncidentStatus};
 
 /// Current status of every component that has a recorded status, every incident and
 /// every maintenance window.
@@ -358,3 +357,30 @@ pub fn by_severity(a: &Incident, b: &Incident) -> std::cmp::Ordering {
 
 #[cfg(test)]
 mod tests;
+
+/// The journal folded answers what reading the declared files needs to know.
+impl Published for StatusView {
+    fn incident(&self, id: &str) -> Option<PublishedIncident> {
+        self.incidents.get(id).map(published)
+    }
+
+    fn incident_by_reference(&self, reference: &str) -> Option<PublishedIncident> {
+        StatusView::incident_by_reference(self, reference).map(published)
+    }
+
+    fn maintenance(&self, id: &str) -> Option<PublishedWindow> {
+        self.maintenance.get(id).map(|m| PublishedWindow {
+            starts_at: m.window.starts_at,
+            over: m.state.is_over(),
+        })
+    }
+}
+
+fn published(incident: &Incident) -> PublishedIncident {
+    PublishedIncident {
+        reference: incident.reference.clone(),
+        automatic: incident.automatic,
+        opened_at: incident.opened_at,
+        resolved_at: incident.resolved_at,
+    }
+}

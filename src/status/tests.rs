@@ -1,5 +1,5 @@
 use super::*;
-use crate::journal::{IncidentUpdate, MaintenanceWindow};
+use crate::vocab::{IncidentUpdate, MaintenanceWindow};
 
 fn rec(seq: u64, at: &str, event: Event) -> Record {
     Record {

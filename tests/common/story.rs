@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Days, DurationRound, TimeDelta, Utc};
 use forewarn::config::Config;
 use forewarn::journal::{Event, IncidentUpdate, Journal, MaintenanceWindow};
-use forewarn::status::rollup::HourRollup;
+use forewarn::rollup::HourRollup;
 use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
 
 pub struct Story {

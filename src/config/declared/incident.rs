@@ -11,8 +11,8 @@ use super::super::diagnostic::{Report, did_you_mean};
 use super::super::reader::Table;
 use super::super::values;
 use super::{Ctx, MAX_FUTURE};
-use crate::journal::IncidentUpdate;
-use crate::status::{ComponentStatus, Impact, IncidentStatus};
+use crate::vocab::IncidentUpdate;
+use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 
 const KEYS: &[&str] = &[
     "id",
@@ -66,7 +66,7 @@ pub(super) fn parse(
         super::file_id(&mut t, rep, ctx, &path, "incident", "checkout-errors").unzip();
     let follows = t.string(rep, "follows");
     if let Some(f) = &follows {
-        let found = ctx.view.incident_by_reference(f.get_ref());
+        let found = ctx.published.incident_by_reference(f.get_ref());
         match found {
             Some(inc) if !inc.automatic => t.error(
                 rep,
@@ -118,7 +118,7 @@ pub(super) fn parse(
         &id_span,
         &follows,
         updates.as_ref().and_then(|u| u.first()),
-    ) && let Some(old) = ctx.view.incidents.get(id)
+    ) && let Some(old) = ctx.published.incident(id)
         && (old.automatic || old.opened_at != first.at)
     {
         let message = if old.automatic {
@@ -138,7 +138,7 @@ pub(super) fn parse(
     }
     if let (Some(f), Some(span), Some(updates)) = (&follows, &follows_span, &updates)
         && let Some(resolved_at) = ctx
-            .view
+            .published
             .incident_by_reference(f)
             .and_then(|i| i.resolved_at)
         && updates

@@ -8,7 +8,7 @@ use super::super::reader::{Table, array_string};
 use super::super::values;
 use super::Ctx;
 use super::incident::moment;
-use crate::journal::MaintenanceWindow;
+use crate::vocab::MaintenanceWindow;
 
 const KEYS: &[&str] = &[
     "id",
@@ -74,14 +74,14 @@ pub(super) fn parse(
     let remind_before = remind_before(&mut t, rep);
     let cancelled = t.boolean(rep, "cancelled").unwrap_or(false);
     if let (Some(id), Some(span), Some(s), Some(e)) = (&id, &id_span, &starts_at, &ends_at) {
-        match ctx.view.maintenance.get(id) {
-            Some(old) if old.state.is_over() && old.window.starts_at != *s.get_ref() => t.error(
+        match ctx.published.maintenance(id) {
+            Some(old) if old.over && old.starts_at != *s.get_ref() => t.error(
                 rep,
                 span.clone(),
                 "id",
                 &format!(
                     "\"{id}\" belongs to a window that is over ({}); give the new window a new id",
-                    super::incident::local(old.window.starts_at, ctx)
+                    super::incident::local(old.starts_at, ctx)
                 ),
             ),
             None if *e.get_ref() <= ctx.now && ctx.journal => t.error(

@@ -23,12 +23,55 @@ pub use maintenance::{DEFAULT_REMIND_BEFORE, MaintenanceFile};
 use super::Config;
 use super::diagnostic::{Diagnostic, Report, SourceMap};
 use super::reader::Table;
-use crate::status::StatusView;
 
 pub const INCIDENTS_DIR: &str = "incidents";
 pub const MAINTENANCE_DIR: &str = "maintenance";
 /// How far in the future an update may be dated (clock differences between machines).
 pub const MAX_FUTURE: TimeDelta = TimeDelta::minutes(5);
+
+/// What the journal says was published before, as far as reading the declared files
+/// needs it: the status view answers it; `None` means there is no journal to ask.
+pub trait Published {
+    /// The incident known by this id.
+    fn incident(&self, id: &str) -> Option<PublishedIncident>;
+    /// The incident known by this reference (`follows` names one).
+    fn incident_by_reference(&self, reference: &str) -> Option<PublishedIncident>;
+    /// The maintenance window known by this id.
+    fn maintenance(&self, id: &str) -> Option<PublishedWindow>;
+}
+
+/// An incident customers have been told of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedIncident {
+    pub reference: String,
+    /// Opened by the monitor rather than declared in a file.
+    pub automatic: bool,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// A maintenance window customers have been told of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedWindow {
+    pub starts_at: DateTime<Utc>,
+    /// Completed or cancelled.
+    pub over: bool,
+}
+
+/// Nothing published: how files are read when there is no journal.
+struct NothingPublished;
+
+impl Published for NothingPublished {
+    fn incident(&self, _: &str) -> Option<PublishedIncident> {
+        None
+    }
+    fn incident_by_reference(&self, _: &str) -> Option<PublishedIncident> {
+        None
+    }
+    fn maintenance(&self, _: &str) -> Option<PublishedWindow> {
+        None
+    }
+}
 
 /// Everything declared in files, in file-name order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -55,8 +98,8 @@ struct Ctx<'a> {
     tz: Tz,
     components: &'a [&'a str],
     now: DateTime<Utc>,
-    view: &'a StatusView,
-    /// Is `view` the journal folded? Without it, what only the journal can tell (was a
+    published: &'a dyn Published,
+    /// Is `published` the journal folded? Without it, what only the journal can tell (was a
     /// past window announced, does `follows` name a real incident) is noted, not refused.
     journal: bool,
     /// What could not be checked for want of the journal.
@@ -77,9 +120,10 @@ struct Claim {
 
 impl Declared {
     /// Read `incidents/` and `maintenance/` next to the main configuration file.
-    /// `view` (the journal folded) tells which incidents `follows` may name.
-    pub fn load(config: &Config, view: &StatusView, now: DateTime<Utc>) -> Loaded {
-        Declared::load_with(config, view, now, None)
+    /// `published` (the journal folded) tells which incidents `follows` may name and
+    /// which ids are taken.
+    pub fn load(config: &Config, published: &dyn Published, now: DateTime<Utc>) -> Loaded {
+        Declared::load_with(config, published, now, None)
     }
 
     /// Check the files of a configuration folder without its journal (an operator's CI):
@@ -93,20 +137,19 @@ impl Declared {
     /// (which may not exist yet): how a file is checked before it is written.
     pub fn load_with(
         config: &Config,
-        view: &StatusView,
+        published: &dyn Published,
         now: DateTime<Utc>,
         replace: Option<(&Path, &str)>,
     ) -> Loaded {
-        Declared::load_inner(config, Some(view), now, replace)
+        Declared::load_inner(config, Some(published), now, replace)
     }
 
     fn load_inner(
         config: &Config,
-        view: Option<&StatusView>,
+        published: Option<&dyn Published>,
         now: DateTime<Utc>,
         replace: Option<(&Path, &str)>,
     ) -> Loaded {
-        let empty = StatusView::default();
         let dir = config.file.parent().unwrap_or(Path::new("."));
         let ids: Vec<&str> = config.components.iter().map(|c| c.id.as_str()).collect();
         let mut loaded = Loaded::default();
@@ -115,8 +158,8 @@ impl Declared {
                 tz: config.site.timezone,
                 components: &ids,
                 now,
-                view: view.unwrap_or(&empty),
-                journal: view.is_some(),
+                published: published.unwrap_or(&NothingPublished),
+                journal: published.is_some(),
                 unchecked: RefCell::new(Vec::new()),
                 seen: RefCell::new(HashMap::new()),
             };

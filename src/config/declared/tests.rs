@@ -1,8 +1,31 @@
 //! Reading declared incident and maintenance files.
 
 use super::*;
-use crate::journal::{Event, Record};
-use crate::status::{ComponentStatus, Impact, IncidentStatus};
+use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
+
+/// The journal as reading the files sees it: the incidents and windows it published.
+#[derive(Default)]
+struct Journal {
+    incidents: Vec<(String, PublishedIncident)>,
+}
+
+impl Published for Journal {
+    fn incident(&self, id: &str) -> Option<PublishedIncident> {
+        self.incidents
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, p)| p.clone())
+    }
+    fn incident_by_reference(&self, reference: &str) -> Option<PublishedIncident> {
+        self.incidents
+            .iter()
+            .find(|(_, p)| p.reference == reference)
+            .map(|(_, p)| p.clone())
+    }
+    fn maintenance(&self, _: &str) -> Option<PublishedWindow> {
+        None
+    }
+}
 
 pub(crate) const CONFIG: &str = r#"
 [site]
@@ -73,7 +96,7 @@ message = "A faulty release; we are rolling it back."
 #[test]
 fn an_incident_file_is_read_with_local_times_in_the_site_zone() {
     let (_d, config) = fixture(&[("incidents/cards.toml", CARDS)]);
-    let loaded = Declared::load(&config, &StatusView::default(), now());
+    let loaded = Declared::load(&config, &Journal::default(), now());
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let i = &loaded.declared.incidents[0];
     assert_eq!(i.id, "cards");
@@ -109,7 +132,7 @@ ends_at = "2026-11-25 04:00"
 message = "The API will be read-only."
 "#,
     )]);
-    let loaded = Declared::load(&config, &StatusView::default(), now());
+    let loaded = Declared::load(&config, &Journal::default(), now());
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let m = &loaded.declared.maintenance[0];
     assert_eq!(m.window.components, ["database", "api"]);
@@ -129,12 +152,12 @@ fn a_broken_file_keeps_its_last_good_version_and_spares_the_others() {
             &CARDS.replace("\"cards\"", "\"other\""),
         ),
     ]);
-    let first = Declared::load(&config, &StatusView::default(), now());
+    let first = Declared::load(&config, &Journal::default(), now());
     assert_eq!(first.declared.incidents.len(), 2);
     // Half-written: the second update lost its end.
     let half = &CARDS[..CARDS.len() - 30];
     std::fs::write(dir.path().join("incidents/cards.toml"), half).unwrap();
-    let second = Declared::load(&config, &StatusView::default(), now());
+    let second = Declared::load(&config, &Journal::default(), now());
     assert_eq!(second.broken.len(), 1);
     assert!(second.problems[0].file.ends_with("cards.toml"));
     let kept = Declared::keep_last_good(&second, &first.declared);
@@ -153,7 +176,7 @@ status = "identified"
 message = "A database failover is under way."
 "#;
     let (_d, config) = fixture(&[("incidents/api.toml", file)]);
-    let empty = Declared::load(&config, &StatusView::default(), now());
+    let empty = Declared::load(&config, &Journal::default(), now());
     assert_eq!(empty.problems.len(), 1);
     assert!(
         empty.problems[0]
@@ -163,21 +186,17 @@ message = "A database failover is under way."
         empty.problems[0]
     );
 
-    let view = StatusView::from_records(&[Record {
-        seq: 1,
-        at: "2026-11-22T10:00:00Z".parse().unwrap(),
-        more: false,
-        event: Event::IncidentOpened {
-            id: "INC-2026-1122-api".into(),
-            reference: "INC-2026-1122-api".into(),
-            title: "Public API: major outage".into(),
-            components: [("api".to_string(), ComponentStatus::MajorOutage)].into(),
-            impact: Impact::Critical,
-            automatic: true,
-            update: None,
-            postmortem_url: None,
-        },
-    }]);
+    let view = Journal {
+        incidents: vec![(
+            "INC-2026-1122-api".into(),
+            PublishedIncident {
+                reference: "INC-2026-1122-api".into(),
+                automatic: true,
+                opened_at: "2026-11-22T10:00:00Z".parse().unwrap(),
+                resolved_at: None,
+            },
+        )],
+    };
     let ok = Declared::load(&config, &view, now());
     assert!(ok.problems.is_empty(), "{:?}", ok.problems);
     assert_eq!(ok.declared.incidents[0].incident_id(), "INC-2026-1122-api");
@@ -186,13 +205,13 @@ message = "A database failover is under way."
 #[test]
 fn a_copied_file_with_the_same_id_disqualifies_both_and_the_original_stays() {
     let (dir, config) = fixture(&[("incidents/cards.toml", CARDS)]);
-    let first = Declared::load(&config, &StatusView::default(), now());
+    let first = Declared::load(&config, &Journal::default(), now());
     std::fs::write(
         dir.path().join("incidents/a-copy.toml"),
         CARDS.replace("Card payments failing", "Refunds delayed"),
     )
     .unwrap();
-    let second = Declared::load(&config, &StatusView::default(), now());
+    let second = Declared::load(&config, &Journal::default(), now());
     assert!(second.declared.incidents.is_empty(), "neither copy is used");
     assert_eq!(second.problems.len(), 2, "{:?}", second.problems);
     assert!(

@@ -1,6 +1,6 @@
 use super::*;
 use crate::journal::Record;
-use crate::status::Impact;
+use crate::vocab::Impact;
 
 const PARIS: Tz = chrono_tz::Europe::Paris;
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::status::Impact;
+use crate::vocab::Impact;
 
 fn config() -> Config {
     let src = crate::config::declared::tests::CONFIG.replace(

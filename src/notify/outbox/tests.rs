@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::journal::{IncidentUpdate, SubscriberRecord};
 use crate::notify::audience::Audience;
-use crate::status::{ComponentStatus, Impact, IncidentStatus};
+use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 
 fn config() -> Config {
     Config::parse(

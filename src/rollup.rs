@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::Context;
-use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Days, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{Durability, write_atomic};
@@ -268,18 +269,8 @@ fn read_snapshot(dir: &Path) -> Snapshot {
     }
 }
 
-/// The hours still being filled, as saved by the running (or last) daemon, summed up as
-/// if they ended now.
-pub fn open_hours(state_dir: &Path) -> Vec<HourRollup> {
-    read_snapshot(&state_dir.join(ROLLUP_DIR))
-        .open
-        .into_iter()
-        .map(|(c, acc)| acc.close(&c))
-        .collect()
-}
-
 /// The rows of one day file; a torn last line from a crash is skipped.
-pub fn read_day_file(path: &Path) -> Vec<HourRollup> {
+fn read_day_file(path: &Path) -> Vec<HourRollup> {
     let Ok(f) = File::open(path) else {
         return Vec::new();
     };
@@ -291,8 +282,58 @@ pub fn read_day_file(path: &Path) -> Vec<HourRollup> {
 }
 
 /// The day file holding a UTC date.
-pub fn day_file(state_dir: &Path, day: NaiveDate) -> PathBuf {
+fn day_file(state_dir: &Path, day: NaiveDate) -> PathBuf {
     state_dir.join(ROLLUP_DIR).join(format!("{day}.jsonl"))
+}
+
+/// One stored part of the rollups (a day file, or the hours in progress) and its
+/// version (modified time and length), so a reader can skip what has not changed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Part {
+    path: PathBuf,
+    pub version: (SystemTime, u64),
+}
+
+impl Part {
+    /// Completed hours (a day file), rather than the hours still being filled.
+    pub fn is_completed(&self) -> bool {
+        self.path.extension().is_some_and(|e| e == "jsonl")
+    }
+
+    /// The part's hours: a day file's rows, or the open hours summed up as if they
+    /// ended now.
+    pub fn read(&self) -> Vec<HourRollup> {
+        if self.is_completed() {
+            read_day_file(&self.path)
+        } else {
+            read_snapshot(self.path.parent().unwrap_or(Path::new(".")))
+                .open
+                .into_iter()
+                .map(|(c, acc)| acc.close(&c))
+                .collect()
+        }
+    }
+}
+
+/// The stored parts covering the UTC days `first..=last`, and the hours in progress,
+/// as they are on disk now; a day with no file has no part.
+pub fn parts(state_dir: &Path, first: NaiveDate, last: NaiveDate) -> Vec<Part> {
+    let version = |p: &Path| {
+        fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    };
+    let mut paths = Vec::new();
+    let mut day = first;
+    while day <= last {
+        paths.push(day_file(state_dir, day));
+        day = day + Days::new(1);
+    }
+    paths.push(state_dir.join(ROLLUP_DIR).join(CURRENT_FILE));
+    paths
+        .into_iter()
+        .filter_map(|path| version(&path).map(|version| Part { path, version }))
+        .collect()
 }
 
 /// Each component's last sample, as saved by the running (or last) daemon.
