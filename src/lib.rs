@@ -10,6 +10,7 @@ pub mod files;
 pub mod journal;
 pub mod monitor;
 pub mod notify;
+pub mod present;
 pub mod probe;
 pub mod rollup;
 pub mod serve;

@@ -14,30 +14,37 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("status", &["vocab", "files", "journal", "config"]),
     ("probe", &["vocab", "config"]),
     ("rollup", &["vocab", "files", "probe"]),
+    ("present", &["vocab", "config", "status"]),
     (
         "site",
-        &["vocab", "files", "config", "journal", "status", "rollup"],
+        &[
+            "vocab", "files", "config", "journal", "status", "rollup", "present",
+        ],
     ),
-    ("notify", &["vocab", "files", "config", "journal", "status"]),
+    (
+        "notify",
+        &["vocab", "files", "config", "journal", "status", "present"],
+    ),
     ("serve", &["vocab", "notify"]),
     (
         "monitor",
         &[
-            "vocab", "files", "config", "journal", "status", "probe", "rollup", "site", "notify",
+            "vocab", "files", "config", "journal", "status", "probe", "rollup", "present", "site",
+            "notify",
         ],
     ),
     (
         "commands",
         &[
-            "vocab", "files", "config", "journal", "status", "probe", "rollup", "site", "notify",
-            "monitor", "serve",
+            "vocab", "files", "config", "journal", "status", "probe", "rollup", "present", "site",
+            "notify", "monitor", "serve",
         ],
     ),
     (
         "demo",
         &[
-            "vocab", "files", "config", "journal", "status", "probe", "rollup", "site", "notify",
-            "monitor", "serve", "commands",
+            "vocab", "files", "config", "journal", "status", "probe", "rollup", "present", "site",
+            "notify", "monitor", "serve", "commands",
         ],
     ),
 ];
@@ -45,10 +52,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
 /// Arrows known to run the wrong way, to be removed rather than added to:
 /// (importer, imported).
 const KNOWN: &[(&str, &str)] = &[
-    // The incident link for the API and feeds.
-    ("site", "notify"),
-    // Statuspage shapes, Markdown and contact links for notices.
-    ("notify", "site"),
     // The daemon starts the HTTP front and answers its asks.
     ("monitor", "serve"),
 ];

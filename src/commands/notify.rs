@@ -174,7 +174,7 @@ pub fn preview(
     } else {
         "incident.updated"
     };
-    let ctx = crate::site::api::Ctx {
+    let ctx = crate::present::api::Ctx {
         config: &config,
         view: &view,
         now: Utc::now(),
@@ -194,13 +194,13 @@ pub fn preview(
             .collect(),
         operator_data: None,
         data: serde_json::json!({
-            "incident": crate::site::api::incident(&ctx, found),
-            "page_url": crate::notify::notice::incident_url(&config, &found.reference),
+            "incident": crate::present::api::incident(&ctx, found),
+            "page_url": crate::present::links::incident_url(&config, &found.reference),
         }),
         what: What::Incident {
             incident: Box::new(found.clone()),
             statuses: crate::notify::compose::statuses_at(&view, found, update.at),
-            page: crate::notify::notice::incident_url(&config, &found.reference),
+            page: crate::present::links::incident_url(&config, &found.reference),
             update,
         },
     };

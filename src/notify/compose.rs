@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::notice::{IncidentMoment, Notice, Reader, incident_url};
+use super::notice::{IncidentMoment, Notice, Reader};
 use crate::config::Config;
 use crate::journal::{Event, IncidentUpdate, MaintenanceWindow, Record};
-use crate::site::api;
+use crate::present::api;
+use crate::present::links::incident_url;
 use crate::status::{ComponentStatus, Incident, IncidentStatus, StatusView};
 
 /// One event as subscribers will hear of it.

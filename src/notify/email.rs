@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::compose::Composed;
 use super::notice::Notice;
 use crate::config::Config;
-use crate::site::text::{mailto, markdown};
+use crate::present::text::{mailto, markdown};
 use crate::vocab::ComponentStatus;
 
 const TEXT: (&str, &str) = (

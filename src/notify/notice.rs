@@ -142,13 +142,16 @@ pub fn contact_ways(contact: &Contact, reference: &str) -> Vec<ContactWay> {
     if let Some(e) = &contact.email {
         ways.push(ContactWay {
             label: format!("email {e}"),
-            href: crate::site::text::mailto(e, &format!("{reference}: a question from a customer")),
+            href: crate::present::text::mailto(
+                e,
+                &format!("{reference}: a question from a customer"),
+            ),
         });
     }
     if let Some(p) = &contact.phone {
         ways.push(ContactWay {
             label: format!("phone {p}"),
-            href: crate::site::model::tel(p),
+            href: crate::present::links::tel(p),
         });
     }
     if let Some(c) = &contact.chat_url {
@@ -451,11 +454,6 @@ pub fn lasted(d: chrono::TimeDelta) -> String {
         (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
     };
     format!("It lasted {text}.")
-}
-
-/// The permanent page of an incident.
-pub fn incident_url(config: &Config, reference: &str) -> String {
-    config.site_url(&format!("incidents/{reference}.html"))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use icalendar::{Component as _, EventLike as _};
 
 use super::model::Input;
-use super::text::{markdown, when};
-use crate::notify::notice::incident_url;
+use crate::present::links::incident_url;
+use crate::present::text::{markdown, when};
 use crate::status::{Incident, MaintenanceState};
 
 /// Entries in a feed.

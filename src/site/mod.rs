@@ -15,7 +15,6 @@ pub mod model;
 pub mod pages;
 pub mod publish;
 pub mod templates;
-pub mod text;
 pub mod uptime;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::text::{self, markdown};
 use super::uptime::{self, Stats, class_of};
 use crate::config::{Component, Config};
+use crate::present::text::{self, markdown};
 use crate::status::{
     ComponentStatus, Impact, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
 };
@@ -138,7 +138,7 @@ impl Input<'_> {
                 email: c.email.clone(),
                 mailto: c.email.as_ref().map(|e| text::mailto(e, &subject)),
                 phone: c.phone.clone(),
-                tel: c.phone.as_deref().map(tel),
+                tel: c.phone.as_deref().map(crate::present::links::tel),
                 chat_url: c.chat_url.as_ref().map(ToString::to_string),
                 hours: c.hours.clone(),
                 reference: reference.map(str::to_owned),
@@ -494,25 +494,6 @@ impl Input<'_> {
     }
 }
 
-/// A `tel:` link for a number written for people: "+44 (0)20 7946 0958 ext. 12" dials
-/// +442079460958 (the national "(0)" and any extension left out).
-pub fn tel(phone: &str) -> String {
-    let number = phone
-        .split(|c: char| c.is_ascii_alphabetic() || c == ',' || c == ';')
-        .next()
-        .unwrap_or("");
-    let number = if number.trim_start().starts_with('+') {
-        number.replace("(0)", "")
-    } else {
-        number.to_owned()
-    };
-    let digits: String = number
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect();
-    format!("tel:{digits}")
-}
-
 fn month_key((y, m): (i32, u32)) -> String {
     format!("{y:04}-{m:02}")
 }
@@ -525,15 +506,5 @@ fn empty_month((y, m): (i32, u32)) -> Month {
         incidents: Vec::new(),
         maintenance: Vec::new(),
         count: 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn phone_links_dial_what_people_would_dial() {
-        assert_eq!(super::tel("+44 (0)20 7946 0958"), "tel:+442079460958");
-        assert_eq!(super::tel("+1 555 0100 ext. 12"), "tel:+15550100");
-        assert_eq!(super::tel("01 23 45 67 89"), "tel:0123456789");
     }
 }

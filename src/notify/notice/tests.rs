@@ -1,4 +1,5 @@
 use super::*;
+use crate::present::links::incident_url;
 use crate::vocab::Impact;
 
 fn config() -> Config {

@@ -1,0 +1,302 @@
+//! The JSON API, with the field names and values of Atlassian Statuspage's public v2 API
+//! (`/api/v2/summary.json` and friends), so tools that read Statuspage pages read ours.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::links::incident_url;
+use crate::config::Config;
+use crate::present::text::iso;
+use crate::status::{
+    ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
+};
+
+/// How many incidents or windows the list endpoints show, as Statuspage does.
+pub const LIST_LIMIT: usize = 50;
+
+/// A stable page id from the site's address.
+pub fn page_id(input: &Ctx<'_>) -> String {
+    let host = input.config.site.base_url.host_str().unwrap_or("status");
+    host.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+pub fn page(input: &Ctx<'_>) -> Value {
+    json!({
+        "id": page_id(input),
+        "name": input.config.site.title,
+        "url": input.config.site_root(),
+        "time_zone": input.config.site.timezone.name(),
+        "updated_at": iso(input.view.updated_at.unwrap_or(input.now)),
+    })
+}
+
+/// `{indicator, description}` from the worst component status.
+pub fn status(input: &Ctx<'_>) -> Value {
+    let worst = input
+        .view
+        .worst_of(input.config.components.iter().map(|c| c.id.as_str()));
+    let (indicator, description) = match worst {
+        ComponentStatus::Operational => ("none", "All Systems Operational"),
+        ComponentStatus::UnderMaintenance => ("none", "Maintenance In Progress"),
+        ComponentStatus::DegradedPerformance => ("minor", "Degraded Performance"),
+        ComponentStatus::PartialOutage => ("major", "Partial System Outage"),
+        ComponentStatus::MajorOutage => ("critical", "Major System Outage"),
+    };
+    json!({ "indicator": indicator, "description": description })
+}
+
+fn group_id(name: &str) -> String {
+    format!(
+        "group-{}",
+        name.to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+    )
+}
+
+pub fn component(input: &Ctx<'_>, id: &str, position: usize) -> Value {
+    let c = input.config.component(id);
+    let since = input.view.components.get(id).map(|s| iso(s.since));
+    json!({
+        "id": id,
+        "name": c.map_or(id, |c| c.name.as_str()),
+        "status": input.view.status_of(id).as_str(),
+        "created_at": since.clone().unwrap_or_else(|| iso(input.now)),
+        "updated_at": since.unwrap_or_else(|| iso(input.now)),
+        "position": position,
+        "description": c.and_then(|c| c.description.clone()),
+        "showcase": true,
+        "start_date": null,
+        "group_id": c.and_then(|c| c.group.as_deref()).map(group_id),
+        "page_id": page_id(input),
+        "group": false,
+        "only_show_if_degraded": false,
+    })
+}
+
+/// Every component, then one group component per group (Statuspage's shape).
+pub fn components(input: &Ctx<'_>) -> Vec<Value> {
+    let mut out: Vec<Value> = input
+        .config
+        .components
+        .iter()
+        .enumerate()
+        .map(|(i, c)| component(input, &c.id, i + 1))
+        .collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for c in &input.config.components {
+        if let Some(g) = c.group.as_deref()
+            && !groups.contains(&g)
+        {
+            groups.push(g);
+        }
+    }
+    for (i, g) in groups.iter().enumerate() {
+        let members: Vec<&str> = input
+            .config
+            .components
+            .iter()
+            .filter(|c| c.group.as_deref() == Some(*g))
+            .map(|c| c.id.as_str())
+            .collect();
+        let worst = input.view.worst_of(members.iter().copied());
+        out.push(json!({
+            "id": group_id(g),
+            "name": g,
+            "status": worst.as_str(),
+            "created_at": iso(input.now),
+            "updated_at": iso(input.now),
+            "position": input.config.components.len() + i + 1,
+            "description": null,
+            "showcase": false,
+            "start_date": null,
+            "group_id": null,
+            "page_id": page_id(input),
+            "group": true,
+            "only_show_if_degraded": false,
+            "components": members,
+        }));
+    }
+    out
+}
+
+/// The components customers may see of an incident.
+fn shown<'a>(
+    input: &'a Ctx<'_>,
+    ids: impl Iterator<Item = &'a String> + 'a,
+) -> impl Iterator<Item = &'a String> + 'a {
+    ids.filter(|c| input.config.is_public(c))
+}
+
+fn name_of<'a>(input: &'a Ctx<'_>, id: &'a str) -> &'a str {
+    input.config.component(id).map_or(id, |x| x.name.as_str())
+}
+
+pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
+    let updates: Vec<Value> = i
+        .updates
+        .iter()
+        .rev()
+        .map(|u| {
+            // What each component was before this update, and what it was once posted;
+            // a journal from before these were kept has the incident's own statuses.
+            let (old, mut new) = i.statuses_around(u.at);
+            if new.is_empty() {
+                new = i.components.clone();
+            }
+            let affected: Vec<Value> = shown(input, new.keys())
+                .map(|c| {
+                    json!({
+                        "code": c,
+                        "name": name_of(input, c),
+                        "old_status": old.get(c).copied().unwrap_or(ComponentStatus::Operational).as_str(),
+                        "new_status": new[c].as_str(),
+                    })
+                })
+                .collect();
+            json!({
+                "id": format!("{}-{}", i.id, u.at.timestamp()),
+                "status": u.status.as_str(),
+                "body": u.message,
+                "incident_id": i.id,
+                "created_at": iso(u.at),
+                "updated_at": iso(u.at),
+                "display_at": iso(u.at),
+                "affected_components": affected,
+                "deliver_notifications": u.notify,
+                "eta": u.eta.map(iso),
+                "next_update": u.next_update.map(iso),
+                "apology": u.apology,
+                "credit": u.credit,
+            })
+        })
+        .collect();
+    let monitoring_at = i
+        .updates
+        .iter()
+        .find(|u| u.status == IncidentStatus::Monitoring)
+        .map(|u| iso(u.at));
+    let comps: Vec<Value> = shown(input, i.components.keys())
+        .enumerate()
+        .map(|(n, c)| component(input, c, n + 1))
+        .collect();
+    json!({
+        "id": i.id,
+        "name": i.title,
+        "status": i.status().as_str(),
+        "created_at": iso(i.opened_at),
+        "updated_at": iso(i.updates.last().map_or(i.opened_at, |u| u.at)),
+        "monitoring_at": monitoring_at,
+        "resolved_at": i.resolved_at.map(iso),
+        "impact": i.impact.as_str(),
+        "shortlink": incident_url(input.config, &i.reference),
+        "started_at": iso(i.opened_at),
+        "page_id": page_id(input),
+        "incident_updates": updates,
+        "components": comps,
+        "postmortem_body": null,
+        "postmortem_published_at": null,
+        "reference": i.reference,
+        // Beyond Statuspage's fields: what people read, for machines too.
+        "eta": i.eta().filter(|e| *e > input.now).map(iso),
+        "next_update": i
+            .next_update()
+            .filter(|n| i.is_open() && *n > input.now)
+            .map(iso),
+        "apology": i.apology(),
+        "credit": i.credit(),
+        "postmortem_url": i.postmortem_url,
+    })
+}
+
+pub fn maintenance(input: &Ctx<'_>, m: &Maintenance) -> Value {
+    let status = match m.state {
+        MaintenanceState::Scheduled => "scheduled",
+        MaintenanceState::InProgress => "in_progress",
+        MaintenanceState::Completed | MaintenanceState::Cancelled => "completed",
+    };
+    let comps: Vec<Value> = shown(input, m.window.components.iter())
+        .enumerate()
+        .map(|(n, c)| component(input, c, n + 1))
+        .collect();
+    let affected = |new: &str| -> Vec<Value> {
+        shown(input, m.window.components.iter())
+            .map(|c| json!({"code": c, "name": name_of(input, c), "new_status": new}))
+            .collect()
+    };
+    // Each step is an update of its own, with its own id, status and time.
+    let step = |id: String, step: &str, at: DateTime<Utc>, body: &str, now: &str| {
+        json!({
+            "id": id,
+            "status": step,
+            "body": body,
+            "incident_id": m.id,
+            "created_at": iso(at),
+            "updated_at": iso(at),
+            "display_at": iso(at),
+            "affected_components": affected(now),
+            "deliver_notifications": true,
+        })
+    };
+    let mut updates = vec![step(
+        format!("{}-{}", m.id, m.scheduled_at.timestamp()),
+        "scheduled",
+        m.scheduled_at,
+        &m.window.message,
+        "operational",
+    )];
+    if let Some(at) = m.started_at {
+        updates.push(step(
+            format!("{}-in_progress-{}", m.id, at.timestamp()),
+            "in_progress",
+            at,
+            "The maintenance has started.",
+            "under_maintenance",
+        ));
+    }
+    if let Some(at) = m.completed_at {
+        let (name, body) = if m.state == MaintenanceState::Cancelled {
+            ("cancelled", "The maintenance was cancelled.")
+        } else {
+            ("completed", "The maintenance is complete.")
+        };
+        updates.push(step(
+            format!("{}-{name}-{}", m.id, at.timestamp()),
+            name,
+            at,
+            body,
+            "operational",
+        ));
+    }
+    updates.reverse();
+    json!({
+        "id": m.id,
+        "name": m.window.title,
+        "status": status,
+        "created_at": iso(m.scheduled_at),
+        "updated_at": iso(m.completed_at.or(m.started_at).unwrap_or(m.scheduled_at)),
+        "monitoring_at": null,
+        "resolved_at": m.completed_at.map(iso),
+        "impact": "maintenance",
+        "shortlink": input.config.site.base_url.as_str(),
+        "started_at": iso(m.started_at.unwrap_or(m.window.starts_at)),
+        "page_id": page_id(input),
+        "incident_updates": updates,
+        "components": comps,
+        "scheduled_for": iso(m.window.starts_at),
+        "scheduled_until": iso(m.window.ends_at),
+        "cancelled": m.state == MaintenanceState::Cancelled,
+    })
+}
+
+/// What the API's shapes are drawn from.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub view: &'a StatusView,
+    pub now: DateTime<Utc>,
+    /// For operators: components that are not public are shown too.
+    pub operator: bool,
+}
