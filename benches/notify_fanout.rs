@@ -14,7 +14,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use forewarn::config::Config;
 use forewarn::journal::{Event, Record};
-use forewarn::monitor::{self, RunOptions};
+use forewarn::monitor::RunOptions;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -79,13 +79,13 @@ fn run_daemon(
     let config = Config::load(&config_path).expect("valid config");
     let (tx, mut rx) = broadcast::channel::<Record>(1 << 16);
     let shutdown = CancellationToken::new();
-    let handle = rt.spawn(monitor::run(
+    let handle = rt.spawn(forewarn::commands::run::daemon(
         RunOptions {
             config_path: config_path.clone(),
             state_dir: dir.join("state"),
             out_dir: Some(dir.join("site")),
-            listen: None,
         },
+        None,
         config,
         shutdown.clone(),
         Some(tx),

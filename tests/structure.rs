@@ -1,60 +1,51 @@
-//! The layers of `ARCHITECTURE.md`, held against the code: a top-level module may import
-//! only the modules its row allows. The arrows that run the wrong way today are listed
-//! by name below; a new one fails this test, and removing one means removing it here.
+//! The layers of `ARCHITECTURE.md`, held against the code. The table under "Layers,
+//! bottom up" is read from the file itself: each row names a top-level module and, in
+//! its last column, the modules it may import. A module missing from the table, a cycle
+//! among the rows, or a `crate::<module>` path a row does not allow fails this test.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// What each top-level module may import (besides itself), bottom up.
-const ALLOWED: &[(&str, &[&str])] = &[
-    ("vocab", &[]),
-    ("files", &[]),
-    ("config", &["vocab", "files"]),
-    ("journal", &["vocab", "files"]),
-    ("status", &["vocab", "files", "journal", "config"]),
-    ("probe", &["vocab", "config"]),
-    ("rollup", &["vocab", "files", "probe"]),
-    ("present", &["vocab", "config", "status"]),
-    (
-        "site",
-        &[
-            "vocab", "files", "config", "journal", "status", "rollup", "present",
-        ],
-    ),
-    (
-        "notify",
-        &["vocab", "files", "config", "journal", "status", "present"],
-    ),
-    ("serve", &["vocab", "notify"]),
-    (
-        "monitor",
-        &[
-            "vocab", "files", "config", "journal", "status", "probe", "rollup", "present", "site",
-            "notify",
-        ],
-    ),
-    (
-        "commands",
-        &[
-            "vocab", "files", "config", "journal", "status", "probe", "rollup", "present", "site",
-            "notify", "monitor", "serve",
-        ],
-    ),
-    (
-        "demo",
-        &[
-            "vocab", "files", "config", "journal", "status", "probe", "rollup", "present", "site",
-            "notify", "monitor", "serve", "commands",
-        ],
-    ),
-];
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
 
-/// Arrows known to run the wrong way, to be removed rather than added to:
-/// (importer, imported).
-const KNOWN: &[(&str, &str)] = &[
-    // The daemon starts the HTTP front and answers its asks.
-    ("monitor", "serve"),
-];
+/// The table's rows: module → what it may import (backquoted names in the last column).
+fn table() -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let start = text
+        .find("## Layers, bottom up")
+        .expect("a \"Layers, bottom up\" section");
+    let mut rows = BTreeMap::new();
+    for line in text[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+    {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let Some(name) = cells
+            .first()
+            .and_then(|c| c.strip_prefix('`'))
+            .and_then(|c| c.strip_suffix('`'))
+        else {
+            continue; // the header and its rule
+        };
+        if name.ends_with(".rs") {
+            continue; // main.rs is the binary, not a module of the library
+        }
+        let may: BTreeSet<String> = cells
+            .last()
+            .expect("a last column")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        rows.insert(name.to_owned(), may);
+    }
+    assert!(rows.len() > 5, "the table was not found: {rows:?}");
+    rows
+}
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src").flatten() {
@@ -67,10 +58,26 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The top-level modules under `src/` (lib.rs and main.rs aside).
+fn modules() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("src"))
+        .expect("src")
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let module = if e.path().is_dir() {
+                name
+            } else {
+                name.strip_suffix(".rs")?.to_owned()
+            };
+            (module != "lib" && module != "main").then_some(module)
+        })
+        .collect()
+}
+
 /// Every `crate::<module>` a module's files name, by top-level module.
-fn imports() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let modules: BTreeSet<&str> = ALLOWED.iter().map(|(m, _)| *m).collect();
+fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let src = root().join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -82,7 +89,7 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
             .and_then(|c| c.as_os_str().to_str())
             .map(|s| s.trim_end_matches(".rs").to_owned())
             .unwrap_or_default();
-        if !modules.contains(top.as_str()) {
+        if !modules.contains(&top) {
             continue; // lib.rs, main.rs
         }
         let text = std::fs::read_to_string(&file).expect("read");
@@ -92,7 +99,7 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            if modules.contains(name.as_str()) && name != top {
+            if modules.contains(&name) && name != top {
                 found.entry(top.clone()).or_default().insert(name);
             }
         }
@@ -101,37 +108,55 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 #[test]
-fn no_module_imports_one_its_layer_may_not() {
-    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+fn every_module_has_a_row_and_the_rows_are_layers() {
+    let table = table();
+    let modules = modules();
+    let missing: Vec<&String> = modules.iter().filter(|m| !table.contains_key(*m)).collect();
+    assert!(
+        missing.is_empty(),
+        "modules without a row in ARCHITECTURE.md: {missing:?}"
+    );
+    let stale: Vec<&String> = table.keys().filter(|m| !modules.contains(*m)).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for modules that are gone: {stale:?}"
+    );
+    // Layers: peel off, again and again, the modules that import nothing left.
+    let mut left: BTreeMap<&String, BTreeSet<&String>> = table
+        .iter()
+        .map(|(m, may)| (m, may.iter().filter(|x| table.contains_key(*x)).collect()))
+        .collect();
+    while !left.is_empty() {
+        let bottom: Vec<&String> = left
+            .iter()
+            .filter(|(_, may)| may.iter().all(|x| !left.contains_key(x)))
+            .map(|(m, _)| *m)
+            .collect();
+        assert!(
+            !bottom.is_empty(),
+            "the table's rows import each other in a circle: {:?}",
+            left.keys().collect::<Vec<_>>()
+        );
+        for m in bottom {
+            left.remove(m);
+        }
+    }
+}
+
+#[test]
+fn no_module_imports_one_its_row_does_not_allow() {
+    let table = table();
     let mut wrong = Vec::new();
-    let mut seen_known = BTreeSet::new();
-    for (module, uses) in imports() {
+    for (module, uses) in imports(&modules()) {
         for used in uses {
-            let ok = allowed
-                .get(module.as_str())
-                .is_some_and(|a| a.contains(&used.as_str()));
-            if ok {
-                continue;
+            if !table.get(&module).is_some_and(|may| may.contains(&used)) {
+                wrong.push(format!("{module} imports {used}"));
             }
-            if KNOWN.contains(&(module.as_str(), used.as_str())) {
-                seen_known.insert((module.clone(), used));
-                continue;
-            }
-            wrong.push(format!("{module} imports {used}"));
         }
     }
     assert!(
         wrong.is_empty(),
         "imports ARCHITECTURE.md does not allow:\n{}",
         wrong.join("\n")
-    );
-    let gone: Vec<String> = KNOWN
-        .iter()
-        .filter(|(a, b)| !seen_known.contains(&(a.to_string(), b.to_string())))
-        .map(|(a, b)| format!("{a} -> {b}"))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "these known wrong-way arrows are gone: remove them from KNOWN and ARCHITECTURE.md: {gone:?}"
     );
 }

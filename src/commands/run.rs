@@ -1,36 +1,80 @@
 //! `forewarn run`: the daemon, until SIGINT or SIGTERM.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::{CommandError, load_config};
+use crate::config::Config;
+use crate::journal::Record;
 use crate::monitor::{self, RunOptions};
+use crate::notify::asks::Ask;
+use crate::serve;
+
+/// Asks from the front that may wait for the daemon's main loop.
+const ASK_QUEUE: usize = 64;
 
 pub async fn run(
     config_path: &Path,
     state_dir: &Path,
     out: Option<&Path>,
-    listen: Option<std::net::SocketAddr>,
+    listen: Option<SocketAddr>,
 ) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
     raise_open_file_limit(config.monitor.max_concurrency);
     let shutdown = CancellationToken::new();
     spawn_shutdown_on_signal(shutdown.clone())?;
-    monitor::run(
+    daemon(
         RunOptions {
             config_path: config_path.to_owned(),
             state_dir: state_dir.to_owned(),
             out_dir: out.map(Path::to_path_buf),
-            listen,
         },
+        listen,
         config,
         shutdown,
         None,
     )
     .await?;
     Ok(())
+}
+
+/// The daemon and its HTTP front, wired: once the daemon holds the journal, the front
+/// listens on `listen` (or `[serve] listen`, if set) and `forewarn serve` can reach it
+/// through a socket in the state folder; both ask the daemon over one channel. Every
+/// record appended is also sent to `records`, once durable.
+pub async fn daemon(
+    opts: RunOptions,
+    listen: Option<SocketAddr>,
+    config: Config,
+    shutdown: CancellationToken,
+    records: Option<broadcast::Sender<Record>>,
+) -> anyhow::Result<()> {
+    let prepared = monitor::prepare(opts, config, records)?;
+    let (asks_tx, asks) = mpsc::channel::<Ask>(ASK_QUEUE);
+    match serve::bridge::listen(prepared.state_dir(), asks_tx.clone(), shutdown.clone()) {
+        Ok(path) => tracing::debug!(socket = %path.display(), "answering forewarn serve"),
+        Err(e) => tracing::warn!(error = %e, "forewarn serve will not reach this daemon"),
+    }
+    let config = prepared.config();
+    if let Some(addr) = listen.or(config.serve.listen) {
+        let bound = serve::start(
+            addr,
+            prepared.site_dir().to_owned(),
+            config.site.title.clone(),
+            config.serve.trusted_proxies.clone(),
+            config.serve.admin_token.as_ref().map(|t| t.0.clone()),
+            asks_tx,
+            shutdown.clone(),
+        )
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(address = %bound, "HTTP front listening");
+    }
+    prepared.run(asks, shutdown).await
 }
 
 /// Cancel `token` on SIGINT or SIGTERM; a second signal ends the process at once (the

@@ -22,7 +22,7 @@ use crate::commands::maintenance::NewMaintenance;
 use crate::commands::{self, CommandError};
 use crate::config::Config;
 use crate::journal::{Event, Record};
-use crate::monitor::{self, RunOptions};
+use crate::monitor::RunOptions;
 use crate::vocab::IncidentStatus;
 use script::Beat;
 use service::STORY;
@@ -114,13 +114,13 @@ pub async fn run(
     let shutdown = CancellationToken::new();
     commands::run::spawn_shutdown_on_signal(shutdown.clone())?;
     let (tx, mut rx) = broadcast::channel::<Record>(1024);
-    let daemon = tokio::spawn(monitor::run(
+    let daemon = tokio::spawn(commands::run::daemon(
         RunOptions {
             config_path: config_path.clone(),
             state_dir: state_dir.clone(),
             out_dir: Some(site_dir.to_owned()),
-            listen: None,
         },
+        None,
         config,
         shutdown.clone(),
         Some(tx),

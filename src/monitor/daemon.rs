@@ -27,6 +27,7 @@ use super::{maintenance, watch};
 use crate::config::Config;
 use crate::config::declared::Declared;
 use crate::journal::{Event, Journal, Record};
+use crate::notify::asks::Ask;
 use crate::notify::dispatch::Notifier;
 use crate::notify::outbox::Outbox;
 use crate::probe::Prober;
@@ -49,8 +50,6 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Where to keep the status site (`--out`); `[site] out_dir` or `site/` otherwise.
     pub out_dir: Option<PathBuf>,
-    /// Serve the HTTP front here (`--listen`); `[serve] listen` otherwise, if set.
-    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The status site, rebuilt shortly after events (several events in a burst make one
@@ -100,16 +99,23 @@ struct Daemon {
     not_run: (u64, Option<std::time::Instant>),
 }
 
-/// Run until `shutdown` is cancelled. Every journal record appended is also sent to
-/// `records`, after it is durable.
-pub async fn run(
+/// A daemon that holds the journal's lock, has replayed it and recorded what the
+/// configuration changed while it was away: ready to [`Prepared::run`].
+pub struct Prepared {
+    daemon: Daemon,
+    hangup: wait::Hangup,
+    opts: RunOptions,
+}
+
+/// Take the journal, replay it and catch up with the configuration. Every journal
+/// record appended from here on is also sent to `records`, after it is durable.
+pub fn prepare(
     opts: RunOptions,
     config: Config,
-    shutdown: CancellationToken,
     records: Option<broadcast::Sender<Record>>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Prepared> {
     // Listen for SIGHUP first: an early one must not end the process.
-    let mut hangup = hangup_signal()?;
+    let hangup = hangup_signal()?;
     let (journal, history) = Journal::open(&opts.state_dir)?;
     let replayed = Outbox::replay(&config, &history);
     let alert_log = AlertLog::from_records(&history);
@@ -162,122 +168,128 @@ pub async fn run(
     daemon.reload_declared(Utc::now());
     daemon.run_clock(Utc::now());
 
-    let (asks_tx, mut asks) = mpsc::channel::<crate::serve::Ask>(64);
-    // `forewarn serve`, a separate process, asks through a socket in the state folder.
-    match crate::serve::bridge::listen(&opts.state_dir, asks_tx.clone(), shutdown.clone()) {
-        Ok(path) => tracing::debug!(socket = %path.display(), "answering forewarn serve"),
-        Err(e) => tracing::warn!(error = %e, "forewarn serve will not reach this daemon"),
-    }
-    if let Some(addr) = opts.listen.or(daemon.config.serve.listen) {
-        let bound = crate::serve::start(
-            addr,
-            daemon.site.builder.out().to_owned(),
-            daemon.config.site.title.clone(),
-            daemon.config.serve.trusted_proxies.clone(),
-            daemon
-                .config
-                .serve
-                .admin_token
-                .as_ref()
-                .map(|t| t.0.clone()),
-            asks_tx,
-            shutdown.clone(),
-        )
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(address = %bound, "HTTP front listening");
-    } else {
-        drop(asks_tx);
-    }
-    let (tx, mut rx) = mpsc::channel::<Observation>(SAMPLE_QUEUE);
-    let mut scheduler = daemon.start_scheduler(tx.clone())?;
-    let (changed_tx, mut changed) = mpsc::unbounded_channel();
-    let config_dir = opts
-        .config_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_owned();
-    let _watcher = match watch::watch(&config_dir, changed_tx) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), "configuration changes will only be read on SIGHUP");
-            None
-        }
-    };
-    let mut clock = tokio::time::interval(CLOCK_TICK);
-    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut save = tokio::time::interval(ROLLUP_SAVE_EVERY);
-    save.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Declared files are also read now and then, in case a change went unnoticed (a
-    // file written while the folder could not be watched, an update dated a little ahead).
-    let mut refresh = tokio::time::interval(SITE_REFRESH);
-    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    refresh.tick().await;
-    let mut reread = tokio::time::interval(DECLARED_REREAD);
-    reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    reread.tick().await;
+    Ok(Prepared {
+        daemon,
+        hangup,
+        opts,
+    })
+}
 
-    loop {
-        let notify_due = daemon.notifier.next_due();
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            Some(()) = recv_hangup(&mut hangup) => {
-                tracing::info!("SIGHUP received, reading the configuration again");
-                if daemon.reload(true) {
-                    scheduler.stop().await;
-                    scheduler = daemon.start_scheduler(tx.clone())?;
-                }
-            }
-            Some(()) = changed.recv() => {
-                if daemon.reload(false) {
-                    scheduler.stop().await;
-                    scheduler = daemon.start_scheduler(tx.clone())?;
-                }
-            }
-            Some(obs) = rx.recv() => daemon.observe(obs),
-            Some(ask) = asks.recv() => daemon.answer(ask),
-            Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
-            _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
-            _ = clock.tick() => {
-                daemon.run_clock(Utc::now());
-                daemon.take_requests();
-                if !daemon.unsaved.is_empty() {
-                    daemon.record_receipts(Vec::new());
-                }
-            }
-            _ = reread.tick() => daemon.reload_declared(Utc::now()),
-            _ = refresh.tick() => daemon.site.due = Some(tokio::time::Instant::now()),
-            _ = sleep_until_due(daemon.site.due) => daemon.rebuild_site(),
-            _ = save.tick() => {
-                if let Err(e) = daemon.rollups.persist(Utc::now()) {
-                    tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
-                }
-            }
-        }
+impl Prepared {
+    pub fn config(&self) -> &Config {
+        &self.daemon.config
     }
 
-    scheduler.stop().await;
-    while let Ok(obs) = rx.try_recv() {
-        daemon.observe(obs);
+    /// Where the status site is built.
+    pub fn site_dir(&self) -> &Path {
+        self.daemon.site.builder.out()
     }
-    // Give attempts under way a moment to end, so their receipts are kept.
-    let grace = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-    while daemon.notifier.outbox.in_flight() > 0 {
-        match tokio::time::timeout_at(grace, daemon.notifier.finished()).await {
-            Ok(Some(done)) => daemon.record_attempts(done),
-            _ => break,
+
+    pub fn state_dir(&self) -> &Path {
+        &self.daemon.state_dir
+    }
+
+    /// Run until `shutdown` is cancelled, answering `asks` (from the HTTP front).
+    pub async fn run(
+        self,
+        mut asks: mpsc::Receiver<Ask>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let Prepared {
+            mut daemon,
+            mut hangup,
+            opts,
+        } = self;
+        let (tx, mut rx) = mpsc::channel::<Observation>(SAMPLE_QUEUE);
+        let mut scheduler = daemon.start_scheduler(tx.clone())?;
+        let (changed_tx, mut changed) = mpsc::unbounded_channel();
+        let config_dir = opts
+            .config_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        let _watcher = match watch::watch(&config_dir, changed_tx) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "configuration changes will only be read on SIGHUP");
+                None
+            }
+        };
+        let mut clock = tokio::time::interval(CLOCK_TICK);
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut save = tokio::time::interval(ROLLUP_SAVE_EVERY);
+        save.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Declared files are also read now and then, in case a change went unnoticed (a
+        // file written while the folder could not be watched, an update dated a little ahead).
+        let mut refresh = tokio::time::interval(SITE_REFRESH);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        refresh.tick().await;
+        let mut reread = tokio::time::interval(DECLARED_REREAD);
+        reread.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        reread.tick().await;
+
+        loop {
+            let notify_due = daemon.notifier.next_due();
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                Some(()) = recv_hangup(&mut hangup) => {
+                    tracing::info!("SIGHUP received, reading the configuration again");
+                    if daemon.reload(true) {
+                        scheduler.stop().await;
+                        scheduler = daemon.start_scheduler(tx.clone())?;
+                    }
+                }
+                Some(()) = changed.recv() => {
+                    if daemon.reload(false) {
+                        scheduler.stop().await;
+                        scheduler = daemon.start_scheduler(tx.clone())?;
+                    }
+                }
+                Some(obs) = rx.recv() => daemon.observe(obs),
+                Some(ask) = asks.recv() => daemon.answer(ask),
+                Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
+                _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
+                _ = clock.tick() => {
+                    daemon.run_clock(Utc::now());
+                    daemon.take_requests();
+                    if !daemon.unsaved.is_empty() {
+                        daemon.record_receipts(Vec::new());
+                    }
+                }
+                _ = reread.tick() => daemon.reload_declared(Utc::now()),
+                _ = refresh.tick() => daemon.site.due = Some(tokio::time::Instant::now()),
+                _ = sleep_until_due(daemon.site.due) => daemon.rebuild_site(),
+                _ = save.tick() => {
+                    if let Err(e) = daemon.rollups.persist(Utc::now()) {
+                        tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
+                    }
+                }
+            }
         }
+
+        scheduler.stop().await;
+        while let Ok(obs) = rx.try_recv() {
+            daemon.observe(obs);
+        }
+        // Give attempts under way a moment to end, so their receipts are kept.
+        let grace = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while daemon.notifier.outbox.in_flight() > 0 {
+            match tokio::time::timeout_at(grace, daemon.notifier.finished()).await {
+                Ok(Some(done)) => daemon.record_attempts(done),
+                _ => break,
+            }
+        }
+        if !daemon.site.pending.is_empty() {
+            daemon.rebuild_site();
+        }
+        daemon
+            .rollups
+            .persist(Utc::now())
+            .context("cannot save hourly rollups")?;
+        tracing::info!(last_seq = daemon.view.last_seq, "monitoring stopped");
+        Ok(())
     }
-    if !daemon.site.pending.is_empty() {
-        daemon.rebuild_site();
-    }
-    daemon
-        .rollups
-        .persist(Utc::now())
-        .context("cannot save hourly rollups")?;
-    tracing::info!(last_seq = daemon.view.last_seq, "monitoring stopped");
-    Ok(())
 }
 
 impl Daemon {

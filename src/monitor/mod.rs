@@ -13,4 +13,4 @@ pub mod tracker;
 pub mod visibility;
 pub mod watch;
 
-pub use daemon::{RunOptions, run};
+pub use daemon::{Prepared, RunOptions, prepare};

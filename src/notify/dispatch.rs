@@ -158,22 +158,6 @@ impl Notifier {
         &self.keys
     }
 
-    /// Whom an unsubscribe token stands for: (key, address, still subscribed).
-    pub fn find_by_token(&self, token: &str) -> Option<(String, String, bool)> {
-        let sid = token.split_once('.')?.0;
-        let matches = |key: &str| {
-            super::token::subscriber_id(key) == sid && self.keys.check_unsubscribe(token, key)
-        };
-        if let Some((key, m)) = self.audience.members.iter().find(|(k, _)| matches(k)) {
-            return Some((key.clone(), m.record.address.clone(), true));
-        }
-        self.audience
-            .opted_out
-            .iter()
-            .find(|(k, _)| matches(k))
-            .map(|(k, address)| (k.clone(), address.clone(), false))
-    }
-
     /// The next attempt to end.
     pub async fn finished(&mut self) -> Option<Finished> {
         self.rx.recv().await

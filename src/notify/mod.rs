@@ -4,6 +4,7 @@
 //! webhooks ([`webhook`]), recording every outcome back in the journal.
 
 pub mod alert;
+pub mod asks;
 pub mod audience;
 pub mod compose;
 pub mod dispatch;
@@ -11,6 +12,7 @@ pub mod email;
 pub mod notice;
 pub mod outbox;
 pub mod requests;
+pub mod self_service;
 pub mod send;
 pub mod token;
 pub mod webhook;
