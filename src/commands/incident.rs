@@ -17,6 +17,137 @@ use crate::journal::IncidentUpdate;
 use crate::monitor::incidents::unique_reference;
 use crate::status::{ComponentStatus, Impact, Incident, IncidentStatus, StatusView};
 
+/// `forewarn incident …`
+#[derive(clap::Subcommand)]
+pub enum IncidentAction {
+    /// Declare a new incident: writes config/incidents/<id>.toml.
+    New {
+        #[arg(long)]
+        title: String,
+        /// An affected component and the status it shows, such as checkout=partial_outage (repeatable).
+        #[arg(long = "component", value_name = "ID=STATUS", required = true)]
+        components: Vec<String>,
+        /// none, minor, major or critical.
+        #[arg(long)]
+        impact: String,
+        /// What customers read first.
+        #[arg(long)]
+        message: String,
+        #[arg(long, default_value = "investigating")]
+        status: String,
+        /// When a fix is expected: a duration from now ("2h") or a time ("2026-11-23 14:00").
+        #[arg(long)]
+        eta: Option<String>,
+        /// When the next update will come, written like --eta: operators are reminded
+        /// before it, and customers told the team is still on it if nobody writes by then.
+        #[arg(long)]
+        next_update: Option<String>,
+        /// The file's id (default: made from the title).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Post a progress update (ID is the file's id or the reference customers quote).
+    Update {
+        id: String,
+        /// investigating, identified or monitoring.
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        eta: Option<String>,
+        /// When the next update will come, written like --eta.
+        #[arg(long)]
+        next_update: Option<String>,
+        /// Publish without notifying anyone (for corrections).
+        #[arg(long)]
+        no_notify: bool,
+    },
+    /// Resolve an incident, with an apology and a credit if there is one.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        apology: Option<String>,
+        #[arg(long)]
+        credit: Option<String>,
+    },
+}
+
+/// Carry out `forewarn incident …`; what to print.
+pub fn act(
+    config_path: &Path,
+    state_dir: &Path,
+    action: IncidentAction,
+) -> Result<String, CommandError> {
+    match action {
+        IncidentAction::New {
+            title,
+            components,
+            impact,
+            message,
+            status,
+            eta,
+            next_update,
+            id,
+        } => new(
+            config_path,
+            state_dir,
+            NewIncident {
+                title,
+                components,
+                impact,
+                message,
+                status,
+                eta,
+                next_update,
+                id,
+            },
+        ),
+        IncidentAction::Update {
+            id,
+            status,
+            message,
+            eta,
+            next_update,
+            no_notify,
+        } => update(
+            config_path,
+            state_dir,
+            &id,
+            NewUpdate {
+                status: status_arg(&status)?,
+                message,
+                eta,
+                next_update,
+                notify: !no_notify,
+                apology: None,
+                credit: None,
+            },
+        ),
+        IncidentAction::Resolve {
+            id,
+            message,
+            apology,
+            credit,
+        } => update(
+            config_path,
+            state_dir,
+            &id,
+            NewUpdate {
+                status: IncidentStatus::Resolved,
+                message,
+                eta: None,
+                next_update: None,
+                notify: true,
+                apology,
+                credit,
+            },
+        ),
+    }
+}
+
 pub struct NewIncident {
     pub title: String,
     /// `checkout=partial_outage`

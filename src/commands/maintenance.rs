@@ -11,6 +11,63 @@ use crate::config::declared::{Declared, MAINTENANCE_DIR};
 use crate::journal::MaintenanceWindow;
 use crate::notify::Notice;
 
+/// `forewarn maintenance …`
+#[derive(clap::Subcommand)]
+pub enum MaintenanceAction {
+    /// Announce a maintenance window: writes config/maintenance/<id>.toml.
+    New {
+        #[arg(long)]
+        title: String,
+        /// An affected component (repeatable).
+        #[arg(long = "component", value_name = "ID", required = true)]
+        components: Vec<String>,
+        /// When it starts: "2026-11-25 02:00" (site time), RFC 3339, or a duration from now.
+        #[arg(long)]
+        start: String,
+        /// When it ends, written the same way.
+        #[arg(long)]
+        end: String,
+        /// What customers should expect.
+        #[arg(long)]
+        message: String,
+        /// When to remind subscribers before the start (repeatable; default 24h and 1h).
+        #[arg(long = "remind-before", value_name = "DURATION")]
+        remind_before: Vec<String>,
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+/// Carry out `forewarn maintenance …`; what to print.
+pub fn act(
+    config_path: &Path,
+    state_dir: &Path,
+    action: MaintenanceAction,
+) -> Result<String, CommandError> {
+    let MaintenanceAction::New {
+        title,
+        components,
+        start,
+        end,
+        message,
+        remind_before,
+        id,
+    } = action;
+    new(
+        config_path,
+        state_dir,
+        NewMaintenance {
+            title,
+            components,
+            start,
+            end,
+            message,
+            remind_before,
+            id,
+        },
+    )
+}
+
 pub struct NewMaintenance {
     pub title: String,
     pub components: Vec<String>,

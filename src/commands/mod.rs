@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod check;
+pub mod cli;
 mod edit;
 pub mod incident;
 pub mod init;

@@ -132,7 +132,7 @@ fn unsubscribe_url(config: &Config, keys: &Keys, key: &str) -> String {
 }
 
 /// What `preview` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Channel {
     Email,
     Webhook,

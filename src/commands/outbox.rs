@@ -43,6 +43,20 @@ fn replay(config_path: &Path, state_dir: &Path) -> Result<Replayed, CommandError
     Ok(Outbox::replay(&config, &replay.records))
 }
 
+/// `forewarn outbox …`
+#[derive(clap::Subcommand)]
+pub enum OutboxAction {
+    /// Send dead deliveries again.
+    Retry {
+        /// Delivery ids (msg_...), as `forewarn outbox` lists them.
+        #[arg(required_unless_present = "all")]
+        ids: Vec<String>,
+        /// Every dead delivery.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
 pub fn list(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, CommandError> {
     let r = replay(config_path, state_dir)?;
     let rows: Vec<Row<'_>> = r
