@@ -13,7 +13,8 @@ use std::process::Command;
 
 use forewarn::config::Config;
 use forewarn::journal::{Journal, Record};
-use forewarn::notify::outbox::{Outbox, State};
+use forewarn::notify::fold::Fold;
+use forewarn::notify::outbox::State;
 use forewarn::status::MaintenanceState;
 use forewarn::vocab::IncidentStatus;
 
@@ -95,7 +96,7 @@ fn the_fold_is_what_the_lines_say() {
         lines().len(),
         "every record replays, none repaired"
     );
-    let replayed = Outbox::replay(&config(), &history);
+    let replayed = Fold::replay(&config(), &history);
     let view = &replayed.view;
 
     // Incidents: two automatic, one declared; all resolved.

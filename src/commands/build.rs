@@ -4,7 +4,7 @@ use std::path::Path;
 
 use chrono::Utc;
 
-use super::{CommandError, edit, load_config};
+use super::{CommandError, load_config};
 use crate::site::{self, Builder};
 
 pub fn run(
@@ -13,7 +13,7 @@ pub fn run(
     out: Option<&Path>,
 ) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
-    let view = edit::view(state_dir)?;
+    let view = super::read_view(state_dir)?;
     let dir = site::out_dir(&config, out);
     let mut builder = Builder::new(&config, dir.clone())?;
     let report = builder.build_all(&config, &view, state_dir, Utc::now())?;

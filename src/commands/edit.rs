@@ -10,16 +10,10 @@ use chrono_tz::Tz;
 
 use crate::config::declared::{Declared, time};
 use crate::config::{Config, Diagnostics, LoadError};
-use crate::journal::Journal;
 use crate::notify::Notice;
 use crate::status::StatusView;
 
 use super::CommandError;
-
-/// The journal as it stands, read without disturbing a running daemon.
-pub fn view(state_dir: &Path) -> Result<StatusView, CommandError> {
-    Ok(StatusView::from_records(&Journal::read(state_dir)?.records))
-}
 
 /// Now, in whole seconds (what files hold).
 pub fn now() -> DateTime<Utc> {

@@ -18,6 +18,8 @@ mod table;
 use std::path::Path;
 
 use crate::config::{Config, LoadError};
+use crate::journal::Journal;
+use crate::status::StatusView;
 
 /// Where the journal and rollups are kept unless `--state` says otherwise.
 pub const DEFAULT_STATE_DIR: &str = "state";
@@ -55,6 +57,12 @@ impl From<crate::journal::JournalError> for CommandError {
     fn from(e: crate::journal::JournalError) -> Self {
         CommandError::Other(e.into())
     }
+}
+
+/// The status view of the journal as it stands, read without disturbing a running
+/// daemon.
+pub fn read_view(state_dir: &Path) -> Result<StatusView, CommandError> {
+    Ok(StatusView::from_records(&Journal::read(state_dir)?.records))
 }
 
 pub fn load_config(path: &Path) -> Result<Config, CommandError> {

@@ -15,7 +15,7 @@ use crate::notify::compose::{self, Composed, What, incident_thread};
 use crate::notify::dispatch::{Route, send_once};
 use crate::notify::email::{self, Recipient, Templates};
 use crate::notify::notice::Reader;
-use crate::notify::outbox::{Delivery, Outcome, State, delivery_id};
+use crate::notify::outbox::{Attempted, Delivery, State, delivery_id};
 use crate::notify::send::MAIL_DIR;
 use crate::notify::token::Keys;
 use crate::notify::webhook;
@@ -105,7 +105,7 @@ pub async fn test(
     let id = d.id.clone();
     let outcome = send_once(&config, state_dir, d, route).await?;
     match outcome {
-        Outcome::Delivered => {
+        Attempted::Delivered => {
             let mut out = format!("Sent a test notice ({id}).\n");
             if let (TestTarget::Email(_), crate::config::email::Transport::File) =
                 (&target, &config.email.transport)
@@ -117,7 +117,9 @@ pub async fn test(
             }
             Ok(out)
         }
-        Outcome::Failed { error, .. } | Outcome::Gone { error } | Outcome::Rejected { error } => {
+        Attempted::Failed { error, .. }
+        | Attempted::Gone { error }
+        | Attempted::Rejected { error } => {
             Err(anyhow!("the test notice was not delivered: {error}").into())
         }
     }

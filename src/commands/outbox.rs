@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::{CommandError, load_config, table};
 use crate::journal::{Event, Journal, JournalError};
-use crate::notify::outbox::{Outbox, Replayed, State};
+use crate::notify::fold::Fold;
+use crate::notify::outbox::State;
 use crate::notify::requests;
 
 #[derive(Serialize)]
@@ -37,10 +38,10 @@ struct Report<'a> {
     disabled: Vec<Disabled<'a>>,
 }
 
-fn replay(config_path: &Path, state_dir: &Path) -> Result<Replayed, CommandError> {
+fn replay(config_path: &Path, state_dir: &Path) -> Result<Fold, CommandError> {
     let config = load_config(config_path)?;
     let replay = Journal::read(state_dir)?;
-    Ok(Outbox::replay(&config, &replay.records))
+    Ok(Fold::replay(&config, &replay.records))
 }
 
 /// `forewarn outbox …`

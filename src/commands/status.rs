@@ -11,8 +11,8 @@ use serde::Serialize;
 use super::{CommandError, table};
 use crate::config::Config;
 use crate::journal::Journal;
-use crate::notify::audience::Audience;
-use crate::notify::outbox::{Outbox, State};
+use crate::notify::fold::Fold;
+use crate::notify::outbox::State;
 use crate::probe::Outcome;
 use crate::rollup::{LastSample, last_samples};
 use crate::status::StatusView;
@@ -27,9 +27,9 @@ struct Report<'a> {
 
 pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, CommandError> {
     let replay = Journal::read(state_dir)?;
-    let view = StatusView::from_records(&replay.records);
     let last = last_samples(state_dir);
     if json {
+        let view = StatusView::from_records(&replay.records);
         let text = serde_json::to_string_pretty(&Report {
             view: &view,
             open_incidents: view
@@ -43,8 +43,14 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
         return Ok(text + "\n");
     }
 
-    // The configuration adds names, order and time zone; the journal alone still answers.
+    // The configuration adds names, order and time zone, and what is owed; the journal
+    // alone still answers.
     let config = Config::load(config_path).ok();
+    let fold = match &config {
+        Some(c) => Fold::replay(c, &replay.records),
+        None => Fold::replay_without_deliveries(&replay.records),
+    };
+    let view = &fold.view;
     let tz = config.as_ref().map_or(chrono_tz::UTC, |c| c.site.timezone);
     let mut ids: Vec<String> = config
         .as_ref()
@@ -131,17 +137,14 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
             ));
         }
     }
-    out.push_str(&notifications(config.as_ref(), &replay.records));
+    out.push_str(&notifications(&fold, config.is_some()));
     Ok(out)
 }
 
 /// "Subscribers: 2 by email, 1 webhook. Deliveries owed: 0." (empty when nobody
 /// subscribes and nothing is owed).
-fn notifications(config: Option<&Config>, records: &[crate::journal::Record]) -> String {
-    let mut audience = Audience::default();
-    for r in records {
-        audience.apply(r);
-    }
+fn notifications(fold: &Fold, owed_known: bool) -> String {
+    let audience = &fold.audience;
     let operators = audience
         .members
         .values()
@@ -158,15 +161,14 @@ fn notifications(config: Option<&Config>, records: &[crate::journal::Record]) ->
         .values()
         .filter(|m| m.disabled.is_some())
         .count();
-    let owed = config.map(|c| {
-        let r = Outbox::replay(c, records);
-        let dead = r
+    let owed = owed_known.then(|| {
+        let dead = fold
             .outbox
             .list()
             .iter()
             .filter(|d| d.state == State::Dead)
             .count();
-        (r.outbox.depth(), dead)
+        (fold.outbox.depth(), dead)
     });
     if audience.members.is_empty()
         && audience.pending.is_empty()

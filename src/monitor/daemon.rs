@@ -29,7 +29,7 @@ use crate::config::declared::Declared;
 use crate::journal::{Event, Journal, Record};
 use crate::notify::asks::Ask;
 use crate::notify::dispatch::Notifier;
-use crate::notify::outbox::Outbox;
+use crate::notify::fold::{self, Fold};
 use crate::probe::Prober;
 use crate::rollup::Rollups;
 use crate::site::{self, Builder, Changes};
@@ -117,7 +117,7 @@ pub fn prepare(
     // Listen for SIGHUP first: an early one must not end the process.
     let hangup = hangup_signal()?;
     let (journal, history) = Journal::open(&opts.state_dir)?;
-    let replayed = Outbox::replay(&config, &history);
+    let replayed = Fold::replay(&config, &history);
     let alert_log = AlertLog::from_records(&history);
     let view = replayed.view;
     let notifier = Notifier::new(&config, &opts.state_dir, replayed.audience, replayed.outbox)
@@ -433,9 +433,15 @@ impl Daemon {
     /// Fold records just made durable into everything derived from the journal.
     fn fold(&mut self, records: Vec<Record>) {
         for r in records {
-            self.view.apply(&r);
+            fold::step(
+                &self.config,
+                &mut self.view,
+                &mut self.notifier.audience,
+                &mut self.notifier.outbox,
+                &r,
+                None,
+            );
             self.alerts.apply(&r);
-            self.notifier.note(&self.config, &self.view, &r);
             if r.event.is_bookkeeping() {
                 tracing::debug!(seq = r.seq, event = r.event.kind(), "recorded");
             } else {

@@ -12,20 +12,19 @@ use tokio::sync::mpsc;
 use super::audience::{Audience, sync_events};
 use super::email::{self, Recipient, Templates};
 use super::notice::Reader;
-use super::outbox::{Delivery, Outbox, Outcome};
+use super::outbox::{Attempted, Delivery, Outbox};
 use super::send::Senders;
 use super::token::Keys;
 use super::webhook;
 use crate::config::Config;
 use crate::config::subscribers::{Subscribers, Target, WebhookFormat};
-use crate::journal::{Event, Record};
-use crate::status::StatusView;
+use crate::journal::Event;
 
 /// An attempt that ended.
 #[derive(Debug)]
 pub struct Finished {
     pub delivery: Delivery,
-    pub outcome: Outcome,
+    pub outcome: Attempted,
     pub at: DateTime<Utc>,
 }
 
@@ -101,13 +100,6 @@ impl Notifier {
         events
     }
 
-    /// Fold a record just appended; `view` has it applied.
-    pub fn note(&mut self, config: &Config, view: &StatusView, record: &Record) {
-        self.outbox
-            .apply(config, view, &self.audience, record, None);
-        self.audience.apply(record);
-    }
-
     /// When attempts should next be started; None while at the concurrency limit.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         if self.outbox.in_flight() >= self.limit {
@@ -169,17 +161,17 @@ impl Notifier {
     }
 
     /// Where a delivery goes, or why it cannot go now.
-    fn route(&self, config: &Config, d: &Delivery) -> Result<Route, Outcome> {
+    fn route(&self, config: &Config, d: &Delivery) -> Result<Route, Attempted> {
         if let super::compose::What::Confirmation { expires_at, .. } = &d.notice.what {
             let (record, _) =
                 self.audience
                     .pending
                     .get(&d.subscriber)
-                    .ok_or_else(|| Outcome::Rejected {
+                    .ok_or_else(|| Attempted::Rejected {
                         error: "not sent: the sign-up was confirmed or withdrawn meanwhile".into(),
                     })?;
             if *expires_at <= chrono::Utc::now() {
-                return Err(Outcome::Rejected {
+                return Err(Attempted::Rejected {
                     error: "not sent: its confirmation link has expired".into(),
                 });
             }
@@ -192,15 +184,15 @@ impl Notifier {
                 ),
             });
         }
-        let member = self
-            .audience
-            .members
-            .get(&d.subscriber)
-            .ok_or_else(|| Outcome::Rejected {
-                error: "not sent: the subscriber is no longer listed".into(),
-            })?;
+        let member =
+            self.audience
+                .members
+                .get(&d.subscriber)
+                .ok_or_else(|| Attempted::Rejected {
+                    error: "not sent: the subscriber is no longer listed".into(),
+                })?;
         if let Some(reason) = &member.disabled {
-            return Err(Outcome::Rejected {
+            return Err(Attempted::Rejected {
                 error: format!(
                     "not sent: {reason} (change its entry in subscribers.toml to enable it again)"
                 ),
@@ -251,7 +243,7 @@ impl Notifier {
                     .url
                     .as_deref()
                     .and_then(|u| u.parse::<reqwest::Url>().ok())
-                    .ok_or_else(|| Outcome::Rejected {
+                    .ok_or_else(|| Attempted::Rejected {
                         error: "not sent: the registered address is not a URL".into(),
                     })?;
                 let format = member
@@ -268,7 +260,7 @@ impl Notifier {
                     operator: member.record.is_operator(),
                 })
             }
-            _ => Err(Outcome::Failed {
+            _ => Err(Attempted::Failed {
                 error: format!(
                     "the webhook {} is not in subscribers.toml as it stands",
                     member.record.address
@@ -289,7 +281,7 @@ struct Job {
 }
 
 impl Job {
-    async fn attempt(&self) -> Outcome {
+    async fn attempt(&self) -> Attempted {
         let d = &self.delivery;
         let composed = &d.notice;
         match &self.route {
@@ -299,7 +291,7 @@ impl Job {
                     expires_at,
                 } = &composed.what
                 else {
-                    return Outcome::Rejected {
+                    return Attempted::Rejected {
                         error: "not a confirmation".into(),
                     };
                 };
@@ -313,7 +305,7 @@ impl Job {
                     &message_id,
                 ) {
                     Ok(message) => self.senders.mail(&d.id, message).await,
-                    Err(e) => Outcome::Rejected {
+                    Err(e) => Attempted::Rejected {
                         error: format!("cannot write the email: {e:#}"),
                     },
                 }
@@ -329,13 +321,13 @@ impl Job {
                         email::message_id(&self.config, composed, &d.id, &d.subscriber);
                     return match email::alert(&self.config, composed, address, &message_id) {
                         Ok(message) => self.senders.mail(&d.id, message).await,
-                        Err(e) => Outcome::Rejected {
+                        Err(e) => Attempted::Rejected {
                             error: format!("cannot write the email: {e:#}"),
                         },
                     };
                 }
                 let Some(notice) = composed.notice(&self.config, *reader) else {
-                    return Outcome::Delivered; // nothing for people (never queued for email)
+                    return Attempted::Delivered; // nothing for people (never queued for email)
                 };
                 let recipient = Recipient {
                     address,
@@ -352,7 +344,7 @@ impl Job {
                     &recipient,
                 ) {
                     Ok(message) => self.senders.mail(&d.id, message).await,
-                    Err(e) => Outcome::Rejected {
+                    Err(e) => Attempted::Rejected {
                         error: format!("cannot write the email: {e:#}"),
                     },
                 }
@@ -369,7 +361,7 @@ impl Job {
                     .as_deref()
                     .and_then(|s| webhook::sign(s, &d.id, ts, &body).ok())
                 else {
-                    return Outcome::Failed {
+                    return Attempted::Failed {
                         error: "the webhook's signing secret is missing or invalid".into(),
                         retry_after: None,
                     };
@@ -395,7 +387,7 @@ impl Job {
                     Some(n) => n,
                     None => match super::alert::notice(&self.config, composed) {
                         Some(n) => n,
-                        None => return Outcome::Delivered,
+                        None => return Attempted::Delivered,
                     },
                 };
                 let body =
@@ -412,7 +404,7 @@ pub async fn send_once(
     state_dir: &Path,
     delivery: Delivery,
     route: Route,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Attempted> {
     let job = Job {
         delivery,
         route,

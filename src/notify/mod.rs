@@ -9,6 +9,7 @@ pub mod audience;
 pub mod compose;
 pub mod dispatch;
 pub mod email;
+pub mod fold;
 pub mod notice;
 pub mod outbox;
 pub mod requests;

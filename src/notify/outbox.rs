@@ -115,7 +115,7 @@ fn queue_key(d: &Delivery) -> QueueKey {
 
 /// Settled ids found in a first pass over the journal, so replay composes notices only
 /// for deliveries still owed.
-fn settled_ids(records: &[Record]) -> HashSet<&str> {
+pub(super) fn settled_ids(records: &[Record]) -> HashSet<&str> {
     let mut done = HashSet::new();
     for r in records {
         match &r.event {
@@ -131,32 +131,7 @@ fn settled_ids(records: &[Record]) -> HashSet<&str> {
     done
 }
 
-/// What replaying a journal gives the notifier.
-pub struct Replayed {
-    pub view: StatusView,
-    pub audience: Audience,
-    pub outbox: Outbox,
-}
-
 impl Outbox {
-    /// Fold a whole journal: the status view, the subscribers, and what is still owed.
-    pub fn replay(config: &Config, records: &[Record]) -> Replayed {
-        let done = settled_ids(records);
-        let mut view = StatusView::default();
-        let mut audience = Audience::default();
-        let mut outbox = Outbox::default();
-        for r in records {
-            view.apply(r);
-            outbox.apply(config, &view, &audience, r, Some(&done));
-            audience.apply(r);
-        }
-        Replayed {
-            view,
-            audience,
-            outbox,
-        }
-    }
-
     /// Fold one record. `view` has it applied already; `audience` not yet (the
     /// subscribers of an event are those in force before it). `done` skips composing
     /// for deliveries known to be settled later in the journal.
@@ -432,7 +407,7 @@ impl Outbox {
 
 /// What an attempt came to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Attempted {
     Delivered,
     /// Failed; try again (after at least `retry_after`, when the receiver said so).
     Failed {
@@ -449,33 +424,33 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl Attempted {
     /// What went wrong, in words (None when delivered).
     pub fn error(&self) -> Option<&str> {
         match self {
-            Outcome::Delivered => None,
-            Outcome::Failed { error, .. }
-            | Outcome::Gone { error }
-            | Outcome::Rejected { error } => Some(error),
+            Attempted::Delivered => None,
+            Attempted::Failed { error, .. }
+            | Attempted::Gone { error }
+            | Attempted::Rejected { error } => Some(error),
         }
     }
 }
 
 /// The receipt events for one attempt of `d` that ended at `now`.
-pub fn receipts(d: &Delivery, outcome: Outcome, now: DateTime<Utc>) -> Vec<Event> {
+pub fn receipts(d: &Delivery, outcome: Attempted, now: DateTime<Utc>) -> Vec<Event> {
     let attempt = d.attempts + 1;
     let first = d.first_attempt.unwrap_or(now);
     match outcome {
-        Outcome::Delivered => vec![Event::DeliverySucceeded {
+        Attempted::Delivered => vec![Event::DeliverySucceeded {
             id: d.id.clone(),
             attempt,
         }],
-        Outcome::Rejected { error } => vec![Event::DeliveryDead {
+        Attempted::Rejected { error } => vec![Event::DeliveryDead {
             id: d.id.clone(),
             attempt,
             error,
         }],
-        Outcome::Gone { error } => vec![
+        Attempted::Gone { error } => vec![
             Event::DeliveryDead {
                 id: d.id.clone(),
                 attempt,
@@ -486,7 +461,7 @@ pub fn receipts(d: &Delivery, outcome: Outcome, now: DateTime<Utc>) -> Vec<Event
                 reason: error,
             },
         ],
-        Outcome::Failed { error, retry_after } => {
+        Attempted::Failed { error, retry_after } => {
             // A receiver's Retry-After is honoured, but after two quick retries the
             // backoff is a floor, so "Retry-After: 1" forever is not a retry a second.
             let wait = match retry_after {

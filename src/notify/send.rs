@@ -1,5 +1,5 @@
 //! The network (and disk) edge of notifying: handing a message to the mail server or
-//! the `.eml` folder, and posting a webhook. Each returns an [`Outcome`], never panics.
+//! the `.eml` folder, and posting a webhook. Each returns an [`Attempted`], never panics.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use reqwest::StatusCode;
 
-use super::outbox::Outcome;
+use super::outbox::Attempted;
 use crate::config::Config;
 use crate::config::email::{SmtpTls, Transport};
 
@@ -98,20 +98,20 @@ impl Senders {
     }
 
     /// Hand one message over. `id` names the `.eml` file, so a repeat overwrites it.
-    pub async fn mail(&self, id: &str, message: Message) -> Outcome {
+    pub async fn mail(&self, id: &str, message: Message) -> Attempted {
         match &self.mailer {
             Mailer::Files(dir) => {
                 let (dir, id) = (dir.clone(), id.to_owned());
                 let bytes = message.formatted();
                 match tokio::task::spawn_blocking(move || write_eml(&dir, &id, &bytes)).await {
-                    Ok(Ok(())) => Outcome::Delivered,
+                    Ok(Ok(())) => Attempted::Delivered,
                     Ok(Err(e)) => failed(format!("{e:#}"), None),
                     Err(e) => failed(format!("the mail writer stopped: {e}"), None),
                 }
             }
             Mailer::Smtp(t) => match t.send(message).await {
-                Ok(_) => Outcome::Delivered,
-                Err(e) if refuses_recipient(&e) => Outcome::Rejected {
+                Ok(_) => Attempted::Delivered,
+                Err(e) if refuses_recipient(&e) => Attempted::Rejected {
                     error: format!("the mail server refused the message: {e}"),
                 },
                 Err(e) => failed(
@@ -129,7 +129,7 @@ impl Senders {
         url: &reqwest::Url,
         body: Vec<u8>,
         headers: &[(&str, String)],
-    ) -> Outcome {
+    ) -> Attempted {
         let mut req = self
             .http
             .post(url.clone())
@@ -151,9 +151,9 @@ impl Senders {
         let status = resp.status();
         let retry_after = retry_after(resp.headers().get(reqwest::header::RETRY_AFTER));
         if status.is_success() {
-            Outcome::Delivered
+            Attempted::Delivered
         } else if status == StatusCode::GONE {
-            Outcome::Gone {
+            Attempted::Gone {
                 error: "the receiver answered 410 Gone: the endpoint is disabled".into(),
             }
         } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
@@ -175,8 +175,8 @@ fn refuses_recipient(e: &lettre::transport::smtp::Error) -> bool {
         })
 }
 
-fn failed(error: String, retry_after: Option<Duration>) -> Outcome {
-    Outcome::Failed { error, retry_after }
+fn failed(error: String, retry_after: Option<Duration>) -> Attempted {
+    Attempted::Failed { error, retry_after }
 }
 
 /// `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.

@@ -7,7 +7,7 @@ use super::Daemon;
 use crate::config::Subscribers;
 use crate::journal::Event;
 use crate::notify::dispatch::Finished;
-use crate::notify::outbox::{Outcome, State, receipts};
+use crate::notify::outbox::{Attempted, State, receipts};
 
 impl Daemon {
     /// Read `subscribers.toml` again; a broken file leaves the last good list in force.
@@ -110,14 +110,14 @@ impl Daemon {
                 })
                 .to_owned();
             let outcome = match &f.outcome {
-                Outcome::Delivered => "delivered",
-                Outcome::Failed { .. } => "failed",
-                Outcome::Gone { .. } => "gone",
-                Outcome::Rejected { .. } => "rejected",
+                Attempted::Delivered => "delivered",
+                Attempted::Failed { .. } => "failed",
+                Attempted::Gone { .. } => "gone",
+                Attempted::Rejected { .. } => "rejected",
             };
             self.metrics.delivery(&channel, outcome);
             match &f.outcome {
-                Outcome::Delivered => tracing::info!(
+                Attempted::Delivered => tracing::info!(
                     delivery = %d.id,
                     to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
                     notice = %d.notice.summary(),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::journal::{IncidentUpdate, SubscriberRecord};
 use crate::notify::audience::Audience;
+use crate::notify::fold::Fold;
 use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 
 fn config() -> Config {
@@ -99,10 +100,14 @@ impl Live {
             more: false,
             event,
         };
-        self.view.apply(&r);
-        self.outbox
-            .apply(&self.config, &self.view, &self.audience, &r, None);
-        self.audience.apply(&r);
+        crate::notify::fold::step(
+            &self.config,
+            &mut self.view,
+            &mut self.audience,
+            &mut self.outbox,
+            &r,
+            None,
+        );
         self.records.push(r);
         self
     }
@@ -197,10 +202,10 @@ fn receipts_settle_deliveries_and_a_replay_owes_the_same() {
         .find(|d| d.subscriber == "email:b@x.test")
         .unwrap()
         .clone();
-    for e in receipts(&a, Outcome::Delivered, t(101)) {
+    for e in receipts(&a, Attempted::Delivered, t(101)) {
         live.push(101, e);
     }
-    let failure = Outcome::Failed {
+    let failure = Attempted::Failed {
         error: "the mail server did not take the message".into(),
         retry_after: None,
     };
@@ -218,7 +223,7 @@ fn receipts_settle_deliveries_and_a_replay_owes_the_same() {
     assert_eq!(due[0].notice.kind, "incident.updated");
     live.outbox.release(&due[0].id);
 
-    let replayed = Outbox::replay(&live.config, &live.records);
+    let replayed = Fold::replay(&live.config, &live.records);
     let mut live_ids: Vec<_> = live
         .outbox
         .list()
@@ -274,7 +279,7 @@ fn retries_back_off_then_give_up_after_a_day() {
         attempts += 1;
         let events = receipts(
             &due[0],
-            Outcome::Failed {
+            Attempted::Failed {
                 error: "the receiver answered 503 Service Unavailable".into(),
                 retry_after: None,
             },
@@ -318,7 +323,7 @@ fn retry_after_is_honoured_and_gone_endpoints_are_disabled() {
     let d = live.outbox.take_due(t(0), 10).remove(0);
     let events = receipts(
         &d,
-        Outcome::Failed {
+        Attempted::Failed {
             error: "the receiver answered 429 Too Many Requests".into(),
             retry_after: Some(std::time::Duration::from_secs(1)),
         },
@@ -328,7 +333,7 @@ fn retry_after_is_honoured_and_gone_endpoints_are_disabled() {
 
     let gone = receipts(
         &d,
-        Outcome::Gone {
+        Attempted::Gone {
             error: "the receiver answered 410 Gone: the endpoint is disabled".into(),
         },
         t(2),
@@ -385,7 +390,7 @@ fn retry_after_is_a_wish_then_the_backoff_is_a_floor() {
         d.first_attempt = Some(t(0));
         let events = receipts(
             &d,
-            Outcome::Failed {
+            Attempted::Failed {
                 error: "the receiver answered 503 Service Unavailable".into(),
                 retry_after: Some(std::time::Duration::from_secs(1)),
             },
@@ -503,7 +508,7 @@ fn what_was_kept_from_customers_stays_so_on_replay_whatever_the_config_says_now(
     for c in &mut config.components {
         c.public = true;
     }
-    let replayed = Outbox::replay(&config, &live.records);
+    let replayed = Fold::replay(&config, &live.records);
     let again: Vec<String> = replayed
         .outbox
         .list()
