@@ -70,9 +70,7 @@ pub fn list(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, 
                 id: &d.id,
                 state: d.state.as_str(),
                 subscriber: member.map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
-                channel: member.map_or("", |m| {
-                    m.record.format.as_deref().unwrap_or(&m.record.channel)
-                }),
+                channel: member.map_or("", |m| m.record.reached_by().as_str()),
                 notice: d.notice.summary(),
                 attempts: d.attempts,
                 next_at: (d.state != State::Dead).then_some(d.next_at),

@@ -16,6 +16,7 @@ use crate::notify::outbox::State;
 use crate::probe::Outcome;
 use crate::rollup::{LastSample, last_samples};
 use crate::status::StatusView;
+use crate::vocab::Medium;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -153,7 +154,7 @@ fn notifications(fold: &Fold, owed_known: bool) -> String {
     let emails = audience
         .members
         .values()
-        .filter(|m| m.record.channel == "email" && !m.record.is_operator())
+        .filter(|m| m.record.channel == Medium::Email && !m.record.is_operator())
         .count();
     let hooks = audience.members.len() - emails - operators;
     let disabled = audience

@@ -30,6 +30,7 @@ use super::email::Secret;
 use super::reader::Table;
 use super::values::Ctx;
 use super::{Config, Diagnostics};
+pub use crate::vocab::WebhookFormat;
 
 /// The subscribers file's name, in the main configuration's folder.
 pub const SUBSCRIBERS_FILE: &str = "subscribers.toml";
@@ -114,42 +115,6 @@ pub fn label(url: &Url, secret: bool) -> String {
     }
     let query = if url.query().is_some() { "?…" } else { "" };
     format!("{}://{host}{port}{}{query}", url.scheme(), url.path())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookFormat {
-    /// Standard Webhooks: signed JSON events.
-    Standard,
-    Slack,
-    Discord,
-    Teams,
-}
-
-impl WebhookFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookFormat::Standard => "standard",
-            WebhookFormat::Slack => "slack",
-            WebhookFormat::Discord => "discord",
-            WebhookFormat::Teams => "teams",
-        }
-    }
-}
-
-impl std::str::FromStr for WebhookFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "standard" => Ok(WebhookFormat::Standard),
-            "slack" => Ok(WebhookFormat::Slack),
-            "discord" => Ok(WebhookFormat::Discord),
-            "teams" => Ok(WebhookFormat::Teams),
-            other => Err(format!(
-                "\"{other}\" is not a webhook format (use \"standard\", \"slack\", \"discord\" or \"teams\")"
-            )),
-        }
-    }
 }
 
 /// `email:ops@example.com`

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::vocab::{ComponentStatus, Impact};
+use crate::vocab::{Channel, ComponentStatus, Impact, Medium, Role, WebhookFormat};
 pub use crate::vocab::{IncidentUpdate, MaintenanceWindow};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,11 +213,12 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberRecord {
     /// `email` or `webhook`.
-    pub channel: String,
+    pub channel: Medium,
     /// The email address, or what operators see of a webhook's address.
     pub address: String,
+    /// A webhook's format; absent: Standard Webhooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<WebhookFormat>,
     /// Empty: every component.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<String>,
@@ -232,17 +233,19 @@ pub struct SubscriberRecord {
     /// `operator` for `[[operator]]` entries: they also hear operator alerts and about
     /// components that are not public. Absent: a customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audience: Option<String>,
+    pub audience: Option<Role>,
 }
 
 impl SubscriberRecord {
     pub fn is_operator(&self) -> bool {
-        self.audience.as_deref() == Some(OPERATOR)
+        self.audience == Some(Role::Operator)
+    }
+
+    /// How notices reach this subscriber.
+    pub fn reached_by(&self) -> Channel {
+        Channel::of(self.channel, self.format)
     }
 }
-
-/// The `audience` of `[[operator]]` subscribers.
-pub const OPERATOR: &str = "operator";
 
 impl Event {
     /// About subscribers and deliveries, not about the service: the status view and

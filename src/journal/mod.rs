@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-pub use event::{Event, IncidentUpdate, MaintenanceWindow, OPERATOR, Record, SubscriberRecord};
+pub use event::{Event, IncidentUpdate, MaintenanceWindow, Record, SubscriberRecord};
 
 /// The journal's file name inside the state directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";

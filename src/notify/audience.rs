@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::config::subscribers::{Subscriber, Subscribers, Target, label};
-use crate::journal::{Event, OPERATOR, Record, SubscriberRecord};
+use crate::journal::{Event, Record, SubscriberRecord};
+use crate::vocab::{Medium, Role};
 
 /// Where a subscriber's entry came from.
 pub const SOURCE_FILE: &str = "file";
@@ -120,24 +121,24 @@ impl Audience {
 pub fn record_of(s: &Subscriber) -> SubscriberRecord {
     match &s.target {
         Target::Email { address } => SubscriberRecord {
-            channel: "email".into(),
+            channel: Medium::Email,
             address: address.clone(),
             format: None,
             components: s.components.clone(),
             timezone: s.timezone.map(|tz| tz.name().to_owned()),
             source: SOURCE_FILE.into(),
             url: None,
-            audience: s.operator.then(|| OPERATOR.to_owned()),
+            audience: s.operator.then_some(Role::Operator),
         },
         Target::Webhook(w) => SubscriberRecord {
-            channel: "webhook".into(),
+            channel: Medium::Webhook,
             address: label(&w.url, w.url_is_secret),
-            format: Some(w.format.as_str().into()),
+            format: Some(w.format),
             components: s.components.clone(),
             timezone: None,
             source: SOURCE_FILE.into(),
             url: None,
-            audience: s.operator.then(|| OPERATOR.to_owned()),
+            audience: s.operator.then_some(Role::Operator),
         },
     }
 }

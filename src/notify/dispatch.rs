@@ -19,6 +19,7 @@ use super::webhook;
 use crate::config::Config;
 use crate::config::subscribers::{Subscribers, Target, WebhookFormat};
 use crate::journal::Event;
+use crate::vocab::Medium;
 
 /// An attempt that ended.
 #[derive(Debug)]
@@ -198,7 +199,7 @@ impl Notifier {
                 ),
             });
         }
-        if member.record.channel == "email" {
+        if member.record.channel == Medium::Email {
             let tz = member
                 .record
                 .timezone
@@ -246,12 +247,7 @@ impl Notifier {
                     .ok_or_else(|| Attempted::Rejected {
                         error: "not sent: the registered address is not a URL".into(),
                     })?;
-                let format = member
-                    .record
-                    .format
-                    .as_deref()
-                    .and_then(|f| f.parse::<WebhookFormat>().ok())
-                    .unwrap_or(WebhookFormat::Standard);
+                let format = member.record.format.unwrap_or(WebhookFormat::Standard);
                 Ok(Route::Webhook {
                     url,
                     format,

@@ -21,6 +21,7 @@ use super::compose::{Composed, compose};
 use crate::config::Config;
 use crate::journal::{Event, Record};
 use crate::status::StatusView;
+use crate::vocab::Channel;
 
 /// Waits after each failed attempt: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly.
 pub const BACKOFF: &[Duration] = &[
@@ -269,8 +270,7 @@ impl Outbox {
                 let composed = Arc::new(composed);
                 let for_customers = composed.for_customers();
                 for (key, member) in audience.interested(&composed.components) {
-                    let machine = member.record.channel == "webhook"
-                        && member.record.format.as_deref() == Some("standard");
+                    let machine = member.record.reached_by() == Channel::Standard;
                     if !(composed.for_people() || machine) {
                         continue;
                     }

@@ -12,6 +12,7 @@ use super::token::{Keys, subscriber_id};
 use crate::config::Config;
 use crate::config::subscribers::{WebhookFormat, email_address, email_key, label, webhook_key};
 use crate::journal::{Event, SubscriberRecord};
+use crate::vocab::Medium;
 
 /// How long a confirmation link works.
 pub const CONFIRM_WITHIN: TimeDelta = TimeDelta::hours(48);
@@ -141,7 +142,7 @@ pub fn sign_up(desk: &Desk<'_>, address: &str, components: Vec<String>) -> Answe
         events: vec![Event::SubscriberPending {
             key,
             subscriber: SubscriberRecord {
-                channel: "email".into(),
+                channel: Medium::Email,
                 address,
                 format: None,
                 components: chosen,
@@ -304,9 +305,9 @@ pub fn register(
         events: vec![Event::SubscriberConfirmed {
             key,
             subscriber: SubscriberRecord {
-                channel: "webhook".into(),
+                channel: Medium::Webhook,
                 address: shown.clone(),
-                format: Some(format.as_str().into()),
+                format: Some(format),
                 components: request.components,
                 timezone: None,
                 source: SOURCE_API.into(),

@@ -105,9 +105,7 @@ impl Daemon {
                 .audience
                 .members
                 .get(&d.subscriber)
-                .map_or("email", |m| {
-                    m.record.format.as_deref().unwrap_or(&m.record.channel)
-                })
+                .map_or("email", |m| m.record.reached_by().as_str())
                 .to_owned();
             let outcome = match &f.outcome {
                 Attempted::Delivered => "delivered",

@@ -7,7 +7,7 @@ use super::*;
 use crate::journal::{IncidentUpdate, SubscriberRecord};
 use crate::notify::audience::Audience;
 use crate::notify::fold::Fold;
-use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
+use crate::vocab::{ComponentStatus, Impact, IncidentStatus, Medium, WebhookFormat};
 
 fn config() -> Config {
     Config::parse(
@@ -26,9 +26,13 @@ fn subscriber(key: &str, channel: &str, components: &[&str]) -> Event {
     Event::SubscriberConfirmed {
         key: key.into(),
         subscriber: SubscriberRecord {
-            channel: channel.into(),
+            channel: if channel == "webhook" {
+                Medium::Webhook
+            } else {
+                Medium::Email
+            },
             address: key.trim_start_matches("email:").into(),
-            format: (channel == "webhook").then(|| "standard".into()),
+            format: (channel == "webhook").then_some(WebhookFormat::Standard),
             components: components.iter().map(|c| c.to_string()).collect(),
             timezone: None,
             source: "file".into(),
@@ -487,7 +491,7 @@ fn a_moved_window_is_told_and_a_reworded_one_is_not() {
 fn what_was_kept_from_customers_stays_so_on_replay_whatever_the_config_says_now() {
     let mut operator = subscriber("operator:email:oncall@x.test", "email", &[]);
     if let Event::SubscriberConfirmed { subscriber, .. } = &mut operator {
-        subscriber.audience = Some(crate::journal::OPERATOR.into());
+        subscriber.audience = Some(crate::vocab::Role::Operator);
     }
     let mut live = Live::new();
     live.push(0, subscriber("email:all@x.test", "email", &[]))

@@ -78,7 +78,7 @@ impl World {
         let event = Event::SubscriberConfirmed {
             key: key.into(),
             subscriber: SubscriberRecord {
-                channel: "email".into(),
+                channel: crate::vocab::Medium::Email,
                 address: key.trim_start_matches("email:").into(),
                 format: None,
                 components: Vec::new(),
