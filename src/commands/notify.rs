@@ -11,15 +11,16 @@ use super::{CommandError, load_config};
 use crate::config::subscribers::{WebhookFormat, decode_secret, email_address};
 use crate::config::{Config, http_url as values_http_url};
 use crate::journal::Journal;
+use crate::notify::channels::email::{self, Recipient, Templates};
+use crate::notify::channels::{self, standard};
 use crate::notify::compose::{self, Composed, What, incident_thread};
 use crate::notify::dispatch::{Route, send_once};
-use crate::notify::email::{self, Recipient, Templates};
 use crate::notify::notice::Reader;
 use crate::notify::outbox::{Attempted, Delivery, State, delivery_id};
 use crate::notify::send::MAIL_DIR;
 use crate::notify::token::Keys;
-use crate::notify::webhook;
 use crate::status::{IncidentStatus, StatusView};
+use crate::vocab::Medium;
 
 /// Where `notify-test` sends.
 pub enum TestTarget {
@@ -94,7 +95,7 @@ pub async fn test(
                 key,
                 Route::Webhook {
                     url,
-                    format: *format,
+                    channel: crate::vocab::Channel::of(Medium::Webhook, Some(*format)),
                     secret,
                     operator: false,
                 },
@@ -141,6 +142,20 @@ pub enum Channel {
     Slack,
     Discord,
     Teams,
+}
+
+impl Channel {
+    /// The channel this choice shows (`webhook` is Standard Webhooks).
+    pub fn reaches(self) -> crate::vocab::Channel {
+        use crate::vocab::Channel as To;
+        match self {
+            Channel::Email => To::Email,
+            Channel::Webhook => To::Standard,
+            Channel::Slack => To::Slack,
+            Channel::Discord => To::Discord,
+            Channel::Teams => To::Teams,
+        }
+    }
 }
 
 pub fn preview(
@@ -226,7 +241,7 @@ pub fn preview(
             out.push_str(&String::from_utf8_lossy(&message.formatted()));
         }
         Channel::Webhook => {
-            let body = webhook::standard_body(&composed, false);
+            let body = standard::body(&composed, false);
             let value: serde_json::Value =
                 serde_json::from_slice(&body).context("cannot show the body")?;
             out.push_str(&format!(
@@ -235,15 +250,8 @@ pub fn preview(
             ));
         }
         Channel::Slack | Channel::Discord | Channel::Teams => {
-            let format = match channel {
-                Channel::Slack => WebhookFormat::Slack,
-                Channel::Discord => WebhookFormat::Discord,
-                _ => WebhookFormat::Teams,
-            };
-            out.push_str(
-                &serde_json::to_string_pretty(&webhook::chat_body(format, &notice))
-                    .unwrap_or_default(),
-            );
+            let body = channels::chat_body(channel.reaches(), &notice).unwrap_or_default();
+            out.push_str(&serde_json::to_string_pretty(&body).unwrap_or_default());
             out.push('\n');
         }
     }

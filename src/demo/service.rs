@@ -77,7 +77,7 @@ async fn hook(State(hooks): State<Hooks>, headers: HeaderMap, body: Bytes) -> St
     let valid = ts
         .parse::<i64>()
         .ok()
-        .and_then(|ts| crate::notify::webhook::sign(&hooks.secret, &id, ts, &body).ok())
+        .and_then(|ts| crate::notify::channels::standard::sign(&hooks.secret, &id, ts, &body).ok())
         .is_some_and(|sig| header("webhook-signature").split(' ').any(|s| s == sig));
     if !valid {
         let _ = hooks

@@ -10,16 +10,16 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::audience::{Audience, sync_events};
-use super::email::{self, Recipient, Templates};
+use super::channels::email::{self, Recipient, Templates};
+use super::channels::{self, standard};
 use super::notice::Reader;
 use super::outbox::{Attempted, Delivery, Outbox};
 use super::send::Senders;
 use super::token::Keys;
-use super::webhook;
 use crate::config::Config;
 use crate::config::subscribers::{Subscribers, Target, WebhookFormat};
 use crate::journal::Event;
-use crate::vocab::Medium;
+use crate::vocab::{Channel, Medium};
 
 /// An attempt that ended.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub enum Route {
     },
     Webhook {
         url: reqwest::Url,
-        format: WebhookFormat,
+        channel: Channel,
         /// `whsec_…` (standard format).
         secret: Option<String>,
         operator: bool,
@@ -232,7 +232,7 @@ impl Notifier {
         match self.subscribers.get(&d.subscriber).map(|s| &s.target) {
             Some(Target::Webhook(w)) => Ok(Route::Webhook {
                 url: w.url.clone(),
-                format: w.format,
+                channel: Channel::of(Medium::Webhook, Some(w.format)),
                 secret: w.key.as_ref().map(|k| k.0.clone()),
                 operator: member.record.is_operator(),
             }),
@@ -250,7 +250,7 @@ impl Notifier {
                 let format = member.record.format.unwrap_or(WebhookFormat::Standard);
                 Ok(Route::Webhook {
                     url,
-                    format,
+                    channel: Channel::of(Medium::Webhook, Some(format)),
                     secret: (format == WebhookFormat::Standard)
                         .then(|| self.keys.webhook_secret(&d.subscriber)),
                     operator: member.record.is_operator(),
@@ -347,15 +347,15 @@ impl Job {
             }
             Route::Webhook {
                 url,
-                format: WebhookFormat::Standard,
+                channel: Channel::Standard,
                 secret,
                 operator,
             } => {
-                let body = webhook::standard_body(composed, *operator);
+                let body = standard::body(composed, *operator);
                 let ts = Utc::now().timestamp();
                 let Some(signature) = secret
                     .as_deref()
-                    .and_then(|s| webhook::sign(s, &d.id, ts, &body).ok())
+                    .and_then(|s| standard::sign(s, &d.id, ts, &body).ok())
                 else {
                     return Attempted::Failed {
                         error: "the webhook's signing secret is missing or invalid".into(),
@@ -371,7 +371,7 @@ impl Job {
             }
             Route::Webhook {
                 url,
-                format,
+                channel,
                 operator,
                 ..
             } => {
@@ -386,8 +386,12 @@ impl Job {
                         None => return Attempted::Delivered,
                     },
                 };
-                let body =
-                    serde_json::to_vec(&webhook::chat_body(*format, &notice)).unwrap_or_default();
+                let Some(body) = channels::chat_body(*channel, &notice) else {
+                    return Attempted::Rejected {
+                        error: format!("{} is not a chat channel", channel.as_str()),
+                    };
+                };
+                let body = serde_json::to_vec(&body).unwrap_or_default();
                 self.senders.post(url, body, &[]).await
             }
         }

@@ -13,19 +13,19 @@ use lettre::message::{Mailbox, MultiPart};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::compose::Composed;
-use super::notice::Notice;
 use crate::config::Config;
+use crate::notify::compose::Composed;
+use crate::notify::notice::Notice;
 use crate::present::text::{mailto, markdown};
 use crate::vocab::ComponentStatus;
 
 const TEXT: (&str, &str) = (
     "email.txt.hbs",
-    include_str!("../../templates/email.txt.hbs"),
+    include_str!("../../../templates/email.txt.hbs"),
 );
 const HTML: (&str, &str) = (
     "email.html.hbs",
-    include_str!("../../templates/email.html.hbs"),
+    include_str!("../../../templates/email.html.hbs"),
 );
 
 /// The two email templates, built in or from `[site] templates`.
@@ -344,7 +344,7 @@ pub fn confirmation(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let until = super::notice::local_time(expires, config.site.timezone);
+    let until = crate::notify::notice::local_time(expires, config.site.timezone);
     let text = format!(
         "Someone, probably you, asked for notices from {site} about outages and maintenance of {scope}.\n\nTo start receiving them, confirm here before {until}:\n{confirm_url}\n\nIf you did not ask, ignore this email: nothing more will be sent to you.\n"
     );
@@ -398,7 +398,7 @@ pub fn alert(
     address: &str,
     message_id: &str,
 ) -> anyhow::Result<Message> {
-    let notice = super::alert::notice(config, composed).context("not an operator alert")?;
+    let notice = crate::notify::alert::notice(config, composed).context("not an operator alert")?;
     let text = format!(
         "{}\n\n{} ({})\n\n{}\n\n{}: {}\n{}\n",
         notice.state,
