@@ -293,6 +293,7 @@ impl Job {
                 };
                 let message_id = email::message_id(&self.config, composed, &d.id, &d.subscriber);
                 match email::confirmation(
+                    &self.templates,
                     &self.config,
                     address,
                     components,

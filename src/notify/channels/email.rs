@@ -27,6 +27,14 @@ const HTML: (&str, &str) = (
     "email.html.hbs",
     include_str!("../../../templates/email.html.hbs"),
 );
+const CONFIRM_TEXT: (&str, &str) = (
+    "confirmation.txt.hbs",
+    include_str!("../../../templates/confirmation.txt.hbs"),
+);
+const CONFIRM_HTML: (&str, &str) = (
+    "confirmation.html.hbs",
+    include_str!("../../../templates/confirmation.html.hbs"),
+);
 
 /// The two email templates, built in or from `[site] templates`.
 pub struct Templates {
@@ -36,29 +44,32 @@ pub struct Templates {
 
 impl Templates {
     pub fn new(overrides: Option<&Path>) -> anyhow::Result<Templates> {
-        let load =
-            |(file, builtin): (&str, &str), escape: bool| -> anyhow::Result<Handlebars<'static>> {
-                let mut hb = Handlebars::new();
-                hb.set_strict_mode(false);
-                if !escape {
-                    hb.register_escape_fn(handlebars::no_escape);
-                }
+        let load = |files: [(&str, (&str, &str)); 2],
+                    escape: bool|
+         -> anyhow::Result<Handlebars<'static>> {
+            let mut hb = Handlebars::new();
+            hb.set_strict_mode(false);
+            if !escape {
+                hb.register_escape_fn(handlebars::no_escape);
+            }
+            for (name, (file, builtin)) in files {
                 let custom = overrides.map(|d| d.join(file)).filter(|p| p.is_file());
                 let text = match &custom {
                     Some(p) => std::fs::read_to_string(p)
                         .with_context(|| format!("cannot read {}", p.display()))?,
                     None => builtin.to_owned(),
                 };
-                hb.register_template_string("t", text)
+                hb.register_template_string(name, text)
                     .with_context(|| match &custom {
                         Some(p) => format!("{} is not a valid template", p.display()),
                         None => format!("the built-in template {file} is not valid"),
                     })?;
-                Ok(hb)
-            };
+            }
+            Ok(hb)
+        };
         Ok(Templates {
-            text: load(TEXT, false)?,
-            html: load(HTML, true)?,
+            text: load([("t", TEXT), ("confirmation", CONFIRM_TEXT)], false)?,
+            html: load([("t", HTML), ("confirmation", CONFIRM_HTML)], true)?,
         })
     }
 }
@@ -327,6 +338,7 @@ impl<N: Named> Header for Raw<N> {
 /// The one email sent before someone confirms: what they asked for, the link, and that
 /// nothing more comes unless they press it.
 pub fn confirmation(
+    templates: &Templates,
     config: &Config,
     address: &str,
     components: &[String],
@@ -335,32 +347,34 @@ pub fn confirmation(
     message_id: &str,
 ) -> anyhow::Result<Message> {
     let site = header_text(&config.site.title);
-    let scope = if components.is_empty() {
-        "every part of the service".to_owned()
-    } else {
+    // None: every part of the service.
+    let scope = (!components.is_empty()).then(|| {
         components
             .iter()
             .map(|c| config.component(c).map_or(c.as_str(), |x| x.name.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
-    };
-    let until = crate::notify::notice::local_time(expires, config.site.timezone);
-    let text = format!(
-        "Someone, probably you, asked for notices from {site} about outages and maintenance of {scope}.\n\nTo start receiving them, confirm here before {until}:\n{confirm_url}\n\nIf you did not ask, ignore this email: nothing more will be sent to you.\n"
-    );
-    let esc = handlebars::html_escape;
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d2330;max-width:600px;margin:0 auto;padding:24px 16px;\">\n<p>Someone, probably you, asked for notices from {} about outages and maintenance of {}.</p>\n<p><a href=\"{}\" style=\"display:inline-block;background:#1d4ed8;color:#ffffff;text-decoration:none;padding:10px 16px;border-radius:6px;\">Confirm my subscription</a></p>\n<p>The link works until {}. If you did not ask, ignore this email: nothing more will be sent to you.</p>\n</body></html>\n",
-        esc(&format!("Confirm your subscription to {site} notices")),
-        esc(&site),
-        esc(&scope),
-        esc(confirm_url),
-        esc(&until),
-    );
+    });
+    let subject = format!("Confirm your subscription to {site} notices");
+    let data = json!({
+        "site": site,
+        "scope": scope,
+        "confirm_url": confirm_url,
+        "until": crate::notify::notice::local_time(expires, config.site.timezone),
+        "subject": subject,
+    });
+    let text = templates
+        .text
+        .render("confirmation", &data)
+        .context("cannot render the confirmation email (text)")?;
+    let html = templates
+        .html
+        .render("confirmation", &data)
+        .context("cannot render the confirmation email (HTML)")?;
     plain(
         config,
         address,
-        &format!("Confirm your subscription to {site} notices"),
+        &subject,
         message_id,
         SystemTime::now(),
         (text, html),
