@@ -1,9 +1,12 @@
 //! Feeds customers subscribe to: Atom (RFC 4287) for all incidents and per component,
 //! RSS 2.0 for the history, and an iCalendar file of maintenance windows.
 
+use anyhow::Context;
 use atom_syndication as atom;
 use chrono::{DateTime, FixedOffset, Utc};
+use handlebars::Handlebars;
 use icalendar::{Component as _, EventLike as _};
+use serde_json::json;
 
 use super::model::Input;
 use crate::present::links::incident_url;
@@ -49,40 +52,29 @@ fn link(href: String, rel: &str, mime: Option<&str>) -> atom::Link {
     l
 }
 
-/// The body of an entry: status, impact, each update newest first, apology and credit.
-fn entry_html(input: &Input<'_>, i: &Incident) -> String {
+/// The body of an entry (`feed-entry.hbs`): status, impact, apology and credit, each
+/// update newest first. Markdown is rendered and sanitised before it reaches the template.
+fn entry_html(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyhow::Result<String> {
     let tz = input.config.site.timezone;
-    let mut html = format!(
-        "<p><strong>{}</strong> · {} impact · {}</p>",
-        i.status().label(),
-        i.impact.label(),
-        html_escape(&i.reference)
-    );
-    if let Some(a) = i.apology() {
-        html.push_str(&markdown(a));
-    }
-    if let Some(c) = i.credit() {
-        html.push_str(&markdown(c));
-    }
-    for u in i.updates.iter().rev() {
-        html.push_str(&format!(
-            "<h3>{} · {}</h3>",
-            u.status.label(),
-            html_escape(&when(u.at, tz))
-        ));
-        html.push_str(&markdown(&u.message));
-    }
-    html
+    let updates: Vec<serde_json::Value> = i
+        .updates
+        .iter()
+        .rev()
+        .map(|u| json!({ "label": u.status.label(), "when": when(u.at, tz), "html": markdown(&u.message) }))
+        .collect();
+    let data = json!({
+        "status": i.status().label(),
+        "impact": i.impact.label(),
+        "reference": i.reference,
+        "apology": i.apology().map(markdown),
+        "credit": i.credit().map(markdown),
+        "updates": updates,
+    });
+    hb.render("feed-entry", &data)
+        .context("cannot render the feed-entry template")
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn entry(input: &Input<'_>, i: &Incident) -> atom::Entry {
+fn entry(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyhow::Result<atom::Entry> {
     let mut e = atom::Entry::default();
     e.set_id(incident_tag(input, i));
     e.set_title(format!("{} ({})", i.title, i.status().label()));
@@ -95,18 +87,19 @@ fn entry(input: &Input<'_>, i: &Incident) -> atom::Entry {
     )]);
     let mut content = atom::Content::default();
     content.set_content_type(Some("html".to_owned()));
-    content.set_value(Some(entry_html(input, i)));
+    content.set_value(Some(entry_html(hb, input, i)?));
     e.set_content(Some(content));
-    e
+    Ok(e)
 }
 
 /// An Atom feed of the most recent incidents among `incidents` (newest first).
 pub fn atom_feed(
+    hb: &Handlebars<'static>,
     input: &Input<'_>,
     incidents: &[&Incident],
     self_path: &str,
     title: &str,
-) -> String {
+) -> anyhow::Result<String> {
     let mut feed = atom::Feed::default();
     feed.set_id(format!("tag:{},2026:{}", host(input), self_path));
     feed.set_title(title.to_owned());
@@ -137,14 +130,18 @@ pub fn atom_feed(
         incidents
             .iter()
             .take(FEED_LIMIT)
-            .map(|i| entry(input, i))
-            .collect::<Vec<_>>(),
+            .map(|i| entry(hb, input, i))
+            .collect::<anyhow::Result<Vec<_>>>()?,
     );
-    feed.to_string()
+    Ok(feed.to_string())
 }
 
 /// RSS 2.0 of the most recent incidents.
-pub fn rss_feed(input: &Input<'_>, incidents: &[&Incident]) -> String {
+pub fn rss_feed(
+    hb: &Handlebars<'static>,
+    input: &Input<'_>,
+    incidents: &[&Incident],
+) -> anyhow::Result<String> {
     let items: Vec<rss::Item> = incidents
         .iter()
         .take(FEED_LIMIT)
@@ -152,15 +149,15 @@ pub fn rss_feed(input: &Input<'_>, incidents: &[&Incident]) -> String {
             let mut item = rss::Item::default();
             item.set_title(format!("{} ({})", i.title, i.status().label()));
             item.set_link(incident_url(input.config, &i.reference));
-            item.set_description(entry_html(input, i));
+            item.set_description(entry_html(hb, input, i)?);
             item.set_pub_date(i.opened_at.to_rfc2822());
             let mut guid = rss::Guid::default();
             guid.set_value(incident_tag(input, i));
             guid.set_permalink(false);
             item.set_guid(guid);
-            item
+            Ok(item)
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let mut channel = rss::Channel::default();
     channel.set_title(format!("{}: incident history", input.config.site.title));
     channel.set_link(format!("{}/history.html", root_url(input)));
@@ -170,7 +167,7 @@ pub fn rss_feed(input: &Input<'_>, incidents: &[&Incident]) -> String {
     ));
     channel.set_last_build_date(input.now.to_rfc2822());
     channel.set_items(items);
-    channel.to_string()
+    Ok(channel.to_string())
 }
 
 /// One VEVENT per maintenance window.

@@ -335,11 +335,12 @@ impl Builder {
             )?;
             let html = page(hb, "component", &page_data)?;
             let feed = feeds::atom_feed(
+                hb,
                 input,
                 input.incidents_of(&c.id),
                 &format!("components/{}.atom", c.id),
                 &format!("{}: {}", config.site.title, c.name),
-            );
+            )?;
             Ok((c.id.clone(), html, feed.into_bytes(), row_html))
         })?;
         for (id, html, feed, row_html) in rendered {
@@ -421,16 +422,17 @@ impl Builder {
         out.insert(
             "feed.atom".into(),
             feeds::atom_feed(
+                hb,
                 input,
                 &incidents,
                 "feed.atom",
                 &format!("{}: incidents", config.site.title),
-            )
+            )?
             .into_bytes(),
         );
         out.insert(
             "history.rss".into(),
-            feeds::rss_feed(input, &incidents).into_bytes(),
+            feeds::rss_feed(hb, input, &incidents)?.into_bytes(),
         );
         out.insert("maintenance.ics".into(), feeds::ical(input).into_bytes());
         for (path, json) in api::files(input) {
