@@ -21,31 +21,7 @@ use crate::status::{ComponentStatus, Impact, Incident, IncidentStatus, StatusVie
 #[derive(clap::Subcommand)]
 pub enum IncidentAction {
     /// Declare a new incident: writes config/incidents/<id>.toml.
-    New {
-        #[arg(long)]
-        title: String,
-        /// An affected component and the status it shows, such as checkout=partial_outage (repeatable).
-        #[arg(long = "component", value_name = "ID=STATUS", required = true)]
-        components: Vec<String>,
-        /// none, minor, major or critical.
-        #[arg(long)]
-        impact: String,
-        /// What customers read first.
-        #[arg(long)]
-        message: String,
-        #[arg(long, default_value = "investigating")]
-        status: String,
-        /// When a fix is expected: a duration from now ("2h") or a time ("2026-11-23 14:00").
-        #[arg(long)]
-        eta: Option<String>,
-        /// When the next update will come, written like --eta: operators are reminded
-        /// before it, and customers told the team is still on it if nobody writes by then.
-        #[arg(long)]
-        next_update: Option<String>,
-        /// The file's id (default: made from the title).
-        #[arg(long)]
-        id: Option<String>,
-    },
+    New(NewIncident),
     /// Post a progress update (ID is the file's id or the reference customers quote).
     Update {
         id: String,
@@ -82,29 +58,7 @@ pub fn act(
     action: IncidentAction,
 ) -> Result<String, CommandError> {
     match action {
-        IncidentAction::New {
-            title,
-            components,
-            impact,
-            message,
-            status,
-            eta,
-            next_update,
-            id,
-        } => new(
-            config_path,
-            state_dir,
-            NewIncident {
-                title,
-                components,
-                impact,
-                message,
-                status,
-                eta,
-                next_update,
-                id,
-            },
-        ),
+        IncidentAction::New(n) => new(config_path, state_dir, n),
         IncidentAction::Update {
             id,
             status,
@@ -148,16 +102,31 @@ pub fn act(
     }
 }
 
+/// What `forewarn incident new` declares.
+#[derive(clap::Args)]
 pub struct NewIncident {
+    #[arg(long)]
     pub title: String,
-    /// `checkout=partial_outage`
+    /// An affected component and the status it shows, such as checkout=partial_outage (repeatable).
+    #[arg(long = "component", value_name = "ID=STATUS", required = true)]
     pub components: Vec<String>,
+    /// none, minor, major or critical.
+    #[arg(long)]
     pub impact: String,
+    /// What customers read first.
+    #[arg(long)]
     pub message: String,
+    #[arg(long, default_value = "investigating")]
     pub status: String,
+    /// When a fix is expected: a duration from now ("2h") or a time ("2026-11-23 14:00").
+    #[arg(long)]
     pub eta: Option<String>,
-    /// When the next update is promised: a duration from now ("30m") or a time.
+    /// When the next update will come, written like --eta: operators are reminded
+    /// before it, and customers told the team is still on it if nobody writes by then.
+    #[arg(long)]
     pub next_update: Option<String>,
+    /// The file's id (default: made from the title).
+    #[arg(long)]
     pub id: Option<String>,
 }
 

@@ -15,27 +15,7 @@ use crate::notify::Notice;
 #[derive(clap::Subcommand)]
 pub enum MaintenanceAction {
     /// Announce a maintenance window: writes config/maintenance/<id>.toml.
-    New {
-        #[arg(long)]
-        title: String,
-        /// An affected component (repeatable).
-        #[arg(long = "component", value_name = "ID", required = true)]
-        components: Vec<String>,
-        /// When it starts: "2026-11-25 02:00" (site time), RFC 3339, or a duration from now.
-        #[arg(long)]
-        start: String,
-        /// When it ends, written the same way.
-        #[arg(long)]
-        end: String,
-        /// What customers should expect.
-        #[arg(long)]
-        message: String,
-        /// When to remind subscribers before the start (repeatable; default 24h and 1h).
-        #[arg(long = "remind-before", value_name = "DURATION")]
-        remind_before: Vec<String>,
-        #[arg(long)]
-        id: Option<String>,
-    },
+    New(NewMaintenance),
 }
 
 /// Carry out `forewarn maintenance …`; what to print.
@@ -44,37 +24,31 @@ pub fn act(
     state_dir: &Path,
     action: MaintenanceAction,
 ) -> Result<String, CommandError> {
-    let MaintenanceAction::New {
-        title,
-        components,
-        start,
-        end,
-        message,
-        remind_before,
-        id,
-    } = action;
-    new(
-        config_path,
-        state_dir,
-        NewMaintenance {
-            title,
-            components,
-            start,
-            end,
-            message,
-            remind_before,
-            id,
-        },
-    )
+    let MaintenanceAction::New(n) = action;
+    new(config_path, state_dir, n)
 }
 
+/// What `forewarn maintenance new` announces.
+#[derive(clap::Args)]
 pub struct NewMaintenance {
+    #[arg(long)]
     pub title: String,
+    /// An affected component (repeatable).
+    #[arg(long = "component", value_name = "ID", required = true)]
     pub components: Vec<String>,
+    /// When it starts: "2026-11-25 02:00" (site time), RFC 3339, or a duration from now.
+    #[arg(long)]
     pub start: String,
+    /// When it ends, written the same way.
+    #[arg(long)]
     pub end: String,
+    /// What customers should expect.
+    #[arg(long)]
     pub message: String,
+    /// When to remind subscribers before the start (repeatable; default 24h and 1h).
+    #[arg(long = "remind-before", value_name = "DURATION")]
     pub remind_before: Vec<String>,
+    #[arg(long)]
     pub id: Option<String>,
 }
 

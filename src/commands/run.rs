@@ -64,9 +64,7 @@ pub async fn daemon(
         let bound = serve::start(
             addr,
             prepared.site_dir().to_owned(),
-            config.site.title.clone(),
-            config.serve.trusted_proxies.clone(),
-            config.serve.admin_token.as_ref().map(|t| t.0.clone()),
+            config,
             asks_tx,
             shutdown.clone(),
         )

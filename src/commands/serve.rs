@@ -25,17 +25,9 @@ pub async fn run(
     let shutdown = CancellationToken::new();
     super::run::spawn_shutdown_on_signal(shutdown.clone())?;
     let (tx, rx) = mpsc::channel(64);
-    let bound = crate::serve::start(
-        addr,
-        site.clone(),
-        config.site.title.clone(),
-        config.serve.trusted_proxies.clone(),
-        config.serve.admin_token.as_ref().map(|t| t.0.clone()),
-        tx,
-        shutdown.clone(),
-    )
-    .await
-    .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = crate::serve::start(addr, site.clone(), &config, tx, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let socket = bridge::socket_path(state_dir);
     tokio::spawn(bridge::forward(socket.clone(), rx));
     tracing::info!(

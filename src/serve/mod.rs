@@ -10,6 +10,7 @@ mod files;
 mod pages;
 mod subscribe;
 
+use crate::config::Config;
 pub use crate::notify::asks::{Ask, Manage, Registered, SignUp, WebhookRequest};
 
 use std::net::SocketAddr;
@@ -49,19 +50,21 @@ struct Front {
 pub async fn start(
     addr: SocketAddr,
     site: PathBuf,
-    title: String,
-    trusted_proxies: Vec<std::net::IpAddr>,
-    admin_token: Option<String>,
+    config: &Config,
     asks: mpsc::Sender<Ask>,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let front = Front {
         asks,
         site,
-        title,
+        title: config.site.title.clone(),
         limiter: Arc::new(subscribe::Limiter::default()),
-        trusted_proxies: Arc::new(trusted_proxies),
-        admin_token: admin_token.map(Arc::new),
+        trusted_proxies: Arc::new(config.serve.trusted_proxies.clone()),
+        admin_token: config
+            .serve
+            .admin_token
+            .as_ref()
+            .map(|t| Arc::new(t.0.clone())),
     };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

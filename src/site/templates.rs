@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use handlebars::Handlebars;
 
 macro_rules! builtin {
@@ -42,17 +41,7 @@ pub fn registry(overrides: Option<&Path>) -> anyhow::Result<Handlebars<'static>>
     let mut hb = Handlebars::new();
     hb.set_prevent_indent(true);
     for (name, file, builtin) in BUILTIN {
-        let custom = overrides.map(|d| d.join(file)).filter(|p| p.is_file());
-        let text = match &custom {
-            Some(p) => std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?,
-            None => (*builtin).to_owned(),
-        };
-        hb.register_template_string(name, text)
-            .with_context(|| match &custom {
-                Some(p) => format!("{} is not a valid template", p.display()),
-                None => format!("the built-in template {file} is not valid"),
-            })?;
+        crate::present::templates::register(&mut hb, name, (file, builtin), overrides)?;
     }
     Ok(hb)
 }

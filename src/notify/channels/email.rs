@@ -52,18 +52,8 @@ impl Templates {
             if !escape {
                 hb.register_escape_fn(handlebars::no_escape);
             }
-            for (name, (file, builtin)) in files {
-                let custom = overrides.map(|d| d.join(file)).filter(|p| p.is_file());
-                let text = match &custom {
-                    Some(p) => std::fs::read_to_string(p)
-                        .with_context(|| format!("cannot read {}", p.display()))?,
-                    None => builtin.to_owned(),
-                };
-                hb.register_template_string(name, text)
-                    .with_context(|| match &custom {
-                        Some(p) => format!("{} is not a valid template", p.display()),
-                        None => format!("the built-in template {file} is not valid"),
-                    })?;
+            for (name, file) in files {
+                crate::present::templates::register(&mut hb, name, file, overrides)?;
             }
             Ok(hb)
         };
