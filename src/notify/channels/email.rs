@@ -58,9 +58,24 @@ impl Templates {
             Ok(hb)
         };
         Ok(Templates {
-            text: load([("t", TEXT), ("confirmation", CONFIRM_TEXT)], false)?,
-            html: load([("t", HTML), ("confirmation", CONFIRM_HTML)], true)?,
+            text: load([("notice", TEXT), ("confirmation", CONFIRM_TEXT)], false)?,
+            html: load([("notice", HTML), ("confirmation", CONFIRM_HTML)], true)?,
         })
+    }
+}
+
+impl Templates {
+    /// The plain text and the HTML of one email.
+    fn render(&self, name: &str, data: &serde_json::Value) -> anyhow::Result<(String, String)> {
+        let text = self
+            .text
+            .render(name, data)
+            .with_context(|| format!("cannot render the {name} email's text"))?;
+        let html = self
+            .html
+            .render(name, data)
+            .with_context(|| format!("cannot render the {name} email's HTML"))?;
+        Ok((text, html))
     }
 }
 
@@ -203,14 +218,7 @@ pub fn render(
         "scope": recipient.scope,
         "colour": colour,
     });
-    let text = templates
-        .text
-        .render("t", &data)
-        .context("cannot render the email's text")?;
-    let html = templates
-        .html
-        .render("t", &data)
-        .context("cannot render the email's HTML")?;
+    let (text, html) = templates.render("notice", &data)?;
     Ok((header_text(&notice.subject), text, html))
 }
 
@@ -353,14 +361,7 @@ pub fn confirmation(
         "until": crate::notify::notice::local_time(expires, config.site.timezone),
         "subject": subject,
     });
-    let text = templates
-        .text
-        .render("confirmation", &data)
-        .context("cannot render the confirmation email (text)")?;
-    let html = templates
-        .html
-        .render("confirmation", &data)
-        .context("cannot render the confirmation email (HTML)")?;
+    let (text, html) = templates.render("confirmation", &data)?;
     plain(
         config,
         address,
