@@ -67,36 +67,54 @@ pub const SITE_REFRESH: Duration = Duration::from_secs(60);
 
 /// Everything the main loop owns.
 struct Daemon {
+    /// The configuration in force, and the declared files read with it.
+    config: Arc<Config>,
+    declared: Declared,
+    /// The status view, folded from the journal.
+    view: StatusView,
+    /// When each operator alert was last raised (folded from the journal).
+    alerts: AlertLog,
+    state_dir: PathBuf,
+    site: SiteState,
+    notifier: Notifier,
+    reading: Reading,
+    ledger: Ledger,
+    probing: Probing,
+}
+
+/// What reading the configuration folder remembers between reads.
+struct Reading {
     config_path: PathBuf,
     /// The text of the configuration in force, to tell whether an edit touched it.
     config_text: String,
-    config: Arc<Config>,
-    declared: Declared,
-    journal: Journal,
-    view: StatusView,
-    trackers: HashMap<String, Tracker>,
-    rollups: Rollups,
-    records: Option<broadcast::Sender<Record>>,
     /// Bumped at every reload of the main configuration.
     generation: u64,
     /// Warnings already logged, so a repeated reload does not repeat them.
     warned: HashSet<String>,
-    state_dir: PathBuf,
-    site: SiteState,
-    notifier: Notifier,
+    /// The configuration generation and subscribers file text last read.
+    subscribers_seen: Option<(u64, Option<String>)>,
+}
+
+/// The journal, and what waits to go into it or was just written to it.
+struct Ledger {
+    journal: Journal,
+    /// Every record appended is also sent here, once durable.
+    records: Option<broadcast::Sender<Record>>,
     /// Delivery receipts the journal could not take yet. Their deliveries stay under
     /// way (never sent again) until the receipts are recorded.
     unsaved: Vec<(DateTime<Utc>, Event)>,
-    /// The configuration generation and subscribers file text last read.
-    subscribers_seen: Option<(u64, Option<String>)>,
-    metrics: super::metrics::Metrics,
-    /// When each operator alert was last raised (folded from the journal).
-    alerts: AlertLog,
     /// Since when, and why, the journal cannot be written: told to operators once it
     /// can be again.
     journal_trouble: Option<(DateTime<Utc>, String)>,
+}
+
+/// What the probes feed: trackers, hourly rollups, and the counts behind `/metrics`.
+struct Probing {
+    trackers: HashMap<String, Tracker>,
+    rollups: Rollups,
     /// Checks that could not run since the last log line about it, and when that was.
     not_run: (u64, Option<std::time::Instant>),
+    metrics: super::metrics::Metrics,
 }
 
 /// A daemon that holds the journal's lock, has replayed it and recorded what the
@@ -127,35 +145,41 @@ pub fn prepare(
     let out = site::out_dir(&config, opts.out_dir.as_deref());
     let builder = Builder::new(&config, out).context("cannot prepare the status site")?;
     let mut daemon = Daemon {
+        config: Arc::new(config),
+        declared: Declared::default(),
+        view,
+        alerts: alert_log,
         state_dir: opts.state_dir.clone(),
         site: SiteState {
             builder,
             pending: Changes::everything(),
             due: Some(tokio::time::Instant::now()),
         },
-        config_path: opts.config_path.clone(),
-        config_text,
-        config: Arc::new(config),
-        declared: Declared::default(),
-        journal,
-        view,
-        trackers: HashMap::new(),
-        rollups,
-        records,
-        generation: 0,
-        warned: HashSet::new(),
         notifier,
-        unsaved: Vec::new(),
-        subscribers_seen: None,
-        metrics: Default::default(),
-        alerts: alert_log,
-        journal_trouble: None,
-        not_run: (0, None),
+        reading: Reading {
+            config_path: opts.config_path.clone(),
+            config_text,
+            generation: 0,
+            warned: HashSet::new(),
+            subscribers_seen: None,
+        },
+        ledger: Ledger {
+            journal,
+            records,
+            unsaved: Vec::new(),
+            journal_trouble: None,
+        },
+        probing: Probing {
+            trackers: HashMap::new(),
+            rollups,
+            not_run: (0, None),
+            metrics: Default::default(),
+        },
     };
     daemon.sync_trackers();
     tracing::info!(
         components = daemon.config.components.len(),
-        journal = %daemon.journal.path().display(),
+        journal = %daemon.ledger.journal.path().display(),
         replayed = history.len(),
         open_incidents = daemon.view.open_incidents().count(),
         subscribers = daemon.notifier.audience.members.len(),
@@ -253,7 +277,7 @@ impl Prepared {
                 _ = clock.tick() => {
                     daemon.run_clock(Utc::now());
                     daemon.take_requests();
-                    if !daemon.unsaved.is_empty() {
+                    if !daemon.ledger.unsaved.is_empty() {
                         daemon.record_receipts(Vec::new());
                     }
                 }
@@ -261,7 +285,7 @@ impl Prepared {
                 _ = refresh.tick() => daemon.site.due = Some(tokio::time::Instant::now()),
                 _ = sleep_until_due(daemon.site.due) => daemon.rebuild_site(),
                 _ = save.tick() => {
-                    if let Err(e) = daemon.rollups.persist(Utc::now()) {
+                    if let Err(e) = daemon.probing.rollups.persist(Utc::now()) {
                         tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
                     }
                 }
@@ -284,6 +308,7 @@ impl Prepared {
             daemon.rebuild_site();
         }
         daemon
+            .probing
             .rollups
             .persist(Utc::now())
             .context("cannot save hourly rollups")?;
@@ -305,7 +330,7 @@ impl Daemon {
             .map(|c| Job {
                 component: c.id.clone(),
                 check: Arc::new(c.check.clone()),
-                generation: self.generation,
+                generation: self.reading.generation,
             })
             .collect();
         Ok(Scheduler::start(
@@ -332,11 +357,14 @@ impl Daemon {
     /// One tracker per configured component, continuing from the journal's status.
     fn sync_trackers(&mut self) {
         let config = self.config.clone();
-        self.trackers.retain(|id, _| config.component(id).is_some());
+        self.probing
+            .trackers
+            .retain(|id, _| config.component(id).is_some());
         for c in &config.components {
             let t = thresholds(c);
             let status = self.view.probe_status(&c.id);
-            self.trackers
+            self.probing
+                .trackers
                 .entry(c.id.clone())
                 .and_modify(|tr| tr.set_thresholds(t))
                 .or_insert_with(|| Tracker::new(status, t));
@@ -355,26 +383,27 @@ impl Daemon {
     }
 
     fn observe(&mut self, obs: Observation) {
-        if obs.generation != self.generation {
+        if obs.generation != self.reading.generation {
             return; // taken under a configuration that has since been replaced
         }
         let Some(component) = self.config.component(&obs.component).cloned() else {
             return;
         };
-        self.metrics.probe(
+        self.probing.metrics.probe(
             &component.id,
             obs.sample.latency,
             obs.sample.outcome.is_down(),
         );
         self.tell_operators(&component, &obs.sample);
         let in_maintenance = self.view.under_maintenance(&component.id);
-        self.rollups
+        self.probing
+            .rollups
             .record(&component.id, &obs.sample, in_maintenance);
         tracing::debug!(component = %component.id, outcome = %obs.sample.outcome, latency_ms = obs.sample.latency.as_millis() as u64, in_maintenance, "sample");
         if in_maintenance {
             return; // planned work: failures open nothing, and the streak waits
         }
-        let Some(tracker) = self.trackers.get_mut(&component.id) else {
+        let Some(tracker) = self.probing.trackers.get_mut(&component.id) else {
             return;
         };
         let Some(transition) = tracker.observe(&obs.sample) else {
@@ -392,7 +421,7 @@ impl Daemon {
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), component = %component.id, "cannot record a status change; it will be retried");
                 // Forget the change so the tracker confirms it again on later samples.
-                self.trackers.insert(
+                self.probing.trackers.insert(
                     component.id.clone(),
                     Tracker::new(
                         self.view.probe_status(&component.id),
@@ -409,21 +438,21 @@ impl Daemon {
         if events.is_empty() {
             return Ok(());
         }
-        let journal = &mut self.journal;
+        let journal = &mut self.ledger.journal;
         let records = match blocking(|| journal.append(events)) {
             Ok(r) => r,
             Err(e) => {
-                if self.journal_trouble.is_none() {
-                    self.journal_trouble = Some((Utc::now(), e.to_string()));
+                if self.ledger.journal_trouble.is_none() {
+                    self.ledger.journal_trouble = Some((Utc::now(), e.to_string()));
                 }
                 return Err(e.into());
             }
         };
         self.fold(records);
-        if let Some((since, error)) = self.journal_trouble.take() {
+        if let Some((since, error)) = self.ledger.journal_trouble.take() {
             let now = Utc::now();
             let event = alerts::journal_unwritable(&self.config, since, now, &error);
-            if let Ok(records) = blocking(|| self.journal.append(vec![(now, event)])) {
+            if let Ok(records) = blocking(|| self.ledger.journal.append(vec![(now, event)])) {
                 self.fold(records);
             }
         }
@@ -451,7 +480,7 @@ impl Daemon {
                 }
                 tracing::info!(seq = r.seq, event = r.event.kind(), "recorded");
             }
-            if let Some(tx) = &self.records {
+            if let Some(tx) = &self.ledger.records {
                 let _ = tx.send(r);
             }
         }

@@ -17,8 +17,9 @@ impl Daemon {
         match (&sample.outcome, &sample.certificate) {
             (Outcome::Unknown(reason), _) => {
                 // One log line a minute at most, however many checks fail this way.
-                self.not_run.0 += 1;
+                self.probing.not_run.0 += 1;
                 if self
+                    .probing
                     .not_run
                     .1
                     .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
@@ -26,10 +27,10 @@ impl Daemon {
                     tracing::warn!(
                         component = %component.id,
                         reason = %reason,
-                        checks = self.not_run.0,
+                        checks = self.probing.not_run.0,
                         "checks could not run on this machine"
                     );
-                    self.not_run = (0, Some(std::time::Instant::now()));
+                    self.probing.not_run = (0, Some(std::time::Instant::now()));
                 }
                 self.alert(
                     alerts::probes_not_run(component, reason),

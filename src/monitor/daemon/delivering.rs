@@ -23,8 +23,8 @@ impl Daemon {
         };
         // Unchanged text under the same configuration: nothing to do (any file in the
         // folder changing brings us here).
-        let seen = (self.generation, text);
-        if self.subscribers_seen.as_ref() == Some(&seen) {
+        let seen = (self.reading.generation, text);
+        if self.reading.subscribers_seen.as_ref() == Some(&seen) {
             return;
         }
         let env = |name: &str| std::env::var(name).ok();
@@ -32,7 +32,7 @@ impl Daemon {
             None => Ok(Subscribers::default()),
             Some(t) => Subscribers::parse(&path, t, &self.config, &env),
         };
-        self.subscribers_seen = Some(seen);
+        self.reading.subscribers_seen = Some(seen);
         match parsed {
             Ok(s) => {
                 let events = self.notifier.set_subscribers(s);
@@ -70,14 +70,14 @@ impl Daemon {
     /// every second, so a delivery that succeeded is never sent again for want of its
     /// receipt.
     pub(super) fn record_receipts(&mut self, events: Vec<(DateTime<Utc>, Event)>) {
-        let mut all = std::mem::take(&mut self.unsaved);
+        let mut all = std::mem::take(&mut self.ledger.unsaved);
         all.extend(events);
         if all.is_empty() {
             return;
         }
         if let Err(e) = self.append(all.clone()) {
             tracing::error!(error = %format!("{e:#}"), pending = all.len(), "cannot record delivery outcomes; will try again");
-            self.unsaved = all;
+            self.ledger.unsaved = all;
         }
     }
 
@@ -113,7 +113,7 @@ impl Daemon {
                 Attempted::Gone { .. } => "gone",
                 Attempted::Rejected { .. } => "rejected",
             };
-            self.metrics.delivery(&channel, outcome);
+            self.probing.metrics.delivery(&channel, outcome);
             match &f.outcome {
                 Attempted::Delivered => tracing::info!(
                     delivery = %d.id,

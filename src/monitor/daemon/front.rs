@@ -17,12 +17,15 @@ impl Daemon {
         let now = Utc::now();
         match ask {
             Ask::Ready { reply } => {
-                let _ = reply.send(self.journal.is_writable());
+                let _ = reply.send(self.ledger.journal.is_writable());
             }
             Ask::Metrics { reply } => {
-                let text =
-                    self.metrics
-                        .render(&self.config, &self.view, &self.notifier.outbox, now);
+                let text = self.probing.metrics.render(
+                    &self.config,
+                    &self.view,
+                    &self.notifier.outbox,
+                    now,
+                );
                 let _ = reply.send(text);
             }
             Ask::Lookup { token, reply } => {

@@ -11,7 +11,7 @@ impl Daemon {
     pub(super) fn rebuild_site(&mut self) {
         self.site.due = None;
         // The site reads the hour in progress from the saved rollups: save it first.
-        if let Err(e) = self.rollups.persist_if_changed(Utc::now()) {
+        if let Err(e) = self.probing.rollups.persist_if_changed(Utc::now()) {
             tracing::error!(error = %format!("{e:#}"), "cannot save hourly rollups");
         }
         let changes = std::mem::take(&mut self.site.pending);
@@ -20,7 +20,7 @@ impl Daemon {
         let builder = &mut self.site.builder;
         match blocking(|| builder.update(&config, view, state_dir, Utc::now(), &changes)) {
             Ok(r) => {
-                self.metrics.site_built(r.elapsed);
+                self.probing.metrics.site_built(r.elapsed);
                 tracing::debug!(
                     written = r.written,
                     rendered = r.rendered,

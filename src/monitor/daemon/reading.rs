@@ -25,17 +25,17 @@ impl Daemon {
     /// Read the configuration folder again. Returns true when the main configuration
     /// changed, so the checks must restart. Broken files leave the last good ones in force.
     pub(super) fn reload(&mut self, forced: bool) -> bool {
-        let text = match std::fs::read_to_string(&self.config_path) {
+        let text = match std::fs::read_to_string(&self.reading.config_path) {
             Ok(t) => t,
             Err(e) => {
-                tracing::error!(path = %self.config_path.display(), error = %e, "cannot read the configuration; keeping the last good one");
+                tracing::error!(path = %self.reading.config_path.display(), error = %e, "cannot read the configuration; keeping the last good one");
                 return false;
             }
         };
         let mut restart = false;
-        if forced || text != self.config_text {
+        if forced || text != self.reading.config_text {
             let env = |name: &str| std::env::var(name).ok();
-            match Config::parse(&self.config_path, &text, &env) {
+            match Config::parse(&self.reading.config_path, &text, &env) {
                 Ok(new) => {
                     match Builder::new(&new, self.site.builder.out().to_owned()) {
                         Ok(b) => self.site.builder = b,
@@ -49,9 +49,9 @@ impl Daemon {
                         tracing::error!(error = %format!("{e:#}"), "the new mail settings cannot be used; keeping the old ones");
                     }
                     self.config = Arc::new(new);
-                    self.config_text = text;
+                    self.reading.config_text = text;
                     self.sync_visibility();
-                    self.generation += 1;
+                    self.reading.generation += 1;
                     self.sync_trackers();
                     restart = true;
                     tracing::info!(
@@ -92,7 +92,7 @@ impl Daemon {
             }
         }
         for w in warnings {
-            if self.warned.insert(w.clone()) {
+            if self.reading.warned.insert(w.clone()) {
                 tracing::warn!("{w}");
             }
         }
@@ -105,11 +105,13 @@ impl Daemon {
         for c in &config.components {
             let status = self.view.probe_status(&c.id);
             if self
+                .probing
                 .trackers
                 .get(&c.id)
                 .is_some_and(|t| t.status() != status)
             {
-                self.trackers
+                self.probing
+                    .trackers
                     .insert(c.id.clone(), Tracker::new(status, thresholds(c)));
             }
         }
