@@ -1,6 +1,10 @@
-//! The daemon's main loop: samples in from the scheduler, through the trackers, out as
-//! journal events (fsync'ed before anything else sees them), folded into the view; and
-//! the declared files, watched and turned into events, with the maintenance clock.
+//! The daemon, wired: [`prepare`] takes the journal, replays it and catches up with the
+//! configuration; [`Prepared::run`] is the loop that receives (samples, signals, file
+//! changes, the front's asks, finished attempts, clock ticks) and hands each to the
+//! concern that owns it: `probing` (scheduler, trackers, rollups), `recording` (append,
+//! fold, the maintenance clock and promises), `reading` (the configuration folder),
+//! `delivering` (the outbox's attempts and receipts), `publishing` (the site),
+//! `alerting` (operator alerts) and `front` (routing asks to `notify::self_service`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -9,32 +13,32 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 mod alerting;
 mod delivering;
 mod front;
+mod probing;
 mod publishing;
 mod reading;
+mod recording;
 mod wait;
 
 use super::alerts::{self, AlertLog};
-use super::incidents::events_for;
-use super::scheduler::{Job, Observation, Scheduler};
-use super::tracker::{Thresholds, Tracker};
-use super::{maintenance, watch};
+use super::scheduler::Observation;
+use super::tracker::Tracker;
+use super::watch;
 use crate::config::Config;
 use crate::config::declared::Declared;
 use crate::journal::{Event, Journal, Record};
 use crate::notify::asks::Ask;
 use crate::notify::dispatch::Notifier;
-use crate::notify::fold::{self, Fold};
-use crate::probe::Prober;
+use crate::notify::fold::Fold;
 use crate::rollup::Rollups;
 use crate::site::{self, Builder, Changes};
 use crate::status::StatusView;
-use wait::{blocking, hangup_signal, recv_hangup, sleep_until_due, sleep_until_utc};
+use wait::{hangup_signal, recv_hangup, sleep_until_due, sleep_until_utc};
 
 /// How often the hour in progress is saved.
 pub const ROLLUP_SAVE_EVERY: Duration = Duration::from_secs(30);
@@ -317,183 +321,5 @@ impl Prepared {
     }
 }
 
-impl Daemon {
-    fn start_scheduler(&self, tx: mpsc::Sender<Observation>) -> anyhow::Result<Scheduler> {
-        // A fresh prober and limit per configuration: new CA files and a new
-        // max_concurrency take effect.
-        let prober = Prober::new().context("cannot set up the probes")?;
-        let limit = Arc::new(Semaphore::new(self.config.monitor.max_concurrency));
-        let jobs = self
-            .config
-            .components
-            .iter()
-            .map(|c| Job {
-                component: c.id.clone(),
-                check: Arc::new(c.check.clone()),
-                generation: self.reading.generation,
-            })
-            .collect();
-        Ok(Scheduler::start(
-            jobs,
-            prober,
-            limit,
-            self.config.site.timezone,
-            tx,
-        ))
-    }
-
-    /// Record the maintenance events that are due, and keep the promises made.
-    fn run_clock(&mut self, now: DateTime<Utc>) {
-        let events = maintenance::due_events(&self.declared, &self.view, now);
-        if let Err(e) = self.append(events) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record maintenance events; will retry");
-        }
-        let promised = super::promises::due(&self.config, &self.view, &self.alerts, now);
-        if let Err(e) = self.append(promised) {
-            tracing::error!(error = %format!("{e:#}"), "cannot record a promised update; will retry");
-        }
-    }
-
-    /// One tracker per configured component, continuing from the journal's status.
-    fn sync_trackers(&mut self) {
-        let config = self.config.clone();
-        self.probing
-            .trackers
-            .retain(|id, _| config.component(id).is_some());
-        for c in &config.components {
-            let t = thresholds(c);
-            let status = self.view.probe_status(&c.id);
-            self.probing
-                .trackers
-                .entry(c.id.clone())
-                .and_modify(|tr| tr.set_thresholds(t))
-                .or_insert_with(|| Tracker::new(status, t));
-        }
-        for inc in self.view.open_incidents().filter(|i| i.automatic) {
-            for id in inc.components.keys() {
-                if config.component(id).is_none() {
-                    tracing::warn!(
-                        component = %id,
-                        incident = %inc.reference,
-                        "an open incident names a component that is no longer configured"
-                    );
-                }
-            }
-        }
-    }
-
-    fn observe(&mut self, obs: Observation) {
-        if obs.generation != self.reading.generation {
-            return; // taken under a configuration that has since been replaced
-        }
-        let Some(component) = self.config.component(&obs.component).cloned() else {
-            return;
-        };
-        self.probing.metrics.probe(
-            &component.id,
-            obs.sample.latency,
-            obs.sample.outcome.is_down(),
-        );
-        self.tell_operators(&component, &obs.sample);
-        let in_maintenance = self.view.under_maintenance(&component.id);
-        self.probing
-            .rollups
-            .record(&component.id, &obs.sample, in_maintenance);
-        tracing::debug!(component = %component.id, outcome = %obs.sample.outcome, latency_ms = obs.sample.latency.as_millis() as u64, in_maintenance, "sample");
-        if in_maintenance {
-            return; // planned work: failures open nothing, and the streak waits
-        }
-        let Some(tracker) = self.probing.trackers.get_mut(&component.id) else {
-            return;
-        };
-        let Some(transition) = tracker.observe(&obs.sample) else {
-            return;
-        };
-        let events = events_for(&self.config, &component, &transition, &self.view);
-        match self.append(events) {
-            Ok(()) => tracing::info!(
-                component = %component.id,
-                from = %transition.from,
-                to = %transition.to,
-                reason = %transition.reason,
-                "status changed"
-            ),
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), component = %component.id, "cannot record a status change; it will be retried");
-                // Forget the change so the tracker confirms it again on later samples.
-                self.probing.trackers.insert(
-                    component.id.clone(),
-                    Tracker::new(
-                        self.view.probe_status(&component.id),
-                        thresholds(&component),
-                    ),
-                );
-            }
-        }
-    }
-
-    /// Append durably, then fold in and announce. A journal that cannot be written is
-    /// told to operators once it can be again.
-    fn append(&mut self, events: Vec<(DateTime<Utc>, Event)>) -> anyhow::Result<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let journal = &mut self.ledger.journal;
-        let records = match blocking(|| journal.append(events)) {
-            Ok(r) => r,
-            Err(e) => {
-                if self.ledger.journal_trouble.is_none() {
-                    self.ledger.journal_trouble = Some((Utc::now(), e.to_string()));
-                }
-                return Err(e.into());
-            }
-        };
-        self.fold(records);
-        if let Some((since, error)) = self.ledger.journal_trouble.take() {
-            let now = Utc::now();
-            let event = alerts::journal_unwritable(&self.config, since, now, &error);
-            if let Ok(records) = blocking(|| self.ledger.journal.append(vec![(now, event)])) {
-                self.fold(records);
-            }
-        }
-        Ok(())
-    }
-
-    /// Fold records just made durable into everything derived from the journal.
-    fn fold(&mut self, records: Vec<Record>) {
-        for r in records {
-            fold::step(
-                &self.config,
-                &mut self.view,
-                &mut self.notifier.audience,
-                &mut self.notifier.outbox,
-                &r,
-                None,
-            );
-            self.alerts.apply(&r);
-            if r.event.is_bookkeeping() {
-                tracing::debug!(seq = r.seq, event = r.event.kind(), "recorded");
-            } else {
-                self.site.pending.note(&r.event, &self.view);
-                if self.site.due.is_none() {
-                    self.site.due = Some(tokio::time::Instant::now() + SITE_DEBOUNCE);
-                }
-                tracing::info!(seq = r.seq, event = r.event.kind(), "recorded");
-            }
-            if let Some(tx) = &self.ledger.records {
-                let _ = tx.send(r);
-            }
-        }
-    }
-}
-
 /// How long attempts under way may take to end at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
-fn thresholds(c: &crate::config::Component) -> Thresholds {
-    Thresholds {
-        fail_after: c.check.fail_after,
-        recover_after: c.check.recover_after,
-        severity: c.check.severity,
-    }
-}

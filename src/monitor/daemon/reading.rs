@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Daemon, Tracker, thresholds};
+use super::Daemon;
+use super::probing::thresholds;
 use crate::config::declared::Declared;
 use crate::config::{Config, Diagnostics};
 use crate::monitor::declared;
+use crate::monitor::tracker::Tracker;
 use crate::site::{Builder, Changes};
 
 impl Daemon {
