@@ -415,3 +415,6 @@ pub async fn send_once(
     };
     Ok(job.attempt().await)
 }
+
+#[cfg(test)]
+mod tests;
