@@ -30,9 +30,6 @@ fn table() -> BTreeMap<String, BTreeSet<String>> {
         else {
             continue; // the header and its rule
         };
-        if name.ends_with(".rs") {
-            continue; // main.rs is the binary, not a module of the library
-        }
         let may: BTreeSet<String> = cells
             .last()
             .expect("a last column")
@@ -75,7 +72,52 @@ fn modules() -> BTreeSet<String> {
         .collect()
 }
 
-/// Every `crate::<module>` a module's files name, by top-level module.
+/// The modules a path names after `prefix` (`crate::`, `forewarn::`, or `super::` at
+/// the top of a module): `prefix name` and every name of `prefix {a, b::c}`.
+fn named_after(text: &str, prefix: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut names = Vec::new();
+    for (i, _) in text.match_indices(prefix) {
+        // `super::` inside `other_super::` or `crate::` inside `foo_crate::` is not ours.
+        if text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let rest = &text[i + prefix.len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Names at the group's top level: after `{` and after each `,` at depth 0.
+            let mut depth = 0;
+            let mut start = true;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => start = true,
+                    c if c.is_whitespace() => {}
+                    _ if start => {
+                        names.push(ident(&group[j..]));
+                        start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            names.push(ident(rest));
+        }
+    }
+    names
+}
+
+/// Every module a top-level module's files name, by top-level module; `main.rs` is
+/// listed as `main.rs`, with the library's modules it names as `forewarn::…`.
 fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
     let src = root().join("src");
     let mut files = Vec::new();
@@ -89,18 +131,26 @@ fn imports(modules: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
             .and_then(|c| c.as_os_str().to_str())
             .map(|s| s.trim_end_matches(".rs").to_owned())
             .unwrap_or_default();
-        if !modules.contains(&top) {
-            continue; // lib.rs, main.rs
-        }
         let text = std::fs::read_to_string(&file).expect("read");
-        for (i, _) in text.match_indices("crate::") {
-            let rest = &text[i + "crate::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if modules.contains(&name) && name != top {
-                found.entry(top.clone()).or_default().insert(name);
+        let mut names = Vec::new();
+        let owner = if top == "main" {
+            names.extend(named_after(&text, "forewarn::"));
+            "main.rs".to_owned()
+        } else if modules.contains(&top) {
+            names.extend(named_after(&text, "crate::"));
+            // In `src/<m>.rs` or `src/<m>/mod.rs`, `super::` is the crate itself.
+            let depth = rel.components().count();
+            let is_mod_file = rel.file_name().is_some_and(|f| f == "mod.rs");
+            if depth == 1 || (depth == 2 && is_mod_file) {
+                names.extend(named_after(&text, "super::"));
+            }
+            top.clone()
+        } else {
+            continue; // lib.rs
+        };
+        for name in names {
+            if modules.contains(&name) && name != owner {
+                found.entry(owner.clone()).or_default().insert(name);
             }
         }
     }
@@ -116,7 +166,10 @@ fn every_module_has_a_row_and_the_rows_are_layers() {
         missing.is_empty(),
         "modules without a row in ARCHITECTURE.md: {missing:?}"
     );
-    let stale: Vec<&String> = table.keys().filter(|m| !modules.contains(*m)).collect();
+    let stale: Vec<&String> = table
+        .keys()
+        .filter(|m| !modules.contains(*m) && m.as_str() != "main.rs")
+        .collect();
     assert!(
         stale.is_empty(),
         "rows for modules that are gone: {stale:?}"

@@ -213,11 +213,16 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriberRecord {
     /// `email` or `webhook`.
+    #[serde(deserialize_with = "lenient::medium")]
     pub channel: Medium,
     /// The email address, or what operators see of a webhook's address.
     pub address: String,
     /// A webhook's format; absent: Standard Webhooks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::format"
+    )]
     pub format: Option<WebhookFormat>,
     /// Empty: every component.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -232,7 +237,11 @@ pub struct SubscriberRecord {
     pub url: Option<String>,
     /// `operator` for `[[operator]]` entries: they also hear operator alerts and about
     /// components that are not public. Absent: a customer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::role"
+    )]
     pub audience: Option<Role>,
 }
 
@@ -296,6 +305,34 @@ impl Event {
     }
 }
 
+/// Subscriber fields read as forewarn always has: a journal is never refused for a
+/// value it does not know (one written by a later release, say). Anything but `email`
+/// is a webhook, an unknown format is Standard Webhooks, an unknown audience a customer.
+mod lenient {
+    use serde::{Deserialize, Deserializer};
+
+    use crate::vocab::{Medium, Role, WebhookFormat};
+
+    pub fn medium<'de, D: Deserializer<'de>>(d: D) -> Result<Medium, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(if text == "email" {
+            Medium::Email
+        } else {
+            Medium::Webhook
+        })
+    }
+
+    pub fn format<'de, D: Deserializer<'de>>(d: D) -> Result<Option<WebhookFormat>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        Ok(text.and_then(|t| t.parse().ok()))
+    }
+
+    pub fn role<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Role>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        Ok((text.as_deref() == Some("operator")).then_some(Role::Operator))
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -325,6 +362,19 @@ mod tests {
         );
         let back: Record = serde_json::from_str(&line).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn subscriber_values_a_release_does_not_know_are_read_as_before() {
+        let line = r#"{"seq":3,"at":"2026-11-22T10:04:31Z","type":"subscriber.confirmed","key":"webhook:1","channel":"pager","address":"x","format":"carrier-pigeon","source":"file","audience":"auditor"}"#;
+        let r: Record = serde_json::from_str(line).expect("read, not refused");
+        let Event::SubscriberConfirmed { subscriber, .. } = r.event else {
+            panic!("a subscriber");
+        };
+        assert_eq!(subscriber.channel, Medium::Webhook);
+        assert_eq!(subscriber.format, None, "Standard Webhooks");
+        assert!(!subscriber.is_operator(), "a customer");
+        assert_eq!(subscriber.reached_by(), Channel::Standard);
     }
 
     #[test]
