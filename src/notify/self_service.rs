@@ -37,8 +37,25 @@ pub struct Answer<T> {
     pub reply: T,
     /// To append before replying.
     pub events: Vec<Event>,
-    /// What to tell the operator's log once they are recorded: (who, what happened).
-    pub log: Option<(String, &'static str)>,
+    /// What the operator's log says if the journal cannot take them: "cannot record a
+    /// sign-up".
+    pub failure: &'static str,
+    /// What the operator's log says once they are recorded.
+    pub log: Option<Log>,
+}
+
+/// A line for the operator's log, about someone partly hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Log {
+    Subscriber {
+        who: String,
+        what: &'static str,
+    },
+    Webhook {
+        who: String,
+        format: &'static str,
+        what: &'static str,
+    },
 }
 
 impl<T> Answer<T> {
@@ -46,6 +63,7 @@ impl<T> Answer<T> {
         Answer {
             reply,
             events: Vec::new(),
+            failure: "",
             log: None,
         }
     }
@@ -88,7 +106,11 @@ pub fn unsubscribe(desk: &Desk<'_>, token: &str) -> Answer<Option<String>> {
             key,
             by: Some(BY_SUBSCRIBER.into()),
         }],
-        log: Some((shown, "unsubscribed by their own link")),
+        failure: "cannot record an unsubscribe",
+        log: Some(Log::Subscriber {
+            who: shown,
+            what: "unsubscribed by their own link",
+        }),
     }
 }
 
@@ -131,10 +153,11 @@ pub fn sign_up(desk: &Desk<'_>, address: &str, components: Vec<String>) -> Answe
         return Answer {
             reply: SignUp::Accepted,
             events: Vec::new(),
-            log: Some((
-                mask(&address),
-                "sign-up ignored: three confirmation emails already sent today",
-            )),
+            failure: "",
+            log: Some(Log::Subscriber {
+                who: mask(&address),
+                what: "sign-up ignored: three confirmation emails already sent today",
+            }),
         };
     }
     Answer {
@@ -153,6 +176,7 @@ pub fn sign_up(desk: &Desk<'_>, address: &str, components: Vec<String>) -> Answe
             },
             expires_at: desk.now + CONFIRM_WITHIN,
         }],
+        failure: "cannot record a sign-up",
         log: None,
     }
 }
@@ -185,7 +209,11 @@ pub fn confirm(desk: &Desk<'_>, token: &str, commit: bool) -> Answer<Option<Stri
             key,
             subscriber: record,
         }],
-        log: Some((shown, "subscribed from the status page")),
+        failure: "cannot record a confirmation",
+        log: Some(Log::Subscriber {
+            who: shown,
+            what: "subscribed from the status page",
+        }),
     }
 }
 
@@ -251,6 +279,7 @@ pub fn manage(desk: &Desk<'_>, token: &str, set: Option<Vec<String>>) -> Answer<
             problem,
         }),
         events,
+        failure: "cannot record a subscriber's choice",
         log: None,
     }
 }
@@ -315,7 +344,12 @@ pub fn register(
                 audience: None,
             },
         }],
-        log: Some((shown, "webhook registered through the API")),
+        failure: "cannot record a webhook registration",
+        log: Some(Log::Webhook {
+            who: shown,
+            format: format.as_str(),
+            what: "webhook registered through the API",
+        }),
     }
 }
 

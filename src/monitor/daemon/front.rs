@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use super::Daemon;
 use crate::notify::asks::Ask;
-use crate::notify::self_service::{self, Answer, Desk};
+use crate::notify::self_service::{self, Answer, Desk, Log};
 
 impl Daemon {
     pub(super) fn answer(&mut self, ask: Ask) {
@@ -92,12 +92,16 @@ impl Daemon {
         if !answer.events.is_empty() {
             let events = answer.events.into_iter().map(|e| (now, e)).collect();
             if let Err(e) = self.append(events) {
-                tracing::error!(error = %format!("{e:#}"), "cannot record what a subscriber asked");
+                tracing::error!(error = %format!("{e:#}"), "{}", answer.failure);
                 return;
             }
         }
-        if let Some((who, what)) = answer.log {
-            tracing::info!(subscriber = %who, "{what}");
+        match answer.log {
+            Some(Log::Subscriber { who, what }) => tracing::info!(subscriber = %who, "{what}"),
+            Some(Log::Webhook { who, format, what }) => {
+                tracing::info!(webhook = %who, format, "{what}")
+            }
+            None => {}
         }
         reply(answer.reply);
     }

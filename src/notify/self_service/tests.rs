@@ -62,6 +62,10 @@ impl World {
 
     /// What the daemon does with an answer: append its events (folded here), reply.
     fn record<T>(&mut self, answer: Answer<T>) -> T {
+        assert!(
+            answer.events.is_empty() || !answer.failure.is_empty(),
+            "events to record come with what to log if they cannot be"
+        );
         for event in answer.events {
             self.seq += 1;
             self.audience.apply(&Record {
@@ -91,6 +95,7 @@ impl World {
         self.record(Answer {
             reply: (),
             events: vec![event],
+            failure: "cannot record a subscriber",
             log: None,
         });
     }
