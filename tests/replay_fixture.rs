@@ -1,9 +1,11 @@
 //! A journal written by forewarn 0.1.0, kept as a fixture (`tests/fixtures/journal-0.1.0`):
 //! a demo run (a maintenance window, two automatic incidents, one made worse, sign-up and
-//! confirmation, deliveries), followed by every kind of event the demo does not write
-//! (a component kept from customers, an edited update, a declared incident with ETA,
-//! apology and credit, a failing, a dead and a retried delivery, a window moved and
-//! cancelled, subscribers changed, removed and disabled). Journals already on disk must
+//! confirmation, deliveries), followed by events appended through the 0.1.0 journal's
+//! own API for every kind the demo does not write (a component kept from customers, an
+//! edited update, a declared incident with ETA, apology and credit, a failing, a dead and
+//! a retried delivery, a window moved and cancelled, subscribers changed, removed and
+//! disabled, webhooks registered through the API and in Slack, Discord and Teams
+//! formats). Journals already on disk must
 //! replay unchanged: every line reads and writes back the same, and the fold is what
 //! the lines say.
 
@@ -16,7 +18,7 @@ use forewarn::journal::{Journal, Record};
 use forewarn::notify::fold::Fold;
 use forewarn::notify::outbox::State;
 use forewarn::status::MaintenanceState;
-use forewarn::vocab::IncidentStatus;
+use forewarn::vocab::{Channel, IncidentStatus};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/journal-0.1.0")
@@ -175,6 +177,24 @@ fn the_fold_is_what_the_lines_say() {
         audience.members["webhook:3ca1f0b183195174"]
             .disabled
             .is_some()
+    );
+    let reached = |key: &str| audience.members[key].record.reached_by();
+    assert_eq!(reached("email:ops@demo-shop.test"), Channel::Email);
+    assert_eq!(reached("webhook:3ca1f0b183195174"), Channel::Standard);
+    assert_eq!(reached("webhook:5c1e0b7d2a9f4e11"), Channel::Slack);
+    assert_eq!(reached("webhook:8d2f6a1c3b7e9f20"), Channel::Discord);
+    assert_eq!(reached("webhook:a41b9c2e7d5f0318"), Channel::Teams);
+    let api = &audience.members["webhook:5c1e0b7d2a9f4e11"].record;
+    assert_eq!(api.source, "api");
+    assert_eq!(
+        api.url.as_deref(),
+        Some("https://hooks.slack.test/services/T0/B0/x"),
+        "registered through the API: its address is in the journal"
+    );
+    assert!(
+        audience.members["operator:email:oncall@demo-shop.test"]
+            .record
+            .is_operator()
     );
 
     // What is owed: the retried delivery is due again, nothing is dead.

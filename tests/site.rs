@@ -455,6 +455,23 @@ fn operator_text_is_shown_literally() {
         api["incidents"][0]["incident_updates"][0]["body"], nasty,
         "JSON carries the text as written"
     );
+    // The feed's entries are HTML inside XML: the HTML a feed reader shows escapes it too.
+    let feed: atom_syndication::Feed = f.read("feed.atom").parse().expect("an Atom feed");
+    let entry = &feed.entries()[0];
+    assert!(
+        entry.title().as_str().contains("<b>Bold</b> {{title}}"),
+        "the title as written (XML escapes it)"
+    );
+    let html = entry
+        .content()
+        .and_then(|c| c.value())
+        .expect("an entry with content");
+    assert!(
+        !html.contains("<script>alert"),
+        "the feed runs operator script"
+    );
+    assert!(html.contains("&lt;script&gt;alert("), "{html}");
+    assert!(html.contains("{{title}}"), "the feed interpreted braces");
 }
 
 #[test]

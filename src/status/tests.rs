@@ -306,3 +306,82 @@ fn each_update_remembers_what_customers_saw_and_a_resolution_by_edit_too() {
     let (_, new) = view.incidents["cards"].statuses_around(later.at);
     assert_eq!(new["checkout"], ComponentStatus::Operational);
 }
+
+#[test]
+fn the_fold_tells_the_declared_files_what_was_published() {
+    let window = MaintenanceWindow {
+        title: "Database upgrade".into(),
+        components: vec!["db".into()],
+        starts_at: "2026-11-25T02:00:00Z".parse().unwrap(),
+        ends_at: "2026-11-25T03:00:00Z".parse().unwrap(),
+        message: "Brief pauses.".into(),
+    };
+    let view = StatusView::from_records(&[
+        rec(
+            1,
+            "2026-11-22T10:00:00Z",
+            Event::IncidentOpened {
+                id: "api-down".into(),
+                reference: "INC-2026-1122-api".into(),
+                title: "Public API: major outage".into(),
+                components: [("api".to_string(), ComponentStatus::MajorOutage)].into(),
+                impact: Impact::Critical,
+                automatic: true,
+                update: None,
+                postmortem_url: None,
+            },
+        ),
+        rec(
+            2,
+            "2026-11-22T11:00:00Z",
+            Event::IncidentResolved {
+                id: "api-down".into(),
+                reference: "INC-2026-1122-api".into(),
+                duration_secs: 3600,
+                update: None,
+            },
+        ),
+        rec(
+            3,
+            "2026-11-22T12:00:00Z",
+            Event::MaintenanceScheduled {
+                id: "db".into(),
+                window: window.clone(),
+            },
+        ),
+        rec(
+            4,
+            "2026-11-22T13:00:00Z",
+            Event::MaintenanceCancelled { id: "db".into() },
+        ),
+    ]);
+    let published: &dyn Published = &view;
+    let by_id = published.incident("api-down").expect("known by its id");
+    assert_eq!(
+        published.incident_by_reference("INC-2026-1122-api"),
+        Some(by_id.clone())
+    );
+    assert!(by_id.automatic);
+    assert_eq!(
+        by_id.opened_at,
+        "2026-11-22T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(
+        by_id.resolved_at,
+        Some("2026-11-22T11:00:00Z".parse().unwrap())
+    );
+    assert_eq!(
+        published.incident("INC-2026-1122-api"),
+        None,
+        "an id is not a reference"
+    );
+    assert_eq!(
+        published.maintenance("db"),
+        Some(PublishedWindow {
+            starts_at: window.starts_at,
+            over: true
+        }),
+        "cancelled is over"
+    );
+    assert_eq!(published.maintenance("other"), None);
+}

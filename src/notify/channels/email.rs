@@ -439,3 +439,35 @@ pub fn alert(
         (text, html),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_confirmation_email_shows_operator_text_as_text() {
+        let templates = Templates::new(None).expect("the built-in templates");
+        let data = json!({
+            "site": "<b>Acme</b> & Co",
+            "scope": null,
+            "confirm_url": "https://status.acme.test/confirm/a\"b",
+            "until": "22 Nov 2026, 12:00 CET",
+            "subject": "Confirm your subscription to <b>Acme</b> & Co notices",
+        });
+        let (text, html) = templates.render("confirmation", &data).expect("rendered");
+        assert!(
+            text.contains("notices from <b>Acme</b> & Co about outages"),
+            "{text}"
+        );
+        assert!(text.contains("of every part of the service."), "{text}");
+        assert!(
+            html.contains("from &lt;b&gt;Acme&lt;/b&gt; &amp; Co about"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>Acme"), "{html}");
+        assert!(
+            html.contains("href=\"https://status.acme.test/confirm/a&quot;b\""),
+            "{html}"
+        );
+    }
+}
