@@ -38,7 +38,7 @@ fn delivery(composed: Composed, subscriber: &str) -> Delivery {
     Delivery {
         id,
         subscriber: subscriber.to_owned(),
-        notice: Arc::new(composed),
+        composed: Arc::new(composed),
         state: State::Pending,
         attempts: 0,
         first_attempt: None,

@@ -183,7 +183,7 @@ impl Metrics {
         let oldest = owed
             .iter()
             .filter(|d| d.state != State::Dead)
-            .map(|d| d.notice.at)
+            .map(|d| d.composed.at)
             .min()
             .map_or(0.0, |at| {
                 (now - at).num_milliseconds().max(0) as f64 / 1000.0

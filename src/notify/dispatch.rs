@@ -163,7 +163,7 @@ impl Notifier {
 
     /// Where a delivery goes, or why it cannot go now.
     fn route(&self, config: &Config, d: &Delivery) -> Result<Route, Attempted> {
-        if let super::compose::What::Confirmation { expires_at, .. } = &d.notice.what {
+        if let super::compose::What::Confirmation { expires_at, .. } = &d.composed.what {
             let (record, _) =
                 self.audience
                     .pending
@@ -279,7 +279,7 @@ struct Job {
 impl Job {
     async fn attempt(&self) -> Attempted {
         let d = &self.delivery;
-        let composed = &d.notice;
+        let composed = &d.composed;
         match &self.route {
             Route::Confirm { address, url } => {
                 let super::compose::What::Confirmation {

@@ -74,7 +74,8 @@ impl State {
 pub struct Delivery {
     pub id: String,
     pub subscriber: String,
-    pub notice: Arc<Composed>,
+    /// What is told, as it stood at its event; each channel renders it for its reader.
+    pub composed: Arc<Composed>,
     pub state: State,
     /// Attempts made so far.
     pub attempts: u32,
@@ -111,7 +112,7 @@ pub struct Outbox {
 }
 
 fn queue_key(d: &Delivery) -> QueueKey {
-    (d.subscriber.clone(), d.notice.thread.clone())
+    (d.subscriber.clone(), d.composed.thread.clone())
 }
 
 /// Settled ids found in a first pass over the journal, so replay composes notices only
@@ -187,7 +188,7 @@ impl Outbox {
                     d.first_attempt = None;
                     d.next_at = record.at;
                     let key = queue_key(d);
-                    let (seq, id) = (d.notice.seq, d.id.clone());
+                    let (seq, id) = (d.composed.seq, d.id.clone());
                     self.queues.entry(key.clone()).or_default().insert(seq, id);
                     self.refresh(&key);
                 }
@@ -305,7 +306,7 @@ impl Outbox {
             Delivery {
                 id,
                 subscriber: subscriber.to_owned(),
-                notice: composed.clone(),
+                composed: composed.clone(),
                 state: State::Pending,
                 attempts: 0,
                 first_attempt: None,
@@ -319,7 +320,7 @@ impl Outbox {
     fn dequeue(&mut self, d: &Delivery) {
         let key = queue_key(d);
         if let Some(q) = self.queues.get_mut(&key) {
-            q.remove(&d.notice.seq);
+            q.remove(&d.composed.seq);
             if q.is_empty() {
                 self.queues.remove(&key);
             }
@@ -339,7 +340,7 @@ impl Outbox {
             return;
         }
         if let Some(d) = self.deliveries.get(id) {
-            let entry = (d.next_at, d.notice.seq, d.id.clone());
+            let entry = (d.next_at, d.composed.seq, d.id.clone());
             self.ready.insert(entry.clone());
             self.heads.insert(key.clone(), entry);
         }
@@ -391,7 +392,7 @@ impl Outbox {
     /// Every delivery owed or dead, oldest first.
     pub fn list(&self) -> Vec<&Delivery> {
         let mut all: Vec<&Delivery> = self.deliveries.values().collect();
-        all.sort_by_key(|d| (d.notice.seq, d.subscriber.clone()));
+        all.sort_by_key(|d| (d.composed.seq, d.subscriber.clone()));
         all
     }
 

@@ -118,14 +118,14 @@ impl Daemon {
                 Attempted::Delivered => tracing::info!(
                     delivery = %d.id,
                     to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
-                    notice = %d.notice.summary(),
+                    notice = %d.composed.summary(),
                     attempt = d.attempts + 1,
                     "notice delivered"
                 ),
                 other => tracing::warn!(
                     delivery = %d.id,
                     to = %self.notifier.audience.members.get(&d.subscriber).map_or(d.subscriber.as_str(), |m| m.record.address.as_str()),
-                    notice = %d.notice.summary(),
+                    notice = %d.composed.summary(),
                     attempt = d.attempts + 1,
                     outcome,
                     error = other.error().unwrap_or_default(),
@@ -137,7 +137,7 @@ impl Daemon {
             // only call for more alerts).
             for e in &made {
                 if let Event::DeliveryDead { error, .. } = e
-                    && d.notice.kind != "operator.alert"
+                    && d.composed.kind != "operator.alert"
                 {
                     let to = self
                         .notifier
@@ -145,7 +145,7 @@ impl Daemon {
                         .members
                         .get(&d.subscriber)
                         .map_or(d.subscriber.as_str(), |m| m.record.address.as_str());
-                    dead.push(format!("{} to {to} ({error})", d.notice.summary()));
+                    dead.push(format!("{} to {to} ({error})", d.composed.summary()));
                 }
             }
             events.extend(made.into_iter().map(|e| (f.at, e)));

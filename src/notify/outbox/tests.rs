@@ -120,7 +120,7 @@ impl Live {
         self.outbox
             .list()
             .iter()
-            .map(|d| (d.subscriber.clone(), d.notice.kind.to_string(), d.state))
+            .map(|d| (d.subscriber.clone(), d.composed.kind.to_string(), d.state))
             .collect()
     }
 }
@@ -193,7 +193,7 @@ fn receipts_settle_deliveries_and_a_replay_owes_the_same() {
     // Per subscriber and thread, only the opening is due: the update waits behind it.
     let due = live.outbox.take_due(t(100), 100);
     assert_eq!(due.len(), 2);
-    assert!(due.iter().all(|d| d.notice.kind == "incident.opened"));
+    assert!(due.iter().all(|d| d.composed.kind == "incident.opened"));
     assert!(live.outbox.take_due(t(100), 100).is_empty(), "under way");
 
     let a = due
@@ -224,7 +224,7 @@ fn receipts_settle_deliveries_and_a_replay_owes_the_same() {
     let due = live.outbox.take_due(t(102), 100);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].subscriber, "email:a@x.test");
-    assert_eq!(due[0].notice.kind, "incident.updated");
+    assert_eq!(due[0].composed.kind, "incident.updated");
     live.outbox.release(&due[0].id);
 
     let replayed = Fold::replay(&live.config, &live.records);
@@ -348,7 +348,7 @@ fn retry_after_is_honoured_and_gone_endpoints_are_disabled() {
     assert!(live.audience.members["webhook:1"].disabled.is_some());
     live.push(120, updated(120, true));
     assert!(
-        !live.outbox.list().iter().any(|d| d.notice.seq == 5),
+        !live.outbox.list().iter().any(|d| d.composed.seq == 5),
         "nothing new is owed to a disabled endpoint"
     );
 }
@@ -470,7 +470,7 @@ fn a_moved_window_is_told_and_a_reworded_one_is_not() {
     let kinds: Vec<String> = live.owed().into_iter().map(|(_, k, _)| k).collect();
     assert_eq!(kinds, vec!["maintenance.scheduled", "maintenance.changed"]);
     let moved = live.outbox.list()[1]
-        .notice
+        .composed
         .notice(
             &live.config,
             crate::notify::notice::Reader::customer(chrono_tz::UTC),
