@@ -88,6 +88,9 @@ fn cases() -> Vec<Case> {
         Case { name: "missing check table", toml: with_line(12, "").replace("url = \"https://api.acme.test/health\"\nevery = \"30s\"\n", ""), expect: "8:1: component \"api\": check: is required" },
         Case { name: "check key on the component", toml: with_line(10, "name = \"API\"\nurl = \"https://api.acme.test/\""), expect: "11:1: component \"api\": url: unknown key: \"url\" belongs in the [component.check] table" },
         Case { name: "secret variable not set", toml: with_line(14, "every = \"30s\"\nheaders_env = { Authorization = \"FW_TEST_SURELY_UNSET\" }"), expect: "15:33: component \"api\": check.headers_env.Authorization: environment variable FW_TEST_SURELY_UNSET is not set" },
+        Case { name: "a credential in plain headers", toml: with_line(14, "every = \"30s\"\nheaders = { Authorization = \"Bearer sk_live_x\" }"), expect: "15:13: component \"api\": check.headers.Authorization: carries a credential; keep secrets out of this file" },
+        Case { name: "a custom secret header in plain headers", toml: with_line(14, "every = \"30s\"\nheaders = { \"X-Api-Key\" = \"k\" }"), expect: "15:13: component \"api\": check.headers.X-Api-Key: carries a credential" },
+        Case { name: "a name far too long", toml: with_line(10, &format!("name = \"{}\"", "n".repeat(20_000))), expect: "10:8: component \"api\": name: is 20000 characters long; use at most 255" },
         Case { name: "bad header name", toml: with_line(14, "every = \"30s\"\nheaders = { \"Bad Header\" = \"x\" }"), expect: "15:13: component \"api\": check.headers.Bad Header: is not a valid header name" },
         Case { name: "tls warn_days zero", toml: with_line(13, "kind = \"tls\"\naddress = \"www.acme.test\"\nwarn_days = 0"), expect: "15:13: component \"api\": check.warn_days: 0 is out of range (use 1 to 365)" },
         Case { name: "tls ca_file missing", toml: with_line(13, "kind = \"tls\"\naddress = \"www.acme.test\"\nca_file = \"no-such-ca.pem\""), expect: "15:11: component \"api\": check.ca_file: cannot read \"no-such-ca.pem\"" },
@@ -314,4 +317,78 @@ fn a_broken_value_blames_only_itself() {
         );
         assert!(!stderr.contains("this is a  check"), "{name}: {stderr}");
     }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_named_at_its_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("forewarn.toml");
+    // Latin-1 "é" on line 2: not UTF-8.
+    let mut bytes = b"[site]\ntitle = \"Caf".to_vec();
+    bytes.push(0xe9);
+    bytes.extend_from_slice(BASE.trim_start_matches("[site]\ntitle = \"Acme").as_bytes());
+    std::fs::write(&path, &bytes).expect("write");
+    let out = run_bounded(
+        forewarn().arg("check").arg("--config").arg(&path),
+        Duration::from_secs(20),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2:13: is not UTF-8 text (byte 0xe9 here)",
+            path.display()
+        )),
+        "{stderr}"
+    );
+
+    // A good main file; a declared incident and the subscribers file that are not text.
+    std::fs::write(&path, BASE).expect("write");
+    std::fs::create_dir_all(dir.path().join("incidents")).expect("mkdir");
+    let incident = dir.path().join("incidents/cards.toml");
+    std::fs::write(&incident, b"id = \"cards\"\ntitle = \"\xff\"\n").expect("write");
+    let subscribers = dir.path().join("subscribers.toml");
+    std::fs::write(&subscribers, b"[[email]]\naddress = \"\xfe@x.test\"\n").expect("write");
+    let out = run_bounded(
+        forewarn().arg("check").arg("--config").arg(&path),
+        Duration::from_secs(20),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for (file, at) in [(&incident, "2:10"), (&subscribers, "2:12")] {
+        assert!(
+            stderr.contains(&format!("{}:{at}: is not UTF-8 text", file.display())),
+            "{file:?} at {at}:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_credential_written_in_plain_headers_is_refused_without_being_repeated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("forewarn.toml");
+    std::fs::write(
+        &path,
+        with_line(
+            14,
+            "every = \"30s\"\nheaders = { Cookie = \"session=hunter2\", Accept = \"application/json\" }",
+        ),
+    )
+    .expect("write");
+    let out = run_bounded(
+        forewarn().arg("check").arg("--config").arg(&path),
+        Duration::from_secs(20),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("check.headers.Cookie: carries a credential")
+            && stderr.contains("headers_env"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        !stderr.contains("headers.Accept"),
+        "an ordinary header stays allowed: {stderr}"
+    );
 }

@@ -106,6 +106,33 @@ impl SourceMap {
     }
 }
 
+/// Why an operator's file could not be read as text.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Opening or reading failed (missing, no permission...).
+    Io(std::io::Error),
+    /// It is not UTF-8 text: where the first byte that is not.
+    NotText(Diagnostic),
+}
+
+/// An operator's file as text. A file that is not UTF-8 is reported at the line and
+/// column of its first byte that is not, like any other problem in it.
+pub fn read_text(path: &std::path::Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let before = String::from_utf8_lossy(&bytes[..valid]);
+        let byte = bytes.get(valid).copied().unwrap_or_default();
+        ReadError::NotText(
+            SourceMap::new(path.display().to_string(), &before).diagnostic(
+                valid..valid,
+                format!("is not UTF-8 text (byte 0x{byte:02x} here); save the file as UTF-8"),
+            ),
+        )
+    })
+}
+
 /// Collects diagnostics for one file.
 #[derive(Debug)]
 pub struct Report {

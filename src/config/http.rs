@@ -138,6 +138,18 @@ pub(super) fn http(
         for (name, value) in h.entries() {
             let label = format!("headers.{}", name.get_ref());
             match value.get_ref() {
+                DeValue::String(_) if carries_credentials(name.get_ref()) => {
+                    t.error(
+                        rep,
+                        name.span(),
+                        &label,
+                        &format!(
+                            "carries a credential; keep secrets out of this file: put it in an environment variable and name that in headers_env = {{ \"{}\" = \"VARIABLE\" }}",
+                            name.get_ref()
+                        ),
+                    );
+                    headers_ok = false;
+                }
                 DeValue::String(v) => {
                     headers_ok &= insert_header(t, rep, &mut headers, &name, &label, v, false)
                 }
@@ -222,6 +234,18 @@ pub(super) fn http(
         follow_redirects,
         max_body_bytes,
     })
+}
+
+/// Header names that carry credentials: they are taken only from the environment
+/// (`headers_env`), never written in a file that is shared and versioned.
+fn carries_credentials(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie"
+    ) || ["-key", "-token", "-secret"]
+        .iter()
+        .any(|s| name.ends_with(s))
 }
 
 fn insert_header(

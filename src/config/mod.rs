@@ -26,7 +26,7 @@ use rustls::pki_types::CertificateDer;
 use toml::de::DeTable;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-use diagnostic::{Report, SourceMap};
+use diagnostic::{ReadError, Report, SourceMap};
 pub use email::{EmailSettings, NotifySettings};
 use reader::Table;
 pub use serve::ServeSettings;
@@ -278,10 +278,16 @@ pub enum DnsRecord {
 impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
-        let src = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let src = match diagnostic::read_text(path) {
+            Ok(s) => s,
+            Err(ReadError::Io(source)) => {
+                return Err(LoadError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+            Err(ReadError::NotText(d)) => return Err(LoadError::Invalid(Diagnostics(vec![d]))),
+        };
         let env = |name: &str| std::env::var(name).ok();
         Config::parse(path, &src, &env).map_err(LoadError::Invalid)
     }

@@ -15,6 +15,17 @@ use super::diagnostic::{Report, did_you_mean};
 pub type Value<'i> = Spanned<DeValue<'i>>;
 
 /// "a string", "an integer", ... for error messages.
+/// The longest text a key takes. Names and titles are read at a glance (a DNS name
+/// may be 253 characters); messages are read whole, and nothing an operator writes needs
+/// more than a few pages.
+fn max_chars(key: &str) -> usize {
+    match key {
+        "title" => 200,
+        "name" => 255,
+        _ => 100_000,
+    }
+}
+
 pub fn type_name(v: &DeValue<'_>) -> &'static str {
     match v {
         DeValue::String(_) => "a string",
@@ -112,6 +123,19 @@ impl<'a, 'i> Table<'a, 'i> {
     pub fn string(&mut self, rep: &mut Report, key: &str) -> Option<Spanned<String>> {
         let v = self.raw(key)?;
         match v.get_ref() {
+            DeValue::String(s) if s.chars().count() > max_chars(key) => {
+                self.error(
+                    rep,
+                    v.span(),
+                    key,
+                    &format!(
+                        "is {} characters long; use at most {}",
+                        s.chars().count(),
+                        max_chars(key)
+                    ),
+                );
+                None
+            }
             DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
             _ => {
                 self.wrong_type(rep, key, v, "a string");

@@ -25,7 +25,7 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 use toml::de::DeTable;
 
-use super::diagnostic::{Report, SourceMap};
+use super::diagnostic::{ReadError, Report, SourceMap, read_text};
 use super::email::Secret;
 use super::reader::Table;
 use super::values::Ctx;
@@ -168,12 +168,13 @@ impl Subscribers {
     /// Read and check the subscribers file (no file: no subscribers).
     pub fn load(config: &Config) -> Result<Subscribers, Diagnostics> {
         let path = Subscribers::path(config);
-        let src = match std::fs::read_to_string(&path) {
+        let src = match read_text(&path) {
             Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Subscribers::default());
             }
-            Err(e) => {
+            Err(ReadError::NotText(d)) => return Err(Diagnostics(vec![d])),
+            Err(ReadError::Io(e)) => {
                 let mut rep = Report::new(SourceMap::new(path.display().to_string(), ""));
                 rep.error(0..0, format!("cannot read the file: {e}"));
                 return Err(Diagnostics(rep.into_diagnostics()));

@@ -21,7 +21,7 @@ pub use incident::IncidentFile;
 pub use maintenance::{DEFAULT_REMIND_BEFORE, MaintenanceFile};
 
 use super::Config;
-use super::diagnostic::{Diagnostic, Report, SourceMap};
+use super::diagnostic::{Diagnostic, ReadError, Report, SourceMap, read_text};
 use super::reader::Table;
 
 pub const INCIDENTS_DIR: &str = "incidents";
@@ -175,11 +175,16 @@ impl Declared {
                 let display = path.display().to_string();
                 let read = match replace {
                     Some((p, text)) if p == path => Ok(text.to_owned()),
-                    _ => std::fs::read_to_string(&path),
+                    _ => read_text(&path),
                 };
                 let src = match read {
                     Ok(s) => s,
-                    Err(e) => {
+                    Err(ReadError::NotText(d)) => {
+                        loaded.problems.push(d);
+                        loaded.broken.push(path);
+                        continue;
+                    }
+                    Err(ReadError::Io(e)) => {
                         loaded.problems.push(
                             SourceMap::new(display, "")
                                 .diagnostic(0..0, format!("cannot read: {e}")),
