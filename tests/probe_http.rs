@@ -146,6 +146,36 @@ async fn a_redirect_loop_is_capped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn plain_headers_stay_with_their_host_and_the_redirect_is_followed_without_them() {
+    let elsewhere = http_peer(Behaviour::Echo).await;
+    let redirector = http_peer(Behaviour::RedirectTo(format!(
+        "http://localhost:{}/",
+        elsewhere.addr.port()
+    )))
+    .await;
+    // Echo answers with the request's head: the header must not be in it.
+    let outcome = probe(&format!(
+        "url = \"{}\"\nheaders = {{ \"X-Tenant\" = \"acme-tenant-7\" }}\nbody_contains = \"acme-tenant-7\"",
+        redirector.url("/")
+    ))
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Down("body missing \"acme-tenant-7\"".into()),
+        "the redirect was followed, without the header"
+    );
+    assert_eq!(elsewhere.requests.load(Ordering::Relaxed), 1);
+
+    // On its own host the header is sent.
+    let direct = probe(&format!(
+        "url = \"{}\"\nheaders = {{ \"X-Tenant\" = \"acme-tenant-7\" }}\nbody_contains = \"acme-tenant-7\"",
+        elsewhere.url("/")
+    ))
+    .await;
+    assert_eq!(direct, Outcome::Up);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn secret_headers_never_follow_a_redirect_to_another_host() {
     let elsewhere = http_peer(Behaviour::Ok("ok")).await;
     // "localhost" is another host name than "127.0.0.1", as far as a redirect goes.

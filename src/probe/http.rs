@@ -58,10 +58,12 @@ impl Clients {
     }
 
     pub async fn probe(&self, h: &HttpTarget, timeout: Duration) -> Outcome {
-        let client = match (h.follow_redirects, h.has_secret_headers()) {
+        // A check's headers go only to the host they were written for: one with secret
+        // headers never leaves it; one with plain headers goes on without them.
+        let client = match (h.follow_redirects, h.headers.is_empty()) {
             (false, _) => &self.no_follow,
-            (true, false) => &self.follow,
-            (true, true) => &self.same_host,
+            (true, true) => &self.follow,
+            (true, false) => &self.same_host,
         };
         let started = Instant::now();
         let request = client
@@ -72,6 +74,22 @@ impl Clients {
             Ok(r) => r,
             Err(e) => return request_error(&e, timeout).outcome(),
         };
+        if h.follow_redirects
+            && !h.has_secret_headers()
+            && response.status().is_redirection()
+            && let Some(next) = elsewhere(&response)
+        {
+            let method = if response.status() == reqwest::StatusCode::SEE_OTHER {
+                reqwest::Method::GET
+            } else {
+                h.method.clone()
+            };
+            let left = timeout.saturating_sub(started.elapsed());
+            response = match self.follow.request(method, next).timeout(left).send().await {
+                Ok(r) => r,
+                Err(e) => return request_error(&e, timeout).outcome(),
+            };
+        }
         let status = response.status().as_u16();
 
         // Read at most max_body_bytes; a larger body is cut off and the connection dropped.
@@ -106,6 +124,17 @@ impl Clients {
         let latency = started.elapsed();
         evaluate(h, status, &body, too_large, latency)
     }
+}
+
+/// Where a redirect the same-host client stopped at points: another host.
+fn elsewhere(response: &reqwest::Response) -> Option<reqwest::Url> {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let next = response.url().join(location).ok()?;
+    matches!(next.scheme(), "http" | "https").then_some(next)
 }
 
 fn request_error(e: &reqwest::Error, timeout: Duration) -> Failure {
