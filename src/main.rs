@@ -51,7 +51,10 @@ fn init_logging(format: LogFormat, default: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log that cannot be written (its disk is full) must not stop the daemon:
+        // reporting that failure on the same stderr would panic.
+        .log_internal_errors(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -32,6 +32,7 @@ pub struct Metrics {
     /// (channel, outcome) → attempts
     deliveries: BTreeMap<(String, &'static str), u64>,
     site_builds: u64,
+    journal_append_failures: u64,
     last_build: Option<Duration>,
 }
 
@@ -57,6 +58,11 @@ impl Metrics {
             .deliveries
             .entry((channel.to_owned(), outcome))
             .or_default() += 1;
+    }
+
+    /// An append the journal refused (a full disk, an I/O error).
+    pub fn journal_append_failed(&mut self) {
+        self.journal_append_failures += 1;
     }
 
     pub fn site_built(&mut self, took: Duration) {
@@ -208,6 +214,14 @@ impl Metrics {
             "Status site builds since start.",
         );
         lines.push(format!("{n} {}", self.site_builds));
+        flush(&mut out, &mut lines);
+        let n = family(
+            &mut out,
+            "forewarn_journal_append_failures_total",
+            "counter",
+            "Appends the journal refused since start (a full disk, an I/O error).",
+        );
+        lines.push(format!("{n} {}", self.journal_append_failures));
         flush(&mut out, &mut lines);
         out
     }

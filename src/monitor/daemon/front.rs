@@ -17,7 +17,10 @@ impl Daemon {
         let now = Utc::now();
         match ask {
             Ask::Ready { reply } => {
-                let _ = reply.send(self.ledger.journal.is_writable());
+                // Not ready while the last append failed, until one succeeds.
+                let ready =
+                    self.ledger.journal.is_writable() && self.ledger.journal_trouble.is_none();
+                let _ = reply.send(ready);
             }
             Ask::Metrics { reply } => {
                 let text = self.probing.metrics.render(

@@ -33,6 +33,7 @@ impl Daemon {
         let records = match blocking(|| journal.append(events)) {
             Ok(r) => r,
             Err(e) => {
+                self.probing.metrics.journal_append_failed();
                 if self.ledger.journal_trouble.is_none() {
                     self.ledger.journal_trouble = Some((Utc::now(), e.to_string()));
                 }
