@@ -278,16 +278,13 @@ pub enum DnsRecord {
 impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
-        let src = match diagnostic::read_text(path) {
-            Ok(s) => s,
-            Err(ReadError::Io(source)) => {
-                return Err(LoadError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
-            Err(ReadError::NotText(d)) => return Err(LoadError::Invalid(Diagnostics(vec![d]))),
-        };
+        let src = diagnostic::read_text(path).map_err(|e| match e {
+            ReadError::Io(source) => LoadError::Read {
+                path: path.to_owned(),
+                source,
+            },
+            ReadError::NotText(d) => LoadError::Invalid(Diagnostics(vec![d])),
+        })?;
         let env = |name: &str| std::env::var(name).ok();
         Config::parse(path, &src, &env).map_err(LoadError::Invalid)
     }
