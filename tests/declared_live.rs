@@ -372,3 +372,40 @@ fn an_operator_follows_up_an_automatic_incident_from_the_command_line() {
     .expect("follows file");
     assert!(follows.contains(&format!("follows = \"{reference}\"")));
 }
+
+#[test]
+fn a_broken_file_is_told_once_until_it_changes_and_reading_it_wakes_nothing() {
+    let rt = common::background_runtime();
+    let up = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = healthy_config(dir.path(), &up.url("/"));
+    let incidents = dir.path().join("config/incidents");
+    std::fs::create_dir_all(&incidents).expect("mkdir");
+    let broken = incidents.join("broken.toml");
+    std::fs::write(&broken, "id = \"x\"\ntitle = \n").expect("write");
+    let state = dir.path().join("state");
+    let daemon = common::Running::new(common::start_daemon_logged(&config, &state, &[]));
+    let told = |at: &str| {
+        common::daemon_log(&state)
+            .matches(&format!("broken.toml:{at}: invalid TOML"))
+            .count()
+    };
+    wait_until(Duration::from_secs(10), "the problem is told", || {
+        told("2:9") >= 1
+    });
+    // The daemon's own reads of the folder are not changes: nothing wakes it, and
+    // nothing repeats (before, the same line came four times a second).
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(told("2:9"), 1, "{}", common::daemon_log(&state));
+
+    // Changed, and still broken: the new problem is told, once.
+    std::fs::write(&broken, "id = \"x\"\n\ntitle = \n").expect("write");
+    wait_until(Duration::from_secs(10), "the new problem is told", || {
+        told("3:9") >= 1
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(told("3:9"), 1, "{}", common::daemon_log(&state));
+    assert_eq!(told("2:9"), 1);
+    let out = daemon.stop();
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+}

@@ -97,6 +97,8 @@ struct Reading {
     warned: HashSet<String>,
     /// The configuration generation and subscribers file text last read.
     subscribers_seen: Option<(u64, Option<String>)>,
+    /// The declared files' problems last told, so each is told once.
+    problems: HashSet<String>,
 }
 
 /// The journal, and what waits to go into it or was just written to it.
@@ -166,6 +168,7 @@ pub fn prepare(
             generation: 0,
             warned: HashSet::new(),
             subscribers_seen: None,
+            problems: HashSet::new(),
         },
         ledger: Ledger {
             journal,
@@ -236,6 +239,7 @@ impl Prepared {
             .parent()
             .unwrap_or(Path::new("."))
             .to_owned();
+        let catch_up = changed_tx.clone();
         let _watcher = match watch::watch(&config_dir, changed_tx) {
             Ok(w) => Some(w),
             Err(e) => {
@@ -243,6 +247,9 @@ impl Prepared {
                 None
             }
         };
+        // What was written after `prepare` read the folder and before the watcher
+        // started is read once now.
+        let _ = catch_up.send(());
         let mut clock = tokio::time::interval(CLOCK_TICK);
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut save = tokio::time::interval(ROLLUP_SAVE_EVERY);

@@ -2,6 +2,7 @@
 //! when it changed), the subscribers and the declared files. A broken file leaves its
 //! last good version in force, and says why.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -73,9 +74,14 @@ impl Daemon {
     /// Read the declared incident and maintenance files and record what is new.
     pub(super) fn reload_declared(&mut self, now: DateTime<Utc>) {
         let loaded = Declared::load(&self.config, &self.view, now);
+        // Each problem is told once, until it is mended or changes.
+        let problems: HashSet<String> = loaded.problems.iter().map(|d| d.to_string()).collect();
         for d in &loaded.problems {
-            tracing::error!(problem = %d, "declared file not used; its last good version stays in force");
+            if !self.reading.problems.contains(&d.to_string()) {
+                tracing::error!(problem = %d, "declared file not used; its last good version stays in force");
+            }
         }
+        self.reading.problems = problems;
         self.declared = Declared::keep_last_good(&loaded, &self.declared);
         let diff =
             declared::incident_events(&self.declared, &self.view, self.config.site.timezone, now);
