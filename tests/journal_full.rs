@@ -8,10 +8,9 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Behaviour, closed_port, forewarn, http_peer, switchable, wait_until, write_config};
+use common::{Behaviour, closed_port, http_peer, switchable, wait_until, write_config};
 use forewarn::journal::{Event, Journal};
 
 /// Bytes any one file the daemon writes may hold: less than an incident's first records.
@@ -38,17 +37,7 @@ fn a_journal_that_cannot_grow_is_not_ready_until_it_can_and_loses_no_outage() {
         ),
     );
     let state = dir.path().join("state");
-    let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
-    let mut cmd = forewarn();
-    cmd.args(["run", "--config"])
-        .arg(&config)
-        .arg("--state")
-        .arg(&state)
-        .arg("--out")
-        .arg(dir.path().join("site"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
+    let mut cmd = common::daemon_command(&config, &state);
     // SAFETY: signal and setrlimit are async-signal-safe and touch only the child.
     unsafe {
         cmd.pre_exec(|| {

@@ -6,10 +6,9 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Behaviour, forewarn, http_peer, switchable, wait_until};
+use common::{Behaviour, http_peer, switchable, wait_until};
 use forewarn::journal::{Event, Journal};
 
 /// Open files the daemon may have: what it holds after starting (about 15), and a few
@@ -60,17 +59,7 @@ fn too_few_file_descriptors_are_an_operator_alert_not_an_outage() {
     )
     .expect("subscribers");
     let state = dir.path().join("state");
-    let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
-    let mut cmd = forewarn();
-    cmd.args(["run", "--config"])
-        .arg(&config)
-        .arg("--state")
-        .arg(&state)
-        .arg("--out")
-        .arg(dir.path().join("site"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
+    let mut cmd = common::daemon_command(&config, &state);
     // SAFETY: setrlimit is async-signal-safe and touches only the child's own limits.
     unsafe {
         cmd.pre_exec(|| {

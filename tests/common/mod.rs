@@ -346,17 +346,17 @@ pub fn start_daemon(config: &Path, state: &Path, json: bool) -> Child {
         .expect("spawn forewarn run")
 }
 
-/// `forewarn run` with extra environment variables, its log appended to `daemon.log`
-/// beside the state folder (a pipe nobody drains would stall a chatty daemon).
-pub fn start_daemon_logged(config: &Path, state: &Path, env: &[(&str, &str)]) -> Child {
+/// `forewarn run`, not started yet, its log appended to `daemon.log` beside the state
+/// folder (a pipe nobody drains would stall a chatty daemon) and its site in `site/`
+/// there: for a test that sets limits on the process before it starts.
+pub fn daemon_command(config: &Path, state: &Path) -> Command {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(state.with_file_name("daemon.log"))
         .expect("log file");
     let mut cmd = forewarn();
-    cmd.envs(env.iter().copied())
-        .args(["run", "--config"])
+    cmd.args(["run", "--config"])
         .arg(config)
         .arg("--state")
         .arg(state)
@@ -364,7 +364,14 @@ pub fn start_daemon_logged(config: &Path, state: &Path, env: &[(&str, &str)]) ->
         .arg(state.with_file_name("site"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(log)
+        .stderr(log);
+    cmd
+}
+
+/// `forewarn run` with extra environment variables, logged as [`daemon_command`] does.
+pub fn start_daemon_logged(config: &Path, state: &Path, env: &[(&str, &str)]) -> Child {
+    daemon_command(config, state)
+        .envs(env.iter().copied())
         .spawn()
         .expect("spawn forewarn run")
 }
