@@ -97,6 +97,8 @@ fn cases() -> Vec<Case> {
         Case { name: "dns expect not an address", toml: with_line(13, "kind = \"dns\"\nname = \"www.acme.test\"\nexpect = [\"localhost\"]"), expect: "15:11: component \"api\": check.expect: \"localhost\" is not an IP address" },
         Case { name: "dns server not an address", toml: with_line(13, "kind = \"dns\"\nname = \"www.acme.test\"\nserver = \"ns1.acme.test\""), expect: "15:10: component \"api\": check.server: \"ns1.acme.test\" is not an IP address" },
         Case { name: "no components", toml: BASE.split("[[component]]").next().unwrap_or_default().to_owned(), expect: "1:1: no components" },
+        Case { name: "no connections at all", toml: appended("[serve]\nmax_connections = 0"), expect: "16:19: serve.max_connections: 0 is out of range (use 1 to 1000000)" },
+        Case { name: "a header timeout too short", toml: appended("[serve]\nheader_timeout = \"200ms\""), expect: "16:18: serve.header_timeout: must be between 1s and 1h" },
         Case { name: "components written as a plain table", toml: appended("[components]\nx = 1"), expect: "15:2: components: unknown key: components are declared as [[component]] tables" },
     ]
 }

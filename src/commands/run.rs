@@ -24,7 +24,8 @@ pub async fn run(
     listen: Option<SocketAddr>,
 ) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
-    raise_open_file_limit(config.monitor.max_concurrency);
+    let front = listen.is_some() || config.serve.listen.is_some();
+    raise_open_file_limit(&config, monitor_descriptors(&config), front);
     let shutdown = CancellationToken::new();
     spawn_shutdown_on_signal(shutdown.clone())?;
     daemon(
@@ -67,6 +68,7 @@ pub async fn daemon(
             config,
             asks_tx,
             shutdown.clone(),
+            monitor_descriptors(config),
         )
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -109,12 +111,25 @@ pub fn spawn_shutdown_on_signal(token: CancellationToken) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Many probes at once need many sockets: lift the soft open-file limit towards the
-/// hard one, and say so if it stays below what the concurrency needs.
-pub fn raise_open_file_limit(concurrency: usize) {
-    let wanted = concurrency as u64 + 256;
+/// Descriptors the monitor itself may hold at once: a socket per probe and per mail or
+/// webhook delivery in flight (the journal, log and the rest are counted apart).
+pub fn monitor_descriptors(config: &Config) -> usize {
+    config.monitor.max_concurrency + config.notify.concurrency
+}
+
+/// Many probes and visitors at once need many sockets: lift the soft open-file limit
+/// towards the hard one, enough for `monitor` descriptors (see
+/// [`monitor_descriptors`]), the HTTP front's connections if it runs, and 256 more;
+/// say so if it stays below what the monitor needs.
+pub fn raise_open_file_limit(config: &Config, monitor: usize, front: bool) {
+    let front = if front {
+        config.serve.limits.max_connections
+    } else {
+        0
+    };
+    let wanted = (monitor + front) as u64 + 256;
     match rlimit::increase_nofile_limit(wanted) {
-        Ok(got) if got < wanted => tracing::warn!(
+        Ok(got) if got < monitor as u64 + 256 => tracing::warn!(
             limit = got,
             wanted,
             "the open-file limit is below what max_concurrency needs; probes may fail with 'too many open files'"

@@ -25,7 +25,8 @@ pub async fn run(
     let shutdown = CancellationToken::new();
     super::run::spawn_shutdown_on_signal(shutdown.clone())?;
     let (tx, rx) = mpsc::channel(64);
-    let bound = crate::serve::start(addr, site.clone(), &config, tx, shutdown.clone())
+    super::run::raise_open_file_limit(&config, 0, true);
+    let bound = crate::serve::start(addr, site.clone(), &config, tx, shutdown.clone(), 0)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let socket = bridge::socket_path(state_dir);

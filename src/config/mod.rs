@@ -29,7 +29,7 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 use diagnostic::{ReadError, Report, SourceMap};
 pub use email::{EmailSettings, NotifySettings};
 use reader::Table;
-pub use serve::ServeSettings;
+pub use serve::{FrontLimits, ServeSettings};
 pub use subscribers::Subscribers;
 pub use values::http_url;
 pub use wording::{Promises, Wording};

@@ -2,6 +2,7 @@
 //! unsubscribe, health checks).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use reqwest::Url;
 
@@ -9,7 +10,43 @@ use super::diagnostic::Report;
 use super::reader::Table;
 use super::values;
 
-const SERVE_KEYS: &[&str] = &["listen", "public_url", "trusted_proxies", "admin_token_env"];
+const SERVE_KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "trusted_proxies",
+    "admin_token_env",
+    "max_connections",
+    "max_connections_per_client",
+    "header_timeout",
+    "idle_timeout",
+];
+
+/// How many connections the front holds and for how long: a flood of idle or slow
+/// clients costs the front its oldest idle connections, never the monitor's sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontLimits {
+    /// Connections held at once; a new one beyond it closes the oldest idle one.
+    pub max_connections: usize,
+    /// Connections one client address holds at once (trusted proxies excepted); a new
+    /// one beyond it closes that client's oldest idle one.
+    pub per_client: usize,
+    /// Time a client has to send a request's headers, and to start the next request
+    /// on a kept-alive connection.
+    pub header_timeout: Duration,
+    /// A connection on which nothing moves for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for FrontLimits {
+    fn default() -> Self {
+        FrontLimits {
+            max_connections: 1024,
+            per_client: 128,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ServeSettings {
@@ -24,6 +61,7 @@ pub struct ServeSettings {
     /// The bearer token `POST /webhooks` requires (from `admin_token_env`); without it
     /// the endpoint does not exist.
     pub admin_token: Option<super::email::Secret>,
+    pub limits: FrontLimits,
 }
 
 pub(super) fn serve(
@@ -100,11 +138,57 @@ pub(super) fn serve(
             }
         }
     });
+    let limits = limits(&mut t, rep, &mut ok);
     t.finish(rep, SERVE_KEYS, &|_| None);
     ok.then_some(ServeSettings {
         listen,
         public_url,
         trusted_proxies,
         admin_token,
+        limits,
     })
+}
+
+/// The connection keys of `[serve]`; each out-of-range value is an error at its value.
+fn limits(t: &mut Table<'_, '_>, rep: &mut Report, ok: &mut bool) -> FrontLimits {
+    let mut limits = FrontLimits::default();
+    let mut count = |key: &str, range: std::ops::RangeInclusive<i64>, slot: &mut usize| {
+        if t.has(key) {
+            match t.integer(rep, key, range) {
+                Some(n) => *slot = n.into_inner() as usize,
+                None => *ok = false,
+            }
+        }
+    };
+    count(
+        "max_connections",
+        1..=1_000_000,
+        &mut limits.max_connections,
+    );
+    count(
+        "max_connections_per_client",
+        1..=1_000_000,
+        &mut limits.per_client,
+    );
+    for (key, slot) in [
+        ("header_timeout", &mut limits.header_timeout),
+        ("idle_timeout", &mut limits.idle_timeout),
+    ] {
+        if !t.has(key) {
+            continue;
+        }
+        match values::duration_key(t, rep, key) {
+            Some(d)
+                if (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(d.get_ref()) =>
+            {
+                *slot = d.into_inner()
+            }
+            Some(d) => {
+                t.error(rep, d.span(), key, "must be between 1s and 1h");
+                *ok = false;
+            }
+            None => *ok = false,
+        }
+    }
+    limits
 }

@@ -6,6 +6,7 @@
 //! daemon's main loop over a channel, which owns the journal.
 
 pub mod bridge;
+pub mod connections;
 mod files;
 mod pages;
 mod subscribe;
@@ -47,12 +48,15 @@ struct Front {
 }
 
 /// Listen on `addr` until `shutdown`; returns the address bound (port 0 picks one).
+/// The front holds no more connections than the open-file limit allows once `kept`
+/// descriptors are left for the rest of the process (see [`connections`]).
 pub async fn start(
     addr: SocketAddr,
     site: PathBuf,
     config: &Config,
     asks: mpsc::Sender<Ask>,
     shutdown: CancellationToken,
+    kept: usize,
 ) -> std::io::Result<SocketAddr> {
     let front = Front {
         asks,
@@ -88,19 +92,14 @@ pub async fn start(
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::map_response(security_headers));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = connections::listen(addr)?;
     let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the HTTP front stopped");
-        }
-    });
+    let limits = config.serve.limits;
+    let capacity = connections::capacity(&limits, kept);
+    let exempt = Arc::new(config.serve.trusted_proxies.clone());
+    tokio::spawn(connections::serve(
+        listener, app, limits, capacity, exempt, shutdown,
+    ));
     Ok(bound)
 }
 
