@@ -12,6 +12,7 @@ use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 pub use event::{Event, IncidentUpdate, MaintenanceWindow, Record, SubscriberRecord};
 
@@ -49,6 +50,31 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Journa
     }
 }
 
+/// A point in the journal a snapshot was taken at: the last record folded into it, where
+/// its line starts and ends, and a hash of that line, so a journal replaced or cut
+/// since is noticed instead of trusted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Anchor {
+    pub seq: u64,
+    /// Where the record's line starts.
+    pub line_start: u64,
+    /// Just after its newline: where the tail to replay begins.
+    pub offset: u64,
+    /// SHA-256 of the line, newline included, in hex.
+    pub line_sha256: String,
+}
+
+/// What opening a journal replayed.
+#[derive(Debug)]
+pub struct Opened {
+    /// Every record, or only those after the anchor when it held.
+    pub records: Vec<Record>,
+    /// The anchor was given and held: `records` is the tail after it.
+    pub from_anchor: bool,
+    /// Why an anchor given did not hold (and the whole journal was replayed instead).
+    pub anchor_problem: Option<String>,
+}
+
 /// The writer of one state directory's journal. Holds an exclusive lock on the file.
 #[derive(Debug)]
 pub struct Journal {
@@ -56,6 +82,8 @@ pub struct Journal {
     path: PathBuf,
     next_seq: u64,
     len: u64,
+    /// The last record's line: where it starts, and its hash.
+    last_line: Option<(u64, [u8; 32])>,
     /// A failed write could not be undone: appending more would corrupt the file.
     poisoned: bool,
 }
@@ -69,12 +97,33 @@ pub struct Replay {
     pub torn_bytes: usize,
     /// Length in bytes of the journal's intact part.
     pub intact_len: u64,
+    /// Where the intact part's last line starts.
+    last_start: Option<u64>,
 }
+
+/// Where a replay begins: at a byte offset, after a sequence number.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    offset: u64,
+    seq: u64,
+}
+
+const BEGINNING: Start = Start { offset: 0, seq: 0 };
 
 impl Journal {
     /// Open (creating if needed) the journal in `state_dir` for writing: lock it, replay
     /// it, and cut off a torn last line.
     pub fn open(state_dir: &Path) -> Result<(Journal, Vec<Record>), JournalError> {
+        Journal::open_from(state_dir, None).map(|(j, opened)| (j, opened.records))
+    }
+
+    /// [`Journal::open`], replaying only what follows `anchor` when the journal still
+    /// holds it (the same line at the same place); otherwise, or when the tail is
+    /// damaged, the whole journal, saying why.
+    pub fn open_from(
+        state_dir: &Path,
+        anchor: Option<&Anchor>,
+    ) -> Result<(Journal, Opened), JournalError> {
         std::fs::create_dir_all(state_dir).map_err(io_err("cannot create", state_dir))?;
         let path = state_dir.join(JOURNAL_FILE);
         let created = !path.exists();
@@ -99,7 +148,15 @@ impl Journal {
         if created {
             sync_dir(state_dir);
         }
-        let replay = replay(&path, &file)?;
+        let (replay, from_anchor, anchor_problem) = match anchor {
+            None => (replay(&path, &file, BEGINNING)?, false, None),
+            Some(a) => match holds(&file, a).and_then(|start| {
+                replay(&path, &file, start).map_err(|e| format!("the journal after it: {e}"))
+            }) {
+                Ok(tail) => (tail, true, None),
+                Err(problem) => (replay(&path, &file, BEGINNING)?, false, Some(problem)),
+            },
+        };
         if replay.torn_bytes > 0 {
             tracing::warn!(
                 path = %path.display(),
@@ -110,17 +167,43 @@ impl Journal {
                 .map_err(io_err("cannot repair", &path))?;
             file.sync_all().map_err(io_err("cannot sync", &path))?;
         }
-        let next_seq = replay.records.last().map_or(1, |r| r.seq + 1);
+        let last_seq = match (replay.records.last(), anchor) {
+            (Some(r), _) => r.seq,
+            (None, Some(a)) if from_anchor => a.seq,
+            (None, _) => 0,
+        };
+        let last_line = match (replay.last_start, anchor) {
+            (Some(start), _) => Some((start, line_hash(&file, start, replay.intact_len, &path)?)),
+            (None, Some(a)) if from_anchor => Some((a.line_start, hex_to_hash(&a.line_sha256))),
+            (None, _) => None,
+        };
         Ok((
             Journal {
                 file,
                 path,
-                next_seq,
+                next_seq: last_seq + 1,
                 len: replay.intact_len,
+                last_line,
                 poisoned: false,
             },
-            replay.records,
+            Opened {
+                records: replay.records,
+                from_anchor,
+                anchor_problem,
+            },
         ))
+    }
+
+    /// Where the journal stands now, for a snapshot of everything folded from it; none
+    /// while it is empty.
+    pub fn anchor(&self) -> Option<Anchor> {
+        let (line_start, hash) = self.last_line?;
+        Some(Anchor {
+            seq: self.next_seq - 1,
+            line_start,
+            offset: self.len,
+            line_sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+        })
     }
 
     /// Replay a journal without writing to it (for `forewarn status` next to a running
@@ -128,13 +211,29 @@ impl Journal {
     pub fn read(state_dir: &Path) -> Result<Replay, JournalError> {
         let path = state_dir.join(JOURNAL_FILE);
         match File::open(&path) {
-            Ok(file) => replay(&path, &file),
+            Ok(file) => replay(&path, &file, BEGINNING),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Replay {
                 records: Vec::new(),
                 torn_bytes: 0,
                 intact_len: 0,
+                last_start: None,
             }),
             Err(e) => Err(io_err("cannot open", &path)(e)),
+        }
+    }
+
+    /// The records after `anchor`, read without writing (for a command beside a running
+    /// daemon); none when the journal no longer holds the anchor (or does not exist).
+    pub fn read_after(state_dir: &Path, anchor: &Anchor) -> Result<Option<Replay>, JournalError> {
+        let path = state_dir.join(JOURNAL_FILE);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("cannot open", &path)(e)),
+        };
+        match holds(&file, anchor) {
+            Ok(start) => replay(&path, &file, start).map(Some),
+            Err(_) => Ok(None),
         }
     }
 
@@ -202,26 +301,86 @@ impl Journal {
             }
             return Err(io_err("cannot write", &self.path)(e));
         }
+        let last_len = buf[..buf.len() - 1]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(buf.len(), |i| buf.len() - i - 1);
+        let last_start = buf.len() - last_len;
+        self.last_line = Some((
+            self.len + last_start as u64,
+            Sha256::digest(&buf[last_start..]).into(),
+        ));
         self.len += buf.len() as u64;
         self.next_seq += records.len() as u64;
         Ok(records)
     }
 }
 
-fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
+/// Does the journal still hold `anchor`'s line where it was? Where to replay from if so.
+fn holds(file: &File, anchor: &Anchor) -> Result<Start, String> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let line_len = anchor.offset.saturating_sub(anchor.line_start);
+    if line_len == 0 || line_len > 16 * 1024 * 1024 || anchor.offset > len {
+        return Err(format!(
+            "the journal is shorter than the snapshot's point ({} bytes, expected at least {})",
+            len, anchor.offset
+        ));
+    }
+    let mut line = vec![0u8; line_len as usize];
+    file.read_exact_at(&mut line, anchor.line_start)
+        .map_err(|e| e.to_string())?;
+    let hash: [u8; 32] = Sha256::digest(&line).into();
+    if hash != hex_to_hash(&anchor.line_sha256) {
+        return Err(format!(
+            "the journal's line of record {} is not the one the snapshot was taken after",
+            anchor.seq
+        ));
+    }
+    Ok(Start {
+        offset: anchor.offset,
+        seq: anchor.seq,
+    })
+}
+
+fn hex_to_hash(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = hex
+            .get(i * 2..i * 2 + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+    }
+    out
+}
+
+/// The hash of the line from `start` to `end`.
+fn line_hash(file: &File, start: u64, end: u64, path: &Path) -> Result<[u8; 32], JournalError> {
+    use std::os::unix::fs::FileExt;
+    let mut line = vec![0u8; (end - start) as usize];
+    file.read_exact_at(&mut line, start)
+        .map_err(io_err("cannot read", path))?;
+    Ok(Sha256::digest(&line).into())
+}
+
+fn replay(path: &Path, file: &File, from: Start) -> Result<Replay, JournalError> {
     let mut reader = BufReader::new(file);
     reader
-        .seek(SeekFrom::Start(0))
+        .seek(SeekFrom::Start(from.offset))
         .map_err(io_err("cannot read", path))?;
     let mut records: Vec<Record> = Vec::new();
     let mut line = Vec::new();
-    let mut offset: u64 = 0;
-    // Where the batch being read began: (offset, records before it).
-    let mut batch_start: (u64, usize) = (0, 0);
+    let mut offset: u64 = from.offset;
+    let mut last_start = None;
+    // Where the batch being read began: (offset, records before it), and where the
+    // last line before it starts.
+    let mut batch_start: (u64, usize) = (from.offset, 0);
+    let mut before_batch = None;
     let mut number = 0;
-    let torn = |records: &mut Vec<Record>, start: (u64, usize), end: u64| {
+    let torn = |records: &mut Vec<Record>, start: (u64, usize), before: Option<u64>, end: u64| {
         records.truncate(start.1);
         Replay {
+            last_start: before,
             records: std::mem::take(records),
             torn_bytes: (end - start.0) as usize,
             intact_len: start.0,
@@ -241,8 +400,14 @@ fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
             // the whole batch it belonged to.
             if records.last().is_none_or(|r| !r.more) {
                 batch_start = (offset, records.len());
+                before_batch = last_start;
             }
-            return Ok(torn(&mut records, batch_start, offset + n as u64));
+            return Ok(torn(
+                &mut records,
+                batch_start,
+                before_batch,
+                offset + n as u64,
+            ));
         }
         let corrupt = |problem: String| JournalError::Corrupt {
             path: path.display().to_string(),
@@ -251,7 +416,7 @@ fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
         };
         let record: Record = serde_json::from_slice(&line[..n - 1])
             .map_err(|e| corrupt(format!("not a valid event: {e}")))?;
-        let expected = records.last().map_or(1, |r| r.seq + 1);
+        let expected = records.last().map_or(from.seq + 1, |r| r.seq + 1);
         if record.seq != expected {
             return Err(corrupt(format!(
                 "sequence number {} where {expected} was expected",
@@ -260,18 +425,21 @@ fn replay(path: &Path, file: &File) -> Result<Replay, JournalError> {
         }
         if records.last().is_none_or(|r| !r.more) {
             batch_start = (offset, records.len());
+            before_batch = last_start;
         }
         records.push(record);
+        last_start = Some(offset);
         offset += n as u64;
     }
     if records.last().is_some_and(|r| r.more) {
         // Complete lines, but the batch's last line never arrived.
-        return Ok(torn(&mut records, batch_start, offset));
+        return Ok(torn(&mut records, batch_start, before_batch, offset));
     }
     Ok(Replay {
         records,
         torn_bytes: 0,
         intact_len: offset,
+        last_start,
     })
 }
 
@@ -283,155 +451,4 @@ fn sync_dir(dir: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vocab::ComponentStatus;
-
-    fn change(to: ComponentStatus) -> (DateTime<Utc>, Event) {
-        (
-            Utc::now(),
-            Event::ComponentStatusChanged {
-                component: "api".into(),
-                from: ComponentStatus::Operational,
-                to,
-                reason: "HTTP 503".into(),
-                incident: None,
-            },
-        )
-    }
-
-    #[test]
-    fn appends_survive_reopening_with_sequence_numbers() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut j, records) = Journal::open(dir.path()).unwrap();
-            assert!(records.is_empty());
-            let r = j
-                .append(vec![change(ComponentStatus::MajorOutage)])
-                .unwrap();
-            assert_eq!(r[0].seq, 1);
-            let r = j
-                .append(vec![
-                    change(ComponentStatus::Operational),
-                    change(ComponentStatus::PartialOutage),
-                ])
-                .unwrap();
-            assert_eq!((r[0].seq, r[1].seq), (2, 3));
-        }
-        let (j, records) = Journal::open(dir.path()).unwrap();
-        assert_eq!(records.len(), 3);
-        assert_eq!(j.next_seq(), 4);
-    }
-
-    #[test]
-    fn a_second_writer_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let (_j, _) = Journal::open(dir.path()).unwrap();
-        let err = Journal::open(dir.path()).unwrap_err();
-        assert!(matches!(err, JournalError::Locked { .. }), "{err}");
-    }
-
-    #[test]
-    fn a_torn_last_line_is_cut_off_and_appends_continue() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut j, _) = Journal::open(dir.path()).unwrap();
-            j.append(vec![change(ComponentStatus::MajorOutage)])
-                .unwrap();
-        }
-        let path = dir.path().join(JOURNAL_FILE);
-        let good = std::fs::read(&path).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"seq":2,"at":"2026-11-22T10:"#).unwrap();
-        drop(f);
-
-        let read_only = Journal::read(dir.path()).unwrap();
-        assert_eq!(read_only.records.len(), 1);
-        assert!(read_only.torn_bytes > 0);
-        assert_ne!(std::fs::read(&path).unwrap(), good, "reading never repairs");
-
-        let (mut j, records) = Journal::open(dir.path()).unwrap();
-        assert_eq!(records.len(), 1);
-        assert_eq!(std::fs::read(&path).unwrap(), good);
-        let r = j
-            .append(vec![change(ComponentStatus::Operational)])
-            .unwrap();
-        assert_eq!(r[0].seq, 2);
-    }
-
-    #[test]
-    fn a_batch_cut_short_by_a_crash_is_dropped_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut j, _) = Journal::open(dir.path()).unwrap();
-            j.append(vec![change(ComponentStatus::MajorOutage)])
-                .unwrap();
-            j.append(vec![
-                change(ComponentStatus::Operational),
-                change(ComponentStatus::PartialOutage),
-                change(ComponentStatus::MajorOutage),
-            ])
-            .unwrap();
-        }
-        let path = dir.path().join(JOURNAL_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[1].contains("\"more\":true") && !lines[3].contains("more"));
-        // The crash came after the batch's second line reached the disk.
-        std::fs::write(&path, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).unwrap();
-        let (mut j, records) = Journal::open(dir.path()).unwrap();
-        assert_eq!(records.len(), 1, "only the first, complete batch survives");
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            format!("{}\n", lines[0])
-        );
-        assert_eq!(
-            j.append(vec![change(ComponentStatus::Operational)])
-                .unwrap()[0]
-                .seq,
-            2
-        );
-    }
-
-    #[test]
-    fn damage_in_the_middle_names_the_line_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut j, _) = Journal::open(dir.path()).unwrap();
-            for _ in 0..3 {
-                j.append(vec![change(ComponentStatus::MajorOutage)])
-                    .unwrap();
-            }
-        }
-        let path = dir.path().join(JOURNAL_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let damaged = text.replacen("\"seq\":2", "\"seq\":2,,", 1);
-        std::fs::write(&path, &damaged).unwrap();
-        let err = Journal::open(dir.path()).unwrap_err();
-        match &err {
-            JournalError::Corrupt { line, .. } => assert_eq!(*line, 2),
-            other => panic!("expected corruption, got {other}"),
-        }
-        assert!(err.to_string().contains("journal.jsonl:2:"), "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), damaged);
-    }
-
-    #[test]
-    fn a_gap_in_sequence_numbers_is_damage() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut j, _) = Journal::open(dir.path()).unwrap();
-            for _ in 0..3 {
-                j.append(vec![change(ComponentStatus::MajorOutage)])
-                    .unwrap();
-            }
-        }
-        let path = dir.path().join(JOURNAL_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        std::fs::write(&path, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
-        let err = Journal::open(dir.path()).unwrap_err();
-        assert!(err.to_string().contains(":2:"), "{err}");
-        assert!(err.to_string().contains("sequence number 3"), "{err}");
-    }
-}
+mod tests;
