@@ -60,8 +60,18 @@ impl From<crate::journal::JournalError> for CommandError {
 }
 
 /// The status view of the journal as it stands, read without disturbing a running
-/// daemon.
+/// daemon: from the daemon's snapshot and the records after it when it has one that
+/// the journal still holds, else from the whole journal.
 pub fn read_view(state_dir: &Path) -> Result<StatusView, CommandError> {
+    if let Ok(Some(snapshot)) = crate::monitor::snapshot::read(state_dir)
+        && let Some(tail) = Journal::read_after(state_dir, &snapshot.anchor)?
+    {
+        let mut view = snapshot.fold.view;
+        for r in &tail.records {
+            view.apply(r);
+        }
+        return Ok(view);
+    }
     Ok(StatusView::from_records(&Journal::read(state_dir)?.records))
 }
 

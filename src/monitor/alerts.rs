@@ -3,7 +3,7 @@
 //! on. Each alert has a key; the same key is not raised again within its quiet time, a
 //! rule folded from the journal so a restart does not repeat alerts. Pure.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -20,9 +20,9 @@ pub const PROBES_QUIET: TimeDelta = TimeDelta::hours(1);
 pub const DEAD_QUIET: TimeDelta = TimeDelta::hours(1);
 
 /// When each alert key was last raised, folded from `operator.alert` events.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertLog {
-    last: HashMap<String, DateTime<Utc>>,
+    last: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl AlertLog {

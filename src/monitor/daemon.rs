@@ -27,6 +27,7 @@ mod wait;
 
 use super::alerts::{self, AlertLog};
 use super::scheduler::Observation;
+use super::snapshot;
 use super::tracker::Tracker;
 use super::watch;
 use crate::config::Config;
@@ -112,6 +113,8 @@ struct Ledger {
     /// Since when, and why, the journal cannot be written: told to operators once it
     /// can be again.
     journal_trouble: Option<(DateTime<Utc>, String)>,
+    /// Records folded since the last snapshot.
+    since_snapshot: u64,
 }
 
 /// What the probes feed: trackers, hourly rollups, and the counts behind `/metrics`.
@@ -140,9 +143,42 @@ pub fn prepare(
 ) -> anyhow::Result<Prepared> {
     // Listen for SIGHUP first: an early one must not end the process.
     let hangup = hangup_signal()?;
-    let (journal, history) = Journal::open(&opts.state_dir)?;
-    let replayed = Fold::replay(&config, &history);
-    let alert_log = AlertLog::from_records(&history);
+    let snapshot = match snapshot::read(&opts.state_dir) {
+        Ok(s) => s,
+        Err(why) => {
+            tracing::warn!(
+                problem = %why,
+                "the snapshot in the state folder cannot be used ({why}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
+            );
+            snapshot::set_aside(&opts.state_dir);
+            None
+        }
+    };
+    let (journal, opened) =
+        Journal::open_from(&opts.state_dir, snapshot.as_ref().map(|s| &s.anchor))?;
+    if let Some(problem) = &opened.anchor_problem {
+        tracing::warn!(
+            problem = %problem,
+            "the snapshot does not match the journal ({problem}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
+        );
+        snapshot::set_aside(&opts.state_dir);
+    }
+    let history = opened.records;
+    let (replayed, alert_log, from) = match snapshot.filter(|_| opened.from_anchor) {
+        Some(s) => {
+            let mut alerts = s.alerts;
+            for r in &history {
+                alerts.apply(r);
+            }
+            let seq = s.anchor.seq;
+            (s.fold.resume(&config, &history), alerts, Some(seq))
+        }
+        None => (
+            Fold::replay(&config, &history),
+            AlertLog::from_records(&history),
+            None,
+        ),
+    };
     let view = replayed.view;
     let notifier = Notifier::new(&config, &opts.state_dir, replayed.audience, replayed.outbox)
         .context("cannot prepare notifications")?;
@@ -175,6 +211,7 @@ pub fn prepare(
             records,
             unsaved: Vec::new(),
             journal_trouble: None,
+            since_snapshot: history.len() as u64,
         },
         probing: Probing {
             trackers: HashMap::new(),
@@ -187,6 +224,7 @@ pub fn prepare(
     tracing::info!(
         components = daemon.config.components.len(),
         journal = %daemon.ledger.journal.path().display(),
+        snapshot_seq = from,
         replayed = history.len(),
         open_incidents = daemon.view.open_incidents().count(),
         subscribers = daemon.notifier.audience.members.len(),
@@ -194,6 +232,9 @@ pub fn prepare(
         "monitoring started"
     );
     drop(history);
+    if daemon.ledger.since_snapshot >= snapshot::EVERY {
+        daemon.save_snapshot();
+    }
     daemon.sync_visibility();
     daemon.reload_subscribers();
     daemon.reload_declared(Utc::now());
@@ -323,6 +364,9 @@ impl Prepared {
             .rollups
             .persist(Utc::now())
             .context("cannot save hourly rollups")?;
+        if daemon.ledger.since_snapshot > 0 {
+            daemon.save_snapshot();
+        }
         tracing::info!(last_seq = daemon.view.last_seq, "monitoring stopped");
         Ok(())
     }

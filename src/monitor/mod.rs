@@ -9,6 +9,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod promises;
 pub mod scheduler;
+pub mod snapshot;
 pub mod tracker;
 pub mod visibility;
 pub mod watch;

@@ -14,7 +14,7 @@ use crate::vocab::{Medium, Role};
 /// Where a subscriber's entry came from.
 pub const SOURCE_FILE: &str = "file";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     pub record: SubscriberRecord,
     /// Why the endpoint is disabled (HTTP 410), if it is.
@@ -37,7 +37,7 @@ impl Member {
 pub const BY_SUBSCRIBER: &str = "subscriber";
 
 /// The subscribers in force, by key.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Audience {
     pub members: BTreeMap<String, Member>,
     /// Those who unsubscribed themselves, with their address: never added back from

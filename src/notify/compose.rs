@@ -14,13 +14,19 @@ use crate::present::api;
 use crate::present::links::incident_url;
 use crate::status::{ComponentStatus, Incident, IncidentStatus, StatusView};
 
-/// One event as subscribers will hear of it.
-#[derive(Debug, Clone)]
+/// A fixed word (an event kind, a maintenance step). A name of its own keeps serde from
+/// borrowing it from the input.
+pub type Word = &'static str;
+
+/// One event as subscribers will hear of it. Kept in snapshots with this serde shape:
+/// a change to it is a change of the snapshot format.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Composed {
     pub seq: u64,
     pub at: DateTime<Utc>,
     /// The webhook `type`: `incident.opened`, `maintenance.started`, ...
-    pub kind: &'static str,
+    #[serde(deserialize_with = "known::kind")]
+    pub kind: Word,
     /// Notices of one thread reach each subscriber in order, and email clients show
     /// them as one conversation: `incident:<id>`, `maintenance:<id>`, `component:<id>`.
     pub thread: String,
@@ -36,7 +42,7 @@ pub struct Composed {
     pub operator_data: Option<Value>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum What {
     Incident {
         /// The incident as it stood right after the event.
@@ -49,7 +55,8 @@ pub enum What {
     },
     Maintenance {
         window: MaintenanceWindow,
-        step: &'static str,
+        #[serde(deserialize_with = "known::step")]
+        step: Word,
     },
     /// A status change on its own: only for Standard Webhooks receivers, who may track
     /// every component; people hear about it through the incident.
@@ -497,3 +504,5 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         },
     }
 }
+
+mod known;

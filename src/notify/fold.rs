@@ -41,6 +41,23 @@ impl Fold {
         fold
     }
 
+    /// Fold the records that follow a snapshot into what it held. Deliveries settled
+    /// later in them are not composed at all.
+    pub fn resume(mut self, config: &Config, records: &[Record]) -> Fold {
+        let done = settled_ids(records);
+        for r in records {
+            step(
+                config,
+                &mut self.view,
+                &mut self.audience,
+                &mut self.outbox,
+                r,
+                Some(&done),
+            );
+        }
+        self
+    }
+
     /// Fold a journal without its configuration: the view and the subscribers; what is
     /// owed cannot be composed, and the outbox stays empty.
     pub fn replay_without_deliveries(records: &[Record]) -> Fold {

@@ -50,7 +50,10 @@ pub fn backoff(attempt: u32) -> Duration {
     BACKOFF.get(i).copied().unwrap_or(Duration::from_secs(3600))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum State {
     /// Not tried yet, or due again at `next_at`.
     Pending,
@@ -495,5 +498,8 @@ pub fn receipts(d: &Delivery, outcome: Attempted, now: DateTime<Utc>) -> Vec<Eve
     }
 }
 
+mod parts;
 #[cfg(test)]
 mod tests;
+
+pub use parts::OutboxParts;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{ComponentStatus, Impact, IncidentStatus};
 use crate::journal::IncidentUpdate;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Incident {
     pub id: String,
     pub reference: String,

@@ -24,7 +24,7 @@ impl MaintenanceState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Maintenance {
     pub id: String,
     #[serde(flatten)]

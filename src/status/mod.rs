@@ -2,6 +2,7 @@
 
 mod incident;
 mod maintenance;
+mod parts;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use crate::journal::{Event, Record};
 pub use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 pub use incident::Incident;
 pub use maintenance::{Maintenance, MaintenanceState};
+pub use parts::ViewParts;
 
 /// Current status of every component that has a recorded status, every incident and
 /// every maintenance window.
@@ -36,7 +38,7 @@ pub struct StatusView {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ComponentState {
     pub status: ComponentStatus,
     pub since: DateTime<Utc>,

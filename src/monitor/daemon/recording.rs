@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::wait::blocking;
 use super::{Daemon, SITE_DEBOUNCE};
 use crate::journal::{Event, Record};
-use crate::monitor::alerts;
+use crate::monitor::{alerts, snapshot};
 use crate::notify::fold;
 
 impl Daemon {
@@ -41,6 +41,9 @@ impl Daemon {
             }
         };
         self.fold(records);
+        if self.ledger.since_snapshot >= snapshot::EVERY {
+            self.save_snapshot();
+        }
         if let Some((since, error)) = self.ledger.journal_trouble.take() {
             let now = Utc::now();
             let event = alerts::journal_unwritable(&self.config, since, now, &error);
@@ -51,8 +54,48 @@ impl Daemon {
         Ok(())
     }
 
+    /// Write a snapshot of everything folded so far, so the next start replays only what
+    /// follows. Not while the journal is in trouble: what waits to be recorded is not
+    /// in it yet.
+    pub(super) fn save_snapshot(&mut self) {
+        if self.ledger.journal_trouble.is_some() || !self.ledger.unsaved.is_empty() {
+            return;
+        }
+        let Some(anchor) = self.ledger.journal.anchor() else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let written = blocking(|| {
+            snapshot::write(
+                &self.state_dir,
+                &anchor,
+                &self.view,
+                &self.notifier.audience,
+                &self.notifier.outbox,
+                &self.alerts,
+            )
+        });
+        match written {
+            Ok(bytes) => {
+                self.ledger.since_snapshot = 0;
+                tracing::info!(
+                    seq = anchor.seq,
+                    bytes,
+                    ms = started.elapsed().as_millis() as u64,
+                    "snapshot written"
+                );
+            }
+            // Tried again after the next batch of records; a start replays a little more.
+            Err(e) => {
+                self.ledger.since_snapshot = snapshot::EVERY / 2;
+                tracing::warn!(error = %e, "cannot write a snapshot; the next start will replay more of the journal");
+            }
+        }
+    }
+
     /// Fold records just made durable into everything derived from the journal.
     fn fold(&mut self, records: Vec<Record>) {
+        self.ledger.since_snapshot += records.len() as u64;
         for r in records {
             fold::step(
                 &self.config,
