@@ -43,10 +43,11 @@ pub async fn run(
     Ok(())
 }
 
-/// The daemon and its HTTP front, wired: once the daemon holds the journal, the front
-/// listens on `listen` (or `[serve] listen`, if set) and `forewarn serve` can reach it
-/// through a socket in the state folder; both ask the daemon over one channel. Every
-/// record appended is also sent to `records`, once durable.
+/// The daemon and its HTTP front, wired: the front listens on `listen` (or `[serve]
+/// listen`, if set) from the start, so it answers (`/readyz` 503) while the daemon takes
+/// the journal and replays it; `forewarn serve` reaches the daemon through a socket in
+/// the state folder once it holds the journal. Both ask the daemon over one channel.
+/// Every record appended is also sent to `records`, once durable.
 pub async fn daemon(
     opts: RunOptions,
     listen: Option<SocketAddr>,
@@ -54,25 +55,26 @@ pub async fn daemon(
     shutdown: CancellationToken,
     records: Option<broadcast::Sender<Record>>,
 ) -> anyhow::Result<()> {
-    let prepared = monitor::prepare(opts, config, records)?;
     let (asks_tx, asks) = mpsc::channel::<Ask>(ASK_QUEUE);
-    match serve::bridge::listen(prepared.state_dir(), asks_tx.clone(), shutdown.clone()) {
-        Ok(path) => tracing::debug!(socket = %path.display(), "answering forewarn serve"),
-        Err(e) => tracing::warn!(error = %e, "forewarn serve will not reach this daemon"),
-    }
-    let config = prepared.config();
     if let Some(addr) = listen.or(config.serve.listen) {
         let bound = serve::start(
             addr,
-            prepared.site_dir().to_owned(),
-            config,
-            asks_tx,
+            crate::site::out_dir(&config, opts.out_dir.as_deref()),
+            &config,
+            asks_tx.clone(),
             shutdown.clone(),
-            monitor_descriptors(config),
+            monitor_descriptors(&config),
         )
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(address = %bound, "HTTP front listening");
+    }
+    // Replaying a long journal takes a while: off the threads that serve the front.
+    let prepared =
+        tokio::task::spawn_blocking(move || monitor::prepare(opts, config, records)).await??;
+    match serve::bridge::listen(prepared.state_dir(), asks_tx, shutdown.clone()) {
+        Ok(path) => tracing::debug!(socket = %path.display(), "answering forewarn serve"),
+        Err(e) => tracing::warn!(error = %e, "forewarn serve will not reach this daemon"),
     }
     prepared.run(asks, shutdown).await
 }

@@ -34,6 +34,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 pub const MAX_BODY: usize = 16 * 1024;
 /// How long a handler waits for the daemon's answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `/readyz` waits: a daemon still replaying its journal is not ready, and a
+/// load balancer should hear so at once.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 struct Front {
@@ -128,8 +131,16 @@ async fn security_headers(mut resp: Response) -> Response {
 impl Front {
     /// Ask the daemon, waiting at most `ASK_TIMEOUT` in all (queue and answer).
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Ask) -> Option<T> {
+        self.ask_within(ASK_TIMEOUT, make).await
+    }
+
+    async fn ask_within<T>(
+        &self,
+        limit: Duration,
+        make: impl FnOnce(oneshot::Sender<T>) -> Ask,
+    ) -> Option<T> {
         let (tx, rx) = oneshot::channel();
-        tokio::time::timeout(ASK_TIMEOUT, async {
+        tokio::time::timeout(limit, async {
             self.asks.send(make(tx)).await.ok()?;
             rx.await.ok()
         })
@@ -140,11 +151,19 @@ impl Front {
 }
 
 async fn ready(State(front): State<Front>) -> Response {
-    match front.ask(|reply| Ask::Ready { reply }).await {
+    match front
+        .ask_within(READY_TIMEOUT, |reply| Ask::Ready { reply })
+        .await
+    {
         Some(true) => (StatusCode::OK, "ready\n").into_response(),
-        _ => (
+        Some(false) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the journal cannot be written\n",
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the daemon is starting (replaying its journal) or not answering\n",
         )
             .into_response(),
     }
