@@ -20,6 +20,9 @@ use crate::probe::{Outcome, Prober, Sample};
 /// Interval checks start at a random offset within this much (or their interval, if
 /// shorter), so that many checks do not all fire at the same instant.
 pub const MAX_START_JITTER: Duration = Duration::from_secs(10);
+/// ... and within this much per check: a few checks all start at once (a restart
+/// sees an outage as soon as it can), ten thousand spread over ten seconds.
+pub const START_PACE: Duration = Duration::from_millis(1);
 /// Cron checks fire up to this much after their scheduled second.
 pub const MAX_CRON_JITTER: Duration = Duration::from_millis(500);
 
@@ -68,15 +71,22 @@ impl Scheduler {
         let cancel = CancellationToken::new();
         let stats = Arc::new(Stats::default());
         let mut loops = JoinSet::new();
+        let spread = START_PACE
+            .saturating_mul(u32::try_from(jobs.len()).unwrap_or(u32::MAX))
+            .min(MAX_START_JITTER);
         for job in jobs {
+            let first = first_tick(&job.check.when, tz, spread);
             loops.spawn(drive(
                 job,
-                prober.clone(),
-                limit.clone(),
-                tz,
-                tx.clone(),
-                cancel.clone(),
-                stats.clone(),
+                first,
+                Drive {
+                    prober: prober.clone(),
+                    limit: limit.clone(),
+                    tz,
+                    tx: tx.clone(),
+                    cancel: cancel.clone(),
+                    stats: stats.clone(),
+                },
             ));
         }
         Scheduler {
@@ -93,18 +103,29 @@ impl Scheduler {
     }
 }
 
-async fn drive(
-    job: Job,
+/// What every check's loop shares.
+struct Drive {
     prober: Prober,
     limit: Arc<Semaphore>,
     tz: Tz,
     tx: mpsc::Sender<Observation>,
     cancel: CancellationToken,
     stats: Arc<Stats>,
-) {
+}
+
+/// Run `job` from `first` on, at each of its ticks.
+async fn drive(job: Job, first: Instant, shared: Drive) {
+    let Drive {
+        prober,
+        limit,
+        tz,
+        tx,
+        cancel,
+        stats,
+    } = shared;
     let running = Arc::new(AtomicBool::new(false));
     let mut skipped_here: u64 = 0;
-    let mut next = first_tick(&job.check.when, tz);
+    let mut next = first;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -186,10 +207,10 @@ impl Drop for Done {
     }
 }
 
-fn first_tick(when: &When, tz: Tz) -> Instant {
+fn first_tick(when: &When, tz: Tz, spread: Duration) -> Instant {
     match when {
         When::Every(every) => {
-            let spread = (*every).min(MAX_START_JITTER);
+            let spread = (*every).min(spread);
             Instant::now() + spread.mul_f64(fastrand::f64())
         }
         When::Cron { .. } => cron_tick(when, tz),
@@ -228,5 +249,27 @@ fn cron_tick(when: &When, tz: Tz) -> Instant {
         }
         // Validation rejects schedules that never fire; should one run dry, wait a day.
         None => Instant::now() + Duration::from_secs(86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_few_checks_start_at_once_and_many_spread_over_ten_seconds() {
+        let every = When::Every(Duration::from_secs(60));
+        let few = START_PACE * 20;
+        for _ in 0..200 {
+            let now = Instant::now();
+            let first = first_tick(&every, chrono_tz::UTC, few);
+            assert!(first >= now && first <= now + few + Duration::from_millis(5));
+        }
+        let many = START_PACE.saturating_mul(10_000).min(MAX_START_JITTER);
+        assert_eq!(many, Duration::from_secs(10));
+        // A check more frequent than the spread starts within its own interval.
+        let now = Instant::now();
+        let quick = first_tick(&When::Every(Duration::from_millis(5)), chrono_tz::UTC, many);
+        assert!(quick <= now + Duration::from_millis(10));
     }
 }
