@@ -54,11 +54,22 @@ apology = "We are sorry."
 /// One edit of a file's bytes.
 #[derive(Debug, Clone)]
 enum Mutation {
-    Flip { at: usize, byte: u8 },
-    Insert { at: usize, bytes: Vec<u8> },
-    Delete { at: usize, len: usize },
+    Flip {
+        at: usize,
+        byte: u8,
+    },
+    Insert {
+        at: usize,
+        bytes: Vec<u8>,
+    },
+    Delete {
+        at: usize,
+        len: usize,
+    },
     /// A line written twice.
-    Repeat { line: usize },
+    Repeat {
+        line: usize,
+    },
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -150,7 +161,10 @@ fn check_config_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
             prop_assert!(!problems.is_empty());
             for p in problems.iter() {
                 prop_assert!(p.file.ends_with("forewarn.toml"), "{p}");
-                prop_assert!(p.line >= 1 && p.line <= lines, "{p} (the file has {lines} lines)");
+                prop_assert!(
+                    p.line >= 1 && p.line <= lines,
+                    "{p} (the file has {lines} lines)"
+                );
                 prop_assert!(!p.message.is_empty());
             }
         }
