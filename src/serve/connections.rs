@@ -109,11 +109,15 @@ pub async fn serve(
         let permit = match room.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
-                // Close a few at once so a burst is taken in without a wait each.
+                // Close a few at once so a burst is taken in without a wait each; not
+                // while those closed last are still giving their descriptors back, or
+                // the flood would empty the table down to its last visitor.
                 {
                     let mut table = lock(&table);
-                    for _ in 0..(capacity / 64).max(1) {
-                        table.evict_from_heaviest();
+                    if table.closing == 0 {
+                        for _ in 0..(capacity / 64).max(1) {
+                            table.evict_from_heaviest();
+                        }
                     }
                 }
                 if once_a_minute(&mut told_full) {
@@ -123,12 +127,14 @@ pub async fn serve(
                         "the HTTP front is at its connection limit: the oldest idle connections are closed to let new ones in"
                     );
                 }
+                // Look again after a moment if no room was made meanwhile.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     p = room.clone().acquire_owned() => match p {
                         Ok(p) => p,
                         Err(_) => break,
                     },
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
                 }
             }
         };
@@ -225,7 +231,14 @@ async fn connection(
         }
     }
     drop(conn);
-    lock(&watched.table).remove(watched.id);
+    {
+        let mut table = lock(&watched.table);
+        if table.remove(watched.id).is_none() {
+            // Evicted: its descriptor is given back just below.
+            table.closing = table.closing.saturating_sub(1);
+        }
+    }
+    // Last: while `closing` counts a connection, its permit is still to come.
     drop(watched.permit);
 }
 
@@ -244,6 +257,8 @@ struct Table {
     next: u64,
     open: BTreeMap<u64, Conn>,
     per_ip: HashMap<IpAddr, usize>,
+    /// Connections evicted whose tasks have not closed them yet.
+    closing: usize,
 }
 
 impl Table {
@@ -291,6 +306,7 @@ impl Table {
         match victim.and_then(|id| self.remove(id)) {
             Some(conn) => {
                 conn.evict.cancel();
+                self.closing += 1;
                 true
             }
             None => false,
