@@ -98,6 +98,17 @@ fn a_journal_that_cannot_grow_is_not_ready_until_it_can_and_loses_no_outage() {
         "nothing half-written"
     );
 
+    // The service comes back while the journal is still full: a down period that
+    // begins and ends in the trouble.
+    let went_down = chrono::Utc::now();
+    *target.lock().unwrap() = Behaviour::Ok("ok");
+    let probed = peer.requests.load(std::sync::atomic::Ordering::Relaxed);
+    wait_until(Duration::from_secs(30), "probes see it back", || {
+        peer.requests.load(std::sync::atomic::Ordering::Relaxed) >= probed + 3
+    });
+    assert_eq!(ready(), Some(503), "still full");
+    let room_at = chrono::Utc::now();
+
     // Room again.
     let lim = libc::rlimit {
         rlim_cur: libc::RLIM_INFINITY,
@@ -115,11 +126,44 @@ fn a_journal_that_cannot_grow_is_not_ready_until_it_can_and_loses_no_outage() {
             .any(|e| matches!(e, Event::IncidentOpened { .. })),
         "the outage is recorded once the journal can grow: {all:#?}"
     );
+    let records = Journal::read(&state).expect("journal").records;
+    let changes: Vec<(chrono::DateTime<chrono::Utc>, String)> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::ComponentStatusChanged { to, .. } => Some((r.at, format!("{to:?}"))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        changes
+            .iter()
+            .map(|(_, to)| to.as_str())
+            .collect::<Vec<_>>(),
+        ["MajorOutage", "Operational"],
+        "the outage that began and ended while the journal was full is recorded: {changes:?}"
+    );
     assert!(
-        all.iter().any(
-            |e| matches!(e, Event::OperatorAlert { kind, .. } if kind == "journal_unwritable")
-        ),
-        "operators hear the journal could not be written: {all:#?}"
+        changes.iter().all(|(at, _)| *at < room_at),
+        "with the times it happened, before the journal had room: {changes:?}, room at {room_at}"
+    );
+    assert!(changes[0].0 < went_down && changes[1].0 > went_down);
+    assert!(
+        all.iter()
+            .any(|e| matches!(e, Event::IncidentResolved { .. })),
+        "and its incident resolved: {all:#?}"
+    );
+    let alert = all
+        .iter()
+        .find_map(|e| match e {
+            Event::OperatorAlert { kind, message, .. } if kind == "journal_unwritable" => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("operators hear the journal could not be written: {all:#?}"));
+    assert!(
+        alert.contains("2 status changes seen meanwhile are recorded now"),
+        "{alert}"
     );
     let out = daemon.stop();
     assert_eq!(out.status.code(), Some(0), "{}", read_log());

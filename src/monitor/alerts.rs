@@ -118,19 +118,34 @@ pub fn deliveries_dead(count: usize, example: &str) -> (String, Event) {
 }
 
 /// The journal could not be written for a while; it can again.
+/// The journal could not be written from `since` to `until`: `late` status changes seen
+/// meanwhile are being recorded with the times they happened, and `dropped` could not
+/// be kept (a gap in the history).
 pub fn journal_unwritable(
     config: &Config,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     error: &str,
+    late: usize,
+    dropped: u64,
 ) -> Event {
     let tz = config.site.timezone;
+    let changes = match (late, dropped) {
+        (0, 0) => "No status change was seen meanwhile.".to_owned(),
+        (1, 0) => "1 status change seen meanwhile is recorded now, with the time it happened, and subscribers are told of it now.".to_owned(),
+        (late, 0) => format!(
+            "{late} status changes seen meanwhile are recorded now, with the times they happened, and subscribers are told of them now."
+        ),
+        (late, dropped) => format!(
+            "{late} status changes seen meanwhile are recorded now, with the times they happened; {dropped} more could not be kept, so the status history has a gap in that time."
+        ),
+    };
     alert(
         format!("journal:{}", since.timestamp()),
         "journal_unwritable",
         None,
         format!(
-            "forewarn could not write its journal from {} to {} ({error}). Status changes and notices in that time may have been recorded late, or not at all; the status page may have missed part of it. It is writable again now. Check the disk of the state folder.",
+            "forewarn could not write its journal from {} to {} ({error}). {changes} It is writable again now. Check the disk of the state folder.",
             local_time(since, tz),
             local_time(until, tz)
         ),

@@ -6,7 +6,7 @@
 //! `delivering` (the outbox's attempts and receipts), `publishing` (the site),
 //! `alerting` (operator alerts) and `front` (routing asks to `notify::self_service`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +28,7 @@ mod wait;
 use super::alerts::{self, AlertLog};
 use super::scheduler::Observation;
 use super::snapshot;
-use super::tracker::Tracker;
+use super::tracker::{Tracker, Transition};
 use super::watch;
 use crate::config::Config;
 use crate::config::declared::Declared;
@@ -115,7 +115,16 @@ struct Ledger {
     journal_trouble: Option<(DateTime<Utc>, String)>,
     /// Records folded since the last snapshot.
     since_snapshot: u64,
+    /// Status changes confirmed while the journal could not take them, oldest first,
+    /// each with the time it happened: recorded in order once it can.
+    waiting: VecDeque<(String, Transition)>,
+    /// Status changes that found the waiting line full since the journal's trouble
+    /// began: told to operators as a gap in the history.
+    dropped: u64,
 }
+
+/// Status changes kept in memory while the journal cannot be written.
+pub const WAITING_MAX: usize = 1_000;
 
 /// What the probes feed: trackers, hourly rollups, and the counts behind `/metrics`.
 struct Probing {
@@ -212,6 +221,8 @@ pub fn prepare(
             unsaved: Vec::new(),
             journal_trouble: None,
             since_snapshot: history.len() as u64,
+            waiting: VecDeque::new(),
+            dropped: 0,
         },
         probing: Probing {
             trackers: HashMap::new(),
@@ -331,6 +342,9 @@ impl Prepared {
                     daemon.take_requests();
                     if !daemon.ledger.unsaved.is_empty() {
                         daemon.record_receipts(Vec::new());
+                    }
+                    if !daemon.ledger.waiting.is_empty() {
+                        daemon.record_waiting();
                     }
                 }
                 _ = reread.tick() => daemon.reload_declared(Utc::now()),

@@ -33,6 +33,7 @@ pub struct Metrics {
     deliveries: BTreeMap<(String, &'static str), u64>,
     site_builds: u64,
     journal_append_failures: u64,
+    status_changes_dropped: u64,
     last_build: Option<Duration>,
 }
 
@@ -63,6 +64,11 @@ impl Metrics {
     /// An append the journal refused (a full disk, an I/O error).
     pub fn journal_append_failed(&mut self) {
         self.journal_append_failures += 1;
+    }
+
+    /// A status change that found no room to wait for the journal.
+    pub fn status_change_dropped(&mut self) {
+        self.status_changes_dropped += 1;
     }
 
     pub fn site_built(&mut self, took: Duration) {
@@ -222,6 +228,14 @@ impl Metrics {
             "Appends the journal refused since start (a full disk, an I/O error).",
         );
         lines.push(format!("{n} {}", self.journal_append_failures));
+        flush(&mut out, &mut lines);
+        let n = family(
+            &mut out,
+            "forewarn_status_changes_dropped_total",
+            "counter",
+            "Status changes lost since start because too many waited for a journal that could not be written.",
+        );
+        lines.push(format!("{n} {}", self.status_changes_dropped));
         flush(&mut out, &mut lines);
         out
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::{Semaphore, mpsc};
 
-use super::Daemon;
+use super::{Daemon, WAITING_MAX};
 use crate::monitor::incidents::events_for;
 use crate::monitor::scheduler::{Job, Observation, Scheduler};
 use crate::monitor::tracker::{Thresholds, Tracker};
@@ -96,25 +96,56 @@ impl Daemon {
         let Some(transition) = tracker.observe(&obs.sample) else {
             return;
         };
-        let events = events_for(&self.config, &component, &transition, &self.view);
-        match self.append(events) {
-            Ok(()) => tracing::info!(
+        // In order behind any that wait for the journal, each with its true time.
+        if self.ledger.waiting.len() < WAITING_MAX {
+            self.ledger
+                .waiting
+                .push_back((component.id.clone(), transition));
+        } else {
+            self.ledger.dropped += 1;
+            self.probing.metrics.status_change_dropped();
+            tracing::error!(
                 component = %component.id,
                 from = %transition.from,
                 to = %transition.to,
-                reason = %transition.reason,
-                "status changed"
-            ),
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), component = %component.id, "cannot record a status change; it will be retried");
-                // Forget the change so the tracker confirms it again on later samples.
-                self.probing.trackers.insert(
-                    component.id.clone(),
-                    Tracker::new(
-                        self.view.probe_status(&component.id),
-                        thresholds(&component),
-                    ),
-                );
+                "a status change could not be kept: {WAITING_MAX} already wait for the journal; the history will have a gap"
+            );
+        }
+        self.record_waiting();
+    }
+
+    /// Record the status changes that wait, oldest first, until the journal refuses
+    /// one; it stays first in line (the tracker has moved on, and will not see it again).
+    pub(super) fn record_waiting(&mut self) {
+        while let Some((id, transition)) = self.ledger.waiting.front().cloned() {
+            let Some(component) = self.config.component(&id).cloned() else {
+                self.ledger.waiting.pop_front(); // no longer configured
+                continue;
+            };
+            let events = events_for(&self.config, &component, &transition, &self.view);
+            let trouble_before = self.ledger.journal_trouble.is_some();
+            match self.append(events) {
+                Ok(()) => {
+                    self.ledger.waiting.pop_front();
+                    tracing::info!(
+                        component = %component.id,
+                        from = %transition.from,
+                        to = %transition.to,
+                        reason = %transition.reason,
+                        at = %transition.at,
+                        "status changed"
+                    );
+                }
+                Err(e) => {
+                    if !trouble_before {
+                        tracing::error!(
+                            error = %format!("{e:#}"),
+                            component = %component.id,
+                            "cannot record a status change; it waits in memory, with the time it happened, until the journal can be written"
+                        );
+                    }
+                    return;
+                }
             }
         }
     }

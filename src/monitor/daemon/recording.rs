@@ -46,7 +46,14 @@ impl Daemon {
         }
         if let Some((since, error)) = self.ledger.journal_trouble.take() {
             let now = Utc::now();
-            let event = alerts::journal_unwritable(&self.config, since, now, &error);
+            let event = alerts::journal_unwritable(
+                &self.config,
+                since,
+                now,
+                &error,
+                self.ledger.waiting.len(),
+                std::mem::take(&mut self.ledger.dropped),
+            );
             if let Ok(records) = blocking(|| self.ledger.journal.append(vec![(now, event)])) {
                 self.fold(records);
             }
