@@ -25,16 +25,6 @@ const FLOOD_FOR: Duration = Duration::from_secs(60);
 const IDLE_PER_FLOODER: usize = 10_000;
 const SLOW_PER_FLOODER: usize = 1_000;
 
-fn kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn main() {
     if let Ok(spec) = std::env::var("FRONT_FLOOD_ROLE") {
         return flooder(&spec);
@@ -91,7 +81,7 @@ fn main() {
         assert!(Instant::now() < deadline, "the front never answered");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let rss_before = kib(daemon.id(), "VmRSS:");
+    let rss_before = common::proc_kib(daemon.id(), "VmRSS:");
 
     let flooders: Vec<_> = (0..2u8)
         .map(|n| {
@@ -117,13 +107,13 @@ fn main() {
             }
             _ => failed += 1,
         }
-        rss_peak_seen = rss_peak_seen.max(kib(daemon.id(), "VmRSS:"));
+        rss_peak_seen = rss_peak_seen.max(common::proc_kib(daemon.id(), "VmRSS:"));
     }
     for f in flooders {
         let out = f.wait_with_output().expect("flooder");
         print!("{}", String::from_utf8_lossy(&out.stdout));
     }
-    let peak = kib(daemon.id(), "VmHWM:");
+    let peak = common::proc_kib(daemon.id(), "VmHWM:");
     let _ = daemon.kill();
     let _ = daemon.wait();
     let changes = forewarn::journal::Journal::read(&state)

@@ -141,16 +141,6 @@ fn status_of(front: SocketAddr, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-fn kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 struct Start {
     first_probe: Duration,
     healthz: Duration,
@@ -194,7 +184,7 @@ fn start(config: &Path, state: &Path, port: u16, hits: &AtomicU64) -> Start {
     }
     // Let it settle (the first site build), then read its peak.
     std::thread::sleep(Duration::from_secs(3));
-    let peak = kib(child.id(), "VmHWM:");
+    let peak = common::proc_kib(child.id(), "VmHWM:");
     // SAFETY: kill only signals the child this function started.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
