@@ -11,6 +11,7 @@
 //! `header_timeout` (and start the next request on a kept-alive connection as soon),
 //! and a connection on which nothing moves for `idle_timeout` is closed.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -87,18 +88,14 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let table = Arc::new(Mutex::new(Table::default()));
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: its header timeout runs from the first byte, and a TLS proxy in
+    // front speaks HTTP/2 to browsers when it is wanted.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(MAX_BUFFER);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(32)
-        .keep_alive_interval(limits.idle_timeout / 2)
-        .keep_alive_timeout(limits.header_timeout);
     let builder = Arc::new(builder);
     let mut told_full = None::<Instant>;
     let mut told_accept = None::<Instant>;
@@ -106,38 +103,6 @@ pub async fn serve(
     // leaves room only once its descriptor is really given back.
     let room = Arc::new(Semaphore::new(capacity));
     loop {
-        let permit = match room.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                // Close a few at once so a burst is taken in without a wait each; not
-                // while those closed last are still giving their descriptors back, or
-                // the flood would empty the table down to its last visitor.
-                {
-                    let mut table = lock(&table);
-                    if table.closing == 0 {
-                        for _ in 0..(capacity / 64).max(1) {
-                            table.evict_from_heaviest();
-                        }
-                    }
-                }
-                if once_a_minute(&mut told_full) {
-                    tracing::warn!(
-                        connections = capacity,
-                        per_client = limits.per_client,
-                        "the HTTP front is at its connection limit: the oldest idle connections are closed to let new ones in"
-                    );
-                }
-                // Look again after a moment if no room was made meanwhile.
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    p = room.clone().acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
-                }
-            }
-        };
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -153,6 +118,36 @@ pub async fn serve(
                 }
             },
         };
+        // Someone is waiting: make room for them if the front is full.
+        let permit = loop {
+            if let Ok(p) = room.clone().try_acquire_owned() {
+                break Some(p);
+            }
+            {
+                // Not while those closed last are still giving their descriptors back,
+                // or a flood would empty the table down to its last visitor.
+                let mut table = lock(&table);
+                if table.closing == 0 {
+                    table.evict_for_newcomer();
+                }
+            }
+            if once_a_minute(&mut told_full) {
+                tracing::warn!(
+                    connections = capacity,
+                    per_client = limits.per_client,
+                    "the HTTP front is at its connection limit: the oldest idle connections of the clients holding the most are closed to let new ones in"
+                );
+            }
+            // Look again after a moment if no room was made meanwhile.
+            tokio::select! {
+                _ = shutdown.cancelled() => break None,
+                p = room.clone().acquire_owned() => break p.ok(),
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        };
+        let Some(permit) = permit else {
+            break;
+        };
         let ip = client(peer.ip());
         let per_client = (!exempt.contains(&ip)).then_some(limits.per_client);
         let (id, conn) = lock(&table).admit(ip, per_client);
@@ -165,7 +160,7 @@ pub async fn serve(
             Watched {
                 id,
                 conn,
-                permit,
+                _permit: permit,
                 table: table.clone(),
                 idle: limits.idle_timeout,
                 shutdown: shutdown.clone(),
@@ -178,7 +173,8 @@ pub async fn serve(
 struct Watched {
     id: u64,
     conn: Conn,
-    permit: OwnedSemaphorePermit,
+    /// Held for as long as the socket is open; given back after [`Drop`] below.
+    _permit: OwnedSemaphorePermit,
     table: Arc<Mutex<Table>>,
     idle: Duration,
     shutdown: CancellationToken,
@@ -224,22 +220,27 @@ async fn connection(
             }
             _ = tokio::time::sleep_until(idle_until) => {
                 let moved = Duration::from_millis(activity.load(Ordering::Relaxed));
-                if started + moved + watched.idle <= Instant::now() {
+                // A request being answered (the daemon may take a while) is not idle.
+                let answering = watched.conn.busy.load(Ordering::Relaxed) > 0;
+                if started + moved + watched.idle <= Instant::now() && !answering {
                     break;
                 }
             }
         }
     }
+    // The socket closes here; `watched` leaves the table as it is dropped, even if a
+    // handler panicked.
     drop(conn);
-    {
-        let mut table = lock(&watched.table);
-        if table.remove(watched.id).is_none() {
-            // Evicted: its descriptor is given back just below.
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let mut table = lock(&self.table);
+        if table.remove(self.id).is_none() {
+            // Evicted: its descriptor is given back as the permit is dropped, after this.
             table.closing = table.closing.saturating_sub(1);
         }
     }
-    // Last: while `closing` counts a connection, its permit is still to come.
-    drop(watched.permit);
 }
 
 /// An open connection as the table sees it.
@@ -280,18 +281,25 @@ impl Table {
         (id, conn)
     }
 
-    /// Close the oldest idle connection of the client holding the most: a flood pays
-    /// for itself, and a visitor with one connection is the last to lose it.
-    fn evict_from_heaviest(&mut self) -> bool {
-        let Some(heaviest) = self
-            .per_ip
+    /// Make room for a newcomer: close the oldest idle connection of the client holding
+    /// the most connections that has an idle one (of two such clients, the one whose
+    /// idle connection is older); a flood pays for itself, and a visitor with one
+    /// connection is the last to lose it. Only when every connection is answering a
+    /// request does the oldest of all go.
+    fn evict_for_newcomer(&mut self) -> bool {
+        // Each client's oldest idle connection (the map is oldest first).
+        let mut oldest_idle: HashMap<IpAddr, u64> = HashMap::new();
+        for (id, c) in &self.open {
+            if c.busy.load(Ordering::Relaxed) == 0 {
+                oldest_idle.entry(c.ip).or_insert(*id);
+            }
+        }
+        let pick = oldest_idle
             .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(ip, _)| *ip)
-        else {
-            return false;
-        };
-        self.evict_oldest(|c| c.ip == heaviest)
+            .max_by_key(|(ip, id)| (self.per_ip.get(*ip).copied().unwrap_or(0), Reverse(**id)))
+            .map(|(_, id)| *id);
+        let victim = pick.or_else(|| self.open.keys().next().copied());
+        self.close(victim)
     }
 
     /// Close the oldest connection that `which` picks and that answers nothing now, or
@@ -303,6 +311,11 @@ impl Table {
             .find(|(_, c)| which(c) && c.busy.load(Ordering::Relaxed) == 0)
             .map(|(id, _)| *id);
         let victim = idle.or_else(|| self.open.iter().find(|(_, c)| which(c)).map(|(id, _)| *id));
+        self.close(victim)
+    }
+
+    /// Close `victim`'s connection, if it is open.
+    fn close(&mut self, victim: Option<u64>) -> bool {
         match victim.and_then(|id| self.remove(id)) {
             Some(conn) => {
                 conn.evict.cancel();
@@ -331,10 +344,16 @@ fn lock(table: &Mutex<Table>) -> std::sync::MutexGuard<'_, Table> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// An IPv4 client seen through an IPv6 socket counts as itself.
+/// Who a connection counts against: an IPv4 address (also when seen through an IPv6
+/// socket), or an IPv6 /64, which one household or server usually holds whole.
 fn client(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
         v4 => v4,
     }
 }
@@ -473,10 +492,25 @@ mod tests {
         let mut t = Table::default();
         let (_, visitor) = t.admit(ip(1), None);
         let flood: Vec<Conn> = (0..3).map(|_| t.admit(ip(2), None).1).collect();
-        assert!(t.evict_from_heaviest());
+        flood[0].busy.fetch_add(1, Ordering::Relaxed);
+        assert!(t.evict_for_newcomer());
         assert!(!visitor.evict.is_cancelled(), "the oldest, but alone: kept");
-        assert!(flood[0].evict.is_cancelled(), "the flood's oldest goes");
+        assert!(!flood[0].evict.is_cancelled(), "answering a request: kept");
+        assert!(
+            flood[1].evict.is_cancelled(),
+            "the flood's oldest idle one goes"
+        );
         assert_eq!(t.per_ip[&ip(2)], 2);
+        assert_eq!(t.closing, 1);
+    }
+
+    #[test]
+    fn of_two_clients_holding_as_many_the_older_idle_connection_goes() {
+        let mut t = Table::default();
+        let (_, a) = t.admit(ip(2), None);
+        let (_, b) = t.admit(ip(3), None);
+        assert!(t.evict_for_newcomer());
+        assert!(a.evict.is_cancelled() && !b.evict.is_cancelled());
     }
 
     #[test]
@@ -497,5 +531,14 @@ mod tests {
     fn an_ipv4_client_through_an_ipv6_socket_is_one_client() {
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
         assert_eq!(client(mapped), IpAddr::from([192, 0, 2, 7]));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("address");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("address");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("address");
+        assert_eq!(client(a), client(b));
+        assert_ne!(client(a), client(other));
     }
 }
