@@ -130,14 +130,29 @@ pub fn journal_unwritable(
     dropped: u64,
 ) -> Event {
     let tz = config.site.timezone;
+    let changes = |n: u64| {
+        if n == 1 {
+            "1 status change".to_owned()
+        } else {
+            format!("{n} status changes")
+        }
+    };
+    let late_words = match late {
+        1 => "1 status change seen meanwhile is recorded now, with the time it happened, and subscribers are told of it now".to_owned(),
+        n => format!(
+            "{} seen meanwhile are recorded now, with the times they happened, and subscribers are told of them now",
+            changes(n as u64)
+        ),
+    };
     let changes = match (late, dropped) {
         (0, 0) => "No status change was seen meanwhile.".to_owned(),
-        (1, 0) => "1 status change seen meanwhile is recorded now, with the time it happened, and subscribers are told of it now.".to_owned(),
-        (late, 0) => format!(
-            "{late} status changes seen meanwhile are recorded now, with the times they happened, and subscribers are told of them now."
+        (_, 0) => format!("{late_words}."),
+        (0, dropped) => format!(
+            "{} could not be kept, so the status history has a gap in that time.",
+            changes(dropped)
         ),
-        (late, dropped) => format!(
-            "{late} status changes seen meanwhile are recorded now, with the times they happened; {dropped} more could not be kept, so the status history has a gap in that time."
+        (_, dropped) => format!(
+            "{late_words}; {dropped} more could not be kept, so the status history has a gap in that time."
         ),
     };
     alert(
@@ -155,6 +170,34 @@ pub fn journal_unwritable(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recovered_journal_says_what_was_recorded_late_and_what_was_lost() {
+        let config = crate::config::tests::minimal();
+        let since = Utc::now() - TimeDelta::minutes(10);
+        let message = |late, dropped| match journal_unwritable(
+            &config,
+            since,
+            Utc::now(),
+            "No space left on device",
+            late,
+            dropped,
+        ) {
+            Event::OperatorAlert { message, .. } => message,
+            other => panic!("{other:?}"),
+        };
+        assert!(message(0, 0).contains("No status change was seen meanwhile."));
+        assert!(message(1, 0).contains("1 status change seen meanwhile is recorded now"));
+        assert!(message(3, 0).contains("3 status changes seen meanwhile are recorded now"));
+        let lost = message(0, 1);
+        assert!(lost.contains("1 status change could not be kept"), "{lost}");
+        let both = message(2, 5);
+        assert!(
+            both.contains("2 status changes seen") && both.contains("5 more could not be kept"),
+            "{both}"
+        );
+        assert!(both.contains("No space left on device"));
+    }
 
     fn record(seq: u64, at: &str, key: &str) -> Record {
         Record {

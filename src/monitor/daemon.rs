@@ -121,6 +121,10 @@ struct Ledger {
     /// Status changes that found the waiting line full since the journal's trouble
     /// began: told to operators as a gap in the history.
     dropped: u64,
+    /// Status changes recorded late, after waiting, since the trouble began.
+    late: usize,
+    /// The waiting line is being recorded (appends made meanwhile are its own).
+    draining: bool,
 }
 
 /// Status changes kept in memory while the journal cannot be written.
@@ -223,6 +227,8 @@ pub fn prepare(
             since_snapshot: history.len() as u64,
             waiting: VecDeque::new(),
             dropped: 0,
+            late: 0,
+            draining: false,
         },
         probing: Probing {
             trackers: HashMap::new(),
@@ -338,13 +344,13 @@ impl Prepared {
                 Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
                 _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
                 _ = clock.tick() => {
+                    if !daemon.ledger.waiting.is_empty() {
+                        daemon.record_waiting();
+                    }
                     daemon.run_clock(Utc::now());
                     daemon.take_requests();
                     if !daemon.ledger.unsaved.is_empty() {
                         daemon.record_receipts(Vec::new());
-                    }
-                    if !daemon.ledger.waiting.is_empty() {
-                        daemon.record_waiting();
                     }
                 }
                 _ = reread.tick() => daemon.reload_declared(Utc::now()),

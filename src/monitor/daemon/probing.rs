@@ -110,6 +110,19 @@ impl Daemon {
                 to = %transition.to,
                 "a status change could not be kept: {WAITING_MAX} already wait for the journal; the history will have a gap"
             );
+            // The tracker must not move on from what will be recorded: it confirms this
+            // change again once there is room.
+            let last = self
+                .ledger
+                .waiting
+                .iter()
+                .rev()
+                .find(|(id, _)| *id == component.id)
+                .map_or_else(|| self.view.probe_status(&component.id), |(_, t)| t.to);
+            self.probing.trackers.insert(
+                component.id.clone(),
+                Tracker::new(last, thresholds(&component)),
+            );
         }
         self.record_waiting();
     }
@@ -117,6 +130,16 @@ impl Daemon {
     /// Record the status changes that wait, oldest first, until the journal refuses
     /// one; it stays first in line (the tracker has moved on, and will not see it again).
     pub(super) fn record_waiting(&mut self) {
+        if self.ledger.draining {
+            return;
+        }
+        self.ledger.draining = true;
+        self.drain_waiting();
+        self.ledger.draining = false;
+        self.tell_journal_recovered();
+    }
+
+    fn drain_waiting(&mut self) {
         while let Some((id, transition)) = self.ledger.waiting.front().cloned() {
             let Some(component) = self.config.component(&id).cloned() else {
                 self.ledger.waiting.pop_front(); // no longer configured
@@ -127,6 +150,9 @@ impl Daemon {
             match self.append(events) {
                 Ok(()) => {
                     self.ledger.waiting.pop_front();
+                    if self.ledger.journal_trouble.is_some() {
+                        self.ledger.late += 1;
+                    }
                     tracing::info!(
                         component = %component.id,
                         from = %transition.from,

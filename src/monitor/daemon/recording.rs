@@ -29,6 +29,16 @@ impl Daemon {
         if events.is_empty() {
             return Ok(());
         }
+        // Status changes that waited for the journal go first, in the order they happened.
+        if !self.ledger.draining && !self.ledger.waiting.is_empty() {
+            self.record_waiting();
+            if !self.ledger.waiting.is_empty() {
+                anyhow::bail!(
+                    "the journal cannot be written yet: {} status changes wait to be recorded first",
+                    self.ledger.waiting.len()
+                );
+            }
+        }
         let journal = &mut self.ledger.journal;
         let records = match blocking(|| journal.append(events)) {
             Ok(r) => r,
@@ -44,21 +54,36 @@ impl Daemon {
         if self.ledger.since_snapshot >= snapshot::EVERY {
             self.save_snapshot();
         }
-        if let Some((since, error)) = self.ledger.journal_trouble.take() {
-            let now = Utc::now();
-            let event = alerts::journal_unwritable(
-                &self.config,
-                since,
-                now,
-                &error,
-                self.ledger.waiting.len(),
-                std::mem::take(&mut self.ledger.dropped),
-            );
-            if let Ok(records) = blocking(|| self.ledger.journal.append(vec![(now, event)])) {
+        self.tell_journal_recovered();
+        Ok(())
+    }
+
+    /// Once the journal takes appends again and nothing waits any more, tell operators
+    /// how long it could not, and what that cost.
+    pub(super) fn tell_journal_recovered(&mut self) {
+        if !self.ledger.waiting.is_empty() {
+            return;
+        }
+        let Some((since, error)) = self.ledger.journal_trouble.take() else {
+            return;
+        };
+        let now = Utc::now();
+        let event = alerts::journal_unwritable(
+            &self.config,
+            since,
+            now,
+            &error,
+            self.ledger.late,
+            self.ledger.dropped,
+        );
+        match blocking(|| self.ledger.journal.append(vec![(now, event)])) {
+            Ok(records) => {
+                self.ledger.late = 0;
+                self.ledger.dropped = 0;
                 self.fold(records);
             }
+            Err(_) => self.ledger.journal_trouble = Some((since, error)),
         }
-        Ok(())
     }
 
     /// Write a snapshot of everything folded so far, so the next start replays only what
