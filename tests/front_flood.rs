@@ -201,10 +201,10 @@ fn a_flood_of_idle_connections_leaves_the_front_answering_and_the_monitor_probin
         !log.contains("Too many open files"),
         "no descriptor ran out:\n{log}"
     );
-    assert_eq!(
-        log.matches("at its connection limit").count(),
-        1,
-        "the limit is told once:\n{log}"
+    let told = log.matches("at its connection limit").count();
+    assert!(
+        (1..=2).contains(&told),
+        "the limit is told, at most once a minute:\n{log}"
     );
     let changes = status_changes(&state);
     assert!(

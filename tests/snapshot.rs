@@ -39,8 +39,11 @@ fn known(fold: &Fold, alerts: &AlertLog) -> String {
             )
         })
         .collect();
+    // Everything else the outbox keeps (each notice whole, the components each
+    // incident touched, each window's shape), as a snapshot writes it.
+    let parts = serde_json::to_string_pretty(&fold.outbox.to_parts()).expect("outbox parts");
     format!(
-        "{:#?}\n{:#?}\n{}\n{:?}",
+        "{:#?}\n{:#?}\n{}\n{parts}\n{:?}",
         fold.view,
         fold.audience,
         owed.join("\n"),

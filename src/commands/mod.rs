@@ -63,8 +63,10 @@ impl From<crate::journal::JournalError> for CommandError {
 /// daemon: from the daemon's snapshot and the records after it when it has one that
 /// the journal still holds, else from the whole journal.
 pub fn read_view(state_dir: &Path) -> Result<StatusView, CommandError> {
+    // Damage after the snapshot's point is reported by the whole read below, with its
+    // line number.
     if let Ok(Some(snapshot)) = crate::monitor::snapshot::read(state_dir)
-        && let Some(tail) = Journal::read_after(state_dir, &snapshot.anchor)?
+        && let Ok(Some(tail)) = Journal::read_after(state_dir, &snapshot.anchor)
     {
         let mut view = snapshot.fold.view;
         for r in &tail.records {

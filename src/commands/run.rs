@@ -56,6 +56,8 @@ pub async fn daemon(
     records: Option<broadcast::Sender<Record>>,
 ) -> anyhow::Result<()> {
     let (asks_tx, asks) = mpsc::channel::<Ask>(ASK_QUEUE);
+    // A second daemon on the same state folder is told so, not that the port is taken.
+    crate::journal::Journal::ensure_free(&opts.state_dir)?;
     if let Some(addr) = listen.or(config.serve.listen) {
         let bound = serve::start(
             addr,

@@ -222,6 +222,22 @@ impl Journal {
         }
     }
 
+    /// Fail as [`Journal::open`] would if another process holds the journal, without
+    /// taking it: for a check before anything else starts.
+    pub fn ensure_free(state_dir: &Path) -> Result<(), JournalError> {
+        let path = state_dir.join(JOURNAL_FILE);
+        let Ok(file) = File::open(&path) else {
+            return Ok(()); // nothing to hold yet
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
+                path: path.display().to_string(),
+            }),
+            Err(std::fs::TryLockError::Error(_)) => Ok(()), // open_from will say
+        }
+    }
+
     /// The records after `anchor`, read without writing (for a command beside a running
     /// daemon); none when the journal no longer holds the anchor (or does not exist).
     pub fn read_after(state_dir: &Path, anchor: &Anchor) -> Result<Option<Replay>, JournalError> {
@@ -321,7 +337,10 @@ fn holds(file: &File, anchor: &Anchor) -> Result<Start, String> {
     use std::os::unix::fs::FileExt;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
     let line_len = anchor.offset.saturating_sub(anchor.line_start);
-    if line_len == 0 || line_len > 16 * 1024 * 1024 || anchor.offset > len {
+    if line_len == 0 || line_len > 16 * 1024 * 1024 {
+        return Err("the snapshot's point in the journal is not a line".into());
+    }
+    if anchor.offset > len {
         return Err(format!(
             "the journal is shorter than the snapshot's point ({} bytes, expected at least {})",
             len, anchor.offset
@@ -336,6 +355,16 @@ fn holds(file: &File, anchor: &Anchor) -> Result<Start, String> {
             "the journal's line of record {} is not the one the snapshot was taken after",
             anchor.seq
         ));
+    }
+    // The line is the one hashed; it must also be the record named, ending its batch.
+    match serde_json::from_slice::<Record>(line.strip_suffix(b"\n").unwrap_or(&line)) {
+        Ok(r) if r.seq == anchor.seq && !r.more => {}
+        _ => {
+            return Err(format!(
+                "the snapshot's point is not the end of record {} in the journal",
+                anchor.seq
+            ));
+        }
     }
     Ok(Start {
         offset: anchor.offset,

@@ -251,3 +251,31 @@ fn a_torn_batch_after_an_anchor_is_cut_off_and_the_anchor_stays_usable() {
     assert_eq!(j.anchor().unwrap(), anchor);
     assert_eq!(j.next_seq(), 3);
 }
+
+#[test]
+fn an_anchor_naming_another_record_than_its_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut anchor = appended(dir.path(), 3).anchor().unwrap();
+    anchor.seq = 7; // the right line and hash, the wrong number
+    let (j, opened) = Journal::open_from(dir.path(), Some(&anchor)).unwrap();
+    assert!(!opened.from_anchor && opened.records.len() == 3);
+    assert!(opened.anchor_problem.unwrap().contains("record 7"));
+    assert_eq!(
+        j.next_seq(),
+        4,
+        "numbering goes on from the journal, not the anchor"
+    );
+}
+
+#[test]
+fn a_journal_held_by_another_writer_is_not_free() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Journal::ensure_free(dir.path()).is_ok(), "no journal yet");
+    let held = appended(dir.path(), 1);
+    let err = Journal::ensure_free(dir.path()).unwrap_err();
+    assert!(matches!(err, JournalError::Locked { .. }), "{err}");
+    drop(held);
+    assert!(Journal::ensure_free(dir.path()).is_ok());
+    let (_j, records) = Journal::open(dir.path()).unwrap();
+    assert_eq!(records.len(), 1, "checking took nothing away");
+}

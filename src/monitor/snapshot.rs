@@ -3,7 +3,8 @@
 //! start replays only what follows it.
 //!
 //! `state/snapshot.json` holds two lines: a header (format, version, the journal
-//! [`Anchor`] it was taken at, and the SHA-256 of the second line) and the folded state.
+//! [`Anchor`] it was taken at, and the SHA-256 of that anchor and the second line) and
+//! the folded state.
 //! It is written beside and renamed over, synced, every [`EVERY`] records, at a clean
 //! stop, and after a start that had to replay many records. Deliveries already made are
 //! not in it: the journal keeps every receipt, but a start no longer reads them.
@@ -87,7 +88,7 @@ pub fn write(
         version: VERSION,
         written_at: Utc::now(),
         anchor: anchor.clone(),
-        state_sha256: hex(&Sha256::digest(&state)),
+        state_sha256: checksum(anchor, &state)?,
     };
     let mut bytes = serde_json::to_vec(&header)?;
     bytes.push(b'\n');
@@ -123,7 +124,7 @@ pub fn read(state_dir: &Path) -> Result<Option<Snapshot>, String> {
         ));
     }
     let state = rest.strip_suffix(b"\n").ok_or("it is incomplete")?;
-    if hex(&Sha256::digest(state)) != header.state_sha256 {
+    if checksum(&header.anchor, state).ok() != Some(header.state_sha256) {
         return Err("it is damaged (its checksum does not match)".into());
     }
     let state: StateIn =
@@ -145,6 +146,15 @@ pub fn read(state_dir: &Path) -> Result<Option<Snapshot>, String> {
 pub fn set_aside(state_dir: &Path) {
     let path = state_dir.join(SNAPSHOT_FILE);
     let _ = std::fs::rename(&path, state_dir.join(format!("{SNAPSHOT_FILE}.unusable")));
+}
+
+/// The SHA-256 of the anchor and the state together: neither can change unnoticed.
+fn checksum(anchor: &Anchor, state: &[u8]) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(anchor)?);
+    hasher.update(b"\n");
+    hasher.update(state);
+    Ok(hex(&hasher.finalize()))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,13 +3,14 @@
 //! Every connection is a file descriptor the monitor's probes, the journal and the mail
 //! also need, so the front holds at most `max_connections` (fewer if the open-file
 //! limit, less what is kept for the monitor, is lower), and one client address at most
-//! `max_connections_per_client`. A connection beyond the first limit closes the
-//! oldest idle connection of the client holding the most; beyond the second, that
-//! client's own oldest idle one. A flood of idle or slow clients pays for itself and
-//! makes room for the next visitor instead of shutting everyone out, and never reaches
-//! the monitor's sockets. A client must send a request's headers within
-//! `header_timeout` (and start the next request on a kept-alive connection as soon),
-//! and a connection on which nothing moves for `idle_timeout` is closed.
+//! `max_connections_per_client` (an IPv6 client is its /64). A connection beyond the
+//! client's limit closes that client's oldest idle connection; a newcomer to a full
+//! front closes the oldest idle connection of the client holding the most. A flood of
+//! idle or slow clients pays for itself and makes room for the next visitor instead of
+//! shutting everyone out, and never reaches the monitor's sockets. A client must send
+//! a request's headers within `header_timeout` (and start the next request on a
+//! kept-alive connection as soon), and a connection on which nothing moves for
+//! `idle_timeout`, and that is not being answered, is closed.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
