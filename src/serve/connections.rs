@@ -42,6 +42,8 @@ const KEPT_FOR_DAEMON: u64 = 128;
 const FEWEST: usize = 16;
 /// The largest request head (and write buffer) of one connection.
 const MAX_BUFFER: usize = 32 * 1024;
+/// Newcomers finding the front full this close together are a burst.
+const BURST: Duration = Duration::from_millis(100);
 /// Connections the kernel queues before the front takes them (capped by
 /// `net.core.somaxconn`): a burst waits there instead of being refused.
 const BACKLOG: u32 = 4096;
@@ -100,6 +102,8 @@ pub async fn serve(
     let builder = Arc::new(builder);
     let mut told_full = None::<Instant>;
     let mut told_accept = None::<Instant>;
+    // When a newcomer last found the front full.
+    let mut last_full = None::<Instant>;
     // One permit per connection, held until its socket is closed: an evicted connection
     // leaves room only once its descriptor is really given back.
     let room = Arc::new(Semaphore::new(capacity));
@@ -129,8 +133,15 @@ pub async fn serve(
                 // or a flood would empty the table down to its last visitor.
                 let mut table = lock(&table);
                 if table.closing == 0 {
-                    table.evict_for_newcomer();
+                    // One for this newcomer; a few at once while newcomers keep coming, so
+                    // a burst is taken in without a round trip each.
+                    let burst = last_full.is_some_and(|t| t.elapsed() < BURST);
+                    let n = if burst { (capacity / 64).max(1) } else { 1 };
+                    for _ in 0..n {
+                        table.evict_for_newcomer();
+                    }
                 }
+                last_full = Some(Instant::now());
             }
             if once_a_minute(&mut told_full) {
                 tracing::warn!(
