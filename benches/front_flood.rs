@@ -32,10 +32,7 @@ fn main() {
     let _ = rlimit::increase_nofile_limit(4096);
     let target = common::health_server();
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = common::free_port();
     let config = dir.path().join("forewarn.toml");
     let mut text = common::config_text(target, 20, "10s");
     text.push_str(&format!("\n[serve]\nlisten = \"127.0.0.1:{port}\"\n"));

@@ -215,10 +215,7 @@ fn main() {
         .unwrap_or(1_500);
     let (addr, hits) = counting_server();
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = common::free_port();
     let config = dir.path().join("forewarn.toml");
     let mut text = common::config_text(addr, COMPONENTS, "10s");
     text.push_str(&format!("\n[serve]\nlisten = \"127.0.0.1:{port}\"\n"));

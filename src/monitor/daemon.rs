@@ -159,22 +159,20 @@ pub fn prepare(
     let snapshot = match snapshot::read(&opts.state_dir) {
         Ok(s) => s,
         Err(why) => {
+            snapshot::set_aside(&opts.state_dir);
             tracing::warn!(
-                problem = %why,
                 "the snapshot in the state folder cannot be used ({why}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
             );
-            snapshot::set_aside(&opts.state_dir);
             None
         }
     };
     let (journal, opened) =
         Journal::open_from(&opts.state_dir, snapshot.as_ref().map(|s| &s.anchor))?;
     if let Some(problem) = &opened.anchor_problem {
+        snapshot::set_aside(&opts.state_dir);
         tracing::warn!(
-            problem = %problem,
             "the snapshot does not match the journal ({problem}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
         );
-        snapshot::set_aside(&opts.state_dir);
     }
     let history = opened.records;
     let (replayed, alert_log, from) = match snapshot.filter(|_| opened.from_anchor) {
