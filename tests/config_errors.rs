@@ -99,6 +99,8 @@ fn cases() -> Vec<Case> {
         Case { name: "no components", toml: BASE.split("[[component]]").next().unwrap_or_default().to_owned(), expect: "1:1: no components" },
         Case { name: "no connections at all", toml: appended("[serve]\nmax_connections = 0"), expect: "16:19: serve.max_connections: 0 is out of range (use 1 to 1000000)" },
         Case { name: "a header timeout too short", toml: appended("[serve]\nheader_timeout = \"200ms\""), expect: "16:18: serve.header_timeout: must be between 1s and 1h" },
+        Case { name: "broken TOML in a later component", toml: appended("\n[[component]]\nid = \"web\"\nname = \"Web\"\n[component.check]\nurl = \"https://w.acme.test/\"\nevery = 30s"), expect: "21:9: invalid TOML: string values must be quoted" },
+        Case { name: "component also as a plain table", toml: appended("[component]\nx = 1"), expect: "15:2: invalid TOML: duplicate key" },
         Case { name: "components written as a plain table", toml: appended("[components]\nx = 1"), expect: "15:2: components: unknown key: components are declared as [[component]] tables" },
     ]
 }

@@ -54,7 +54,7 @@ pub(super) fn component(
     mut t: Table<'_, '_>,
     rep: &mut Report,
     ctx: &Ctx<'_>,
-    site_wording: &Wording,
+    site_wording: &Arc<Wording>,
 ) -> Option<(Component, std::ops::Range<usize>)> {
     let id = t.required_string(rep, "id", "a short name used in links, such as \"api\"");
     let id_span = id.as_ref().map_or(t.span(), |s| s.span());
@@ -78,8 +78,8 @@ pub(super) fn component(
     let public_detail = t.boolean(rep, "public_detail").unwrap_or(false);
     let public = t.boolean(rep, "public").unwrap_or(true);
     let wording = match t.table(rep, "wording") {
-        Some(w) => super::wording::wording(w, rep, site_wording),
-        None => site_wording.clone(),
+        Some(w) => Arc::new(super::wording::wording(w, rep, site_wording)),
+        None => Arc::clone(site_wording),
     };
     let check = match t.table(rep, "check") {
         Some(c) => check(c, rep, ctx),

@@ -138,6 +138,9 @@ pub fn read_text(path: &std::path::Path) -> Result<String, ReadError> {
 pub struct Report {
     map: SourceMap,
     found: Vec<(usize, Diagnostic)>,
+    /// Added to every span: where the text being read starts in the file (a
+    /// component section parsed on its own).
+    offset: usize,
 }
 
 impl Report {
@@ -145,10 +148,22 @@ impl Report {
         Report {
             map,
             found: Vec::new(),
+            offset: 0,
         }
     }
 
+    /// Spans reported from now on are relative to `offset` in the file.
+    pub fn set_offset(&mut self, offset: usize) {
+        self.offset = offset;
+    }
+
+    /// The line (1-based) of a span's start.
+    pub fn line(&self, span: &Range<usize>) -> usize {
+        self.map.locate(span.start + self.offset).0
+    }
+
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let span = span.start + self.offset..span.end + self.offset;
         let start = span.start;
         let d = self.map.diagnostic(span, message);
         self.found.push((start, d));

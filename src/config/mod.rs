@@ -8,6 +8,7 @@ pub mod email;
 mod http;
 mod net;
 mod reader;
+mod sections;
 pub mod serve;
 mod site;
 pub mod subscribers;
@@ -17,6 +18,7 @@ pub mod wording;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -122,7 +124,8 @@ pub struct Component {
     pub description: Option<String>,
     pub check: Check,
     /// What automatic incidents about this component say.
-    pub wording: Wording,
+    /// Shared with every component that keeps the site's wording.
+    pub wording: Arc<Wording>,
     /// Publish what the probe saw ("HTTP 503") in automatic incident updates.
     pub public_detail: bool,
     /// Shown on the site, feeds and API, and told to subscribers. A component with
@@ -297,7 +300,15 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, Diagnostics> {
         let mut rep = Report::new(SourceMap::new(path.display().to_string(), src));
-        let (doc, syntax) = DeTable::parse_recoverable(src);
+        // Components are parsed one section at a time; the rest at once.
+        let mut split = sections::split(src);
+        let (mut doc, mut syntax) =
+            DeTable::parse_recoverable(split.as_ref().map_or(src, |s| s.rest.as_str()));
+        if split.is_some() && syntax.is_empty() && doc.get_ref().contains_key("component") {
+            // `component` is also written outside the sections: let the whole parse judge.
+            split = None;
+            (doc, syntax) = DeTable::parse_recoverable(src);
+        }
         for e in &syntax {
             let span = e.span().unwrap_or(0..0);
             rep.error(span, format!("invalid TOML: {}", e.message().trim()));
@@ -309,7 +320,8 @@ impl Config {
         let ctx = values::Ctx { env, base_dir };
         let span = doc.span();
         let mut root = Table::new(doc.get_ref(), span, "", "");
-        let built = build(&mut root, &mut rep, &ctx);
+        let sections = split.as_ref().map(|s| (src, s.components.as_slice()));
+        let built = build(&mut root, &mut rep, &ctx, sections);
         root.finish(
             &mut rep,
             &[
@@ -391,7 +403,14 @@ struct Built {
     promises: Promises,
 }
 
-fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> Option<Built> {
+/// Read a parsed configuration. `sections`: the file's text and where its component
+/// sections are, when they were left out of `root` to be parsed one at a time.
+fn build(
+    root: &mut Table<'_, '_>,
+    rep: &mut Report,
+    ctx: &values::Ctx<'_>,
+    sections: Option<(&str, &[std::ops::Range<usize>])>,
+) -> Option<Built> {
     let site = match root.table(rep, "site") {
         Some(t) => site::site(t, rep, ctx.base_dir),
         None => {
@@ -414,38 +433,41 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         Some(t) => wording::site_wording(t, rep),
         None => (Wording::default(), Promises::default()),
     };
+    let site_wording = Arc::new(site_wording);
 
-    let mut components = Vec::new();
-    let mut first_seen: HashMap<String, usize> = HashMap::new();
-    let mut all_ok = true;
-    for (index, (table, span)) in root.tables(rep, "component").into_iter().enumerate() {
-        let t = Table::new(
-            table,
-            span.clone(),
-            &format!("component #{}", index + 1),
-            "",
-        );
-        match check::component(t, rep, ctx, &site_wording) {
-            Some((c, id_span)) => {
-                let line = rep.map().locate(span.start).0;
-                if let Some(first) = first_seen.get(&c.id) {
-                    rep.error(
-                        id_span,
-                        format!(
-                            "component \"{}\": id: duplicate id, already used by the component on line {first}",
-                            c.id
-                        ),
-                    );
-                    all_ok = false;
-                } else {
-                    first_seen.insert(c.id.clone(), line);
-                    components.push(c);
-                }
+    let mut components = Components::default();
+    match sections {
+        None => {
+            for (table, span) in root.tables(rep, "component") {
+                components.read(table, span, rep, ctx, &site_wording);
             }
-            None => all_ok = false,
+        }
+        Some((src, ranges)) => {
+            components.list.reserve_exact(ranges.len());
+            for range in ranges {
+                let text = &src[range.clone()];
+                let (doc, syntax) = DeTable::parse_recoverable(text);
+                rep.set_offset(range.start);
+                for e in &syntax {
+                    let span = e.span().unwrap_or(0..0);
+                    rep.error(span, format!("invalid TOML: {}", e.message().trim()));
+                }
+                if syntax.is_empty() {
+                    let mut section = Table::new(doc.get_ref(), doc.span(), "", "");
+                    for (table, span) in section.tables(rep, "component") {
+                        components.read(table, span, rep, ctx, &site_wording);
+                    }
+                    section.finish(rep, &["component"], &|_| None);
+                } else {
+                    components.failed = true;
+                }
+                rep.set_offset(0);
+            }
         }
     }
-    if all_ok && components.is_empty() && !root.has("component") {
+    let failed = components.failed;
+    let components = components.list;
+    if !failed && components.is_empty() && !root.has("component") {
         rep.error(
             root.span().start..root.span().start,
             "no components: add at least one [[component]] with a [component.check]",
@@ -480,6 +502,52 @@ fn build(root: &mut Table<'_, '_>, rep: &mut Report, ctx: &values::Ctx<'_>) -> O
         serve: serve?,
         promises,
     })
+}
+
+/// The components read so far, with the line of each id (for duplicate-id errors).
+#[derive(Default)]
+struct Components {
+    list: Vec<Component>,
+    first_seen: HashMap<String, usize>,
+    /// `[[component]]` tables met, readable or not.
+    seen: usize,
+    failed: bool,
+}
+
+impl Components {
+    fn read(
+        &mut self,
+        table: &DeTable<'_>,
+        span: std::ops::Range<usize>,
+        rep: &mut Report,
+        ctx: &values::Ctx<'_>,
+        site_wording: &Arc<Wording>,
+    ) {
+        self.seen += 1;
+        let t = Table::new(
+            table,
+            span.clone(),
+            &format!("component #{}", self.seen),
+            "",
+        );
+        let Some((c, id_span)) = check::component(t, rep, ctx, site_wording) else {
+            self.failed = true;
+            return;
+        };
+        if let Some(first) = self.first_seen.get(&c.id) {
+            rep.error(
+                id_span,
+                format!(
+                    "component \"{}\": id: duplicate id, already used by the component on line {first}",
+                    c.id
+                ),
+            );
+            self.failed = true;
+        } else {
+            self.first_seen.insert(c.id.clone(), rep.line(&span));
+            self.list.push(c);
+        }
+    }
 }
 
 /// Why a configuration could not be loaded.
