@@ -240,6 +240,9 @@ async fn configured_headers_and_secrets_from_the_environment_are_sent() {
         "accept: application/json",
         "x-api-key: s3cret-token",
         "user-agent: forewarn/",
+        // Each probe's connection is its own: the server is asked to close it.
+        "connection: close",
+        &format!("host: 127.0.0.1:{}", echo.addr.port()),
     ] {
         assert_eq!(
             probe(&body(needle)).await,
@@ -250,6 +253,39 @@ async fn configured_headers_and_secrets_from_the_environment_are_sent() {
     assert!(
         probe(&body("authorization:")).await.is_down(),
         "the echo really is checked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_a_url_from_the_environment_go_as_basic_authorization_to_its_host_only() {
+    let echo = http_peer(Behaviour::Echo).await;
+    let secret_url = format!(
+        "http://monitor:p%40ss@127.0.0.1:{}/health?deep=1",
+        echo.addr.port()
+    );
+    let env = |name: &str| (name == "HEALTH_URL").then(|| secret_url.clone());
+    let check_for = |needle: &str| {
+        let src = format!(
+            "{}\n[[component]]\nid = \"x\"\nname = \"X\"\n[component.check]\nurl_env = \"HEALTH_URL\"\ntimeout = \"1s\"\nbody_contains = \"{needle}\"\n",
+            common::SITE
+        );
+        match Config::parse(Path::new("test.toml"), &src, &env) {
+            Ok(c) => c.components[0].check.clone(),
+            Err(e) => panic!("test config invalid:\n{e}"),
+        }
+    };
+    let prober = Prober::new().expect("prober");
+    // "monitor:p@ss", percent-decoded, in base64.
+    for needle in ["GET /health?deep=1 ", "authorization: Basic bW9uaXRvcjpwQHNz"] {
+        assert_eq!(
+            prober.probe(&check_for(needle)).await.outcome,
+            Outcome::Up,
+            "the request lacked {needle:?}"
+        );
+    }
+    assert!(
+        prober.probe(&check_for("monitor:p")).await.outcome.is_down(),
+        "the credentials never travel in the request line"
     );
 }
 

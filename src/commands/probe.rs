@@ -31,18 +31,10 @@ pub async fn round(config: &Config, only: &[String]) -> anyhow::Result<Vec<Probe
     let prober = Prober::new().context("cannot set up the probes")?;
     let limit = Arc::new(Semaphore::new(config.monitor.max_concurrency));
     let mut tasks = JoinSet::new();
-    for (index, c) in config.components.iter().enumerate() {
-        if !only.is_empty() && !only.contains(&c.id) {
-            continue;
-        }
-        let (prober, limit, check) = (prober.clone(), limit.clone(), c.check.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire().await;
-            (index, prober.probe(&check).await)
-        });
-    }
     let mut results = Vec::new();
-    while let Some(done) = tasks.join_next().await {
+    let record = |done: Result<(usize, Sample), tokio::task::JoinError>,
+                  results: &mut Vec<(usize, ProbeResult)>|
+     -> anyhow::Result<()> {
         let (index, sample) = done.context("a probe task failed")?;
         let c = &config.components[index];
         results.push((
@@ -53,6 +45,30 @@ pub async fn round(config: &Config, only: &[String]) -> anyhow::Result<Vec<Probe
                 sample,
             },
         ));
+        Ok(())
+    };
+    for (index, c) in config.components.iter().enumerate() {
+        if !only.is_empty() && !only.contains(&c.id) {
+            continue;
+        }
+        // A task is started only when it may run, so a round of many checks holds
+        // at most `max_concurrency` probes in memory.
+        let permit = limit
+            .clone()
+            .acquire_owned()
+            .await
+            .context("the probe limit closed")?;
+        while let Some(done) = tasks.try_join_next() {
+            record(done, &mut results)?;
+        }
+        let (prober, check) = (prober.clone(), c.check.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            (index, prober.probe(&check).await)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        record(done, &mut results)?;
     }
     results.sort_by_key(|(i, _)| *i);
     Ok(results.into_iter().map(|(_, r)| r).collect())

@@ -1,102 +1,155 @@
 //! HTTP checks: status, body and JSON conditions, latency, with bounded reads.
+//!
+//! Each hop of a probe opens a fresh connection and asks the server to close it after
+//! answering (`Connection: close`), so each probe sees what a new visitor sees and the
+//! closed connections wait out TIME_WAIT on the server, not in this machine's port
+//! range. Plain `http://` hops go straight through hyper's connection API ([`plain`]);
+//! `https://` hops through reqwest with rustls. Redirects are followed here, for both.
 
-use std::time::{Duration, Instant};
+mod plain;
 
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::redirect::Policy;
+use reqwest::{Method, StatusCode, Url};
+use tokio::time::Instant;
 
 use super::reason::{Failure, chain_failure, short_duration, truncate};
 use super::{DEFAULT_USER_AGENT, MAX_REDIRECTS, Outcome};
 use crate::config::{HttpTarget, MAX_JSON_BYTES};
 
-/// Three clients: one follows redirects, one does not, and one follows them only on
-/// the same host (for checks sending secret headers, which must never reach another
-/// host). Connections are not kept between probes, so each probe sees what a new visitor
-/// sees and idle sockets never pile up.
+/// What HTTP checks share: hyper's connector for plain hops, and a reqwest client
+/// (never following redirects itself, never keeping connections) for TLS hops.
 pub struct Clients {
-    follow: reqwest::Client,
-    no_follow: reqwest::Client,
-    same_host: reqwest::Client,
+    plain: plain::Connector,
+    tls: reqwest::Client,
 }
 
-/// Follow a redirect only to the same host and port, or from http to https on it.
-fn same_host_policy() -> Policy {
-    Policy::custom(|attempt| {
-        if attempt.previous().len() > MAX_REDIRECTS {
-            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-        }
-        let Some(first) = attempt.previous().first() else {
-            return attempt.follow();
+/// One request of a probe: where it goes, and which of the check's headers go with it.
+struct Hop {
+    method: Method,
+    url: Url,
+    /// The check's own headers (and the URL's credentials) go only to its own host.
+    own_host: bool,
+}
+
+/// The answer to one hop, its body not read yet.
+struct Answer {
+    status: StatusCode,
+    location: Option<Url>,
+    body: Body,
+}
+
+enum Body {
+    Plain(plain::Body),
+    Tls(reqwest::Response),
+}
+
+enum ChunkError {
+    TimedOut,
+    Closed,
+}
+
+impl Body {
+    async fn chunk(&mut self, deadline: Instant) -> Result<Option<Bytes>, ChunkError> {
+        let next = async {
+            match self {
+                Body::Plain(b) => b.chunk().await.map_err(|_| ChunkError::Closed),
+                Body::Tls(r) => r.chunk().await.map_err(|e| {
+                    if e.is_timeout() {
+                        ChunkError::TimedOut
+                    } else {
+                        ChunkError::Closed
+                    }
+                }),
+            }
         };
-        let next = attempt.url();
-        let same_host = next.host_str() == first.host_str();
-        let same_scheme = next.scheme() == first.scheme()
-            && next.port_or_known_default() == first.port_or_known_default();
-        let upgrade = first.scheme() == "http" && next.scheme() == "https";
-        if same_host && (same_scheme || upgrade) {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    })
+        tokio::time::timeout_at(deadline, next)
+            .await
+            .unwrap_or(Err(ChunkError::TimedOut))
+    }
+}
+
+/// Is a redirect from `first` to `next` still the same service (same host and port, or
+/// the same host moving from http to https)?
+fn same_service(first: &Url, next: &Url) -> bool {
+    let same_host = next.host_str() == first.host_str();
+    let same_scheme = next.scheme() == first.scheme()
+        && next.port_or_known_default() == first.port_or_known_default();
+    let upgrade = first.scheme() == "http" && next.scheme() == "https";
+    same_host && (same_scheme || upgrade)
 }
 
 impl Clients {
     pub fn new() -> anyhow::Result<Clients> {
-        let build = |policy: Policy| {
-            reqwest::Client::builder()
-                .user_agent(DEFAULT_USER_AGENT)
-                .redirect(policy)
-                .pool_max_idle_per_host(0)
-                .no_proxy()
-                .build()
-        };
+        let tls = reqwest::Client::builder()
+            .user_agent(DEFAULT_USER_AGENT)
+            .redirect(Policy::none())
+            .pool_max_idle_per_host(0)
+            .no_proxy()
+            .build()?;
         Ok(Clients {
-            follow: build(Policy::limited(MAX_REDIRECTS))?,
-            no_follow: build(Policy::none())?,
-            same_host: build(same_host_policy())?,
+            plain: plain::Connector::new(),
+            tls,
         })
     }
 
     pub async fn probe(&self, h: &HttpTarget, timeout: Duration) -> Outcome {
-        // A check's headers go only to the host they were written for: one with secret
-        // headers never leaves it; one with plain headers goes on without them.
-        let client = match (h.follow_redirects, h.headers.is_empty()) {
-            (false, _) => &self.no_follow,
-            (true, true) => &self.follow,
-            (true, false) => &self.same_host,
-        };
         let started = Instant::now();
-        let request = client
-            .request(h.method.clone(), h.url.clone())
-            .headers(h.headers.clone())
-            .timeout(timeout);
-        let mut response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return request_error(&e, timeout).outcome(),
+        let deadline = started + timeout;
+        let mut hop = Hop {
+            method: h.method.clone(),
+            url: h.url.clone(),
+            own_host: true,
         };
-        if h.follow_redirects
-            && !h.has_secret_headers()
-            && response.status().is_redirection()
-            && let Some(next) = elsewhere(&response)
-        {
-            let method = if response.status() == reqwest::StatusCode::SEE_OTHER {
-                reqwest::Method::GET
-            } else {
-                h.method.clone()
+        let mut redirects = 0;
+        let mut answer = loop {
+            let answer = match self.send(h, &hop, deadline).await {
+                Ok(a) => a,
+                Err(Failure::Remote(r)) if r == TIMED_OUT => {
+                    return Outcome::Down(format!("timed out after {}", short_duration(timeout)));
+                }
+                Err(f) => return f.outcome(),
             };
-            let left = timeout.saturating_sub(started.elapsed());
-            response = match self.follow.request(method, next).timeout(left).send().await {
-                Ok(r) => r,
-                Err(e) => return request_error(&e, timeout).outcome(),
+            let Some(next) = answer
+                .location
+                .clone()
+                .filter(|_| h.follow_redirects && answer.status.is_redirection())
+            else {
+                break answer;
             };
-        }
-        let status = response.status().as_u16();
+            let own_host = hop.own_host && same_service(&h.url, &next);
+            // A check's secret headers never leave its host: stop at the redirect.
+            if !own_host && h.has_secret_headers() {
+                break answer;
+            }
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Outcome::Down(format!("too many redirects (more than {MAX_REDIRECTS})"));
+            }
+            // As browsers do: 303, and 301/302 after a POST, continue with a GET.
+            let method = match answer.status {
+                StatusCode::SEE_OTHER => Method::GET,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND if hop.method == Method::POST => {
+                    Method::GET
+                }
+                _ => hop.method.clone(),
+            };
+            hop = Hop {
+                method,
+                url: next,
+                own_host,
+            };
+        };
+        let status = answer.status.as_u16();
 
         // Read at most max_body_bytes; a larger body is cut off and the connection dropped.
         let mut body = Vec::new();
         let mut too_large = false;
         loop {
-            match response.chunk().await {
+            match answer.body.chunk(deadline).await {
                 Ok(Some(chunk)) => {
                     let room = h.max_body_bytes - body.len();
                     if chunk.len() > room {
@@ -107,45 +160,84 @@ impl Clients {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) if e.is_timeout() => {
+                Err(ChunkError::TimedOut) => {
                     return Outcome::Down(format!(
                         "timed out after {} while reading the response body",
                         short_duration(timeout)
                     ));
                 }
-                Err(_) => {
+                Err(ChunkError::Closed) => {
                     return Outcome::Down(
                         "connection closed while reading the response body".into(),
                     );
                 }
             }
         }
-        drop(response);
+        drop(answer);
         let latency = started.elapsed();
         evaluate(h, status, &body, too_large, latency)
     }
-}
 
-/// Where a redirect the same-host client stopped at points: another host.
-fn elsewhere(response: &reqwest::Response) -> Option<reqwest::Url> {
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)?
-        .to_str()
-        .ok()?;
-    let next = response.url().join(location).ok()?;
-    matches!(next.scheme(), "http" | "https").then_some(next)
-}
-
-fn request_error(e: &reqwest::Error, timeout: Duration) -> Failure {
-    if e.is_timeout() {
-        Failure::Remote(format!("timed out after {}", short_duration(timeout)))
-    } else if e.is_redirect() {
-        Failure::Remote(format!("too many redirects (more than {MAX_REDIRECTS})"))
-    } else {
-        chain_failure(e)
+    /// Send one hop and read the head of its answer.
+    async fn send(&self, h: &HttpTarget, hop: &Hop, deadline: Instant) -> Result<Answer, Failure> {
+        let mut headers = if hop.own_host {
+            h.headers.clone()
+        } else {
+            HeaderMap::new()
+        };
+        if !headers.contains_key(header::CONNECTION) {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        let (status, head, body) = match hop.url.scheme() {
+            "http" => {
+                let sent = self
+                    .plain
+                    .send(&hop.method, &hop.url, headers, hop.own_host);
+                match tokio::time::timeout_at(deadline, sent).await {
+                    Err(_) => return Err(Failure::Remote(TIMED_OUT.into())),
+                    Ok(Err(e)) => return Err(chain_failure(e.as_ref())),
+                    Ok(Ok(r)) => {
+                        let (parts, body) = r.into_parts();
+                        (parts.status, parts.headers, Body::Plain(body))
+                    }
+                }
+            }
+            _ => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let mut url = hop.url.clone();
+                if !hop.own_host {
+                    // Credentials in the URL go to its own host only.
+                    let _ = url.set_username("");
+                    let _ = url.set_password(None);
+                }
+                let sent = self
+                    .tls
+                    .request(hop.method.clone(), url)
+                    .headers(headers)
+                    .timeout(left)
+                    .send();
+                match sent.await {
+                    Ok(r) => (r.status(), r.headers().clone(), Body::Tls(r)),
+                    Err(e) if e.is_timeout() => return Err(Failure::Remote(TIMED_OUT.into())),
+                    Err(e) => return Err(chain_failure(&e)),
+                }
+            }
+        };
+        let location = head
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| hop.url.join(l).ok())
+            .filter(|next| matches!(next.scheme(), "http" | "https"));
+        Ok(Answer {
+            status,
+            location,
+            body,
+        })
     }
 }
+
+/// A hop that did not answer in time (the probe then says how long it waited).
+const TIMED_OUT: &str = "timed out";
 
 /// Judge a complete (or capped) response against the check's conditions.
 pub fn evaluate(
