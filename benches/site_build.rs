@@ -1,6 +1,10 @@
-//! Site rebuild times for a large page: 100 components, 90 days of hourly rollups and
-//! 10,000 incidents. Times a full rebuild, and the rebuild after one new incident update
-//! (what the daemon does after each event).
+//! Site build times for a large site: 100 components, 90 days of hourly rollups and
+//! 10,000 incidents (`SITE_BENCH_INCIDENTS=N` for another size). Times, side by side in
+//! one run: a first build into an empty folder against `cp -r` of that same output, a
+//! rebuild over the existing site by a new builder (another process: `forewarn build`,
+//! or a daemon restarting) and by the same one, the rebuild after one new incident
+//! update (what the daemon does after each event), and the whole `forewarn build`
+//! command, journal replay included.
 //!
 //! Run with: `cargo bench --bench site_build`
 
@@ -19,7 +23,6 @@ use forewarn::site::{Builder, Changes};
 use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
 
 const COMPONENTS: usize = 100;
-const INCIDENTS: usize = 10_000;
 const RUNS: usize = 7;
 
 fn update(at: chrono::DateTime<Utc>, status: IncidentStatus, message: &str) -> IncidentUpdate {
@@ -37,6 +40,10 @@ fn update(at: chrono::DateTime<Utc>, status: IncidentStatus, message: &str) -> I
 }
 
 fn main() {
+    let incidents: usize = std::env::var("SITE_BENCH_INCIDENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let addr: std::net::SocketAddr = "127.0.0.1:9".parse().expect("addr");
     let config_path = dir.path().join("forewarn.toml");
@@ -79,8 +86,8 @@ fn main() {
     // 10,000 declared incidents over 90 days, each with three updates, the last one open.
     let (mut journal, _) = Journal::open(&state).expect("journal");
     let mut events = Vec::new();
-    for n in 0..INCIDENTS {
-        let t = now - TimeDelta::minutes(((INCIDENTS - n) * 12) as i64);
+    for n in 0..incidents {
+        let t = now - TimeDelta::minutes(((incidents - n) * 12) as i64);
         let id = format!("i{n}");
         let reference = format!("INC-{}-{id}", t.format("%Y-%m%d"));
         events.push((
@@ -115,7 +122,7 @@ fn main() {
                 ),
             },
         ));
-        if n + 1 < INCIDENTS {
+        if n + 1 < incidents {
             events.push((
                 t,
                 Event::IncidentResolved {
@@ -134,29 +141,88 @@ fn main() {
     let records = journal.append(events).expect("append");
     let mut view = StatusView::from_records(&records);
 
-    let out = dir.path().join("site");
-    let mut builder = Builder::new(&config, out.clone()).expect("builder");
-    let mut full = Vec::new();
+    // First builds into empty folders, each followed by `cp -r` of what it wrote.
+    let mut first = Vec::new();
+    let mut copies = Vec::new();
     let mut files_written = 0;
-    // The first build writes every file into an empty folder; later ones replace a site.
-    let mut cold = None;
-    for _ in 0..=RUNS {
+    for k in 0..RUNS {
+        let out = dir.path().join(format!("first-{k}"));
         let started = Instant::now();
-        let report = builder
+        let report = Builder::new(&config, out.clone())
+            .expect("builder")
             .build_all(&config, &view, &state, now)
             .expect("build");
-        if cold.is_none() {
-            cold = Some(started.elapsed());
-            continue;
-        }
-        full.push(started.elapsed());
+        first.push(started.elapsed());
         files_written = report.written;
+        let copy = dir.path().join(format!("copy-{k}"));
+        let started = Instant::now();
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&out)
+            .arg(&copy)
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        copies.push(started.elapsed());
+        std::fs::remove_dir_all(&copy).expect("remove the copy");
+        if k + 1 < RUNS {
+            std::fs::remove_dir_all(&out).expect("remove the build");
+        }
+    }
+    let out = dir.path().join(format!("first-{}", RUNS - 1));
+    let ratio: Vec<f64> = first
+        .iter()
+        .zip(&copies)
+        .map(|(b, c)| b.as_secs_f64() / c.as_secs_f64())
+        .collect();
+
+    // Rebuilds over the existing site: by a new builder, as another process would, and
+    // by the daemon's own.
+    let mut by_new = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        Builder::new(&config, out.clone())
+            .expect("builder")
+            .build_all(&config, &view, &state, now)
+            .expect("build");
+        by_new.push(started.elapsed());
+    }
+    let mut builder = Builder::new(&config, out.clone()).expect("builder");
+    builder
+        .build_all(&config, &view, &state, now)
+        .expect("build");
+    let mut full = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        builder
+            .build_all(&config, &view, &state, now)
+            .expect("build");
+        full.push(started.elapsed());
+    }
+
+    // The whole command, journal replay included, over the existing site.
+    let mut command = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_forewarn"))
+            .arg("build")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--state")
+            .arg(&state)
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("forewarn build");
+        assert!(status.success());
+        command.push(started.elapsed());
     }
     let mut incremental = Vec::new();
     let mut written = 0;
     for k in 0..RUNS {
         let at = now + TimeDelta::seconds(k as i64 + 1);
-        let last = format!("i{}", INCIDENTS - 1);
+        let last = format!("i{}", incidents - 1);
         let reference = view.incidents[&last].reference.clone();
         let recs = journal
             .append(vec![(
@@ -185,17 +251,59 @@ fn main() {
         written = report.written;
     }
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let total: u64 = walk(&out).iter().map(|p| size(p)).sum();
     println!(
-        "first build into an empty folder, {COMPONENTS} components, 90 days of rollups, {INCIDENTS} incidents ({files_written} files): {:.0} ms",
-        cold.unwrap_or_default().as_secs_f64() * 1000.0
+        "{COMPONENTS} components, 90 days of rollups, {incidents} incidents: {files_written} files, {:.1} MB",
+        total as f64 / 1e6
     );
     println!(
-        "full rebuild over the existing site: {}",
+        "first build into an empty folder: {}",
+        common::summary(first)
+    );
+    println!(
+        "cp -r of that output:             {}",
+        common::summary(copies)
+    );
+    let mut sorted = ratio.clone();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "first build / cp -r, run by run:  min {:.2}, median {:.2}, max {:.2}",
+        sorted[0],
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1]
+    );
+    println!(
+        "rebuild over the existing site by a new builder: {}",
+        common::summary(by_new)
+    );
+    println!(
+        "rebuild over the existing site by the same builder: {}",
         common::summary(full)
+    );
+    println!(
+        "forewarn build over the existing site (whole process): {}",
+        common::summary(command)
     );
     println!(
         "rebuild after one incident update ({written} files rewritten): {}",
         common::summary(incremental)
     );
     println!("index.html: {} bytes", size(&out.join("index.html")));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                found.push(p);
+            }
+        }
+    }
+    found
 }

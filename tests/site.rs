@@ -1049,3 +1049,110 @@ fn a_component_that_is_not_public_is_nowhere_on_the_site() {
     );
     assert!(!out.join("components/queue.html").exists());
 }
+
+/// The `href` of the page's stylesheet link, if it has one.
+fn stylesheet_link(page: &str) -> Option<String> {
+    let at = page.find("<link rel=\"stylesheet\" href=\"")?;
+    let rest = &page[at + "<link rel=\"stylesheet\" href=\"".len()..];
+    rest.find('"').map(|end| rest[..end].to_owned())
+}
+
+#[test]
+fn pages_share_one_cache_busted_stylesheet_and_the_front_page_keeps_its_own() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    build(&mut f, now);
+    let index = f.read("index.html");
+    assert!(
+        index.contains("<style>"),
+        "the front page draws from one request"
+    );
+    assert_eq!(stylesheet_link(&index), None);
+
+    let component = f.read("components/api.html");
+    assert!(
+        !component.contains("<style>"),
+        "no inline copy on other pages"
+    );
+    let href = stylesheet_link(&component).expect("a stylesheet link");
+    let name = href.strip_prefix("../").expect("relative to the site root");
+    assert!(
+        name.starts_with("style-") && name.ends_with(".css"),
+        "{name}"
+    );
+    assert_eq!(
+        stylesheet_link(&f.read("history.html")).as_deref(),
+        Some(name)
+    );
+    let css = f.read(name);
+    let inline = &index[index.find("<style>").expect("style") + "<style>".len()..];
+    assert!(
+        inline.starts_with(css.trim_end()),
+        "the shared file holds the same rules as the front page"
+    );
+
+    // An operator's own stylesheet gets a name of its own, so browsers fetch it anew.
+    let templates = f.config.file.parent().expect("dir").join("my-templates");
+    std::fs::create_dir_all(&templates).expect("mkdir");
+    std::fs::write(templates.join("style.css"), "body { color: #123456; }\n").expect("write");
+    let src = std::fs::read_to_string(&f.config.file)
+        .expect("read")
+        .replace(
+            "timezone = \"UTC\"",
+            "timezone = \"UTC\"\ntemplates = \"my-templates\"",
+        );
+    std::fs::write(&f.config.file, src).expect("write");
+    let config = Config::load(&f.config.file).expect("config with templates");
+    Builder::new(&config, f.out.clone())
+        .expect("builder")
+        .build_all(&config, &f.view, &f.state, now)
+        .expect("build");
+    let new_href = stylesheet_link(&f.read("components/api.html")).expect("link");
+    assert_ne!(new_href, href);
+    let new_name = new_href.trim_start_matches("../");
+    assert_eq!(f.read(new_name), "body { color: #123456; }\n");
+    assert!(
+        !f.out.join(name).exists(),
+        "the old stylesheet goes with the full build"
+    );
+}
+
+#[test]
+fn a_rebuild_by_another_process_writes_only_what_changed_and_restores_what_was_removed() {
+    use std::os::unix::fs::MetadataExt;
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    build(&mut f, now);
+    let out = f.out.clone();
+    let inode = |rel: &str| {
+        std::fs::metadata(out.join(rel))
+            .expect("a file of the site")
+            .ino()
+    };
+    let db_page = inode("components/db.html");
+    let stylesheet = std::fs::read_dir(&f.out)
+        .expect("site")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("style-"))
+        .expect("a stylesheet");
+    std::fs::remove_file(f.out.join(&stylesheet)).expect("remove");
+
+    // A new builder knows nothing of the last build but the site's own manifest.
+    let later = now + TimeDelta::minutes(5);
+    build(&mut f, later);
+    assert_eq!(
+        inode("components/db.html"),
+        db_page,
+        "an unchanged page is left as it is"
+    );
+    assert!(
+        f.out.join(&stylesheet).is_file(),
+        "a file removed by hand is written again"
+    );
+    assert!(
+        f.read("index.html")
+            .contains(&later.format("%H:%M").to_string()),
+        "the front page says when it was made"
+    );
+}

@@ -11,6 +11,14 @@ use super::Front;
 
 /// How long readers and caches may keep a file without asking again.
 pub const MAX_AGE: &str = "public, max-age=60";
+/// The shared stylesheet is named by its content: a new one gets a new name.
+const FOREVER: &str = "public, max-age=31536000, immutable";
+
+/// How long `rel` may be kept.
+fn cache_control(rel: &str) -> &'static str {
+    let named_by_content = rel.starts_with("style-") && rel.ends_with(".css") && !rel.contains('/');
+    if named_by_content { FOREVER } else { MAX_AGE }
+}
 
 fn content_type(path: &str) -> &'static str {
     match path.rsplit_once('.').map(|(_, ext)| ext) {
@@ -105,7 +113,10 @@ pub(super) async fn serve(
             HeaderValue::from_static(content_type(&rel)),
         );
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(MAX_AGE));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control(&rel)),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -148,5 +159,11 @@ mod tests {
         );
         assert_eq!(content_type("api/v2/summary.json"), "application/json");
         assert_eq!(content_type("badge.svg"), "image/svg+xml");
+        assert_eq!(
+            content_type("style-0a1b2c3d4e.css"),
+            "text/css; charset=utf-8"
+        );
+        assert_eq!(cache_control("style-0a1b2c3d4e.css"), FOREVER);
+        assert_eq!(cache_control("index.html"), MAX_AGE);
     }
 }

@@ -26,6 +26,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use handlebars::Handlebars;
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::config::Config;
 use crate::journal::Event;
@@ -131,8 +132,21 @@ pub struct Builder {
     out: PathBuf,
     stats_cache: StatsCache,
     /// Content hash of every published file.
-    published: HashMap<String, u64>,
+    published: publish::Digests,
     caches: Caches,
+    /// The shared stylesheet: its cache-busting file name and its bytes.
+    stylesheet: (String, Vec<u8>),
+}
+
+/// The stylesheet every page but the front page links to, named by its content
+/// (`style-1a2b3c4d5e.css`) so a browser may keep it until it changes.
+fn stylesheet(hb: &Handlebars<'_>) -> anyhow::Result<(String, Vec<u8>)> {
+    let css = hb
+        .render("style", &())
+        .context("cannot render the stylesheet")?;
+    let digest = sha2::Sha256::digest(css.as_bytes());
+    let name: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    Ok((format!("style-{name}.css"), css.into_bytes()))
 }
 
 fn hash(bytes: &[u8]) -> u64 {
@@ -150,11 +164,14 @@ pub fn out_dir(config: &Config, flag: Option<&Path>) -> PathBuf {
 
 impl Builder {
     pub fn new(config: &Config, out: PathBuf) -> anyhow::Result<Builder> {
+        let hb = templates::registry(config.site.templates.as_deref())?;
+        let stylesheet = stylesheet(&hb)?;
         Ok(Builder {
-            hb: templates::registry(config.site.templates.as_deref())?,
+            hb,
+            stylesheet,
             out,
             stats_cache: StatsCache::default(),
-            published: HashMap::new(),
+            published: publish::Digests::new(),
             caches: Caches::default(),
         })
     }
@@ -194,20 +211,13 @@ impl Builder {
         self.check_out(config, state_dir)?;
         let started = Instant::now();
         let (stats, _) = self.stats_cache.load(state_dir, now, config.site.timezone);
-        let input = Input::new(config, view, &stats, now);
+        let mut input = Input::new(config, view, &stats, now);
+        input.stylesheet = self.stylesheet.0.clone();
         let render_started = Instant::now();
         let files = self.render(&input, &Changes::everything())?;
         let rendering = render_started.elapsed();
-        let (published, out) = (&self.published, &self.out);
-        let unchanged = |rel: &str, bytes: &[u8]| match published.get(rel) {
-            Some(h) => *h == hash(bytes),
-            // Not built by this process: compare with what is on disk.
-            None => {
-                published.is_empty() && std::fs::read(out.join(rel)).is_ok_and(|old| old == bytes)
-            }
-        };
-        publish::publish_all(&self.out, &files, &unchanged)?;
-        self.published = files.iter().map(|(k, v)| (k.clone(), hash(v))).collect();
+        let digests = publish::publish_all(&self.out, &files)?;
+        self.published = digests.into_iter().collect();
         Ok(Report {
             rendered: files.len(),
             written: files.len(),
@@ -244,24 +254,26 @@ impl Builder {
                 .components
                 .extend(config.components.iter().map(|c| c.id.clone()));
         }
-        let input = Input::new(config, view, &stats, now);
+        let mut input = Input::new(config, view, &stats, now);
+        input.stylesheet = self.stylesheet.0.clone();
         let render_started = Instant::now();
         let files = self.render(&input, &changes)?;
         let rendering = render_started.elapsed();
         let mut changed: Vec<(&String, &Vec<u8>)> = files
             .iter()
-            .filter(|(k, v)| self.published.get(*k) != Some(&hash(v)))
+            .filter(|(k, v)| self.published.get(*k) != Some(&publish::digest(v)))
             .collect();
         // Pages first, the lists linking to them last.
         changed.sort_by_key(|(k, _)| publish::leaf_first(k));
         publish::publish_some(&self.out, &changed)?;
         let written = changed.len();
-        let mut added = false;
+        let mut recorded = false;
         for (k, v) in &files {
-            added |= self.published.insert(k.clone(), hash(v)).is_none();
+            let d = publish::digest(v);
+            recorded |= self.published.insert(k.clone(), d) != Some(d);
         }
-        if added {
-            publish::write_manifest(&self.out, self.published.keys())?;
+        if recorded {
+            publish::write_manifest(&self.out, &self.published)?;
         }
         Ok(Report {
             rendered: files.len(),
@@ -282,6 +294,7 @@ impl Builder {
         let mut out = BTreeMap::new();
         let all = changes.everything;
         let config = input.config;
+        out.insert(self.stylesheet.0.clone(), self.stylesheet.1.clone());
 
         let mut incidents: Vec<&Incident> = input.view.incidents.values().collect();
         incidents.sort_by_key(|x| std::cmp::Reverse(x.opened_at));
@@ -380,7 +393,7 @@ impl Builder {
             .iter()
             .filter(|m| every_month || dirty_months.contains(&m.key))
         {
-            let month = input.month(&m.key, &mut |i| row_of(i, "../"));
+            let month = input.month(&m.key, usize::MAX, &mut |i| row_of(i, "../"));
             out.insert(
                 format!("history/{}.html", m.key),
                 page(
@@ -400,8 +413,8 @@ impl Builder {
             if shown >= HISTORY_ROWS {
                 break;
             }
-            let mut month = input.month(&m.key, &mut |i| row_of(i, ""));
-            month.incidents.truncate(HISTORY_ROWS - shown);
+            // Only the rows shown are rendered.
+            let month = input.month(&m.key, HISTORY_ROWS - shown, &mut |i| row_of(i, ""));
             shown += month.incidents.len();
             latest.push(month);
         }

@@ -31,6 +31,8 @@ pub struct Input<'a> {
     /// Incidents and maintenance by local (year, month), newest first.
     incidents_by_month: BTreeMap<(i32, u32), Vec<&'a Incident>>,
     maintenance_by_month: BTreeMap<(i32, u32), Vec<&'a Maintenance>>,
+    /// The shared stylesheet's file name; empty: every page carries its style inline.
+    pub stylesheet: String,
 }
 
 impl<'a> Input<'a> {
@@ -82,6 +84,7 @@ impl<'a> Input<'a> {
             by_component,
             incidents_by_month,
             maintenance_by_month,
+            stylesheet: String::new(),
         }
     }
 
@@ -155,6 +158,8 @@ impl Input<'_> {
             updated: text::when(self.now, self.tz()),
             updated_iso: text::iso(self.now),
             show_updated: page.is_empty() || reference.is_some(),
+            stylesheet: (!page.is_empty() && !self.stylesheet.is_empty())
+                .then(|| format!("{root}{}", self.stylesheet)),
             subscribe: self
                 .config
                 .serve
@@ -444,9 +449,14 @@ impl Input<'_> {
             .collect()
     }
 
-    /// One month in full: its incidents (rendered by `row_html`) and maintenance,
-    /// newest first.
-    pub fn month(&self, key: &str, row_html: &mut dyn FnMut(&Incident) -> String) -> Month {
+    /// One month: its incidents (the newest `limit` of them, rendered by `row_html`)
+    /// and maintenance, newest first. `count` is the month's whole count.
+    pub fn month(
+        &self,
+        key: &str,
+        limit: usize,
+        row_html: &mut dyn FnMut(&Incident) -> String,
+    ) -> Month {
         let k = self
             .incidents_by_month
             .keys()
@@ -454,18 +464,18 @@ impl Input<'_> {
             .find(|k| month_key(**k) == key)
             .copied()
             .unwrap_or((0, 1));
-        let incidents: Vec<String> = self
+        let all = self
             .incidents_by_month
             .get(&k)
-            .map(|v| v.iter().map(|i| row_html(i)).collect())
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
+        let incidents: Vec<String> = all.iter().take(limit).map(|i| row_html(i)).collect();
         let maintenance: Vec<MaintenanceSummary> = self
             .maintenance_by_month
             .get(&k)
             .map(|v| v.iter().map(|m| self.maintenance_summary(m)).collect())
             .unwrap_or_default();
         Month {
-            count: incidents.len() + maintenance.len(),
+            count: all.len() + maintenance.len(),
             incidents,
             maintenance,
             ..empty_month(k)

@@ -19,6 +19,9 @@ pub struct Common {
     pub show_updated: bool,
     /// The sign-up form, when forewarn's HTTP front has a public address.
     pub subscribe: Option<SubscribeForm>,
+    /// The shared stylesheet's address (`../style-….css`); `None` on the front page,
+    /// which carries its style inline so a phone draws it from one request.
+    pub stylesheet: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

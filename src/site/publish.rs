@@ -1,18 +1,19 @@
 //! Putting a built site in place so that readers never see a half-written page.
 //!
-//! A full build is written into a sibling folder and exchanged with the live one in a
-//! single atomic rename (Linux `renameat2(RENAME_EXCHANGE)`). Where the live folder
-//! cannot be swapped (a mount point, a symbolic link to the served folder, a system
-//! without the exchange), the files are replaced one by one instead, each atomically.
-//! An update after an event rewrites only the files whose content changed, pages first
-//! and the lists that link to them last.
+//! A first build is written into a sibling folder and renamed into place. Later builds
+//! replace only the files whose content changed, each atomically (written aside, then
+//! renamed over the old one), pages before the lists that link to them, and remove the
+//! files no longer made. The manifest records a digest of every file, so a rebuild by
+//! another process (`forewarn build` over a live site, a daemon restarting) writes
+//! only what changed without reading the site back.
 //!
 //! forewarn only ever replaces a folder it made: the site folder holds a
 //! `.forewarn-site` file listing what forewarn wrote there, and a folder holding other
 //! files is refused.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use crate::files::{Durability, write_atomic};
@@ -54,33 +55,48 @@ pub fn check_ownership(out: &Path) -> anyhow::Result<()> {
     )
 }
 
-fn manifest(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
-    let mut text = String::from(
-        "# Written by forewarn: the files of the status site. Do not put other files here.\n",
-    );
-    for rel in files.keys() {
+/// A file's digest as the manifest records it. It only tells a file from its last
+/// version: should the standard library change its hash, every file is written once.
+pub fn digest(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// The digest of each file of a site, by path under its root.
+pub type Digests = BTreeMap<String, u64>;
+
+const MANIFEST_HEAD: &str =
+    "# Written by forewarn: the files of the status site. Do not put other files here.\n";
+
+fn manifest(digests: &Digests) -> Vec<u8> {
+    let mut text = String::with_capacity(MANIFEST_HEAD.len() + digests.len() * 48);
+    text.push_str(MANIFEST_HEAD);
+    for (rel, d) in digests {
         text.push_str(rel);
+        text.push('\t');
+        text.push_str(&format!("{d:016x}"));
         text.push('\n');
     }
     text.into_bytes()
 }
 
-fn read_manifest(out: &Path) -> BTreeSet<String> {
+/// The files a previous build recorded, with their digests (`None` from a manifest
+/// of an older version, which listed names only).
+fn read_manifest(out: &Path) -> BTreeMap<String, Option<u64>> {
     fs::read_to_string(out.join(MANIFEST))
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(str::to_owned)
+        .map(|l| match l.split_once('\t') {
+            Some((rel, d)) => (rel.to_owned(), u64::from_str_radix(d, 16).ok()),
+            None => (l.to_owned(), None),
+        })
         .collect()
 }
 
-/// Build the whole site and put it in place. A file whose content is already live
-/// (`unchanged` says so) is hard-linked instead of written again.
-pub fn publish_all(
-    out: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
-    unchanged: &(dyn Fn(&str, &[u8]) -> bool + Sync),
-) -> anyhow::Result<()> {
+/// Build the whole site and put it in place; returns the digest of every file.
+pub fn publish_all(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> anyhow::Result<Digests> {
     check_ownership(out)?;
     let parent = out
         .parent()
@@ -91,102 +107,77 @@ pub fn publish_all(
         .file_name()
         .map_or_else(|| "site".to_owned(), |n| n.to_string_lossy().into_owned());
     remove_leftovers(parent, &name);
+    let digests: Digests = files.iter().map(|(k, v)| (k.clone(), digest(v))).collect();
 
-    let is_link = fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink());
-    if is_link {
-        return publish_in_place(out, files);
+    if fs::symlink_metadata(out).is_err() {
+        // A first build: write it aside and rename it into place, whole.
+        let fresh = parent.join(format!(".{name}.new-{}", std::process::id()));
+        let all: Vec<(&String, &Vec<u8>)> = files.iter().collect();
+        create_dirs(&fresh, files.keys())?;
+        write_all(&fresh, &all, |p, bytes| {
+            fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))
+        })?;
+        fs::write(fresh.join(MANIFEST), manifest(&digests))
+            .with_context(|| format!("cannot write {}", fresh.join(MANIFEST).display()))?;
+        fs::rename(&fresh, out)
+            .with_context(|| format!("cannot put the site in {}", out.display()))?;
+        return Ok(digests);
     }
-    let fresh = parent.join(format!(".{name}.new-{}", std::process::id()));
-    write_tree(&fresh, out, files, unchanged)?;
-    for keep in KEEP {
-        let old = out.join(keep);
-        if old.is_file() {
-            let _ = fs::copy(&old, fresh.join(keep));
-        }
-    }
-    if !out.exists() {
-        return fs::rename(&fresh, out)
-            .with_context(|| format!("cannot put the site in {}", out.display()));
-    }
-    match exchange(&fresh, out) {
-        Ok(()) => {
-            // `fresh` now holds the previous site.
-            fs::remove_dir_all(&fresh)
-                .with_context(|| format!("cannot remove the previous site in {}", fresh.display()))
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, out = %out.display(), "the site folder cannot be swapped; replacing its files one by one");
-            let _ = fs::remove_dir_all(&fresh);
-            publish_in_place(out, files)
-        }
-    }
+    publish_in_place(out, files, &digests)?;
+    Ok(digests)
 }
 
-/// Write every file into `dir` (new), linking those unchanged from `live`.
-fn write_tree(
-    dir: &Path,
-    live: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
-    unchanged: &(dyn Fn(&str, &[u8]) -> bool + Sync),
-) -> anyhow::Result<()> {
-    let mut dirs: Vec<PathBuf> = files
-        .keys()
-        .filter_map(|rel| dir.join(rel).parent().map(Path::to_path_buf))
+/// Create the folders the files go in.
+fn create_dirs<'a>(root: &Path, rels: impl Iterator<Item = &'a String>) -> anyhow::Result<()> {
+    let mut dirs: Vec<PathBuf> = rels
+        .filter_map(|rel| root.join(rel).parent().map(Path::to_path_buf))
         .collect();
-    dirs.push(dir.to_owned());
+    dirs.push(root.to_owned());
     dirs.sort();
     dirs.dedup();
     for d in &dirs {
         fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    let entries: Vec<(&String, &Vec<u8>)> = files.iter().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
-    let chunk = entries.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| -> anyhow::Result<()> {
-        let handles: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || -> anyhow::Result<()> {
-                    for (rel, bytes) in part {
-                        let p = dir.join(rel);
-                        if unchanged(rel, bytes) && fs::hard_link(live.join(rel), &p).is_ok() {
-                            continue;
-                        }
-                        fs::write(&p, bytes)
-                            .with_context(|| format!("cannot write {}", p.display()))?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("a writing thread failed"))??;
-        }
-        Ok(())
-    })?;
-    fs::write(dir.join(MANIFEST), manifest(files))
-        .with_context(|| format!("cannot write {}", dir.join(MANIFEST).display()))
+    Ok(())
 }
 
-/// Replace the live folder's files one by one (each atomically) and remove the files a
-/// previous build wrote that this one does not.
-fn publish_in_place(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> anyhow::Result<()> {
+/// Write files under `root`, one after another: most go in one folder, and writers
+/// on several threads only queue for that folder's lock (measured: slower).
+fn write_all(
+    root: &Path,
+    files: &[(&String, &Vec<u8>)],
+    write: impl Fn(&Path, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for (rel, bytes) in files {
+        write(&root.join(rel), bytes)?;
+    }
+    Ok(())
+}
+
+/// Bring a live site up to date: write the files that differ from what its manifest
+/// records (or that are missing), pages before the lists linking to them, then remove
+/// the files no longer made.
+fn publish_in_place(
+    out: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    digests: &Digests,
+) -> anyhow::Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let before = read_manifest(out);
-    let mut ordered: Vec<(&String, &Vec<u8>)> = files.iter().collect();
-    ordered.sort_by_key(|(k, _)| leaf_first(k));
-    for (rel, bytes) in ordered {
-        let p = out.join(rel);
-        if fs::read(&p).is_ok_and(|old| old == **bytes) {
-            continue;
-        }
-        write_file(&p, bytes)?;
-    }
-    write_file(&out.join(MANIFEST), &manifest(files))?;
-    for gone in before.iter().filter(|rel| !files.contains_key(*rel)) {
+    let changed: Vec<(&String, &Vec<u8>)> = files
+        .iter()
+        .filter(|(rel, _)| {
+            let same = before.get(*rel).copied().flatten() == digests.get(*rel).copied();
+            !same || fs::symlink_metadata(out.join(rel)).is_err()
+        })
+        .collect();
+    create_dirs(out, changed.iter().map(|(rel, _)| *rel))?;
+    let (pages, lists): (Vec<_>, Vec<_>) =
+        changed.into_iter().partition(|(rel, _)| !leaf_first(rel).0);
+    write_all(out, &pages, write_file)?;
+    write_all(out, &lists, write_file)?;
+    write_file(&out.join(MANIFEST), &manifest(digests))?;
+    for gone in before.keys().filter(|rel| !files.contains_key(*rel)) {
         let _ = fs::remove_file(out.join(gone));
     }
     Ok(())
@@ -212,50 +203,9 @@ fn remove_leftovers(parent: &Path, name: &str) {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> anyhow::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let ca = CString::new(a.as_os_str().as_bytes()).context("a path holds a NUL byte")?;
-    let cb = CString::new(b.as_os_str().as_bytes()).context("a path holds a NUL byte")?;
-    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            ca.as_ptr(),
-            libc::AT_FDCWD,
-            cb.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-            .with_context(|| format!("cannot swap in the new site at {}", b.display()))
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(_: &Path, b: &Path) -> anyhow::Result<()> {
-    bail!("{}: no atomic folder exchange on this system", b.display())
-}
-
-/// Record the files of the site (after an update added some).
-pub fn write_manifest<'a>(
-    out: &Path,
-    files: impl Iterator<Item = &'a String>,
-) -> anyhow::Result<()> {
-    let mut text = String::from(
-        "# Written by forewarn: the files of the status site. Do not put other files here.\n",
-    );
-    let mut all: Vec<&String> = files.collect();
-    all.sort();
-    for rel in all {
-        text.push_str(rel);
-        text.push('\n');
-    }
-    write_file(&out.join(MANIFEST), text.as_bytes())
+/// Record the files of the site and their digests (after an update).
+pub fn write_manifest(out: &Path, digests: &Digests) -> anyhow::Result<()> {
+    write_file(&out.join(MANIFEST), &manifest(digests))
 }
 
 /// Rewrite the given files in place, each atomically, in the order given.
@@ -283,7 +233,7 @@ mod tests {
         let out = dir.path().join("www");
         fs::create_dir_all(&out).unwrap();
         fs::write(out.join("forewarn.toml"), "precious").unwrap();
-        let err = publish_all(&out, &site(&[("index.html", "x")]), &|_, _| false).unwrap_err();
+        let err = publish_all(&out, &site(&[("index.html", "x")])).unwrap_err();
         assert!(
             err.to_string()
                 .contains("holds files forewarn did not make (forewarn.toml"),
@@ -305,10 +255,9 @@ mod tests {
         publish_all(
             &out,
             &site(&[("index.html", "one"), ("old.html", "gone soon")]),
-            &|_, _| false,
         )
         .unwrap();
-        publish_all(&out, &site(&[("index.html", "two")]), &|_, _| false).unwrap();
+        publish_all(&out, &site(&[("index.html", "two")])).unwrap();
         assert!(fs::symlink_metadata(&out).unwrap().file_type().is_symlink());
         assert_eq!(
             fs::read_to_string(target.join("index.html")).unwrap(),
@@ -327,7 +276,7 @@ mod tests {
         let leftover = dir.path().join(".site.new-999999");
         fs::create_dir_all(&leftover).unwrap();
         fs::write(leftover.join(MANIFEST), "").unwrap();
-        publish_all(&out, &site(&[("index.html", "x")]), &|_, _| false).unwrap();
+        publish_all(&out, &site(&[("index.html", "x")])).unwrap();
         assert!(!leftover.exists());
         assert!(out.join(MANIFEST).is_file());
     }
