@@ -276,7 +276,10 @@ async fn credentials_in_a_url_from_the_environment_go_as_basic_authorization_to_
     };
     let prober = Prober::new().expect("prober");
     // "monitor:p@ss", percent-decoded, in base64.
-    for needle in ["GET /health?deep=1 ", "authorization: Basic bW9uaXRvcjpwQHNz"] {
+    for needle in [
+        "GET /health?deep=1 ",
+        "authorization: Basic bW9uaXRvcjpwQHNz",
+    ] {
         assert_eq!(
             prober.probe(&check_for(needle)).await.outcome,
             Outcome::Up,
@@ -284,7 +287,11 @@ async fn credentials_in_a_url_from_the_environment_go_as_basic_authorization_to_
         );
     }
     assert!(
-        prober.probe(&check_for("monitor:p")).await.outcome.is_down(),
+        prober
+            .probe(&check_for("monitor:p"))
+            .await
+            .outcome
+            .is_down(),
         "the credentials never travel in the request line"
     );
 }

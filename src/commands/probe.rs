@@ -80,7 +80,15 @@ pub async fn run(
     json: bool,
 ) -> Result<(String, Exit), CommandError> {
     let config = load_config(config_path)?;
+    let started = std::time::Instant::now();
     let results = round(&config, only).await?;
+    let took = started.elapsed();
+    tracing::debug!(
+        probes = results.len(),
+        took_ms = took.as_secs_f64() * 1000.0,
+        per_second = results.len() as f64 / took.as_secs_f64().max(1e-9),
+        "probe round done"
+    );
     // A component down, or one that could not be checked from here, is not all well.
     let exit = if results
         .iter()
