@@ -607,17 +607,11 @@ fn the_front_page_of_20_components_with_90_days_of_history_weighs_under_60_kb() 
     assert_eq!(index.matches("class=\"bar\"").count(), 20);
 }
 
-#[test]
-fn operator_templates_replace_the_built_in_ones_and_bad_ones_are_named() {
-    let mut f = fixture();
-    let now = a_story(&mut f);
+/// The fixture's configuration with a `my-templates` folder holding one template.
+fn with_templates(f: &Fixture, file: &str, text: &str) -> (Config, PathBuf) {
     let templates = f.config.file.parent().expect("dir").join("my-templates");
     std::fs::create_dir_all(&templates).expect("mkdir");
-    std::fs::write(
-        templates.join("contact.hbs"),
-        "<section><h2>Call Ada</h2><p>{{#if reference}}Quote {{reference}}.{{/if}} {{email}}</p></section>\n",
-    )
-    .expect("write");
+    std::fs::write(templates.join(file), text).expect("write");
     let src = std::fs::read_to_string(&f.config.file)
         .expect("read")
         .replace(
@@ -625,7 +619,21 @@ fn operator_templates_replace_the_built_in_ones_and_bad_ones_are_named() {
             "timezone = \"UTC\"\ntemplates = \"my-templates\"",
         );
     std::fs::write(&f.config.file, src).expect("write");
-    let config = Config::load(&f.config.file).expect("config with templates");
+    (
+        Config::load(&f.config.file).expect("config with templates"),
+        templates,
+    )
+}
+
+#[test]
+fn operator_templates_replace_the_built_in_ones_and_bad_ones_are_named() {
+    let mut f = fixture();
+    let now = a_story(&mut f);
+    let (config, templates) = with_templates(
+        &f,
+        "contact.hbs",
+        "<section><h2>Call Ada</h2><p>{{#if reference}}Quote {{reference}}.{{/if}} {{email}}</p></section>\n",
+    );
     let mut b = Builder::new(&config, f.out.clone()).expect("builder");
     b.build_all(&config, &f.view, &f.state, now).expect("build");
     let index = f.read("index.html");
@@ -1092,17 +1100,7 @@ fn pages_share_one_cache_busted_stylesheet_and_the_front_page_keeps_its_own() {
     );
 
     // An operator's own stylesheet gets a name of its own, so browsers fetch it anew.
-    let templates = f.config.file.parent().expect("dir").join("my-templates");
-    std::fs::create_dir_all(&templates).expect("mkdir");
-    std::fs::write(templates.join("style.css"), "body { color: #123456; }\n").expect("write");
-    let src = std::fs::read_to_string(&f.config.file)
-        .expect("read")
-        .replace(
-            "timezone = \"UTC\"",
-            "timezone = \"UTC\"\ntemplates = \"my-templates\"",
-        );
-    std::fs::write(&f.config.file, src).expect("write");
-    let config = Config::load(&f.config.file).expect("config with templates");
+    let (config, _) = with_templates(&f, "style.css", "body { color: #123456; }\n");
     Builder::new(&config, f.out.clone())
         .expect("builder")
         .build_all(&config, &f.view, &f.state, now)

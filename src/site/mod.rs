@@ -496,8 +496,13 @@ fn render_str<T: Serialize>(
     template: &str,
     data: &T,
 ) -> anyhow::Result<String> {
-    hb.render(template, data)
-        .with_context(|| format!("cannot render the {template} template"))
+    let mut text = hb
+        .render(template, data)
+        .with_context(|| format!("cannot render the {template} template"))?;
+    // handlebars starts every output at 8 KiB: a site of 10,000 small rows and badges
+    // kept that much for each.
+    text.shrink_to_fit();
+    Ok(text)
 }
 
 fn page<T: Serialize>(
