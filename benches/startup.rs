@@ -5,7 +5,8 @@
 //! daemon's peak memory; first with no snapshot (the whole journal is replayed, and a
 //! snapshot written), then three times from the snapshot.
 //!
-//! Run with: `cargo bench --bench startup` (`STARTUP_BENCH_OUTAGES=N` for another size).
+//! Run with: `cargo bench --bench startup` (`STARTUP_BENCH_OUTAGES=N`,
+//! `STARTUP_BENCH_COMPONENTS=N` (default 20) for another size).
 
 mod common;
 
@@ -23,7 +24,6 @@ use chrono::{TimeDelta, Utc};
 use forewarn::notify::outbox::delivery_id;
 use serde_json::json;
 
-const COMPONENTS: usize = 20;
 const SUBSCRIBERS: usize = 1_000;
 
 /// A health endpoint that counts the requests it gets.
@@ -58,7 +58,7 @@ fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
 }
 
 /// Write the year's journal; how many lines.
-fn write_journal(state: &Path, outages: usize) -> u64 {
+fn write_journal(state: &Path, outages: usize, components: usize) -> u64 {
     std::fs::create_dir_all(state).expect("state");
     let file = std::fs::File::create(state.join("journal.jsonl")).expect("journal");
     let mut out = std::io::BufWriter::new(file);
@@ -85,7 +85,7 @@ fn write_journal(state: &Path, outages: usize) -> u64 {
     for n in 0..outages {
         let at = start + step * n as i32 + TimeDelta::minutes(1);
         let back = at + TimeDelta::minutes(12);
-        let c = format!("c{}", n % COMPONENTS);
+        let c = format!("c{}", n % components);
         let id = format!("INC-{n}-{c}");
         let update = |status: &str, when| json!({"at": when, "status": status, "message": "We are looking into it.", "automatic": true});
         line(
@@ -96,7 +96,7 @@ fn write_journal(state: &Path, outages: usize) -> u64 {
         let opened = line(
             &mut out,
             json!({"at": at, "type": "incident.opened", "id": id, "reference": id,
-                   "title": format!("Component {}: major outage", n % COMPONENTS),
+                   "title": format!("Component {}: major outage", n % components),
                    "components": {c.clone(): "major_outage"}, "impact": "critical", "automatic": true,
                    "update": update("investigating", at)}),
         );
@@ -213,21 +213,25 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_500);
+    let components: usize = std::env::var("STARTUP_BENCH_COMPONENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let (addr, hits) = counting_server();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = common::free_port();
     let config = dir.path().join("forewarn.toml");
-    let mut text = common::config_text(addr, COMPONENTS, "10s");
+    let mut text = common::config_text(addr, components, "10s");
     text.push_str(&format!("\n[serve]\nlisten = \"127.0.0.1:{port}\"\n"));
     std::fs::write(&config, text).expect("config");
     let state = dir.path().join("state");
     let made = Instant::now();
-    let lines = write_journal(&state, outages);
+    let lines = write_journal(&state, outages, components);
     let bytes = std::fs::metadata(state.join("journal.jsonl"))
         .map(|m| m.len())
         .unwrap_or(0);
     println!(
-        "journal: {lines} lines, {:.0} MiB ({outages} outages, {SUBSCRIBERS} subscribers; written in {:.1} s)",
+        "{components} components; journal: {lines} lines, {:.0} MiB ({outages} outages, {SUBSCRIBERS} subscribers; written in {:.1} s)",
         bytes as f64 / 1_048_576.0,
         made.elapsed().as_secs_f64()
     );
