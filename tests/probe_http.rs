@@ -257,6 +257,17 @@ async fn configured_headers_and_secrets_from_the_environment_are_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_check_may_name_its_own_virtual_host() {
+    let echo = http_peer(Behaviour::Echo).await;
+    let outcome = probe(&format!(
+        "url = \"{}\"\nheaders = {{ Host = \"shop.acme.test\" }}\nbody_contains = \"host: shop.acme.test\"",
+        echo.url("/")
+    ))
+    .await;
+    assert_eq!(outcome, Outcome::Up, "the check's own Host header is sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn credentials_in_a_url_from_the_environment_go_as_basic_authorization_to_its_host_only() {
     let echo = http_peer(Behaviour::Echo).await;
     let secret_url = format!(

@@ -10,6 +10,7 @@ mod plain;
 
 use std::time::Duration;
 
+use base64::Engine;
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::redirect::Policy;
@@ -72,6 +73,30 @@ impl Body {
     }
 }
 
+/// The statuses that redirect (300, 304 and 305 do not send the client on).
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// `Authorization: Basic …` from a URL's user and password (percent-decoded), marked
+/// sensitive so it never shows in debug output; `None` for a URL without them.
+fn basic_auth(url: &Url) -> Option<HeaderValue> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let password = url.password().map(decode).unwrap_or_default();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
 /// Is a redirect from `first` to `next` still the same service (same host and port, or
 /// the same host moving from http to https)?
 fn same_service(first: &Url, next: &Url) -> bool {
@@ -116,7 +141,7 @@ impl Clients {
             let Some(next) = answer
                 .location
                 .clone()
-                .filter(|_| h.follow_redirects && answer.status.is_redirection())
+                .filter(|_| h.follow_redirects && is_redirect(answer.status))
             else {
                 break answer;
             };
@@ -131,7 +156,7 @@ impl Clients {
             }
             // As browsers do: 303, and 301/302 after a POST, continue with a GET.
             let method = match answer.status {
-                StatusCode::SEE_OTHER => Method::GET,
+                StatusCode::SEE_OTHER if hop.method != Method::HEAD => Method::GET,
                 StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND if hop.method == Method::POST => {
                     Method::GET
                 }
@@ -188,11 +213,20 @@ impl Clients {
         if !headers.contains_key(header::CONNECTION) {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
+        // The check's URL credentials go to every hop on its own host (a redirect's
+        // Location rarely repeats them), and never elsewhere.
+        if hop.own_host
+            && !headers.contains_key(header::AUTHORIZATION)
+            && let Some(auth) = basic_auth(&h.url)
+        {
+            headers.insert(header::AUTHORIZATION, auth);
+        }
+        let mut url = hop.url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
         let (status, head, body) = match hop.url.scheme() {
             "http" => {
-                let sent = self
-                    .plain
-                    .send(&hop.method, &hop.url, headers, hop.own_host);
+                let sent = self.plain.send(&hop.method, &url, headers);
                 match tokio::time::timeout_at(deadline, sent).await {
                     Err(_) => return Err(Failure::Remote(TIMED_OUT.into())),
                     Ok(Err(e)) => return Err(chain_failure(e.as_ref())),
@@ -204,12 +238,6 @@ impl Clients {
             }
             _ => {
                 let left = deadline.saturating_duration_since(Instant::now());
-                let mut url = hop.url.clone();
-                if !hop.own_host {
-                    // Credentials in the URL go to its own host only.
-                    let _ = url.set_username("");
-                    let _ = url.set_password(None);
-                }
                 let sent = self
                     .tls
                     .request(hop.method.clone(), url)

@@ -7,7 +7,6 @@
 
 use std::error::Error as StdError;
 
-use base64::Engine;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -34,14 +33,12 @@ impl Connector {
     }
 
     /// Connect to `url`'s host, send one request and read the answer's head. The
-    /// connection closes when the returned body is dropped. `credentials`: send the
-    /// URL's user and password (as Basic authorization), for the check's own host only.
+    /// connection closes when the returned body is dropped.
     pub async fn send(
         &self,
         method: &Method,
         url: &Url,
         mut headers: HeaderMap,
-        credentials: bool,
     ) -> Result<hyper::Response<Body>, BoxError> {
         let authority = match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -53,7 +50,10 @@ impl Connector {
             None => url.path().to_owned(),
         };
         let uri: hyper::Uri = format!("http://{authority}{target}").parse()?;
-        headers.insert(header::HOST, HeaderValue::from_str(&authority)?);
+        if !headers.contains_key(header::HOST) {
+            // A check may name a virtual host of its own.
+            headers.insert(header::HOST, HeaderValue::from_str(&authority)?);
+        }
         if !headers.contains_key(header::USER_AGENT) {
             headers.insert(
                 header::USER_AGENT,
@@ -62,12 +62,6 @@ impl Connector {
         }
         if !headers.contains_key(header::ACCEPT) {
             headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        }
-        if credentials
-            && (!url.username().is_empty() || url.password().is_some())
-            && !headers.contains_key(header::AUTHORIZATION)
-        {
-            headers.insert(header::AUTHORIZATION, basic_auth(url)?);
         }
 
         let stream = self.inner.clone().call(uri.clone()).await?;
@@ -109,20 +103,4 @@ impl Body {
         }
         Ok(None)
     }
-}
-
-/// `Authorization: Basic …` from a URL's user and password (percent-decoded), marked
-/// sensitive so it never shows in debug output.
-fn basic_auth(url: &Url) -> Result<HeaderValue, BoxError> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    let user = decode(url.username());
-    let password = url.password().map(decode).unwrap_or_default();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))?;
-    value.set_sensitive(true);
-    Ok(value)
 }
