@@ -136,6 +136,9 @@ pub struct Builder {
     caches: Caches,
     /// The shared stylesheet: its cache-busting file name and its bytes.
     stylesheet: (String, Vec<u8>),
+    /// The manifest as this builder last left it; another process building the same
+    /// folder changes it, and then `published` no longer says what is on disk.
+    manifest_stamp: Option<(u64, std::time::SystemTime)>,
 }
 
 /// The stylesheet every page but the front page links to, named by its content
@@ -169,6 +172,7 @@ impl Builder {
         Ok(Builder {
             hb,
             stylesheet,
+            manifest_stamp: None,
             out,
             stats_cache: StatsCache::default(),
             published: publish::Digests::new(),
@@ -218,6 +222,7 @@ impl Builder {
         let rendering = render_started.elapsed();
         let digests = publish::publish_all(&self.out, &files)?;
         self.published = digests.into_iter().collect();
+        self.manifest_stamp = publish::manifest_stamp(&self.out);
         Ok(Report {
             rendered: files.len(),
             written: files.len(),
@@ -236,7 +241,11 @@ impl Builder {
         now: DateTime<Utc>,
         changes: &Changes,
     ) -> anyhow::Result<Report> {
-        if self.published.is_empty() || changes.everything || !self.out.exists() {
+        if self.published.is_empty()
+            || changes.everything
+            || !self.out.exists()
+            || publish::manifest_stamp(&self.out) != self.manifest_stamp
+        {
             return self.build_all(config, view, state_dir, now);
         }
         let (config, view) = &public_parts(config, view);
@@ -274,6 +283,7 @@ impl Builder {
         }
         if recorded {
             publish::write_manifest(&self.out, &self.published)?;
+            self.manifest_stamp = publish::manifest_stamp(&self.out);
         }
         Ok(Report {
             rendered: files.len(),

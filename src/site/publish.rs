@@ -70,15 +70,28 @@ const MANIFEST_HEAD: &str =
     "# Written by forewarn: the files of the status site. Do not put other files here.\n";
 
 fn manifest(digests: &Digests) -> Vec<u8> {
-    let mut text = String::with_capacity(MANIFEST_HEAD.len() + digests.len() * 48);
-    text.push_str(MANIFEST_HEAD);
-    for (rel, d) in digests {
+    manifest_of(digests.iter().map(|(rel, d)| (rel.as_str(), Some(*d))))
+}
+
+/// Manifest text: one file a line, with its digest when it is known.
+fn manifest_of<'a>(files: impl Iterator<Item = (&'a str, Option<u64>)>) -> Vec<u8> {
+    let mut text = String::from(MANIFEST_HEAD);
+    for (rel, d) in files {
         text.push_str(rel);
-        text.push('\t');
-        text.push_str(&format!("{d:016x}"));
+        if let Some(d) = d {
+            text.push('\t');
+            text.push_str(&format!("{d:016x}"));
+        }
         text.push('\n');
     }
     text.into_bytes()
+}
+
+/// The manifest's size and modification time: another process that builds the same
+/// folder changes them.
+pub fn manifest_stamp(out: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let m = fs::metadata(out.join(MANIFEST)).ok()?;
+    Some((m.len(), m.modified().ok()?))
 }
 
 /// The files a previous build recorded, with their digests (`None` from a manifest
@@ -171,21 +184,56 @@ fn publish_in_place(
             !same || fs::symlink_metadata(out.join(rel)).is_err()
         })
         .collect();
+    let gone: Vec<&String> = before
+        .keys()
+        .filter(|rel| !files.contains_key(*rel))
+        .collect();
+    if changed.is_empty() && gone.is_empty() {
+        return write_file(&out.join(MANIFEST), &manifest(digests));
+    }
+    // Until every file is in place the manifest lists old and new names, and no digest
+    // for a file about to change: an interrupted build leaves nothing unlisted, and
+    // nothing listed as already up to date.
+    let mut interim: BTreeMap<&str, Option<u64>> =
+        before.iter().map(|(rel, d)| (rel.as_str(), *d)).collect();
+    for (rel, d) in digests {
+        interim.entry(rel.as_str()).or_insert(Some(*d));
+    }
+    for (rel, _) in &changed {
+        interim.insert(rel.as_str(), None);
+    }
+    write_file(&out.join(MANIFEST), &manifest_of(interim.into_iter()))?;
     create_dirs(out, changed.iter().map(|(rel, _)| *rel))?;
     let (pages, lists): (Vec<_>, Vec<_>) =
         changed.into_iter().partition(|(rel, _)| !leaf_first(rel).0);
     write_all(out, &pages, write_file)?;
     write_all(out, &lists, write_file)?;
-    write_file(&out.join(MANIFEST), &manifest(digests))?;
-    for gone in before.keys().filter(|rel| !files.contains_key(*rel)) {
-        let _ = fs::remove_file(out.join(gone));
+    // A file that cannot be removed stays listed, to be removed by a later build.
+    let mut kept: Vec<(&str, Option<u64>)> = Vec::new();
+    for rel in gone {
+        match fs::remove_file(out.join(rel)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %out.join(rel).display(), error = %e, "cannot remove a page the site no longer has");
+                kept.push((rel.as_str(), None));
+            }
+        }
     }
-    Ok(())
+    let all = digests
+        .iter()
+        .map(|(rel, d)| (rel.as_str(), Some(*d)))
+        .chain(kept);
+    let mut all: Vec<(&str, Option<u64>)> = all.collect();
+    all.sort();
+    write_file(&out.join(MANIFEST), &manifest_of(all.into_iter()))
 }
 
 /// Sort key putting pages before the lists and indexes that link to them.
 pub fn leaf_first(rel: &str) -> (bool, &str) {
-    let leaf_page = rel.contains('/') && !rel.starts_with("api/");
+    // The shared stylesheet goes with the pages: they link to it.
+    let stylesheet = rel.starts_with("style-") && rel.ends_with(".css");
+    let leaf_page = (rel.contains('/') && !rel.starts_with("api/")) || stylesheet;
     (!leaf_page, rel)
 }
 
