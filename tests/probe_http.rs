@@ -307,6 +307,67 @@ async fn credentials_in_a_url_from_the_environment_go_as_basic_authorization_to_
     );
 }
 
+/// A server on 127.0.0.1 that answers its first request with a redirect to an absolute
+/// address on itself, and every later one with the request's head.
+async fn redirect_then_echo() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        for n in 0..10 {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => head.extend_from_slice(&buf[..k]),
+                }
+            }
+            let answer = if n == 0 {
+                format!(
+                    "HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:{}/health/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    addr.port()
+                )
+            } else {
+                let text = String::from_utf8_lossy(&head).to_lowercase();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                )
+            };
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn url_credentials_follow_a_redirect_that_stays_on_the_same_host() {
+    let addr = redirect_then_echo().await;
+    let secret_url = format!("http://monitor:p%40ss@127.0.0.1:{}/health", addr.port());
+    let env = |name: &str| (name == "HEALTH_URL").then(|| secret_url.clone());
+    // The echo is of the second request, the one the redirect sent on (lowercased).
+    let src = format!(
+        "{}\n[[component]]\nid = \"x\"\nname = \"X\"\n[component.check]\nurl_env = \"HEALTH_URL\"\ntimeout = \"1s\"\nbody_contains = \"authorization: basic bw9uaxrvcjpwqhnz\"\n",
+        common::SITE
+    );
+    let check = match Config::parse(Path::new("test.toml"), &src, &env) {
+        Ok(c) => c.components[0].check.clone(),
+        Err(e) => panic!("test config invalid:\n{e}"),
+    };
+    let prober = Prober::new().expect("prober");
+    assert_eq!(
+        prober.probe(&check).await.outcome,
+        Outcome::Up,
+        "the redirected request carried the URL's credentials"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connection_closed_without_answer_is_down() {
     let peer = http_peer(Behaviour::Close).await;

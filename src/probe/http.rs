@@ -133,10 +133,10 @@ impl Clients {
         let mut answer = loop {
             let answer = match self.send(h, &hop, deadline).await {
                 Ok(a) => a,
-                Err(Failure::Remote(r)) if r == TIMED_OUT => {
+                Err(HopError::TimedOut) => {
                     return Outcome::Down(format!("timed out after {}", short_duration(timeout)));
                 }
-                Err(f) => return f.outcome(),
+                Err(HopError::Failed(f)) => return f.outcome(),
             };
             let Some(next) = answer
                 .location
@@ -204,7 +204,7 @@ impl Clients {
     }
 
     /// Send one hop and read the head of its answer.
-    async fn send(&self, h: &HttpTarget, hop: &Hop, deadline: Instant) -> Result<Answer, Failure> {
+    async fn send(&self, h: &HttpTarget, hop: &Hop, deadline: Instant) -> Result<Answer, HopError> {
         let mut headers = if hop.own_host {
             h.headers.clone()
         } else {
@@ -228,8 +228,8 @@ impl Clients {
             "http" => {
                 let sent = self.plain.send(&hop.method, &url, headers);
                 match tokio::time::timeout_at(deadline, sent).await {
-                    Err(_) => return Err(Failure::Remote(TIMED_OUT.into())),
-                    Ok(Err(e)) => return Err(chain_failure(e.as_ref())),
+                    Err(_) => return Err(HopError::TimedOut),
+                    Ok(Err(e)) => return Err(HopError::Failed(chain_failure(e.as_ref()))),
                     Ok(Ok(r)) => {
                         let (parts, body) = r.into_parts();
                         (parts.status, parts.headers, Body::Plain(body))
@@ -246,8 +246,8 @@ impl Clients {
                     .send();
                 match sent.await {
                     Ok(r) => (r.status(), r.headers().clone(), Body::Tls(r)),
-                    Err(e) if e.is_timeout() => return Err(Failure::Remote(TIMED_OUT.into())),
-                    Err(e) => return Err(chain_failure(&e)),
+                    Err(e) if e.is_timeout() => return Err(HopError::TimedOut),
+                    Err(e) => return Err(HopError::Failed(chain_failure(&e))),
                 }
             }
         };
@@ -264,8 +264,12 @@ impl Clients {
     }
 }
 
-/// A hop that did not answer in time (the probe then says how long it waited).
-const TIMED_OUT: &str = "timed out";
+/// Why a hop got no answer.
+enum HopError {
+    /// Not within the probe's time (the probe then says how long it waited).
+    TimedOut,
+    Failed(Failure),
+}
 
 /// Judge a complete (or capped) response against the check's conditions.
 pub fn evaluate(

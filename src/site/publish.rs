@@ -328,4 +328,40 @@ mod tests {
         assert!(!leftover.exists());
         assert!(out.join(MANIFEST).is_file());
     }
+
+    #[test]
+    fn a_manifest_of_names_only_is_read_and_every_file_written_once() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("site");
+        publish_all(
+            &out,
+            &site(&[("index.html", "x"), ("old.html", "gone soon")]),
+        )
+        .unwrap();
+        // The manifest an older version wrote: names, no digests.
+        fs::write(out.join(MANIFEST), "# old\nindex.html\nold.html\n").unwrap();
+        let inode = || fs::metadata(out.join("index.html")).unwrap().ino();
+        let before = inode();
+        publish_all(&out, &site(&[("index.html", "x")])).unwrap();
+        assert_ne!(
+            inode(),
+            before,
+            "without a digest the file is written again"
+        );
+        assert!(
+            !out.join("old.html").exists(),
+            "old names are still removed"
+        );
+        let listed = read_manifest(&out);
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed["index.html"], Some(digest(b"x")));
+        let again = inode();
+        publish_all(&out, &site(&[("index.html", "x")])).unwrap();
+        assert_eq!(
+            inode(),
+            again,
+            "with its digest an unchanged file is left alone"
+        );
+    }
 }
