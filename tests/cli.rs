@@ -259,3 +259,74 @@ fn the_demo_refuses_a_folder_it_did_not_make() {
     assert!(text(&out.stderr).contains("was not made by forewarn demo"));
     assert!(dir.path().join("precious.txt").exists());
 }
+
+/// A static build never probes, sends or guards anything, so the variables that hold
+/// secrets for those may be unset there; `forewarn check` still demands them.
+#[test]
+fn build_needs_only_what_a_build_uses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        r#"
+[email]
+transport = "smtp"
+from = "Status <status@test.example>"
+smtp_host = "smtp.test.example"
+username = "status"
+password_env = "FOREWARN_TEST_UNSET_SMTP_PASSWORD"
+
+[serve]
+admin_token_env = "FOREWARN_TEST_UNSET_ADMIN_TOKEN"
+
+[[component]]
+id = "api"
+name = "API"
+[component.check]
+url_env = "FOREWARN_TEST_UNSET_URL"
+headers_env = { Authorization = "FOREWARN_TEST_UNSET_HEADER" }
+"#,
+    );
+    let unset = [
+        "FOREWARN_TEST_UNSET_SMTP_PASSWORD",
+        "FOREWARN_TEST_UNSET_ADMIN_TOKEN",
+        "FOREWARN_TEST_UNSET_URL",
+        "FOREWARN_TEST_UNSET_HEADER",
+    ];
+    let out_dir = dir.path().join("out");
+    let mut build = forewarn();
+    build
+        .arg("build")
+        .arg("--config")
+        .arg(&config)
+        .arg("--state")
+        .arg(dir.path().join("state"))
+        .arg("--out")
+        .arg(&out_dir);
+    for var in unset {
+        build.env_remove(var);
+    }
+    let out = run_bounded(&mut build, LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let index = std::fs::read_to_string(out_dir.join("index.html")).expect("index.html");
+    assert!(index.contains("API"), "the component is on the page");
+    assert!(
+        !index.contains("unset.invalid"),
+        "no stand-in address is shown"
+    );
+
+    let mut check = forewarn();
+    check.arg("check").arg("--config").arg(&config);
+    for var in unset {
+        check.env_remove(var);
+    }
+    let out = run_bounded(&mut check, LIMIT);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "check still demands every secret"
+    );
+    let stderr = text(&out.stderr);
+    for var in unset {
+        assert!(stderr.contains(var), "{var} is named: {stderr}");
+    }
+}

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use chrono::Utc;
 
-use super::{CommandError, load_config};
+use super::CommandError;
 use crate::site::{self, Builder};
 
 pub fn run(
@@ -12,7 +12,7 @@ pub fn run(
     state_dir: &Path,
     out: Option<&Path>,
 ) -> Result<String, CommandError> {
-    let config = load_config(config_path)?;
+    let config = crate::config::Config::load_for_build(config_path)?;
     let view = super::read_view(state_dir)?;
     let dir = site::out_dir(&config, out);
     let mut builder = Builder::new(&config, dir.clone())?;

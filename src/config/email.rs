@@ -240,8 +240,8 @@ pub(super) fn email(
         let password =
             password_env
                 .as_ref()
-                .and_then(|var| match values::env_value(ctx, var.get_ref()) {
-                    Ok(v) => Some(Secret(v)),
+                .and_then(|var| match values::secret_value(ctx, var.get_ref()) {
+                    Ok(v) => v.map(Secret),
                     Err(e) => {
                         t.error(rep, var.span(), "password_env", &e);
                         None

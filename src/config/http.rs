@@ -46,9 +46,15 @@ fn url(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<(reqwes
             None
         }
         (None, Some(var)) => {
-            let text = values::env_value(ctx, var.get_ref())
+            let Some(text) = values::secret_value(ctx, var.get_ref())
                 .map_err(|e| t.error(rep, var.span(), "url_env", &e))
-                .ok()?;
+                .ok()?
+            else {
+                // Not needed by this caller (it never probes): a reserved name stands in.
+                return reqwest::Url::parse("http://unset.invalid/")
+                    .ok()
+                    .map(|u| (u, true));
+            };
             match values::http_url(&text) {
                 Ok(u) => Some((u, true)),
                 Err(_) => {
@@ -178,10 +184,11 @@ pub(super) fn http(
                 headers_ok = false;
                 continue;
             };
-            match values::env_value(ctx, var) {
-                Ok(secret) => {
+            match values::secret_value(ctx, var) {
+                Ok(Some(secret)) => {
                     headers_ok &= insert_header(t, rep, &mut headers, &name, &label, &secret, true)
                 }
+                Ok(None) => {}
                 Err(e) => {
                     t.error(rep, value.span(), &label, &e);
                     headers_ok = false;

@@ -281,6 +281,18 @@ pub enum DnsRecord {
 impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
+        Config::load_with(path, true)
+    }
+
+    /// Read and validate a configuration file for a caller that never probes, sends or
+    /// guards anything (`forewarn build`): a `*_env` variable that is unset is no error,
+    /// and what it would have held is left out (a check's address read from one is a
+    /// reserved `.invalid` name).
+    pub fn load_for_build(path: &Path) -> Result<Config, LoadError> {
+        Config::load_with(path, false)
+    }
+
+    fn load_with(path: &Path, secrets_needed: bool) -> Result<Config, LoadError> {
         let src = diagnostic::read_text(path).map_err(|e| match e {
             ReadError::Io(source) => LoadError::Read {
                 path: path.to_owned(),
@@ -289,7 +301,7 @@ impl Config {
             ReadError::NotText(d) => LoadError::Invalid(Diagnostics(vec![d])),
         })?;
         let env = |name: &str| std::env::var(name).ok();
-        Config::parse(path, &src, &env).map_err(LoadError::Invalid)
+        Config::parse_with(path, &src, &env, secrets_needed).map_err(LoadError::Invalid)
     }
 
     /// Parse and validate configuration text. `env` looks up environment variables for
@@ -298,6 +310,15 @@ impl Config {
         path: &Path,
         src: &str,
         env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, Diagnostics> {
+        Config::parse_with(path, src, env, true)
+    }
+
+    fn parse_with(
+        path: &Path,
+        src: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        secrets_needed: bool,
     ) -> Result<Config, Diagnostics> {
         let mut rep = Report::new(SourceMap::new(path.display().to_string(), src));
         // Components are parsed one section at a time; the rest at once.
@@ -317,7 +338,11 @@ impl Config {
             return Err(Diagnostics(rep.into_diagnostics()));
         }
         let base_dir = path.parent().unwrap_or(Path::new("."));
-        let ctx = values::Ctx { env, base_dir };
+        let ctx = values::Ctx {
+            env,
+            base_dir,
+            secrets_needed,
+        };
         let span = doc.span();
         let mut root = Table::new(doc.get_ref(), span, "", "");
         let sections = split.as_ref().map(|s| (src, s.components.as_slice()));

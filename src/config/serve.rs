@@ -116,9 +116,10 @@ pub(super) fn serve(
         }
     }
     let admin_token = t.string(rep, "admin_token_env").and_then(|var| {
-        match values::env_value(ctx, var.get_ref()) {
-            Ok(v) if v.len() >= 16 => Some(super::email::Secret(v)),
-            Ok(_) => {
+        match values::secret_value(ctx, var.get_ref()) {
+            Ok(None) => None,
+            Ok(Some(v)) if v.len() >= 16 => Some(super::email::Secret(v)),
+            Ok(Some(_)) => {
                 t.error(
                     rep,
                     var.span(),

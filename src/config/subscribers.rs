@@ -202,7 +202,11 @@ impl Subscribers {
             return Err(Diagnostics(rep.into_diagnostics()));
         }
         let base_dir = path.parent().unwrap_or(Path::new("."));
-        let ctx = Ctx { env, base_dir };
+        let ctx = Ctx {
+            env,
+            base_dir,
+            secrets_needed: true,
+        };
         let mut root = Table::new(doc.get_ref(), doc.span(), "", "");
         let mut list = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();

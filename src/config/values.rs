@@ -12,6 +12,9 @@ use super::reader::Table;
 pub struct Ctx<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub base_dir: &'a Path,
+    /// False when the caller never uses what `*_env` variables hold (`forewarn build`):
+    /// an unset variable is then no error, and what it would have filled is left out.
+    pub secrets_needed: bool,
 }
 
 /// `"30s"`, `"5m"`, `"1h30m"`, `"250ms"`.
@@ -142,6 +145,16 @@ pub fn slug(text: &str) -> Result<(), String> {
 
 /// The name of an environment variable and its value.
 pub fn env_value(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
+    secret_value(ctx, name)?.ok_or_else(|| match (ctx.env)(name) {
+        Some(_) => format!("environment variable {name} is empty"),
+        None => format!("environment variable {name} is not set"),
+    })
+}
+
+/// What a `*_env` key's variable holds; `None` when it is unset or empty and the caller
+/// never uses secrets (an error when it does). A name that cannot be a variable's is an
+/// error either way.
+pub fn secret_value(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, String> {
     let valid = !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
@@ -149,9 +162,10 @@ pub fn env_value(ctx: &Ctx<'_>, name: &str) -> Result<String, String> {
         return Err(format!("\"{name}\" is not an environment variable name"));
     }
     match (ctx.env)(name) {
-        Some(v) if !v.is_empty() => Ok(v),
-        Some(_) => Err(format!("environment variable {name} is empty")),
-        None => Err(format!("environment variable {name} is not set")),
+        Some(v) if !v.is_empty() => Ok(Some(v)),
+        Some(_) if ctx.secrets_needed => Err(format!("environment variable {name} is empty")),
+        None if ctx.secrets_needed => Err(format!("environment variable {name} is not set")),
+        _ => Ok(None),
     }
 }
 
