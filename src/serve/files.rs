@@ -20,6 +20,53 @@ fn cache_control(rel: &str) -> &'static str {
     if named_by_content { FOREVER } else { MAX_AGE }
 }
 
+/// Data other sites may read from a browser: the API, feeds, the calendar and badges.
+/// They are public, static and sent without credentials; pages and forms are not shared.
+fn cross_origin(rel: &str) -> bool {
+    rel.starts_with("api/v2/")
+        || rel.starts_with("badges/")
+        || rel.starts_with("badge.")
+        || [".atom", ".rss", ".ics"]
+            .iter()
+            .any(|ext| rel.ends_with(ext))
+}
+
+/// The answer to a browser's preflight for one of the shared files: 204 with the
+/// methods it may use.
+fn preflight(headers: &HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    // The headers it asked to send, when they are plain header names.
+    if let Some(asked) = headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            v.split(',')
+                .all(|n| header::HeaderName::from_bytes(n.trim().as_bytes()).is_ok())
+        })
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    }
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    resp
+}
+
 fn content_type(path: &str) -> &'static str {
     match path.rsplit_once('.').map(|(_, ext)| ext) {
         Some("html") => "text/html; charset=utf-8",
@@ -63,6 +110,12 @@ pub(super) async fn serve(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let Some(mut rel) = relative(uri.path()) else {
+        return not_found();
+    };
+    if method == Method::OPTIONS && cross_origin(&rel) {
+        return preflight(&headers);
+    }
     if method != Method::GET && method != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -70,14 +123,29 @@ pub(super) async fn serve(
         )
             .into_response();
     }
-    let Some(mut rel) = relative(uri.path()) else {
-        return not_found();
-    };
     let mut path = front.site.join(&rel);
+    let is_file = |p: &std::path::Path| {
+        let p = p.to_owned();
+        async move { tokio::fs::metadata(&p).await.is_ok_and(|m| m.is_file()) }
+    };
+    if !is_file(&path).await
+        && !uri.path().ends_with('/')
+        && !rel.rsplit('/').next().unwrap_or_default().contains('.')
+    {
+        // `/incidents/INC-1` is `incidents/INC-1.html`: the same folder, so the page's
+        // relative links resolve as they do from the `.html` address.
+        let html = front.site.join(format!("{rel}.html"));
+        if is_file(&html).await {
+            rel.push_str(".html");
+            path = html;
+        }
+    }
     if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
-        // `/history` → `/history/`, so the page's relative links resolve.
+        // `/history` → `/history/`, so the page's relative links resolve. Relative, so it
+        // holds behind a proxy that serves the site under a path of its own.
         if !uri.path().ends_with('/') {
-            let to = format!("{}/", uri.path());
+            let last = uri.path().rsplit('/').next().unwrap_or_default();
+            let to = format!("{last}/");
             return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, to)]).into_response();
         }
         rel.push_str("/index.html");
@@ -117,6 +185,16 @@ pub(super) async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control(&rel)),
     );
+    if cross_origin(&rel) {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag"),
+        );
+    }
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -165,5 +243,24 @@ mod tests {
         );
         assert_eq!(cache_control("style-0a1b2c3d4e.css"), FOREVER);
         assert_eq!(cache_control("index.html"), MAX_AGE);
+    }
+
+    #[test]
+    fn only_data_is_shared_with_other_sites() {
+        for shared in [
+            "api/v2/summary.json",
+            "api/v2/incidents/unresolved.json",
+            "feed.atom",
+            "history.rss",
+            "components/api.atom",
+            "maintenance.ics",
+            "badge.svg",
+            "badges/api.json",
+        ] {
+            assert!(cross_origin(shared), "{shared}");
+        }
+        for own in ["index.html", "incidents/INC-1.html", "style-0a1b2.css"] {
+            assert!(!cross_origin(own), "{own}");
+        }
     }
 }

@@ -30,6 +30,7 @@ use sha2::Digest;
 
 use crate::config::Config;
 use crate::journal::Event;
+use crate::present::links::incident_url;
 use crate::status::{Incident, StatusView};
 use model::{HistoryPage, Input, MonthPage};
 use uptime::StatsCache;
@@ -314,13 +315,18 @@ impl Builder {
             .filter(|i| all || changes.incidents.contains(&i.id))
             .collect();
         // Incident pages are many and independent: render them on every core.
-        for (path, bytes) in render_parallel(&dirty_incidents, |i| {
-            Ok((
-                format!("incidents/{}.html", i.reference),
-                page(hb, "incident", &input.incident_page(i))?,
-            ))
+        // Each is also `incidents/<reference>/index.html`, the address Statuspage gives
+        // an incident (`/incidents/<id>`), so any web server answers it.
+        for (reference, flat, folder) in render_parallel(&dirty_incidents, |i| {
+            let mut data = input.incident_page(i);
+            data.common.canonical = Some(incident_url(config, &i.reference));
+            let flat = page(hb, "incident", &data)?;
+            data.common.root = "../../".to_owned();
+            data.common.stylesheet = data.common.stylesheet.map(|s| format!("../{s}"));
+            Ok((i.reference.clone(), flat, page(hb, "incident", &data)?))
         })? {
-            out.insert(path, bytes);
+            out.insert(format!("incidents/{reference}.html"), flat);
+            out.insert(format!("incidents/{reference}/index.html"), folder);
         }
         let mut dirty_months: BTreeSet<String> = dirty_incidents
             .iter()
@@ -442,17 +448,20 @@ impl Builder {
         );
         let index = input.index(&mut |c| caches.rows.get(&c.id).cloned().unwrap_or_default());
         out.insert("index.html".into(), page(hb, "index", &index)?);
-        out.insert(
-            "feed.atom".into(),
-            feeds::atom_feed(
-                hb,
-                input,
-                &incidents,
-                "feed.atom",
-                &format!("{}: incidents", config.site.title),
-            )?
-            .into_bytes(),
-        );
+        // `history.atom` is where Statuspage keeps the same feed.
+        for path in ["feed.atom", "history.atom"] {
+            out.insert(
+                path.into(),
+                feeds::atom_feed(
+                    hb,
+                    input,
+                    &incidents,
+                    path,
+                    &format!("{}: incidents", config.site.title),
+                )?
+                .into_bytes(),
+            );
+        }
         out.insert(
             "history.rss".into(),
             feeds::rss_feed(hb, input, &incidents)?.into_bytes(),

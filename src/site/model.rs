@@ -160,6 +160,7 @@ impl Input<'_> {
             show_updated: page.is_empty() || reference.is_some(),
             stylesheet: (!page.is_empty() && !self.stylesheet.is_empty())
                 .then(|| format!("{root}{}", self.stylesheet)),
+            canonical: None,
             subscribe: self
                 .config
                 .serve

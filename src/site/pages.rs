@@ -22,6 +22,8 @@ pub struct Common {
     /// The shared stylesheet's address (`../style-….css`); `None` on the front page,
     /// which carries its style inline so a phone draws it from one request.
     pub stylesheet: Option<String>,
+    /// The page's one address, when it is also published under another.
+    pub canonical: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
