@@ -93,7 +93,7 @@ fn feeds_and_calendar_parse_cleanly() {
     let script = r#"
 import sys, feedparser, icalendar
 root = sys.argv[1]
-for name in ["feed.atom", "history.rss", "components/c0.atom"]:
+for name in ["feed.atom", "history.atom", "history.rss", "components/c0.atom", "components/c2.atom"]:
     d = feedparser.parse(root + "/" + name)
     if d.bozo:
         sys.exit(f"{name}: {d.bozo_exception}")
@@ -102,11 +102,17 @@ for name in ["feed.atom", "history.rss", "components/c0.atom"]:
     if name.endswith(".atom") and not d.feed.get("id"):
         sys.exit(f"{name}: no feed id")
     print(name, len(d.entries), d.entries[0].id)
+rss = feedparser.parse(root + "/history.rss")
+selfs = [l.href for l in rss.feed.get("links", []) if l.get("rel") == "self"]
+print("history.rss self", selfs)
+c2 = feedparser.parse(root + "/components/c2.atom")
+print("components/c2.atom titles", [e.title for e in c2.entries])
 cal = icalendar.Calendar.from_ical(open(root + "/maintenance.ics", "rb").read())
-events = list(cal.walk("VEVENT"))
-if len(events) != 1 or not events[0].get("uid") or not events[0].get("dtstart"):
-    sys.exit("maintenance.ics: expected one VEVENT with a UID and a start")
-print("maintenance.ics", events[0].get("summary"))
+print("PRODID", cal.get("prodid"))
+for e in cal.walk("VEVENT"):
+    if not e.get("uid") or not e.get("dtstart"):
+        sys.exit("maintenance.ics: a VEVENT without a UID or a start")
+    print("VEVENT", e.get("uid"), "SEQUENCE", e.decoded("sequence"), "STATUS", e.get("status"))
 "#;
     let out = run_bounded(
         judge("python3").args(["-c", script]).arg(site()),
@@ -121,6 +127,30 @@ print("maintenance.ics", events[0].get("summary"))
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("feed.atom 2 tag:status.test.example,"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("history.rss self ['https://status.test.example/history.rss']"),
+        "the RSS feed names its own address: {stdout}"
+    );
+    assert!(
+        stdout.contains("Maintenance: CDN switch (cancelled)")
+            && stdout.contains("Maintenance: Database upgrade (scheduled)"),
+        "the component's feed has its windows: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "PRODID -//forewarn//forewarn {}//EN",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("VEVENT cdn-switch@status.test.example SEQUENCE 2 STATUS CANCELLED"),
+        "moved once, then cancelled: {stdout}"
+    );
+    assert!(
+        stdout.contains("VEVENT db-upgrade@status.test.example SEQUENCE 0 STATUS CONFIRMED"),
         "{stdout}"
     );
 }

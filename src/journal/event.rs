@@ -275,6 +275,25 @@ impl Event {
         )
     }
 
+    /// The components this event names.
+    pub fn components(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            Event::ComponentStatusChanged { component, .. }
+            | Event::ComponentVisibility { component, .. } => {
+                Box::new(std::iter::once(component.as_str()))
+            }
+            Event::IncidentOpened { components, .. }
+            | Event::IncidentChanged { components, .. } => {
+                Box::new(components.keys().map(String::as_str))
+            }
+            Event::MaintenanceScheduled { window, .. }
+            | Event::MaintenanceChanged { window, .. } => {
+                Box::new(window.components.iter().map(String::as_str))
+            }
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+
     /// The `type` field as written to the journal.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -32,7 +32,7 @@ pub const SNAPSHOT_FILE: &str = "snapshot.json";
 /// What the first line says the file is.
 const FORMAT: &str = "forewarn snapshot";
 /// The version of the folded state's shape; a snapshot of another is not read.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Records appended between two snapshots.
 pub const EVERY: u64 = 10_000;
 

@@ -59,13 +59,16 @@ fn group_id(name: &str) -> String {
 
 pub fn component(input: &Ctx<'_>, id: &str, position: usize) -> Value {
     let c = input.config.component(id);
-    let since = input.view.components.get(id).map(|s| iso(s.since));
+    // Never the build's clock: two builds with nothing new in between say the same.
+    let page_time = || input.view.updated_at.unwrap_or(input.now);
+    let created = input.view.created_at(id).unwrap_or_else(page_time);
+    let changed = input.view.changed_at(id).unwrap_or(created);
     json!({
         "id": id,
         "name": c.map_or(id, |c| c.name.as_str()),
         "status": input.view.status_of(id).as_str(),
-        "created_at": since.clone().unwrap_or_else(|| iso(input.now)),
-        "updated_at": since.unwrap_or_else(|| iso(input.now)),
+        "created_at": iso(created),
+        "updated_at": iso(changed),
         "position": position,
         "description": c.and_then(|c| c.description.clone()),
         "showcase": true,
@@ -103,12 +106,23 @@ pub fn components(input: &Ctx<'_>) -> Vec<Value> {
             .map(|c| c.id.as_str())
             .collect();
         let worst = input.view.worst_of(members.iter().copied());
+        let page_time = input.view.updated_at.unwrap_or(input.now);
+        let created = members
+            .iter()
+            .filter_map(|m| input.view.created_at(m))
+            .min()
+            .unwrap_or(page_time);
+        let changed = members
+            .iter()
+            .filter_map(|m| input.view.changed_at(m))
+            .max()
+            .unwrap_or(created);
         out.push(json!({
             "id": group_id(g),
             "name": g,
             "status": worst.as_str(),
-            "created_at": iso(input.now),
-            "updated_at": iso(input.now),
+            "created_at": iso(created),
+            "updated_at": iso(changed),
             "position": input.config.components.len() + i + 1,
             "description": null,
             "showcase": false,
@@ -129,6 +143,16 @@ fn shown<'a>(
     ids: impl Iterator<Item = &'a String> + 'a,
 ) -> impl Iterator<Item = &'a String> + 'a {
     ids.filter(|c| input.config.is_public(c))
+}
+
+/// Where a component stands on the page (1 for the first), as in `components.json`.
+fn position_of(input: &Ctx<'_>, id: &str) -> usize {
+    input
+        .config
+        .components
+        .iter()
+        .position(|c| c.id == id)
+        .map_or(input.config.components.len() + 1, |n| n + 1)
 }
 
 fn name_of<'a>(input: &'a Ctx<'_>, id: &'a str) -> &'a str {
@@ -180,8 +204,7 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         .find(|u| u.status == IncidentStatus::Monitoring)
         .map(|u| iso(u.at));
     let comps: Vec<Value> = shown(input, i.components.keys())
-        .enumerate()
-        .map(|(n, c)| component(input, c, n + 1))
+        .map(|c| component(input, c, position_of(input, c)))
         .collect();
     json!({
         "id": i.id,
@@ -219,8 +242,7 @@ pub fn maintenance(input: &Ctx<'_>, m: &Maintenance) -> Value {
         MaintenanceState::Completed | MaintenanceState::Cancelled => "completed",
     };
     let comps: Vec<Value> = shown(input, m.window.components.iter())
-        .enumerate()
-        .map(|(n, c)| component(input, c, n + 1))
+        .map(|c| component(input, c, position_of(input, c)))
         .collect();
     let affected = |new: &str| -> Vec<Value> {
         shown(input, m.window.components.iter())

@@ -1,5 +1,7 @@
-//! Feeds customers subscribe to: Atom (RFC 4287) for all incidents and per component,
-//! RSS 2.0 for the history, and an iCalendar file of maintenance windows.
+//! Feeds customers subscribe to: Atom (RFC 4287) for all incidents and per component
+//! (with the maintenance windows that touch it), RSS 2.0 for the history, and an
+//! iCalendar file of maintenance windows. None of them reads the build's clock, so a
+//! build with nothing new writes the same bytes.
 
 use anyhow::Context;
 use atom_syndication as atom;
@@ -11,7 +13,7 @@ use serde_json::json;
 use super::model::Input;
 use crate::present::links::incident_url;
 use crate::present::text::{markdown, when};
-use crate::status::{Incident, MaintenanceState};
+use crate::status::{Incident, Maintenance, MaintenanceState};
 
 /// Entries in a feed.
 pub const FEED_LIMIT: usize = 50;
@@ -74,11 +76,16 @@ fn entry_html(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyh
         .context("cannot render the feed-entry template")
 }
 
+/// When an incident last changed: its latest update.
+fn incident_updated(i: &Incident) -> DateTime<Utc> {
+    i.updates.last().map_or(i.opened_at, |u| u.at)
+}
+
 fn entry(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyhow::Result<atom::Entry> {
     let mut e = atom::Entry::default();
     e.set_id(incident_tag(input, i));
     e.set_title(format!("{} ({})", i.title, i.status().label()));
-    e.set_updated(fixed(i.updates.last().map_or(i.opened_at, |u| u.at)));
+    e.set_updated(fixed(incident_updated(i)));
     e.set_published(Some(fixed(i.opened_at)));
     e.set_links(vec![link(
         incident_url(input.config, &i.reference),
@@ -92,11 +99,91 @@ fn entry(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyhow::R
     Ok(e)
 }
 
-/// An Atom feed of the most recent incidents among `incidents` (newest first).
+/// What a maintenance window's entry says (`feed-maintenance.hbs`): its state, when,
+/// what it touches and the operator's words.
+fn maintenance_html(
+    hb: &Handlebars<'static>,
+    input: &Input<'_>,
+    m: &Maintenance,
+) -> anyhow::Result<String> {
+    let tz = input.config.site.timezone;
+    let state = match m.state {
+        MaintenanceState::Scheduled => "Scheduled",
+        MaintenanceState::InProgress => "In progress",
+        MaintenanceState::Completed => "Completed",
+        MaintenanceState::Cancelled => "Cancelled",
+    };
+    let data = json!({
+        "state": state,
+        "starts": when(m.window.starts_at, tz),
+        "ends": when(m.window.ends_at, tz),
+        "affected": names(input, &m.window.components).join(", "),
+        "html": markdown(&m.window.message),
+    });
+    hb.render("feed-maintenance", &data)
+        .context("cannot render the feed-maintenance template")
+}
+
+/// When a window's entry last changed: announced, moved, started, finished.
+fn maintenance_updated(m: &Maintenance) -> DateTime<Utc> {
+    [Some(m.last_revised()), m.started_at, m.completed_at]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(m.scheduled_at)
+}
+
+fn maintenance_entry(
+    hb: &Handlebars<'static>,
+    input: &Input<'_>,
+    m: &Maintenance,
+) -> anyhow::Result<atom::Entry> {
+    let mut e = atom::Entry::default();
+    e.set_id(format!(
+        "tag:{},{}:maintenance/{}",
+        host(input),
+        m.scheduled_at.format("%Y-%m-%d"),
+        m.id
+    ));
+    let state = match m.state {
+        MaintenanceState::Scheduled => "scheduled",
+        MaintenanceState::InProgress => "in progress",
+        MaintenanceState::Completed => "completed",
+        MaintenanceState::Cancelled => "cancelled",
+    };
+    e.set_title(format!("Maintenance: {} ({state})", m.window.title));
+    e.set_updated(fixed(maintenance_updated(m)));
+    e.set_published(Some(fixed(m.scheduled_at)));
+    e.set_links(vec![link(
+        format!("{}/", root_url(input)),
+        "alternate",
+        Some("text/html"),
+    )]);
+    let mut content = atom::Content::default();
+    content.set_content_type(Some("html".to_owned()));
+    content.set_value(Some(maintenance_html(hb, input, m)?));
+    e.set_content(Some(content));
+    Ok(e)
+}
+
+fn names(input: &Input<'_>, ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|c| {
+            input
+                .config
+                .component(c)
+                .map_or_else(|| c.clone(), |x| x.name.clone())
+        })
+        .collect()
+}
+
+/// An Atom feed of the most recent incidents among `incidents` (newest first) and of
+/// the maintenance `windows`, the most recently changed first.
 pub fn atom_feed(
     hb: &Handlebars<'static>,
     input: &Input<'_>,
     incidents: &[&Incident],
+    windows: &[&Maintenance],
     self_path: &str,
     title: &str,
 ) -> anyhow::Result<String> {
@@ -105,9 +192,10 @@ pub fn atom_feed(
     feed.set_title(title.to_owned());
     let updated = incidents
         .iter()
-        .filter_map(|i| i.updates.last().map(|u| u.at).or(Some(i.opened_at)))
+        .map(|i| incident_updated(i))
+        .chain(windows.iter().map(|m| maintenance_updated(m)))
         .max()
-        .or(input.view.updated_at)
+        .or(input.view.started_at)
         .unwrap_or(input.now);
     feed.set_updated(fixed(updated));
     let mut author = atom::Person::default();
@@ -126,11 +214,22 @@ pub fn atom_feed(
             Some("text/html"),
         ),
     ]);
+    // Newest first, incidents and windows together.
+    let mut order: Vec<(DateTime<Utc>, Result<&Incident, &Maintenance>)> = incidents
+        .iter()
+        .take(FEED_LIMIT)
+        .map(|i| (incident_updated(i), Ok(*i)))
+        .chain(windows.iter().map(|m| (maintenance_updated(m), Err(*m))))
+        .collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0));
     feed.set_entries(
-        incidents
-            .iter()
+        order
+            .into_iter()
             .take(FEED_LIMIT)
-            .map(|i| entry(hb, input, i))
+            .map(|(_, x)| match x {
+                Ok(i) => entry(hb, input, i),
+                Err(m) => maintenance_entry(hb, input, m),
+            })
             .collect::<anyhow::Result<Vec<_>>>()?,
     );
     Ok(feed.to_string())
@@ -159,35 +258,50 @@ pub fn rss_feed(
         })
         .collect::<anyhow::Result<_>>()?;
     let mut channel = rss::Channel::default();
+    // Where the feed itself lives, as validators and feed readers ask.
+    let mut atom_ext = rss::extension::atom::AtomExtension::default();
+    atom_ext.set_links(vec![link(
+        format!("{}/history.rss", root_url(input)),
+        "self",
+        Some("application/rss+xml"),
+    )]);
+    channel.set_atom_ext(Some(atom_ext));
     channel.set_title(format!("{}: incident history", input.config.site.title));
     channel.set_link(format!("{}/history.html", root_url(input)));
     channel.set_description(format!(
         "Incidents and their updates, from {}",
         input.config.site.title
     ));
-    channel.set_last_build_date(input.now.to_rfc2822());
+    // The last change the feed shows, not the build's clock.
+    let changed = incidents
+        .iter()
+        .map(|i| incident_updated(i))
+        .max()
+        .or(input.view.started_at)
+        .unwrap_or(input.now);
+    channel.set_last_build_date(changed.to_rfc2822());
     channel.set_items(items);
     Ok(channel.to_string())
 }
 
-/// One VEVENT per maintenance window.
+/// The calendar's `PRODID`: who made it (RFC 5545, 3.7.3).
+fn prodid() -> String {
+    format!("-//forewarn//forewarn {}//EN", env!("CARGO_PKG_VERSION"))
+}
+
+/// One VEVENT per maintenance window. `SEQUENCE` counts the announcement's changes and
+/// `DTSTAMP` is the last of them, so a calendar that imported a window takes a moved or
+/// cancelled one in place of the old.
 pub fn ical(input: &Input<'_>) -> String {
-    let mut cal = icalendar::Calendar::new();
+    let mut cal = icalendar::Calendar::empty();
+    cal.append_property(("VERSION", "2.0"));
+    cal.append_property(("PRODID", prodid().as_str()));
+    cal.append_property(("CALSCALE", "GREGORIAN"));
     cal.name(&format!("{}: planned maintenance", input.config.site.title));
     let mut windows: Vec<_> = input.view.maintenance.values().collect();
     windows.sort_by_key(|m| m.window.starts_at);
     for m in windows {
-        let names: Vec<String> = m
-            .window
-            .components
-            .iter()
-            .map(|c| {
-                input
-                    .config
-                    .component(c)
-                    .map_or_else(|| c.clone(), |x| x.name.clone())
-            })
-            .collect();
+        let names = names(input, &m.window.components);
         let mut e = icalendar::Event::new();
         e.uid(&format!("{}@{}", m.id, host(input)))
             .summary(&format!("Maintenance: {}", m.window.title))
@@ -198,7 +312,9 @@ pub fn ical(input: &Input<'_>) -> String {
             ))
             .starts(m.window.starts_at)
             .ends(m.window.ends_at)
-            .timestamp(m.scheduled_at)
+            .timestamp(m.last_revised())
+            .last_modified(m.last_revised())
+            .sequence(m.revision)
             .url(&format!("{}/", root_url(input)));
         if m.state == MaintenanceState::Cancelled {
             e.status(icalendar::EventStatus::Cancelled);

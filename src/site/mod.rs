@@ -349,7 +349,11 @@ impl Builder {
             .components
             .iter()
             .filter(|c| {
-                all || changes.components.contains(&c.id) || !caches.rows.contains_key(&c.id)
+                all || changes.components.contains(&c.id)
+                    || !caches.rows.contains_key(&c.id)
+                    // Its feed lists the windows that touch it.
+                    || (changes.maintenance
+                        && input.view.maintenance.values().any(|m| m.covers(&c.id)))
             })
             .collect();
         let rendered = render_parallel(&dirty_components, |c| {
@@ -363,10 +367,17 @@ impl Builder {
                 },
             )?;
             let html = page(hb, "component", &page_data)?;
+            let windows: Vec<&crate::status::Maintenance> = input
+                .view
+                .maintenance
+                .values()
+                .filter(|m| m.covers(&c.id))
+                .collect();
             let feed = feeds::atom_feed(
                 hb,
                 input,
                 input.incidents_of(&c.id),
+                &windows,
                 &format!("components/{}.atom", c.id),
                 &format!("{}: {}", config.site.title, c.name),
             )?;
@@ -456,6 +467,7 @@ impl Builder {
                     hb,
                     input,
                     &incidents,
+                    &[],
                     path,
                     &format!("{}: incidents", config.site.title),
                 )?

@@ -32,6 +32,7 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
     builtin!("month", "month.hbs"),
     builtin!("component", "component.hbs"),
     builtin!("feed-entry", "feed-entry.hbs"),
+    builtin!("feed-maintenance", "feed-maintenance.hbs"),
 ];
 
 /// The registry, with the operator's templates where there are some. Values are

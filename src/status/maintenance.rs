@@ -36,11 +36,23 @@ pub struct Maintenance {
     pub completed_at: Option<DateTime<Utc>>,
     /// Reminders sent, as seconds before the start.
     pub reminders_sent: Vec<u64>,
+    /// How many times the announcement changed after it was first made (its window,
+    /// words or components, or a cancellation): a calendar's `SEQUENCE`.
+    #[serde(default)]
+    pub revision: u32,
+    /// When it last changed, or else when it was announced.
+    #[serde(default)]
+    pub revised_at: Option<DateTime<Utc>>,
 }
 
 impl Maintenance {
     pub fn is_active(&self) -> bool {
         self.state == MaintenanceState::InProgress
+    }
+
+    /// When the announcement last changed.
+    pub fn last_revised(&self) -> DateTime<Utc> {
+        self.revised_at.unwrap_or(self.scheduled_at)
     }
 
     pub fn covers(&self, component: &str) -> bool {

@@ -36,6 +36,14 @@ pub struct StatusView {
     /// Sequence number of the last event folded in.
     pub last_seq: u64,
     pub updated_at: Option<DateTime<Utc>>,
+    /// When the journal first named each component (a status change, its visibility, an
+    /// incident or a maintenance window), for the API's `created_at`.
+    #[serde(default)]
+    pub first_seen: BTreeMap<String, DateTime<Utc>>,
+    /// When the journal's first fact was recorded: monitoring began. A component the
+    /// journal never named has been operational since then, as far as it knows.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -56,6 +64,19 @@ impl StatusView {
         view
     }
 
+    /// When a component was first named in the journal, or else when monitoring began.
+    pub fn created_at(&self, component: &str) -> Option<DateTime<Utc>> {
+        self.first_seen.get(component).copied().or(self.started_at)
+    }
+
+    /// When a component's status last changed, or else when it was created.
+    pub fn changed_at(&self, component: &str) -> Option<DateTime<Utc>> {
+        self.components
+            .get(component)
+            .map(|s| s.since)
+            .or_else(|| self.created_at(component))
+    }
+
     /// Fold one more event in.
     pub fn apply(&mut self, record: &Record) {
         self.last_seq = record.seq;
@@ -63,6 +84,12 @@ impl StatusView {
             return;
         }
         self.updated_at = Some(record.at);
+        self.started_at.get_or_insert(record.at);
+        for c in record.event.components() {
+            if !self.first_seen.contains_key(c) {
+                self.first_seen.insert(c.to_owned(), record.at);
+            }
+        }
         match &record.event {
             Event::ComponentStatusChanged {
                 component,
@@ -181,6 +208,8 @@ impl StatusView {
                         started_at: None,
                         completed_at: None,
                         reminders_sent: Vec::new(),
+                        revision: 0,
+                        revised_at: None,
                     },
                 );
             }
@@ -192,6 +221,10 @@ impl StatusView {
                         // A new start is a new announcement: its reminders are due again.
                         m.reminders_sent.clear();
                         m.scheduled_at = record.at;
+                    }
+                    if m.window != *window {
+                        m.revision += 1;
+                        m.revised_at = Some(record.at);
                     }
                     m.window = window.clone();
                 }
@@ -217,6 +250,8 @@ impl StatusView {
                 if let Some(m) = self.maintenance.get_mut(id) {
                     m.state = MaintenanceState::Cancelled;
                     m.completed_at = Some(record.at);
+                    m.revision += 1;
+                    m.revised_at = Some(record.at);
                 }
             }
             _ => {} // subscribers and deliveries: see `is_bookkeeping`

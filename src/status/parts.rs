@@ -19,6 +19,8 @@ pub struct ViewParts {
     pub private: BTreeSet<String>,
     pub last_seq: u64,
     pub updated_at: Option<DateTime<Utc>>,
+    pub first_seen: BTreeMap<String, DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 impl StatusView {
@@ -32,6 +34,8 @@ impl StatusView {
             private: self.private.clone(),
             last_seq: self.last_seq,
             updated_at: self.updated_at,
+            first_seen: self.first_seen.clone(),
+            started_at: self.started_at,
         }
     }
 
@@ -52,6 +56,8 @@ impl StatusView {
             private: parts.private,
             last_seq: parts.last_seq,
             updated_at: parts.updated_at,
+            first_seen: parts.first_seen,
+            started_at: parts.started_at,
         }
     }
 }

@@ -174,6 +174,35 @@ pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
         },
     ));
     events.push((o + TimeDelta::minutes(20), Event::IncidentUpdated { id: "cards".into(), reference: "INC-now-cards".into(), update: upd(o + TimeDelta::minutes(20), IncidentStatus::Identified, "A faulty release; we are **rolling it back**. See [our notes](https://acme.test/notes).") }));
+    // A window announced, moved a day later, then cancelled.
+    let cdn = |starts_at: DateTime<Utc>| MaintenanceWindow {
+        title: "CDN switch".into(),
+        components: vec!["c2".into()],
+        starts_at,
+        ends_at: starts_at + TimeDelta::hours(1),
+        message: "Pages may load slowly for a few minutes & images a little longer.".into(),
+    };
+    let first_start = now + TimeDelta::days(5);
+    events.push((
+        now - TimeDelta::minutes(25),
+        Event::MaintenanceScheduled {
+            id: "cdn-switch".into(),
+            window: cdn(first_start),
+        },
+    ));
+    events.push((
+        now - TimeDelta::minutes(15),
+        Event::MaintenanceChanged {
+            id: "cdn-switch".into(),
+            window: cdn(first_start + TimeDelta::days(1)),
+        },
+    ));
+    events.push((
+        now - TimeDelta::minutes(5),
+        Event::MaintenanceCancelled {
+            id: "cdn-switch".into(),
+        },
+    ));
     // Planned maintenance.
     events.push((
         now,
