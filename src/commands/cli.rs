@@ -125,11 +125,12 @@ pub enum Command {
             long,
             default_value = "standard",
             requires = "webhook",
-            value_parser = PossibleValuesParser::new(["standard", "slack", "discord", "teams"])
+            value_parser = PossibleValuesParser::new(["standard", "slack", "discord", "teams", "statuspage"])
                 .try_map(|s| s.parse::<WebhookFormat>())
         )]
         format: WebhookFormat,
-        /// The environment variable holding the webhook's whsec_ secret (standard format).
+        /// The environment variable holding the webhook's whsec_ secret (standard format;
+        /// optional for statuspage, which is then signed too).
         #[arg(long, requires = "webhook")]
         secret_env: Option<String>,
     },

@@ -74,7 +74,7 @@ pub async fn test(
         } => {
             let url = values_http_url(url).map_err(|e| anyhow!("--webhook: {e}"))?;
             let secret = match (format, secret_env) {
-                (WebhookFormat::Standard, Some(var)) => {
+                (WebhookFormat::Standard | WebhookFormat::Statuspage, Some(var)) => {
                     let v = std::env::var(var).map_err(|_| {
                         anyhow!("--secret-env: environment variable {var} is not set")
                     })?;
@@ -91,6 +91,7 @@ pub async fn test(
                 _ => None,
             };
             let key = crate::config::subscribers::webhook_key(&url);
+            let unsubscribe_url = unsubscribe_url(&config, &Keys::load(state_dir)?, &key);
             (
                 key,
                 Route::Webhook {
@@ -98,6 +99,7 @@ pub async fn test(
                     channel: crate::vocab::Channel::of(Medium::Webhook, Some(*format)),
                     secret,
                     operator: false,
+                    unsubscribe_url,
                 },
             )
         }
@@ -198,6 +200,7 @@ pub fn preview(
         operator: false,
     };
     let composed = Composed {
+        page_status: None,
         seq: view.last_seq,
         at: update.at,
         kind,

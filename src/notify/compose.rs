@@ -40,6 +40,10 @@ pub struct Composed {
     pub data: Value,
     /// The same for operators, when it shows them more (components kept from customers).
     pub operator_data: Option<Value>,
+    /// The worst status of the public components right after the event: the page's
+    /// indicator at that moment (Statuspage's webhooks carry it).
+    #[serde(default)]
+    pub page_status: Option<ComponentStatus>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -151,6 +155,7 @@ pub fn confirmation(record: &Record) -> Option<Composed> {
         return None;
     };
     Some(Composed {
+        page_status: None,
         seq: record.seq,
         at: record.at,
         kind: "subscriber.pending",
@@ -259,6 +264,20 @@ fn data_for_both(
 
 /// The notice an event makes, if subscribers hear of it. `view` has the event applied.
 pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Composed> {
+    let mut composed = compose_event(config, view, record)?;
+    composed.page_status = Some(
+        view.worst_of(
+            config
+                .components
+                .iter()
+                .filter(|c| view.is_public(&c.id))
+                .map(|c| c.id.as_str()),
+        ),
+    );
+    Some(composed)
+}
+
+fn compose_event(config: &Config, view: &StatusView, record: &Record) -> Option<Composed> {
     let ctx = || api::Ctx {
         config,
         view,
@@ -300,6 +319,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             ctx(),
         );
         Some(Composed {
+            page_status: None,
             seq: record.seq,
             at: record.at,
             kind,
@@ -325,6 +345,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             ctx(),
         );
         Some(Composed {
+            page_status: None,
             seq: record.seq,
             at: record.at,
             kind,
@@ -387,6 +408,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
                 front.clone()
             };
             Some(Composed {
+                page_status: None,
                 seq: record.seq,
                 at: record.at,
                 kind: "component.status_changed",
@@ -394,7 +416,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
                 components: vec![component.clone()],
                 hidden,
                 data: json!({
-                    "component": api::component(&ctx(), component, 1),
+                    "component": api::component(&ctx(), component, api::position_of(&ctx(), component)),
                     "old_status": from.as_str(),
                     "new_status": to.as_str(),
                     "incident": incident.as_ref().and_then(|i| view.incidents.get(i)).map(|i| i.reference.clone()),
@@ -411,6 +433,7 @@ pub fn compose(config: &Config, view: &StatusView, record: &Record) -> Option<Co
             incident,
             message,
         } => Some(Composed {
+            page_status: None,
             seq: record.seq,
             at: record.at,
             kind: "operator.alert",
@@ -483,6 +506,7 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
     let mut test_incident = api::incident(&ctx, &incident);
     test_incident["shortlink"] = json!(front);
     Composed {
+        page_status: None,
         seq: 0,
         at: now,
         kind: "incident.opened",

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::audience::{Audience, sync_events};
 use super::channels::email::{self, Recipient, Templates};
-use super::channels::{self, standard};
+use super::channels::{self, standard, statuspage};
 use super::notice::Reader;
 use super::outbox::{Attempted, Delivery, Outbox};
 use super::send::Senders;
@@ -41,9 +41,11 @@ pub enum Route {
     Webhook {
         url: reqwest::Url,
         channel: Channel,
-        /// `whsec_…` (standard format).
+        /// `whsec_…` (standard format, and statuspage when one is set).
         secret: Option<String>,
         operator: bool,
+        /// The subscriber's one-click way out (Statuspage's `meta.unsubscribe`).
+        unsubscribe_url: String,
     },
     /// The confirmation email of a sign-up.
     Confirm { address: String, url: String },
@@ -229,12 +231,18 @@ impl Notifier {
                 ),
             });
         }
+        let unsubscribe_url = format!(
+            "{}/unsubscribe/{}",
+            config.front_url(),
+            self.keys.unsubscribe_token(&d.subscriber)
+        );
         match self.subscribers.get(&d.subscriber).map(|s| &s.target) {
             Some(Target::Webhook(w)) => Ok(Route::Webhook {
                 url: w.url.clone(),
                 channel: Channel::of(Medium::Webhook, Some(w.format)),
                 secret: w.key.as_ref().map(|k| k.0.clone()),
                 operator: member.record.is_operator(),
+                unsubscribe_url,
             }),
             // Registered through the API: its address is in the journal, its secret is
             // derived from forewarn's key.
@@ -254,6 +262,7 @@ impl Notifier {
                     secret: (format == WebhookFormat::Standard)
                         .then(|| self.keys.webhook_secret(&d.subscriber)),
                     operator: member.record.is_operator(),
+                    unsubscribe_url,
                 })
             }
             _ => Err(Attempted::Failed {
@@ -348,9 +357,40 @@ impl Job {
             }
             Route::Webhook {
                 url,
+                channel: Channel::Statuspage,
+                secret,
+                operator,
+                unsubscribe_url,
+            } => {
+                let Some(body) =
+                    statuspage::body(&self.config, composed, *operator, unsubscribe_url)
+                else {
+                    return Attempted::Delivered; // no such webhook at Statuspage (never queued)
+                };
+                // Unsigned, as Statuspage sends them, unless the entry has a secret.
+                let Some(secret) = secret else {
+                    return self.senders.post(url, body, &[]).await;
+                };
+                let ts = Utc::now().timestamp();
+                let Ok(signature) = standard::sign(secret, &d.id, ts, &body) else {
+                    return Attempted::Failed {
+                        error: "the webhook's signing secret is invalid".into(),
+                        retry_after: None,
+                    };
+                };
+                let headers = [
+                    ("webhook-id", d.id.clone()),
+                    ("webhook-timestamp", ts.to_string()),
+                    ("webhook-signature", signature),
+                ];
+                self.senders.post(url, body, &headers).await
+            }
+            Route::Webhook {
+                url,
                 channel: Channel::Standard,
                 secret,
                 operator,
+                ..
             } => {
                 let body = standard::body(composed, *operator);
                 let ts = Utc::now().timestamp();

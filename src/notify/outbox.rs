@@ -274,7 +274,14 @@ impl Outbox {
                 let composed = Arc::new(composed);
                 let for_customers = composed.for_customers();
                 for (key, member) in audience.interested(&composed.components) {
-                    let machine = member.record.reached_by() == Channel::Standard;
+                    let channel = member.record.reached_by();
+                    let machine = channel.is_machine();
+                    // Statuspage's webhooks have no shape for operator alerts.
+                    if channel == Channel::Statuspage
+                        && matches!(composed.what, super::compose::What::Alert { .. })
+                    {
+                        continue;
+                    }
                     if !(composed.for_people() || machine) {
                         continue;
                     }

@@ -16,7 +16,12 @@ pub const LIST_LIMIT: usize = 50;
 
 /// A stable page id from the site's address.
 pub fn page_id(input: &Ctx<'_>) -> String {
-    let host = input.config.site.base_url.host_str().unwrap_or("status");
+    page_id_of(input.config)
+}
+
+/// The page id of this configuration's site.
+pub fn page_id_of(config: &Config) -> String {
+    let host = config.site.base_url.host_str().unwrap_or("status");
     host.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
@@ -37,14 +42,19 @@ pub fn status(input: &Ctx<'_>) -> Value {
     let worst = input
         .view
         .worst_of(input.config.components.iter().map(|c| c.id.as_str()));
-    let (indicator, description) = match worst {
+    let (indicator, description) = indicator(worst);
+    json!({ "indicator": indicator, "description": description })
+}
+
+/// Statuspage's page indicator and its words for the worst component status.
+pub fn indicator(worst: ComponentStatus) -> (&'static str, &'static str) {
+    match worst {
         ComponentStatus::Operational => ("none", "All Systems Operational"),
         ComponentStatus::UnderMaintenance => ("none", "Maintenance In Progress"),
         ComponentStatus::DegradedPerformance => ("minor", "Degraded Performance"),
         ComponentStatus::PartialOutage => ("major", "Partial System Outage"),
         ComponentStatus::MajorOutage => ("critical", "Major System Outage"),
-    };
-    json!({ "indicator": indicator, "description": description })
+    }
 }
 
 fn group_id(name: &str) -> String {
@@ -146,7 +156,7 @@ fn shown<'a>(
 }
 
 /// Where a component stands on the page (1 for the first), as in `components.json`.
-fn position_of(input: &Ctx<'_>, id: &str) -> usize {
+pub fn position_of(input: &Ctx<'_>, id: &str) -> usize {
     input
         .config
         .components
@@ -299,7 +309,13 @@ pub fn maintenance(input: &Ctx<'_>, m: &Maintenance) -> Value {
         "name": m.window.title,
         "status": status,
         "created_at": iso(m.scheduled_at),
-        "updated_at": iso(m.completed_at.or(m.started_at).unwrap_or(m.scheduled_at)),
+        "updated_at": iso(
+            [m.completed_at, m.started_at, Some(m.last_revised())]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(m.scheduled_at)
+        ),
         "monitoring_at": null,
         "resolved_at": m.completed_at.map(iso),
         "impact": "maintenance",

@@ -221,7 +221,7 @@ pub fn atom_feed(
         .map(|i| (incident_updated(i), Ok(*i)))
         .chain(windows.iter().map(|m| (maintenance_updated(m), Err(*m))))
         .collect();
-    order.sort_by(|a, b| b.0.cmp(&a.0));
+    order.sort_by_key(|x| std::cmp::Reverse(x.0));
     feed.set_entries(
         order
             .into_iter()

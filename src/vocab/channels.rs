@@ -30,6 +30,8 @@ pub enum WebhookFormat {
     Slack,
     Discord,
     Teams,
+    /// Atlassian Statuspage's webhook body, for receivers built for it.
+    Statuspage,
 }
 
 impl WebhookFormat {
@@ -39,6 +41,7 @@ impl WebhookFormat {
             WebhookFormat::Slack => "slack",
             WebhookFormat::Discord => "discord",
             WebhookFormat::Teams => "teams",
+            WebhookFormat::Statuspage => "statuspage",
         }
     }
 }
@@ -51,8 +54,9 @@ impl std::str::FromStr for WebhookFormat {
             "slack" => Ok(WebhookFormat::Slack),
             "discord" => Ok(WebhookFormat::Discord),
             "teams" => Ok(WebhookFormat::Teams),
+            "statuspage" => Ok(WebhookFormat::Statuspage),
             other => Err(format!(
-                "\"{other}\" is not a webhook format (use \"standard\", \"slack\", \"discord\" or \"teams\")"
+                "\"{other}\" is not a webhook format (use \"standard\", \"slack\", \"discord\", \"teams\" or \"statuspage\")"
             )),
         }
     }
@@ -76,6 +80,8 @@ pub enum Channel {
     Slack,
     Discord,
     Teams,
+    /// Statuspage's webhook body; signed as Standard Webhooks when it has a secret.
+    Statuspage,
 }
 
 impl Channel {
@@ -88,6 +94,7 @@ impl Channel {
             (Medium::Webhook, WebhookFormat::Slack) => Channel::Slack,
             (Medium::Webhook, WebhookFormat::Discord) => Channel::Discord,
             (Medium::Webhook, WebhookFormat::Teams) => Channel::Teams,
+            (Medium::Webhook, WebhookFormat::Statuspage) => Channel::Statuspage,
         }
     }
 
@@ -99,6 +106,13 @@ impl Channel {
             Channel::Slack => "slack",
             Channel::Discord => "discord",
             Channel::Teams => "teams",
+            Channel::Statuspage => "statuspage",
         }
+    }
+
+    /// Receivers that take every event as data (status changes too), not notices for
+    /// people.
+    pub fn is_machine(self) -> bool {
+        matches!(self, Channel::Standard | Channel::Statuspage)
     }
 }

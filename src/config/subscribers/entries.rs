@@ -170,7 +170,7 @@ pub(super) fn webhook(
             );
             None
         }
-        (Some(WebhookFormat::Standard), Some(var)) => {
+        (Some(WebhookFormat::Standard | WebhookFormat::Statuspage), Some(var)) => {
             match values::env_value(ctx, var.get_ref()).and_then(|v| {
                 decode_secret(&v)
                     .map(|_| Secret(v))
@@ -189,7 +189,7 @@ pub(super) fn webhook(
                 var.span(),
                 "secret_env",
                 &format!(
-                    "is only used with format = \"standard\"; {} webhooks are not signed (their address is the secret: use url_env)",
+                    "is only used with format = \"standard\" or \"statuspage\"; {} webhooks are not signed (their address is the secret: use url_env)",
                     f.as_str()
                 ),
             );

@@ -1,5 +1,6 @@
 //! One file per way a notice goes out ([`Channel`]): `email` (lettre messages from the
-//! templates), `standard` (Standard Webhooks, signed), `slack`, `discord` and `teams`
+//! templates), `standard` (Standard Webhooks, signed), `statuspage` (Atlassian
+//! Statuspage's webhook body), `slack`, `discord` and `teams`
 //! (their incoming webhooks' shapes, with what they share in `chat`). Each renders; the
 //! attempts themselves are made by `notify::send`.
 
@@ -8,6 +9,7 @@ pub mod discord;
 pub mod email;
 pub mod slack;
 pub mod standard;
+pub mod statuspage;
 pub mod teams;
 
 use serde_json::Value;
@@ -22,6 +24,6 @@ pub fn chat_body(channel: Channel, notice: &Notice) -> Option<Value> {
         Channel::Slack => Some(slack::body(notice)),
         Channel::Discord => Some(discord::body(notice)),
         Channel::Teams => Some(teams::body(notice)),
-        Channel::Email | Channel::Standard => None,
+        Channel::Email | Channel::Standard | Channel::Statuspage => None,
     }
 }
