@@ -398,6 +398,31 @@ impl Builder {
                 format!("badges/{}.json", c.id),
                 badges::shields(&c.name, status).into_bytes(),
             );
+            let tz = config.site.timezone;
+            let passed = |days| uptime::passed(&c.id, input.stats, input.now, tz, days);
+            for (name, figure) in [
+                ("uptime-24h", badges::uptime("24h", passed(0))),
+                ("uptime-7d", badges::uptime("7d", passed(7))),
+                ("uptime-30d", badges::uptime("30d", passed(30))),
+                ("uptime-90d", badges::uptime("90d", passed(90))),
+                (
+                    "response-time",
+                    badges::response_time(uptime::typical_response_ms(
+                        &c.id,
+                        input.stats,
+                        input.now,
+                    )),
+                ),
+            ] {
+                out.insert(
+                    format!("badges/{}/{name}.svg", c.id),
+                    figure.svg().into_bytes(),
+                );
+                out.insert(
+                    format!("badges/{}/{name}.json", c.id),
+                    figure.shields().into_bytes(),
+                );
+            }
         }
         caches.rows.retain(|id, _| config.component(id).is_some());
 

@@ -41,6 +41,8 @@ pub struct Stats {
     pub days: HashMap<String, BTreeMap<NaiveDate, DayStats>>,
     /// Median response time per hour, oldest first.
     pub latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
+    /// The last 24 hours (the hour in progress included), summed.
+    pub last_day: HashMap<String, DayStats>,
 }
 
 /// What one rollup file contributes: its rows summed per component and local day, and
@@ -49,6 +51,8 @@ pub struct Stats {
 struct Partial {
     days: HashMap<String, BTreeMap<NaiveDate, DayStats>>,
     latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
+    /// Each hour's sums, while the hour is among the last 24 (see `Partial::forget`).
+    hours: HashMap<String, Vec<(DateTime<Utc>, DayStats)>>,
 }
 
 impl Partial {
@@ -74,6 +78,14 @@ impl Partial {
             d.checks += r.checks;
             d.failures += r.failures;
             d.maintenance += r.maintenance;
+            p.hours.entry(r.component.clone()).or_default().push((
+                r.hour,
+                DayStats {
+                    checks: r.checks,
+                    failures: r.failures,
+                    maintenance: r.maintenance,
+                },
+            ));
             if r.checks > r.maintenance {
                 p.latency
                     .entry(r.component)
@@ -83,6 +95,19 @@ impl Partial {
         }
         p
     }
+
+    /// Let go of the hours before `from`: they only grow older.
+    fn forget(&mut self, from: DateTime<Utc>) {
+        self.hours.retain(|_, v| {
+            v.retain(|(h, _)| *h >= from);
+            !v.is_empty()
+        });
+    }
+}
+
+/// The first hour of the last 24, the one in progress included.
+fn last_day_from(now: DateTime<Utc>) -> DateTime<Utc> {
+    rollup::hour_of(now) - TimeDelta::hours(23)
 }
 
 /// Rollup parts summed up, each kept while unchanged on disk, so a rebuild re-reads
@@ -136,6 +161,9 @@ impl StatsCache {
                 open = Partial::of(part.read(), tz);
             }
         }
+        for p in keep.values_mut() {
+            p.forget(last_day_from(now));
+        }
         self.parts = keep;
         let mut summed: Vec<&Partial> =
             sources.0.iter().filter_map(|p| self.parts.get(p)).collect();
@@ -150,8 +178,17 @@ impl StatsCache {
 
 fn merge(parts: &[&Partial], now: DateTime<Utc>) -> Stats {
     let spark_from = now - TimeDelta::hours(SPARK_HOURS);
+    let day_from = last_day_from(now);
     let mut stats = Stats::default();
     for p in parts {
+        for (c, hours) in &p.hours {
+            for (_, h) in hours.iter().filter(|(at, _)| *at >= day_from && *at <= now) {
+                let e = stats.last_day.entry(c.clone()).or_default();
+                e.checks += h.checks;
+                e.failures += h.failures;
+                e.maintenance += h.maintenance;
+            }
+        }
         for (c, days) in &p.days {
             let into = stats.days.entry(c.clone()).or_default();
             for (date, d) in days {
@@ -320,6 +357,50 @@ pub fn runs(cells: &[Cell]) -> Vec<Run> {
             run
         })
         .collect()
+}
+
+/// Checks passed and counted over the last `days` local days (today included), or over
+/// the last 24 hours when `days` is 0; None when nothing was checked.
+pub fn passed(
+    component: &str,
+    stats: &Stats,
+    now: DateTime<Utc>,
+    tz: Tz,
+    days: u64,
+) -> Option<(u64, u64)> {
+    let (up, counted) = if days == 0 {
+        let d = stats.last_day.get(component)?;
+        (u64::from(d.up()), u64::from(d.counted()))
+    } else {
+        let today = now.with_timezone(&tz).date_naive();
+        let first = today - Days::new(days - 1);
+        stats
+            .days
+            .get(component)?
+            .range(first..=today)
+            .map(|(_, d)| (u64::from(d.up()), u64::from(d.counted())))
+            .fold((0, 0), |(u, c), (du, dc)| (u + du, c + dc))
+    };
+    (counted > 0).then_some((up, counted))
+}
+
+/// The median of the hourly median response times of the last 24 hours, in ms.
+pub fn typical_response_ms(component: &str, stats: &Stats, now: DateTime<Utc>) -> Option<u32> {
+    let from = last_day_from(now);
+    let mut v: Vec<u32> = stats
+        .latency
+        .get(component)?
+        .iter()
+        .filter(|(h, _)| *h >= from)
+        .map(|(_, ms)| *ms)
+        .collect();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
+/// A share of checks passed as people read it: "99.98%", never rounded up to 100%.
+pub fn percent_text(up: u64, of: u64) -> String {
+    percent_u64(up, of)
 }
 
 /// Share of checks passed over the last 90 local days that have data, as text ("99.98%",
