@@ -123,6 +123,9 @@ fn percentile(sorted: &[u32], p: usize) -> u32 {
 struct Snapshot {
     open: BTreeMap<String, Accum>,
     last: BTreeMap<String, LastSample>,
+    /// When each heartbeat check's job last reported (a beat or a failure).
+    #[serde(default)]
+    reports: BTreeMap<String, DateTime<Utc>>,
 }
 
 pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -256,6 +259,18 @@ impl Rollups {
     pub fn last_samples(&self) -> &BTreeMap<String, LastSample> {
         &self.snapshot.last
     }
+
+    /// A heartbeat check's job reported at `at`; saved at once, so a restart counts
+    /// its next period from here.
+    pub fn note_report(&mut self, component: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+        self.snapshot.reports.insert(component.to_owned(), at);
+        self.write_snapshot()
+    }
+
+    /// When each heartbeat check's job last reported.
+    pub fn reports(&self) -> &BTreeMap<String, DateTime<Utc>> {
+        &self.snapshot.reports
+    }
 }
 
 fn read_snapshot(dir: &Path) -> Snapshot {
@@ -339,6 +354,12 @@ pub fn parts(state_dir: &Path, first: NaiveDate, last: NaiveDate) -> Vec<Part> {
 /// Each component's last sample, as saved by the running (or last) daemon.
 pub fn last_samples(state_dir: &Path) -> BTreeMap<String, LastSample> {
     read_snapshot(&state_dir.join(ROLLUP_DIR)).last
+}
+
+/// When each heartbeat check's job last reported, as saved by the running (or last)
+/// daemon.
+pub fn last_reports(state_dir: &Path) -> BTreeMap<String, DateTime<Utc>> {
+    read_snapshot(&state_dir.join(ROLLUP_DIR)).reports
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 
+use super::heartbeat;
 use super::incident::{self, IncidentAction};
 use super::maintenance::{self, MaintenanceAction};
 use super::notify::{self, Channel, TestTarget};
@@ -87,6 +88,11 @@ pub enum Command {
         /// The built site to serve (default: [site] out_dir, or site/).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Print the addresses a job reports to for a heartbeat check (kind = "heartbeat").
+    HeartbeatUrl {
+        /// The component's id.
+        component: String,
     },
     /// Show the current status recorded in the journal.
     Status {
@@ -200,6 +206,10 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
         }
         Command::Status { json } => {
             print!("{}", status::run(&cli.config, &state, json)?);
+            Ok(Exit::Success)
+        }
+        Command::HeartbeatUrl { component } => {
+            print!("{}", heartbeat::url(&cli.config, &state, &component)?);
             Ok(Exit::Success)
         }
         Command::Serve { listen, out } => {

@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod cli;
 mod edit;
+pub mod heartbeat;
 pub mod incident;
 pub mod init;
 pub mod maintenance;

@@ -51,6 +51,9 @@ pub async fn round(config: &Config, only: &[String]) -> anyhow::Result<Vec<Probe
         if !only.is_empty() && !only.contains(&c.id) {
             continue;
         }
+        if is_heartbeat(c) {
+            continue; // its job reports to the daemon; nothing to probe
+        }
         // A task is started only when it may run, so a round of many checks holds
         // at most `max_concurrency` probes in memory.
         let permit = limit
@@ -72,6 +75,10 @@ pub async fn round(config: &Config, only: &[String]) -> anyhow::Result<Vec<Probe
     }
     results.sort_by_key(|(i, _)| *i);
     Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+fn is_heartbeat(c: &crate::config::Component) -> bool {
+    matches!(c.check.target, crate::config::Target::Heartbeat(_))
 }
 
 pub async fn run(
@@ -113,8 +120,18 @@ pub async fn run(
             ]
         })
         .collect();
-    Ok((
-        table::render(&["COMPONENT", "OUTCOME", "LATENCY", "REASON"], &rows),
-        exit,
-    ))
+    let mut text = table::render(&["COMPONENT", "OUTCOME", "LATENCY", "REASON"], &rows);
+    let heartbeats: Vec<&str> = config
+        .components
+        .iter()
+        .filter(|c| is_heartbeat(c) && (only.is_empty() || only.contains(&c.id)))
+        .map(|c| c.id.as_str())
+        .collect();
+    if !heartbeats.is_empty() {
+        text.push_str(&format!(
+            "Not probed (their jobs report to forewarn run; see forewarn status): {}\n",
+            heartbeats.join(", ")
+        ));
+    }
+    Ok((text, exit))
 }

@@ -42,12 +42,18 @@ pub(super) const HTTP_KEYS: &[&str] = &[
 const TCP_KEYS: &[&str] = &["address"];
 const TLS_KEYS: &[&str] = &["address", "server_name", "warn_days", "verify", "ca_file"];
 const DNS_KEYS: &[&str] = &["name", "record", "expect", "server"];
+const HEARTBEAT_KEYS: &[&str] = &["expect_every", "grace"];
 const KINDS: &[(&str, &[&str])] = &[
     ("http", HTTP_KEYS),
     ("tcp", TCP_KEYS),
     ("tls", TLS_KEYS),
     ("dns", DNS_KEYS),
+    ("heartbeat", HEARTBEAT_KEYS),
 ];
+/// A heartbeat's grace unless `grace` says otherwise.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
+/// The longest period a heartbeat may promise: a monthly job.
+const MAX_EXPECT_EVERY: Duration = Duration::from_secs(32 * 24 * 3600);
 
 /// A component, with the span of its id (for duplicate-id errors).
 pub(super) fn component(
@@ -133,6 +139,9 @@ fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check>
             None
         }
     };
+    if kind.as_deref() == Some("heartbeat") {
+        return heartbeat(t, rep);
+    }
     let when = when(&mut t, rep);
     let interval = when.as_ref().and_then(|w| match w {
         When::Every(d) => Some(*d),
@@ -212,6 +221,110 @@ fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check>
         timeout,
         fail_after: fail_after.unwrap_or(DEFAULT_FAIL_AFTER),
         recover_after: recover_after.unwrap_or(DEFAULT_RECOVER_AFTER),
+        severity: severity?,
+    })
+}
+
+/// `kind = "heartbeat"`: nothing is probed; a job reports to forewarn at least every
+/// `expect_every`, with `grace` to spare. `fail_after` counts missed periods (default 1),
+/// and one report recovers (`recover_after`, default 1).
+fn heartbeat(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Check> {
+    for key in ["every", "schedule", "timeout"] {
+        if let Some(span) = t.raw(key).map(|v| v.span()) {
+            t.error(
+                rep,
+                span,
+                key,
+                "a heartbeat check is not probed: its job reports to forewarn; say how often with expect_every",
+            );
+        }
+    }
+    let every = match duration_key(&mut t, rep, "expect_every") {
+        Some(e) if *e.get_ref() < MIN_INTERVAL => {
+            t.error(
+                rep,
+                e.span(),
+                "expect_every",
+                &format!(
+                    "{} is too often (the minimum is {})",
+                    show_duration(*e.get_ref()),
+                    show_duration(MIN_INTERVAL)
+                ),
+            );
+            None
+        }
+        Some(e) if *e.get_ref() > MAX_EXPECT_EVERY => {
+            t.error(
+                rep,
+                e.span(),
+                "expect_every",
+                &format!(
+                    "{} is too rare (the maximum is {})",
+                    show_duration(*e.get_ref()),
+                    show_duration(MAX_EXPECT_EVERY)
+                ),
+            );
+            None
+        }
+        Some(e) => Some(e.into_inner()),
+        None => {
+            if !t.has("expect_every") {
+                t.missing(
+                    rep,
+                    "expect_every",
+                    "how often the job reports, such as \"5m\" or \"1d\"",
+                );
+            }
+            None
+        }
+    };
+    let grace = if t.has("grace") {
+        duration_key(&mut t, rep, "grace").map(|g| g.into_inner())
+    } else {
+        Some(DEFAULT_GRACE)
+    };
+    let fail_after = t
+        .integer(rep, "fail_after", 1..=100)
+        .map_or(1, |n| n.into_inner() as u32);
+    let recover_after = t
+        .integer(rep, "recover_after", 1..=100)
+        .map_or(1, |n| n.into_inner() as u32);
+    let severity = match t.string(rep, "severity") {
+        None => Some(ComponentStatus::MajorOutage),
+        Some(s) => match s.get_ref().as_str() {
+            "partial_outage" => Some(ComponentStatus::PartialOutage),
+            "major_outage" => Some(ComponentStatus::MajorOutage),
+            other => {
+                t.error(
+                    rep,
+                    s.span(),
+                    "severity",
+                    &format!("\"{other}\" is not an outage severity (use \"partial_outage\" or \"major_outage\")"),
+                );
+                None
+            }
+        },
+    };
+    let own: Vec<&str> = ["kind", "fail_after", "recover_after", "severity"]
+        .into_iter()
+        .chain(HEARTBEAT_KEYS.iter().copied())
+        .collect();
+    t.finish(rep, &own, &|key| {
+        KINDS
+            .iter()
+            .find(|(_, keys)| keys.contains(&key))
+            .map(|(k, _)| format!("\"{key}\" is used by {k} checks, but this is a heartbeat check"))
+    });
+    let (every, grace) = (every?, grace?);
+    Some(Check {
+        target: Target::Heartbeat(HeartbeatTarget {
+            expect_every: every,
+            grace,
+        }),
+        when: When::Every(every),
+        timeout: DEFAULT_TIMEOUT.min(every),
+        fail_after,
+        recover_after,
         severity: severity?,
     })
 }

@@ -33,7 +33,7 @@ pub use email::{EmailSettings, NotifySettings};
 use reader::Table;
 pub use serve::{FrontLimits, ServeSettings};
 pub use subscribers::Subscribers;
-pub use values::http_url;
+pub use values::{http_url, show_duration};
 pub use wording::{Promises, Wording};
 
 use crate::vocab::ComponentStatus;
@@ -161,6 +161,15 @@ pub enum Target {
     Tcp(TcpTarget),
     Tls(TlsTarget),
     Dns(DnsTarget),
+    /// Nothing is probed: a job reports (`/heartbeat/<token>`).
+    Heartbeat(HeartbeatTarget),
+}
+
+/// A job that reports to forewarn at least every `expect_every`, with `grace` to spare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatTarget {
+    pub expect_every: Duration,
+    pub grace: Duration,
 }
 
 impl Target {
@@ -170,6 +179,7 @@ impl Target {
             Target::Tcp(_) => "tcp",
             Target::Tls(_) => "tls",
             Target::Dns(_) => "dns",
+            Target::Heartbeat(_) => "heartbeat",
         }
     }
 
@@ -186,6 +196,11 @@ impl Target {
             Target::Tcp(t) => format!("tcp {}:{}", t.host, t.port),
             Target::Tls(t) => format!("tls {}:{}", t.host, t.port),
             Target::Dns(d) => format!("dns {}", d.name),
+            Target::Heartbeat(h) => format!(
+                "heartbeat every {} (grace {})",
+                values::show_duration(h.expect_every),
+                values::show_duration(h.grace)
+            ),
         }
     }
 }

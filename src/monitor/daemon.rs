@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 mod alerting;
 mod delivering;
 mod front;
+mod heartbeats;
 mod probing;
 mod publishing;
 mod reading;
@@ -137,6 +138,9 @@ struct Probing {
     /// Checks that could not run since the last log line about it, and when that was.
     not_run: (u64, Option<std::time::Instant>),
     metrics: super::metrics::Metrics,
+    /// Heartbeat checks, and the token in each one's address.
+    heartbeats: super::heartbeat::Heartbeats,
+    heartbeat_tokens: HashMap<String, String>,
 }
 
 /// A daemon that holds the journal's lock, has replayed it and recorded what the
@@ -233,6 +237,8 @@ pub fn prepare(
             rollups,
             not_run: (0, None),
             metrics: Default::default(),
+            heartbeats: Default::default(),
+            heartbeat_tokens: HashMap::new(),
         },
     };
     daemon.sync_trackers();
@@ -321,6 +327,7 @@ impl Prepared {
 
         loop {
             let notify_due = daemon.notifier.next_due();
+            let heartbeat_due = daemon.probing.heartbeats.next_deadline();
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
@@ -341,6 +348,7 @@ impl Prepared {
                 Some(ask) = asks.recv() => daemon.answer(ask),
                 Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
                 _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
+                _ = sleep_until_utc(heartbeat_due) => daemon.heartbeats_due(Utc::now()),
                 _ = clock.tick() => {
                     if !daemon.ledger.waiting.is_empty() {
                         daemon.record_waiting();

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod daemon;
 pub mod declared;
+pub mod heartbeat;
 pub mod incidents;
 pub mod maintenance;
 pub mod metrics;

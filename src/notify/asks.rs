@@ -21,6 +21,13 @@ pub enum Ask {
     },
     /// Can the daemon record events now?
     Ready { reply: oneshot::Sender<bool> },
+    /// A job reports to its heartbeat check (`fail`: it failed). The component's name
+    /// when the token is one.
+    Heartbeat {
+        token: String,
+        fail: bool,
+        reply: oneshot::Sender<Option<String>>,
+    },
     /// A subscriber's choices, from their (unsubscribe) token; with `set`, change the
     /// components they hear about (empty: everything).
     Manage {
@@ -54,7 +61,9 @@ impl Ask {
     /// The asker stopped waiting (it timed out and answered the visitor already).
     pub fn abandoned(&self) -> bool {
         match self {
-            Ask::Lookup { reply, .. } | Ask::Unsubscribe { reply, .. } => reply.is_closed(),
+            Ask::Lookup { reply, .. }
+            | Ask::Unsubscribe { reply, .. }
+            | Ask::Heartbeat { reply, .. } => reply.is_closed(),
             Ask::Ready { reply } => reply.is_closed(),
             Ask::Subscribe { reply, .. } => reply.is_closed(),
             Ask::Confirm { reply, .. } => reply.is_closed(),

@@ -105,6 +105,12 @@ impl Keys {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&out[..18])
     }
 
+    /// The token in a heartbeat check's address (`/heartbeat/<token>`): derived from the
+    /// component's id, so it is never stored and stays the same across restarts.
+    pub fn heartbeat_token(&self, component: &str) -> String {
+        self.mac("heartbeat", component)
+    }
+
     /// The Standard Webhooks secret of a webhook registered through the API: derived,
     /// so it is never stored; shown once, when the webhook is registered.
     pub fn webhook_secret(&self, key: &str) -> String {

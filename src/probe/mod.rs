@@ -125,6 +125,11 @@ impl Prober {
                 Target::Tcp(t) => (tcp::probe(t).await, None),
                 Target::Tls(t) => self.tls.probe(t).await,
                 Target::Dns(d) => (self.dns.probe(d, check.timeout).await, None),
+                // Its job reports to the daemon; there is nothing to look at from here.
+                Target::Heartbeat(_) => (
+                    Outcome::Unknown("a heartbeat check waits for its job to report".into()),
+                    None,
+                ),
             }
         };
         let (outcome, certificate) = match tokio::time::timeout(check.timeout, run).await {

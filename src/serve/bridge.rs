@@ -32,6 +32,10 @@ enum Question {
     },
     Ready,
     Metrics,
+    Heartbeat {
+        token: String,
+        fail: bool,
+    },
     Subscribe {
         address: String,
         components: Vec<String>,
@@ -128,6 +132,7 @@ async fn ask_daemon(q: Question, asks: &mpsc::Sender<Ask>) -> Option<Answer> {
         Question::Unsubscribe { token } => ask!(Unsubscribe { token }, Answer::Text),
         Question::Ready => ask!(Ready {}, Answer::Flag),
         Question::Metrics => ask!(Metrics {}, Answer::Metrics),
+        Question::Heartbeat { token, fail } => ask!(Heartbeat { token, fail }, Answer::Text),
         Question::Subscribe {
             address,
             components,
@@ -170,6 +175,14 @@ async fn forward_one(socket: &Path, ask: Ask) -> Option<()> {
         ),
         Ask::Unsubscribe { token, reply } => (
             Question::Unsubscribe { token },
+            Box::new(move |a| {
+                if let Answer::Text(t) = a {
+                    let _ = reply.send(t);
+                }
+            }),
+        ),
+        Ask::Heartbeat { token, fail, reply } => (
+            Question::Heartbeat { token, fail },
             Box::new(move |a| {
                 if let Answer::Text(t) = a {
                     let _ = reply.send(t);

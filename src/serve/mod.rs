@@ -84,6 +84,11 @@ pub async fn start(
         .route("/subscribe", axum::routing::post(subscribe::subscribe))
         .route("/manage/{token}", get(manage_page).post(manage))
         .route("/webhooks", axum::routing::post(register_webhook))
+        .route("/heartbeat/{token}", get(beat).post(beat))
+        .route(
+            "/heartbeat/{token}/fail",
+            get(beat_failed).post(beat_failed),
+        )
         .route(
             "/confirm/{token}",
             get(subscribe::confirm_page).post(subscribe::confirm),
@@ -164,6 +169,45 @@ async fn ready(State(front): State<Front>) -> Response {
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the daemon is starting (replaying its journal) or not answering\n",
+        )
+            .into_response(),
+    }
+}
+
+/// `GET` or `POST /heartbeat/<token>`: a job ran.
+async fn beat(State(front): State<Front>, Path(token): Path<String>) -> Response {
+    heartbeat(&front, token, false).await
+}
+
+/// `GET` or `POST /heartbeat/<token>/fail`: a job says it failed.
+async fn beat_failed(State(front): State<Front>, Path(token): Path<String>) -> Response {
+    heartbeat(&front, token, true).await
+}
+
+/// Plain words for the job's log: what was recorded, or why nothing was.
+async fn heartbeat(front: &Front, token: String, fail: bool) -> Response {
+    let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+    match front
+        .ask(|reply| Ask::Heartbeat { token, fail, reply })
+        .await
+    {
+        Some(Some(name)) => {
+            let what = if fail { "failure" } else { "heartbeat" };
+            (StatusCode::OK, text, format!("OK: {what} of {name} recorded\n")).into_response()
+        }
+        Some(None) => (
+            StatusCode::NOT_FOUND,
+            text,
+            "No heartbeat check has this address; `forewarn heartbeat-url COMPONENT` shows the right one\n",
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::RETRY_AFTER, "10"),
+            ],
+            "Not recorded: forewarn is starting or not answering; try again\n",
         )
             .into_response(),
     }

@@ -31,6 +31,9 @@ impl Daemon {
                 );
                 let _ = reply.send(text);
             }
+            Ask::Heartbeat { token, fail, reply } => {
+                let _ = reply.send(self.heartbeat(&token, fail, now));
+            }
             Ask::Lookup { token, reply } => {
                 let _ = reply.send(self_service::lookup(&self.desk(now), &token));
             }

@@ -26,6 +26,8 @@ impl Daemon {
             .config
             .components
             .iter()
+            // Heartbeat checks are not probed: their jobs report.
+            .filter(|c| !matches!(c.check.target, crate::config::Target::Heartbeat(_)))
             .map(|c| Job {
                 component: c.id.clone(),
                 check: Arc::new(c.check.clone()),
@@ -43,6 +45,7 @@ impl Daemon {
 
     /// One tracker per configured component, continuing from the journal's status.
     pub(super) fn sync_trackers(&mut self) {
+        self.sync_heartbeats(chrono::Utc::now());
         let config = self.config.clone();
         self.probing
             .trackers

@@ -1,0 +1,64 @@
+//! Heartbeat checks in the daemon: a job's report from the front, and the periods that
+//! run out without one, each fed to its component's tracker as a sample.
+
+use chrono::{DateTime, Utc};
+
+use super::Daemon;
+use crate::config::Target;
+use crate::monitor::heartbeat::Report;
+use crate::monitor::scheduler::Observation;
+use crate::probe::Sample;
+
+impl Daemon {
+    /// Follow the heartbeat checks of the configuration in force, from the reports
+    /// remembered across restarts.
+    pub(super) fn sync_heartbeats(&mut self, now: DateTime<Utc>) {
+        let reports = self.probing.rollups.reports().clone();
+        self.probing
+            .heartbeats
+            .configure(&self.config, &reports, now);
+        let keys = self.notifier.keys();
+        self.probing.heartbeat_tokens = self
+            .config
+            .components
+            .iter()
+            .filter(|c| matches!(c.check.target, Target::Heartbeat(_)))
+            .map(|c| (keys.heartbeat_token(&c.id), c.id.clone()))
+            .collect();
+    }
+
+    /// A job reported through `/heartbeat/<token>` (`fail`: through `/fail`). The
+    /// component's name when the token is one of ours.
+    pub(super) fn heartbeat(
+        &mut self,
+        token: &str,
+        fail: bool,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
+        let id = self.probing.heartbeat_tokens.get(token)?.clone();
+        let report = if fail { Report::Fail } else { Report::Beat };
+        let sample = self.probing.heartbeats.report(&id, report, now)?;
+        if let Err(e) = self.probing.rollups.note_report(&id, now) {
+            tracing::error!(component = %id, error = %format!("{e:#}"), "cannot save when the job last reported; after a restart its next period counts from an earlier report");
+        }
+        tracing::info!(component = %id, failed = fail, "heartbeat");
+        self.feed(&id, sample);
+        self.config.component(&id).map(|c| c.name.clone())
+    }
+
+    /// The periods that ran out without a report.
+    pub(super) fn heartbeats_due(&mut self, now: DateTime<Utc>) {
+        for (id, sample) in self.probing.heartbeats.due(now) {
+            tracing::info!(component = %id, "heartbeat missed");
+            self.feed(&id, sample);
+        }
+    }
+
+    fn feed(&mut self, id: &str, sample: Sample) {
+        self.observe(Observation {
+            component: id.to_owned(),
+            generation: self.reading.generation,
+            sample,
+        });
+    }
+}
