@@ -147,6 +147,12 @@ for name in ["feed.atom", "history.atom", "history.rss", "components/c0.atom", "
         sys.exit(f"{name}: no feed id")
     print(name, len(d.entries), d.entries[0].id)
 rss = feedparser.parse(root + "/history.rss")
+print("history.rss titles", [e.title for e in rss.entries])
+raw = open(root + "/history.rss").read()
+import re
+for t in re.findall(r"<title>(.*?)</title>", raw):
+    if "&amp;" in t or "&lt;" in t:
+        sys.exit(f"history.rss: a title with entities readers take differently: {t}")
 selfs = [l.href for l in rss.feed.get("links", []) if l.get("rel") == "self"]
 print("history.rss self", selfs)
 c2 = feedparser.parse(root + "/components/c2.atom")
@@ -172,6 +178,10 @@ for e in cal.walk("VEVENT"):
     assert!(
         stdout.contains("feed.atom 2 tag:status.test.example,"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("'Component 0 & search <beta>: major outage (Resolved)'"),
+        "the title reads as written: {stdout}"
     );
     assert!(
         stdout.contains("history.rss self ['https://status.test.example/history.rss']"),

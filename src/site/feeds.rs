@@ -281,7 +281,31 @@ pub fn rss_feed(
         .unwrap_or(input.now);
     channel.set_last_build_date(changed.to_rfc2822());
     channel.set_items(items);
-    Ok(channel.to_string())
+    Ok(titles_as_references(&channel.to_string()))
+}
+
+/// RSS readers differ on whether a title is text or HTML; the RSS Best Practices
+/// Profile, and the W3C validator with it, ask for `&` and `<` in titles as the
+/// character references `&#x26;` and `&#x3C;`, which read the same either way.
+fn titles_as_references(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len() + 64);
+    let mut rest = xml;
+    while let Some(i) = rest.find("<title>") {
+        let (head, tail) = rest.split_at(i + "<title>".len());
+        out.push_str(head);
+        let Some(end) = tail.find("</title>") else {
+            rest = tail;
+            break;
+        };
+        out.push_str(
+            &tail[..end]
+                .replace("&amp;", "&#x26;")
+                .replace("&lt;", "&#x3C;"),
+        );
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The calendar's `PRODID`: who made it (RFC 5545, 3.7.3).
@@ -324,4 +348,16 @@ pub fn ical(input: &Input<'_>) -> String {
         cal.push(e.done());
     }
     cal.done().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rss_titles_carry_ampersands_and_angle_brackets_as_references() {
+        let xml = "<item><title>A &amp; B &lt;beta&gt; &amp;lt;</title><description><![CDATA[<p>x &amp; y</p>]]></description></item>";
+        assert_eq!(
+            super::titles_as_references(xml),
+            "<item><title>A &#x26; B &#x3C;beta&gt; &#x26;lt;</title><description><![CDATA[<p>x &amp; y</p>]]></description></item>"
+        );
+    }
 }

@@ -108,7 +108,7 @@ pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
         Event::IncidentOpened {
             id: "INC-auto".into(),
             reference: "INC-auto".into(),
-            title: "Component 0: major outage".into(),
+            title: "Component 0 & search <beta>: major outage".into(),
             components: BTreeMap::from([("c0".to_string(), ComponentStatus::MajorOutage)]),
             impact: Impact::Critical,
             automatic: true,
