@@ -727,6 +727,14 @@ fn operators_can_send_a_test_notice_and_preview_what_subscribers_get() {
             .unwrap()
             .contains("INC-2026-1122-cards")
     );
+    let out = cli(&["preview", "cards", "--channel", "statuspage"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    let body: serde_json::Value =
+        serde_json::from_str(shown.split_once("\n\n").map(|(_, b)| b).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {shown}"));
+    assert_eq!(body["incident"]["name"], "Card payments failing");
+    assert_eq!(body["page"]["status_indicator"], "major", "{body}");
     let out = cli(&["preview", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

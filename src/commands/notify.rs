@@ -144,6 +144,8 @@ pub enum Channel {
     Slack,
     Discord,
     Teams,
+    /// Atlassian Statuspage's webhook body.
+    Statuspage,
 }
 
 impl Channel {
@@ -156,6 +158,7 @@ impl Channel {
             Channel::Slack => To::Slack,
             Channel::Discord => To::Discord,
             Channel::Teams => To::Teams,
+            Channel::Statuspage => To::Statuspage,
         }
     }
 }
@@ -200,7 +203,16 @@ pub fn preview(
         operator: false,
     };
     let composed = Composed {
-        page_status: None,
+        // The page as it stands now (a preview is of the latest update).
+        page_status: Some(
+            view.worst_of(
+                config
+                    .components
+                    .iter()
+                    .filter(|c| view.is_public(&c.id))
+                    .map(|c| c.id.as_str()),
+            ),
+        ),
         seq: view.last_seq,
         at: update.at,
         kind,
@@ -249,6 +261,21 @@ pub fn preview(
                 serde_json::from_slice(&body).context("cannot show the body")?;
             out.push_str(&format!(
                 "POST <each webhook's url>\ncontent-type: application/json\nwebhook-id: {id}\nwebhook-timestamp: <when sent>\nwebhook-signature: v1,<signed with each subscriber's secret>\n\n{}\n",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            ));
+        }
+        Channel::Statuspage => {
+            let body = channels::statuspage::body(
+                &config,
+                &composed,
+                false,
+                "<each subscriber's unsubscribe link>",
+            )
+            .unwrap_or_default();
+            let value: serde_json::Value =
+                serde_json::from_slice(&body).context("cannot show the body")?;
+            out.push_str(&format!(
+                "POST <each webhook's url>\ncontent-type: application/json\n(unsigned; with secret_env also webhook-id, webhook-timestamp and webhook-signature)\n\n{}\n",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             ));
         }
