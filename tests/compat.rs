@@ -72,12 +72,24 @@ fn statuspage_addresses_answer_and_data_is_readable_from_other_sites() {
         .trim_end_matches(".html")
         .to_owned();
 
-    // The incident at Statuspage's address, with and without the slash, and its page
-    // links resolve from either.
-    for path in [
-        format!("/incidents/{reference}"),
-        format!("/incidents/{reference}/"),
-    ] {
+    // The incident at Statuspage's address: with the slash, a page that leads to it;
+    // without, the page itself, whose links resolve from there.
+    let folder = body(send(http.get(format!("{base}/incidents/{reference}/"))));
+    assert!(
+        folder.contains(&format!("rel=\"canonical\" href=\"{shortlink}\"")),
+        "{folder}"
+    );
+    assert!(
+        folder.contains(&format!(
+            "<meta http-equiv=\"refresh\" content=\"0; url=../{reference}.html\">"
+        )),
+        "{folder}"
+    );
+    let led_to = reqwest::Url::parse(&format!("{base}/incidents/{reference}/"))
+        .unwrap()
+        .join(&format!("../{reference}.html"))
+        .unwrap();
+    for path in [format!("/incidents/{reference}"), led_to.path().to_owned()] {
         let r = send(http.get(format!("{base}{path}")));
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");

@@ -315,15 +315,17 @@ impl Builder {
             .filter(|i| all || changes.incidents.contains(&i.id))
             .collect();
         // Incident pages are many and independent: render them on every core.
-        // Each is also `incidents/<reference>/index.html`, the address Statuspage gives
-        // an incident (`/incidents/<id>`), so any web server answers it.
+        // Each also has `incidents/<reference>/index.html`, the address Statuspage gives
+        // an incident (`/incidents/<id>`), so any web server answers it: a small page
+        // that leads to the one page (rendering it twice doubled a build's work).
         for (reference, flat, folder) in render_parallel(&dirty_incidents, |i| {
             let mut data = input.incident_page(i);
-            data.common.canonical = Some(incident_url(config, &i.reference));
+            let canonical = incident_url(config, &i.reference);
+            data.common.canonical = Some(canonical.clone());
             let flat = page(hb, "incident", &data)?;
-            data.common.root = "../../".to_owned();
-            data.common.stylesheet = data.common.stylesheet.map(|s| format!("../{s}"));
-            Ok((i.reference.clone(), flat, page(hb, "incident", &data)?))
+            let folder =
+                pages::pointer(&data.common.page_title, &i.title, &i.reference, &canonical);
+            Ok((i.reference.clone(), flat, folder.into_bytes()))
         })? {
             out.insert(format!("incidents/{reference}.html"), flat);
             out.insert(format!("incidents/{reference}/index.html"), folder);

@@ -4,6 +4,22 @@ use serde::Serialize;
 
 use super::uptime::Run;
 
+/// `incidents/<reference>/index.html`: the incident's page is one folder up; browsers
+/// go there at once, and anything else finds the link and the canonical address.
+pub fn pointer(page_title: &str, title: &str, reference: &str, canonical: &str) -> String {
+    let esc = handlebars::html_escape;
+    let target = format!("../{}.html", crate::present::text::url_encode(reference));
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<link rel=\"canonical\" href=\"{}\">\n<meta http-equiv=\"refresh\" content=\"0; url={}\">\n</head>\n<body>\n<main><p>This incident's page: <a href=\"{}\">{}</a> ({}).</p></main>\n</body>\n</html>\n",
+        esc(page_title),
+        esc(canonical),
+        esc(&target),
+        esc(&target),
+        esc(title),
+        esc(reference),
+    )
+}
+
 /// Everything a page needs besides its own content.
 #[derive(Debug, Clone, Serialize)]
 pub struct Common {
