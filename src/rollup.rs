@@ -264,7 +264,8 @@ impl Rollups {
     /// its next period from here.
     pub fn note_report(&mut self, component: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
         self.snapshot.reports.insert(component.to_owned(), at);
-        self.write_snapshot()
+        // Hours closed since the last save go to their day files first, as in every save.
+        self.persist(at)
     }
 
     /// When each heartbeat check's job last reported.

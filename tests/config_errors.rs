@@ -99,6 +99,7 @@ fn cases() -> Vec<Case> {
         Case { name: "a heartbeat given a probe interval", toml: with_line(13, "kind = \"heartbeat\"\nexpect_every = \"5m\""), expect: "15:9: component \"api\": check.every: a heartbeat check is not probed: its job reports to forewarn; say how often with expect_every" },
         Case { name: "a heartbeat without its period", toml: with_line(13, "kind = \"heartbeat\"").replace("every = \"30s\"\n", ""), expect: "12:1: component \"api\": check.expect_every: is required (how often the job reports" },
         Case { name: "a heartbeat's grace that is not a duration", toml: with_line(13, "kind = \"heartbeat\"\nexpect_every = \"1d\"\ngrace = \"a while\"").replace("every = \"30s\"\n", ""), expect: "15:9: component \"api\": check.grace: \"a while\" is not a duration" },
+        Case { name: "a heartbeat's grace of centuries", toml: with_line(13, "kind = \"heartbeat\"\nexpect_every = \"1d\"\ngrace = \"300000y\"").replace("every = \"30s\"\n", ""), expect: "15:9: component \"api\": check.grace: 300000years is too long (the most is 32 days)" },
         Case { name: "no components", toml: BASE.split("[[component]]").next().unwrap_or_default().to_owned(), expect: "1:1: no components" },
         Case { name: "no connections at all", toml: appended("[serve]\nmax_connections = 0"), expect: "16:19: serve.max_connections: 0 is out of range (use 1 to 1000000)" },
         Case { name: "a header timeout too short", toml: appended("[serve]\nheader_timeout = \"200ms\""), expect: "16:18: serve.header_timeout: must be between 1s and 1h" },

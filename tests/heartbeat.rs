@@ -117,7 +117,7 @@ fn jobs_report_missed_beats_open_incidents_and_the_last_beat_survives_a_restart(
     let config = write_config(
         dir.path(),
         &format!(
-            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n[[component]]\nid = \"nightly\"\nname = \"Nightly export\"\n[component.check]\nkind = \"heartbeat\"\nexpect_every = \"3s\"\ngrace = \"2s\"\n\n[[component]]\nid = \"backup\"\nname = \"Backups\"\n[component.check]\nkind = \"heartbeat\"\nexpect_every = \"1h\"\ngrace = \"1m\"\n"
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n[[component]]\nid = \"nightly\"\nname = \"Nightly export\"\n[component.check]\nkind = \"heartbeat\"\nexpect_every = \"4s\"\ngrace = \"4s\"\n\n[[component]]\nid = \"backup\"\nname = \"Backups\"\n[component.check]\nkind = \"heartbeat\"\nexpect_every = \"1h\"\ngrace = \"1m\"\n"
         ),
     );
     let state = dir.path().join("state");
@@ -159,7 +159,7 @@ fn jobs_report_missed_beats_open_incidents_and_the_last_beat_survives_a_restart(
         .expect("an answer");
     assert_eq!(wrong.0, 404);
 
-    // It stops: when 3 s and 2 s of grace have passed, the outage is confirmed, timed
+    // It stops: when 4 s and 4 s of grace have passed, the outage is confirmed, timed
     // at the moment the grace ran out.
     let last = last_report(&state, "nightly");
     wait_until(LIMIT, "the missed beat to open an incident", || {
@@ -170,7 +170,7 @@ fn jobs_report_missed_beats_open_incidents_and_the_last_beat_survives_a_restart(
     assert_eq!(down[0].1, ComponentStatus::MajorOutage);
     assert_eq!(
         down[0].0,
-        last + TimeDelta::seconds(5),
+        last + TimeDelta::seconds(8),
         "{down:?} after {last}"
     );
 
@@ -200,7 +200,7 @@ fn jobs_report_missed_beats_open_incidents_and_the_last_beat_survives_a_restart(
     assert_eq!(after[2].1, ComponentStatus::MajorOutage);
     assert_eq!(
         after[2].0,
-        beat + TimeDelta::seconds(5),
+        beat + TimeDelta::seconds(8),
         "{after:?} after {beat}"
     );
     assert_eq!(

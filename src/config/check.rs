@@ -54,6 +54,7 @@ const KINDS: &[(&str, &[&str])] = &[
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
 /// The longest period a heartbeat may promise: a monthly job.
 const MAX_EXPECT_EVERY: Duration = Duration::from_secs(32 * 24 * 3600);
+const MAX_EXPECT_EVERY_TEXT: &str = "32 days";
 
 /// A component, with the span of its id (for duplicate-id errors).
 pub(super) fn component(
@@ -261,7 +262,7 @@ fn heartbeat(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Check> {
                 &format!(
                     "{} is too rare (the maximum is {})",
                     show_duration(*e.get_ref()),
-                    show_duration(MAX_EXPECT_EVERY)
+                    MAX_EXPECT_EVERY_TEXT
                 ),
             );
             None
@@ -279,7 +280,22 @@ fn heartbeat(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Check> {
         }
     };
     let grace = if t.has("grace") {
-        duration_key(&mut t, rep, "grace").map(|g| g.into_inner())
+        match duration_key(&mut t, rep, "grace") {
+            Some(g) if *g.get_ref() > MAX_EXPECT_EVERY => {
+                t.error(
+                    rep,
+                    g.span(),
+                    "grace",
+                    &format!(
+                        "{} is too long (the most is {})",
+                        show_duration(*g.get_ref()),
+                        MAX_EXPECT_EVERY_TEXT
+                    ),
+                );
+                None
+            }
+            g => g.map(|g| g.into_inner()),
+        }
     } else {
         Some(DEFAULT_GRACE)
     };

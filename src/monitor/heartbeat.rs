@@ -24,17 +24,21 @@ struct Watch {
     reported: bool,
     /// Periods since `since` already told to the tracker as missed.
     missed: u32,
+    /// When this process began watching it: a period that ended before was not seen
+    /// (reports sent while nothing listened were lost, not missed).
+    from: DateTime<Utc>,
 }
 
 /// Every heartbeat check of the configuration in force.
 #[derive(Debug, Default)]
 pub struct Heartbeats {
     watches: HashMap<String, Watch>,
-    /// When this process began watching: a period that ended before it was not seen
-    /// (reports sent while nothing listened were lost, not missed).
-    started: Option<DateTime<Utc>>,
     tz: Option<chrono_tz::Tz>,
 }
+
+/// Missed periods told at once at most (a machine that slept for a week): enough for
+/// any `fail_after`; the rest are counted without a sample each.
+const MOST_AT_ONCE: u32 = 200;
 
 /// A report from a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +62,6 @@ impl Heartbeats {
         last: &BTreeMap<String, DateTime<Utc>>,
         now: DateTime<Utc>,
     ) {
-        let started = *self.started.get_or_insert(now);
         self.tz = Some(config.site.timezone);
         let mut next = HashMap::new();
         for c in &config.components {
@@ -68,28 +71,28 @@ impl Heartbeats {
             let watch = match self.watches.remove(&c.id) {
                 Some(mut w) => {
                     if w.target != target {
-                        // New terms: count missed periods afresh from here.
+                        // New terms: the periods are counted again from the last
+                        // report, and only those that end from now on are told.
                         w.target = target;
                         w.missed = 0;
-                        if w.since < now {
-                            w.since = now;
-                            w.reported = false;
-                        }
+                        w.from = now;
                     }
                     w
                 }
                 None => match last.get(&c.id) {
                     Some(at) => Watch {
                         target,
-                        since: *at,
+                        since: (*at).min(now),
                         reported: true,
                         missed: 0,
+                        from: now,
                     },
                     None => Watch {
                         target,
-                        since: now.max(started),
+                        since: now,
                         reported: false,
                         missed: 0,
+                        from: now,
                     },
                 },
             };
@@ -119,19 +122,22 @@ impl Heartbeats {
     /// The periods that ended without a report by `now`, once each, oldest first: one
     /// down sample each, at the moment its grace ran out.
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<(String, Sample)> {
-        let started = self.started.unwrap_or(now);
         let tz = self.tz.unwrap_or(chrono_tz::UTC);
         let mut out = Vec::new();
         for (id, w) in &mut self.watches {
-            let every = delta(w.target.expect_every);
-            let grace = delta(w.target.grace);
-            loop {
-                let deadline = w.since + every * (w.missed as i32 + 1) + grace;
-                if deadline > now {
+            // Periods that ended before watching began are passed over at once.
+            let unseen = periods_ended(w, w.from).saturating_sub(1);
+            w.missed = w.missed.max(unseen);
+            let ended = periods_ended(w, now);
+            if ended.saturating_sub(w.missed) > MOST_AT_ONCE {
+                w.missed = ended - MOST_AT_ONCE;
+            }
+            while w.missed < ended {
+                let Some(deadline) = deadline(w, w.missed + 1) else {
                     break;
-                }
+                };
                 w.missed += 1;
-                if deadline < started {
+                if deadline < w.from {
                     continue; // ended while nothing listened
                 }
                 let reason = if w.reported {
@@ -150,13 +156,31 @@ impl Heartbeats {
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
         self.watches
             .values()
-            .map(|w| {
-                w.since
-                    + delta(w.target.expect_every) * (w.missed as i32 + 1)
-                    + delta(w.target.grace)
-            })
+            .filter_map(|w| deadline(w, w.missed + 1))
             .min()
     }
+}
+
+/// When the `n`th period after `since` runs out, grace included; None beyond the
+/// calendar.
+fn deadline(w: &Watch, n: u32) -> Option<DateTime<Utc>> {
+    let periods = delta(w.target.expect_every).checked_mul(i32::try_from(n).ok()?)?;
+    w.since
+        .checked_add_signed(periods)?
+        .checked_add_signed(delta(w.target.grace))
+}
+
+/// How many periods after `since` have run out by `at`.
+fn periods_ended(w: &Watch, at: DateTime<Utc>) -> u32 {
+    let every = w.target.expect_every.as_millis().max(1);
+    let grace = delta(w.target.grace);
+    let Some(first) = w.since.checked_add_signed(grace) else {
+        return 0;
+    };
+    let Ok(past) = (at - first).to_std() else {
+        return 0; // before the grace is over
+    };
+    u32::try_from(past.as_millis() / every).unwrap_or(u32::MAX)
 }
 
 fn sample(outcome: Outcome, at: DateTime<Utc>) -> Sample {
@@ -241,19 +265,57 @@ mod tests {
     }
 
     #[test]
-    fn new_terms_start_a_new_count() {
+    fn new_terms_count_again_from_the_last_report() {
         let mut h = Heartbeats::default();
         h.configure(
             &config("5m", "1m"),
             &BTreeMap::new(),
             at("2026-01-01T10:00:00Z"),
         );
+        h.report("nightly", Report::Beat, at("2026-01-01T10:01:00Z"));
         h.configure(
             &config("1h", "5m"),
             &BTreeMap::new(),
             at("2026-01-01T10:04:00Z"),
         );
         assert!(h.due(at("2026-01-01T10:30:00Z")).is_empty());
-        assert_eq!(h.next_deadline(), Some(at("2026-01-01T11:09:00Z")));
+        assert_eq!(h.next_deadline(), Some(at("2026-01-01T11:06:00Z")));
+    }
+
+    #[test]
+    fn a_check_added_later_is_not_blamed_for_periods_before_it_was_watched() {
+        let mut last = BTreeMap::new();
+        last.insert("nightly".to_owned(), at("2026-01-01T10:00:00Z"));
+        let mut h = Heartbeats::default();
+        // Configured a day after its job last reported (it was removed, then added back).
+        h.configure(&config("5m", "1m"), &last, at("2026-01-02T10:00:30Z"));
+        assert!(
+            h.due(at("2026-01-02T10:00:59Z")).is_empty(),
+            "nothing back-dated"
+        );
+        let next = h.due(at("2026-01-02T10:01:00Z"));
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].1.at, at("2026-01-02T10:01:00Z"));
+    }
+
+    #[test]
+    fn a_week_asleep_tells_a_bounded_number_and_huge_terms_never_overflow() {
+        let mut h = Heartbeats::default();
+        h.configure(
+            &config("1s", "1s"),
+            &BTreeMap::new(),
+            at("2026-01-01T10:00:00Z"),
+        );
+        let told = h.due(at("2026-01-08T10:00:00Z"));
+        assert_eq!(told.len(), MOST_AT_ONCE as usize);
+        assert!(h.due(at("2026-01-08T10:00:00Z")).is_empty());
+        let mut h = Heartbeats::default();
+        h.configure(
+            &config("32d", "32d"),
+            &BTreeMap::new(),
+            at("2026-01-01T10:00:00Z"),
+        );
+        assert!(h.due(at("2026-01-02T10:00:00Z")).is_empty());
+        assert_eq!(h.next_deadline(), Some(at("2026-03-06T10:00:00Z")));
     }
 }

@@ -402,11 +402,9 @@ impl Builder {
             );
             let tz = config.site.timezone;
             let passed = |days| uptime::passed(&c.id, input.stats, input.now, tz, days);
-            for (name, figure) in [
-                ("uptime-24h", badges::uptime("24h", passed(0))),
-                ("uptime-7d", badges::uptime("7d", passed(7))),
-                ("uptime-30d", badges::uptime("30d", passed(30))),
-                ("uptime-90d", badges::uptime("90d", passed(90))),
+            // A heartbeat is a report, not an answer: it has no response time.
+            let timed = !matches!(c.check.target, crate::config::Target::Heartbeat(_));
+            let response = timed.then(|| {
                 (
                     "response-time",
                     badges::response_time(uptime::typical_response_ms(
@@ -414,8 +412,17 @@ impl Builder {
                         input.stats,
                         input.now,
                     )),
-                ),
-            ] {
+                )
+            });
+            for (name, figure) in [
+                ("uptime-24h", badges::uptime("24h", passed(0))),
+                ("uptime-7d", badges::uptime("7d", passed(7))),
+                ("uptime-30d", badges::uptime("30d", passed(30))),
+                ("uptime-90d", badges::uptime("90d", passed(90))),
+            ]
+            .into_iter()
+            .chain(response)
+            {
                 out.insert(
                     format!("badges/{}/{name}.svg", c.id),
                     figure.svg().into_bytes(),
