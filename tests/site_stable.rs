@@ -10,7 +10,7 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use forewarn::config::Config;
-use forewarn::journal::{Event, IncidentUpdate, Journal};
+use forewarn::journal::{Event, IncidentUpdate, Journal, MaintenanceWindow};
 use forewarn::site::Builder;
 use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
 use serde_json::Value;
@@ -36,11 +36,19 @@ name = "Database"
 [component.check]
 kind = "tcp"
 address = "db.acme.test:5432"
+
+[[component]]
+id = "cdn"
+name = "Images"
+[component.check]
+kind = "tcp"
+address = "cdn.acme.test:443"
 "#;
 
 struct Story {
     config: Config,
     view: StatusView,
+    journal: Journal,
     state: std::path::PathBuf,
     /// When the journal began, api degraded, api recovered, the incident opened.
     began: DateTime<Utc>,
@@ -116,10 +124,18 @@ fn story(dir: &Path) -> Story {
                     postmortem_url: None,
                 },
             ),
+            (
+                opened,
+                Event::MaintenanceScheduled {
+                    id: "db-upgrade".into(),
+                    window: db_window(now + TimeDelta::days(2)),
+                },
+            ),
         ])
         .expect("append");
     Story {
         view: StatusView::from_records(&records),
+        journal,
         config,
         state,
         began,
@@ -127,6 +143,16 @@ fn story(dir: &Path) -> Story {
         recovered,
         opened,
         now,
+    }
+}
+
+fn db_window(starts_at: DateTime<Utc>) -> MaintenanceWindow {
+    MaintenanceWindow {
+        title: "Database upgrade".into(),
+        components: vec!["db".into()],
+        starts_at,
+        ends_at: starts_at + TimeDelta::hours(2),
+        message: "Writes pause for two hours.".into(),
     }
 }
 
@@ -186,6 +212,7 @@ fn the_same_journal_gives_the_same_files_whenever_it_is_built() {
         "feed.atom",
         "history.rss",
         "maintenance.ics",
+        "components/db.atom",
         "badge.svg",
     ] {
         assert!(data.iter().any(|p| *p == expected), "{expected} is built");
@@ -238,10 +265,21 @@ fn components_say_when_they_appeared_and_last_changed() {
     let db = by_id("db");
     assert_eq!(
         db["created_at"],
+        iso(s.opened),
+        "named by its maintenance window"
+    );
+    assert_eq!(
+        db["updated_at"],
+        iso(s.opened),
+        "the window has not started"
+    );
+    let cdn = by_id("cdn");
+    assert_eq!(
+        cdn["created_at"],
         iso(s.began),
         "never named: there since monitoring began"
     );
-    assert_eq!(db["updated_at"], iso(s.began));
+    assert_eq!(cdn["updated_at"], iso(s.began));
     let core = by_id("group-core");
     assert_eq!(core["created_at"], iso(s.began), "its first member's");
     assert_eq!(core["updated_at"], iso(s.opened), "its latest member's");
@@ -252,4 +290,52 @@ fn components_say_when_they_appeared_and_last_changed() {
     assert_eq!(affected[0]["id"], "checkout");
     assert_eq!(affected[0]["position"], 2, "{affected}");
     assert_eq!(affected[0]["position"], checkout["position"]);
+}
+
+#[test]
+fn a_moved_window_keeps_its_feed_entry_and_calendar_event_and_says_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = story(dir.path());
+    let before = build(&s, &dir.path().join("a"), s.now);
+    let entry_ids = |site: &BTreeMap<String, Vec<u8>>| -> Vec<String> {
+        let feed: atom_syndication::Feed = String::from_utf8_lossy(&site["components/db.atom"])
+            .parse()
+            .expect("Atom");
+        feed.entries().iter().map(|e| e.id().to_owned()).collect()
+    };
+    let first = entry_ids(&before);
+    assert_eq!(
+        first.len(),
+        1,
+        "the window is in the component's feed: {first:?}"
+    );
+    let ics = |site: &BTreeMap<String, Vec<u8>>| {
+        String::from_utf8_lossy(&site["maintenance.ics"]).into_owned()
+    };
+    assert!(ics(&before).contains("SEQUENCE:0"), "{}", ics(&before));
+
+    // The next day, the window moves a day later.
+    let moved_at = s.now + TimeDelta::days(1);
+    let records = s
+        .journal
+        .append(vec![(
+            moved_at,
+            Event::MaintenanceChanged {
+                id: "db-upgrade".into(),
+                window: db_window(s.now + TimeDelta::days(3)),
+            },
+        )])
+        .expect("append");
+    for r in &records {
+        s.view.apply(r);
+    }
+    let after = build(&s, &dir.path().join("b"), moved_at);
+    assert_eq!(entry_ids(&after), first, "the same entry, not a second one");
+    let cal = ics(&after);
+    assert!(cal.contains("SEQUENCE:1"), "{cal}");
+    assert!(cal.contains("UID:db-upgrade@status.test.example"), "{cal}");
+    assert!(
+        cal.contains(&format!("DTSTAMP:{}", moved_at.format("%Y%m%dT%H%M%SZ"))),
+        "stamped when it changed: {cal}"
+    );
 }

@@ -156,13 +156,19 @@ fn shown<'a>(
 }
 
 /// Where a component stands on the page (1 for the first), as in `components.json`.
+/// Customers' pages list only public components, so only those are counted for them.
 pub fn position_of(input: &Ctx<'_>, id: &str) -> usize {
-    input
+    let listed: Vec<&str> = input
         .config
         .components
         .iter()
-        .position(|c| c.id == id)
-        .map_or(input.config.components.len() + 1, |n| n + 1)
+        .filter(|c| input.operator || c.public || c.id == id)
+        .map(|c| c.id.as_str())
+        .collect();
+    listed
+        .iter()
+        .position(|c| *c == id)
+        .map_or(listed.len() + 1, |n| n + 1)
 }
 
 fn name_of<'a>(input: &'a Ctx<'_>, id: &'a str) -> &'a str {

@@ -142,7 +142,7 @@ fn maintenance_entry(
     e.set_id(format!(
         "tag:{},{}:maintenance/{}",
         host(input),
-        m.scheduled_at.format("%Y-%m-%d"),
+        m.first_announced().format("%Y-%m-%d"),
         m.id
     ));
     let state = match m.state {
@@ -153,7 +153,7 @@ fn maintenance_entry(
     };
     e.set_title(format!("Maintenance: {} ({state})", m.window.title));
     e.set_updated(fixed(maintenance_updated(m)));
-    e.set_published(Some(fixed(m.scheduled_at)));
+    e.set_published(Some(fixed(m.first_announced())));
     e.set_links(vec![link(
         format!("{}/", root_url(input)),
         "alternate",

@@ -43,11 +43,20 @@ pub struct Maintenance {
     /// When it last changed, or else when it was announced.
     #[serde(default)]
     pub revised_at: Option<DateTime<Utc>>,
+    /// When it was first announced; `scheduled_at` moves with a new start (reminders
+    /// are due again), this never does.
+    #[serde(default)]
+    pub announced_at: Option<DateTime<Utc>>,
 }
 
 impl Maintenance {
     pub fn is_active(&self) -> bool {
         self.state == MaintenanceState::InProgress
+    }
+
+    /// When it was first announced.
+    pub fn first_announced(&self) -> DateTime<Utc> {
+        self.announced_at.unwrap_or(self.scheduled_at)
     }
 
     /// When the announcement last changed.

@@ -44,6 +44,9 @@ pub struct StatusView {
     /// journal never named has been operational since then, as far as it knows.
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
+    /// When the status shown for each component last changed.
+    #[serde(default)]
+    pub last_change: BTreeMap<String, DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -69,12 +72,57 @@ impl StatusView {
         self.first_seen.get(component).copied().or(self.started_at)
     }
 
-    /// When a component's status last changed, or else when it was created.
+    /// When a component's status last changed (its checks, an incident or a
+    /// maintenance window), or else when it was created.
     pub fn changed_at(&self, component: &str) -> Option<DateTime<Utc>> {
-        self.components
+        self.last_change
             .get(component)
-            .map(|s| s.since)
+            .copied()
             .or_else(|| self.created_at(component))
+    }
+
+    /// Remember when the status shown for each component this (folded) event touches
+    /// may have changed.
+    fn note_changes(&mut self, record: &Record) {
+        let update_at =
+            |u: &Option<crate::journal::IncidentUpdate>| u.as_ref().map_or(record.at, |u| u.at);
+        let changed: Vec<(String, DateTime<Utc>)> = match &record.event {
+            Event::ComponentStatusChanged { component, .. } => vec![(component.clone(), record.at)],
+            Event::IncidentOpened {
+                components, update, ..
+            } => {
+                let at = update_at(update);
+                components.keys().map(|c| (c.clone(), at)).collect()
+            }
+            Event::IncidentChanged { components, .. } => {
+                components.keys().map(|c| (c.clone(), record.at)).collect()
+            }
+            Event::IncidentResolved { id, update, .. } => {
+                let at = update_at(update);
+                self.incidents
+                    .get(id)
+                    .map(|i| i.components.keys().map(|c| (c.clone(), at)).collect())
+                    .unwrap_or_default()
+            }
+            Event::MaintenanceStarted { id }
+            | Event::MaintenanceCompleted { id }
+            | Event::MaintenanceCancelled { id } => self
+                .maintenance
+                .get(id)
+                .map(|m| {
+                    m.window
+                        .components
+                        .iter()
+                        .map(|c| (c.clone(), record.at))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        for (c, at) in changed {
+            let last = self.last_change.entry(c).or_insert(at);
+            *last = (*last).max(at);
+        }
     }
 
     /// Fold one more event in.
@@ -210,6 +258,7 @@ impl StatusView {
                         reminders_sent: Vec::new(),
                         revision: 0,
                         revised_at: None,
+                        announced_at: Some(record.at),
                     },
                 );
             }
@@ -256,6 +305,7 @@ impl StatusView {
             }
             _ => {} // subscribers and deliveries: see `is_bookkeeping`
         }
+        self.note_changes(record);
     }
 
     /// Remember what customers saw of an incident's components when an update was

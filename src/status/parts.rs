@@ -21,6 +21,7 @@ pub struct ViewParts {
     pub updated_at: Option<DateTime<Utc>>,
     pub first_seen: BTreeMap<String, DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
+    pub last_change: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl StatusView {
@@ -36,6 +37,7 @@ impl StatusView {
             updated_at: self.updated_at,
             first_seen: self.first_seen.clone(),
             started_at: self.started_at,
+            last_change: self.last_change.clone(),
         }
     }
 
@@ -58,6 +60,7 @@ impl StatusView {
             updated_at: parts.updated_at,
             first_seen: parts.first_seen,
             started_at: parts.started_at,
+            last_change: parts.last_change,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The ways forewarn reaches people, with the names `subscribers.toml` and journal
 //! records use: a subscriber's `channel` (email or webhook), a webhook's `format`, and
-//! the `audience` of operators. [`Channel`] is the five of them as one choice.
+//! the `audience` of operators. [`Channel`] is all the ways as one choice.
 
 use serde::{Deserialize, Serialize};
 
