@@ -209,28 +209,44 @@ for e in cal.walk("VEVENT"):
     );
 }
 
-#[test]
-fn pages_read_well_in_a_browser_without_serious_accessibility_problems() {
+/// Chromium, and node with these npm packages in `target/browser-check`, with `script`
+/// (from `tests/browser/`) copied there to run: (chromium, that folder), or None when
+/// they are missing (which fails in CI).
+fn browser_with(packages: &[&str], script: &str) -> Option<(String, PathBuf)> {
     let chromium =
         std::env::var("FOREWARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-check");
+    let resolve: Vec<String> = packages
+        .iter()
+        .map(|p| format!("require.resolve('{p}');"))
+        .collect();
     if !available("node", judge("node").arg("--version"))
         || !available("chromium", judge(&chromium).arg("--version"))
         || !available(
-            "playwright-core and axe-core (npm, in target/browser-check)",
-            judge("node").current_dir(&tools).args([
-                "-e",
-                "require.resolve('playwright-core'); require.resolve('axe-core')",
-            ]),
+            &format!("{} (npm, in target/browser-check)", packages.join(", ")),
+            judge("node")
+                .current_dir(&tools)
+                .args(["-e", &resolve.concat()]),
         )
     {
-        return;
+        return None;
     }
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/check.mjs"),
-        tools.join("check.mjs"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser")
+            .join(script),
+        tools.join(script),
     )
     .expect("copy");
+    Some((chromium, tools))
+}
+
+#[test]
+fn pages_read_well_in_a_browser_without_serious_accessibility_problems() {
+    let Some((chromium, tools)) = browser_with(&["playwright-core", "axe-core"], "check.mjs")
+    else {
+        return;
+    };
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&shots).expect("mkdir");
     let pages = [
@@ -295,26 +311,12 @@ fn pages_read_well_in_a_browser_without_serious_accessibility_problems() {
 /// the API answers cross-origin reads.
 #[test]
 fn the_statuspage_widget_shows_our_status_from_another_site() {
-    let chromium =
-        std::env::var("FOREWARN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-check");
-    if !available("node", judge("node").arg("--version"))
-        || !available("chromium", judge(&chromium).arg("--version"))
-        || !available(
-            "playwright-core and @statuspage/status-widget (npm, in target/browser-check)",
-            judge("node").current_dir(&tools).args([
-                "-e",
-                "require.resolve('playwright-core'); require.resolve('@statuspage/status-widget/package.json')",
-            ]),
-        )
-    {
+    let Some((chromium, tools)) = browser_with(
+        &["playwright-core", "@statuspage/status-widget/package.json"],
+        "widget.mjs",
+    ) else {
         return;
-    }
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/widget.mjs"),
-        tools.join("widget.mjs"),
-    )
-    .expect("copy");
+    };
     let site = site();
     let root = site.parent().expect("root");
     let port = common::closed_port();

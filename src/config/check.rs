@@ -172,22 +172,7 @@ fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check>
     let recover_after = t
         .integer(rep, "recover_after", 1..=100)
         .map(|n| n.into_inner() as u32);
-    let severity = match t.string(rep, "severity") {
-        None => Some(ComponentStatus::MajorOutage),
-        Some(s) => match s.get_ref().as_str() {
-            "partial_outage" => Some(ComponentStatus::PartialOutage),
-            "major_outage" => Some(ComponentStatus::MajorOutage),
-            other => {
-                t.error(
-                    rep,
-                    s.span(),
-                    "severity",
-                    &format!("\"{other}\" is not an outage severity (use \"partial_outage\" or \"major_outage\")"),
-                );
-                None
-            }
-        },
-    };
+    let severity = severity(&mut t, rep);
     let target = match kind.as_deref() {
         Some("http") => http(&mut t, rep, ctx, timeout).map(|h| Target::Http(Box::new(h))),
         Some("tcp") => tcp(&mut t, rep).map(Target::Tcp),
@@ -305,22 +290,7 @@ fn heartbeat(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Check> {
     let recover_after = t
         .integer(rep, "recover_after", 1..=100)
         .map_or(1, |n| n.into_inner() as u32);
-    let severity = match t.string(rep, "severity") {
-        None => Some(ComponentStatus::MajorOutage),
-        Some(s) => match s.get_ref().as_str() {
-            "partial_outage" => Some(ComponentStatus::PartialOutage),
-            "major_outage" => Some(ComponentStatus::MajorOutage),
-            other => {
-                t.error(
-                    rep,
-                    s.span(),
-                    "severity",
-                    &format!("\"{other}\" is not an outage severity (use \"partial_outage\" or \"major_outage\")"),
-                );
-                None
-            }
-        },
-    };
+    let severity = severity(&mut t, rep);
     let own: Vec<&str> = ["kind", "fail_after", "recover_after", "severity"]
         .into_iter()
         .chain(HEARTBEAT_KEYS.iter().copied())
@@ -343,6 +313,26 @@ fn heartbeat(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Check> {
         recover_after,
         severity: severity?,
     })
+}
+
+/// `severity`: what a confirmed failure means.
+fn severity(t: &mut Table<'_, '_>, rep: &mut Report) -> Option<ComponentStatus> {
+    match t.string(rep, "severity") {
+        None => Some(ComponentStatus::MajorOutage),
+        Some(s) => match s.get_ref().as_str() {
+            "partial_outage" => Some(ComponentStatus::PartialOutage),
+            "major_outage" => Some(ComponentStatus::MajorOutage),
+            other => {
+                t.error(
+                    rep,
+                    s.span(),
+                    "severity",
+                    &format!("\"{other}\" is not an outage severity (use \"partial_outage\" or \"major_outage\")"),
+                );
+                None
+            }
+        },
+    }
 }
 
 fn when(t: &mut Table<'_, '_>, rep: &mut Report) -> Option<When> {

@@ -368,22 +368,10 @@ impl Job {
                     return Attempted::Delivered; // no such webhook at Statuspage (never queued)
                 };
                 // Unsigned, as Statuspage sends them, unless the entry has a secret.
-                let Some(secret) = secret else {
+                if secret.is_none() {
                     return self.senders.post(url, body, &[]).await;
-                };
-                let ts = Utc::now().timestamp();
-                let Ok(signature) = standard::sign(secret, &d.id, ts, &body) else {
-                    return Attempted::Failed {
-                        error: "the webhook's signing secret is invalid".into(),
-                        retry_after: None,
-                    };
-                };
-                let headers = [
-                    ("webhook-id", d.id.clone()),
-                    ("webhook-timestamp", ts.to_string()),
-                    ("webhook-signature", signature),
-                ];
-                self.senders.post(url, body, &headers).await
+                }
+                self.post_signed(url, &d.id, secret.as_deref(), body).await
             }
             Route::Webhook {
                 url,
@@ -393,22 +381,7 @@ impl Job {
                 ..
             } => {
                 let body = standard::body(composed, *operator);
-                let ts = Utc::now().timestamp();
-                let Some(signature) = secret
-                    .as_deref()
-                    .and_then(|s| standard::sign(s, &d.id, ts, &body).ok())
-                else {
-                    return Attempted::Failed {
-                        error: "the webhook's signing secret is missing or invalid".into(),
-                        retry_after: None,
-                    };
-                };
-                let headers = [
-                    ("webhook-id", d.id.clone()),
-                    ("webhook-timestamp", ts.to_string()),
-                    ("webhook-signature", signature),
-                ];
-                self.senders.post(url, body, &headers).await
+                self.post_signed(url, &d.id, secret.as_deref(), body).await
             }
             Route::Webhook {
                 url,
@@ -436,6 +409,31 @@ impl Job {
                 self.senders.post(url, body, &[]).await
             }
         }
+    }
+}
+
+impl Job {
+    /// POST `body` signed the Standard Webhooks way, with the delivery's id.
+    async fn post_signed(
+        &self,
+        url: &reqwest::Url,
+        id: &str,
+        secret: Option<&str>,
+        body: Vec<u8>,
+    ) -> Attempted {
+        let ts = Utc::now().timestamp();
+        let Some(signature) = secret.and_then(|s| standard::sign(s, id, ts, &body).ok()) else {
+            return Attempted::Failed {
+                error: "the webhook's signing secret is missing or invalid".into(),
+                retry_after: None,
+            };
+        };
+        let headers = [
+            ("webhook-id", id.to_owned()),
+            ("webhook-timestamp", ts.to_string()),
+            ("webhook-signature", signature),
+        ];
+        self.senders.post(url, body, &headers).await
     }
 }
 
