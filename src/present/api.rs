@@ -344,3 +344,32 @@ pub struct Ctx<'a> {
     /// For operators: components that are not public are shown too.
     pub operator: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customers_count_positions_among_the_components_they_see() {
+        let text = "[site]\ntitle = \"T\"\nbase_url = \"https://status.t.example\"\ntimezone = \"UTC\"\n[site.contact]\nemail = \"h@t.example\"\n\n[[component]]\nid = \"queue\"\nname = \"Queue\"\npublic = false\n[component.check]\nurl = \"https://q.t.example/\"\n\n[[component]]\nid = \"api\"\nname = \"API\"\n[component.check]\nurl = \"https://a.t.example/\"\n";
+        let config =
+            Config::parse(std::path::Path::new("forewarn.toml"), text, &|_| None).expect("config");
+        let view = StatusView::default();
+        let ctx = |operator| Ctx {
+            config: &config,
+            view: &view,
+            now: Utc::now(),
+            operator,
+        };
+        assert_eq!(
+            position_of(&ctx(false), "api"),
+            1,
+            "the first customers see"
+        );
+        assert_eq!(
+            position_of(&ctx(true), "api"),
+            2,
+            "operators see the queue too"
+        );
+    }
+}
