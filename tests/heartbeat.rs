@@ -208,6 +208,22 @@ fn jobs_report_missed_beats_open_incidents_and_the_last_beat_survives_a_restart(
         2,
         "a new incident for the new outage"
     );
+    // /metrics counts the reports and missed periods, with no response time: a report
+    // has none.
+    let (status, scrape) = http
+        .get(&format!("http://127.0.0.1:{port}/metrics"))
+        .expect("an answer");
+    assert_eq!(status, 200);
+    let parsed = prometheus_parse::Scrape::parse(scrape.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("{e}: {scrape}"));
+    let of_nightly = |metric: &str| {
+        parsed
+            .samples
+            .iter()
+            .any(|x| x.metric.starts_with(metric) && x.labels.get("component") == Some("nightly"))
+    };
+    assert!(of_nightly("forewarn_probes_total"), "{scrape}");
+    assert!(!of_nightly("forewarn_probe_duration_seconds"), "{scrape}");
     let out = common::stop_daemon(daemon);
     assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
 }

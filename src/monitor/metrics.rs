@@ -38,10 +38,14 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn probe(&mut self, component: &str, latency: Duration, down: bool) {
+    /// One sample; `latency` is None for a heartbeat's report, which has none.
+    pub fn probe(&mut self, component: &str, latency: Option<Duration>, down: bool) {
         let p = self.probes.entry(component.to_owned()).or_default();
         p.0 += 1;
         p.1 += u64::from(down);
+        let Some(latency) = latency else {
+            return;
+        };
         let h = self.latency.entry(component.to_owned()).or_default();
         let secs = latency.as_secs_f64();
         for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {

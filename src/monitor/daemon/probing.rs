@@ -79,9 +79,10 @@ impl Daemon {
         let Some(component) = self.config.component(&obs.component).cloned() else {
             return;
         };
+        let timed = !matches!(component.check.target, crate::config::Target::Heartbeat(_));
         self.probing.metrics.probe(
             &component.id,
-            obs.sample.latency,
+            timed.then_some(obs.sample.latency),
             obs.sample.outcome.is_down(),
         );
         self.tell_operators(&component, &obs.sample);
