@@ -126,6 +126,9 @@ struct Snapshot {
     /// When each heartbeat check's job last reported (a beat or a failure).
     #[serde(default)]
     reports: BTreeMap<String, DateTime<Utc>>,
+    /// When each heartbeat check whose job never reported began to be watched.
+    #[serde(default)]
+    watched: BTreeMap<String, DateTime<Utc>>,
 }
 
 pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -271,6 +274,27 @@ impl Rollups {
     /// When each heartbeat check's job last reported.
     pub fn reports(&self) -> &BTreeMap<String, DateTime<Utc>> {
         &self.snapshot.reports
+    }
+
+    /// When each heartbeat check whose job never reported began to be watched.
+    pub fn watched(&self) -> &BTreeMap<String, DateTime<Utc>> {
+        &self.snapshot.watched
+    }
+
+    /// Keep when these checks, whose jobs never reported, began to be watched (saved
+    /// when that changes); the others are forgotten.
+    pub fn note_watched<'a>(
+        &mut self,
+        watched: impl Iterator<Item = (&'a str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let next: BTreeMap<String, DateTime<Utc>> =
+            watched.map(|(id, at)| (id.to_owned(), at)).collect();
+        if next == self.snapshot.watched {
+            return Ok(());
+        }
+        self.snapshot.watched = next;
+        self.persist(now)
     }
 }
 

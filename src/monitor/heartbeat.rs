@@ -55,11 +55,13 @@ fn delta(d: Duration) -> TimeDelta {
 
 impl Heartbeats {
     /// Follow the heartbeat checks of `config`, continuing from the `last` report of each
-    /// (kept across restarts); a check without one is watched from `now`.
+    /// (kept across restarts); a check without one is watched from when it was first
+    /// `watched` (also kept), or from `now`.
     pub fn configure(
         &mut self,
         config: &Config,
         last: &BTreeMap<String, DateTime<Utc>>,
+        watched: &BTreeMap<String, DateTime<Utc>>,
         now: DateTime<Utc>,
     ) {
         self.tz = Some(config.site.timezone);
@@ -89,7 +91,7 @@ impl Heartbeats {
                     },
                     None => Watch {
                         target,
-                        since: now,
+                        since: watched.get(&c.id).map_or(now, |at| (*at).min(now)),
                         reported: false,
                         missed: 0,
                         from: now,
@@ -99,6 +101,15 @@ impl Heartbeats {
             next.insert(c.id.clone(), watch);
         }
         self.watches = next;
+    }
+
+    /// The checks whose job has not reported yet, and since when they are watched (to
+    /// be kept across restarts, so restarts never push their first deadline back).
+    pub fn unreported(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.watches
+            .iter()
+            .filter(|(_, w)| !w.reported)
+            .map(|(id, w)| (id.as_str(), w.since))
     }
 
     /// Is `component` a heartbeat check in force?
@@ -213,6 +224,7 @@ mod tests {
         h.configure(
             &config("5m", "1m"),
             &BTreeMap::new(),
+            &BTreeMap::new(),
             at("2026-01-01T10:00:00Z"),
         );
         assert!(h.due(at("2026-01-01T10:05:59Z")).is_empty());
@@ -251,17 +263,49 @@ mod tests {
         last.insert("nightly".to_owned(), at("2026-01-01T10:00:00Z"));
         // Back a minute later: the period runs out at 10:06 as it would have.
         let mut h = Heartbeats::default();
-        h.configure(&config("5m", "1m"), &last, at("2026-01-01T10:01:00Z"));
+        h.configure(
+            &config("5m", "1m"),
+            &last,
+            &BTreeMap::new(),
+            at("2026-01-01T10:01:00Z"),
+        );
         assert!(h.due(at("2026-01-01T10:05:00Z")).is_empty());
         assert_eq!(h.due(at("2026-01-01T10:06:00Z")).len(), 1);
         // Back an hour later: the periods that ended while away are not told; the next
         // one is.
         let mut h = Heartbeats::default();
-        h.configure(&config("5m", "1m"), &last, at("2026-01-01T11:00:00Z"));
+        h.configure(
+            &config("5m", "1m"),
+            &last,
+            &BTreeMap::new(),
+            at("2026-01-01T11:00:00Z"),
+        );
         assert!(h.due(at("2026-01-01T11:00:30Z")).is_empty());
         let next = h.due(at("2026-01-01T11:01:00Z"));
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].1.at, at("2026-01-01T11:01:00Z"));
+    }
+
+    #[test]
+    fn a_job_that_never_reported_is_watched_from_the_first_start_not_each_restart() {
+        let mut h = Heartbeats::default();
+        h.configure(
+            &config("5m", "1m"),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            at("2026-01-01T10:00:00Z"),
+        );
+        let watched: BTreeMap<String, DateTime<Utc>> =
+            h.unreported().map(|(id, at)| (id.to_owned(), at)).collect();
+        assert_eq!(watched["nightly"], at("2026-01-01T10:00:00Z"));
+        // Restarted at 10:04, and again at 10:05:30: the deadline stays at 10:06.
+        for restart in ["2026-01-01T10:04:00Z", "2026-01-01T10:05:30Z"] {
+            let mut h = Heartbeats::default();
+            h.configure(&config("5m", "1m"), &BTreeMap::new(), &watched, at(restart));
+            assert_eq!(h.next_deadline(), Some(at("2026-01-01T10:06:00Z")));
+        }
+        h.report("nightly", Report::Beat, at("2026-01-01T10:02:00Z"));
+        assert_eq!(h.unreported().count(), 0);
     }
 
     #[test]
@@ -270,11 +314,13 @@ mod tests {
         h.configure(
             &config("5m", "1m"),
             &BTreeMap::new(),
+            &BTreeMap::new(),
             at("2026-01-01T10:00:00Z"),
         );
         h.report("nightly", Report::Beat, at("2026-01-01T10:01:00Z"));
         h.configure(
             &config("1h", "5m"),
+            &BTreeMap::new(),
             &BTreeMap::new(),
             at("2026-01-01T10:04:00Z"),
         );
@@ -288,7 +334,12 @@ mod tests {
         last.insert("nightly".to_owned(), at("2026-01-01T10:00:00Z"));
         let mut h = Heartbeats::default();
         // Configured a day after its job last reported (it was removed, then added back).
-        h.configure(&config("5m", "1m"), &last, at("2026-01-02T10:00:30Z"));
+        h.configure(
+            &config("5m", "1m"),
+            &last,
+            &BTreeMap::new(),
+            at("2026-01-02T10:00:30Z"),
+        );
         assert!(
             h.due(at("2026-01-02T10:00:59Z")).is_empty(),
             "nothing back-dated"
@@ -304,6 +355,7 @@ mod tests {
         h.configure(
             &config("1s", "1s"),
             &BTreeMap::new(),
+            &BTreeMap::new(),
             at("2026-01-01T10:00:00Z"),
         );
         let told = h.due(at("2026-01-08T10:00:00Z"));
@@ -312,6 +364,7 @@ mod tests {
         let mut h = Heartbeats::default();
         h.configure(
             &config("32d", "32d"),
+            &BTreeMap::new(),
             &BTreeMap::new(),
             at("2026-01-01T10:00:00Z"),
         );

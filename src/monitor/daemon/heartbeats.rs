@@ -14,9 +14,11 @@ impl Daemon {
     /// remembered across restarts.
     pub(super) fn sync_heartbeats(&mut self, now: DateTime<Utc>) {
         let reports = self.probing.rollups.reports().clone();
+        let watched = self.probing.rollups.watched().clone();
         self.probing
             .heartbeats
-            .configure(&self.config, &reports, now);
+            .configure(&self.config, &reports, &watched, now);
+        self.save_watched(now);
         let keys = self.notifier.keys();
         self.probing.heartbeat_tokens = self
             .config
@@ -41,6 +43,7 @@ impl Daemon {
         if let Err(e) = self.probing.rollups.note_report(&id, now) {
             tracing::error!(component = %id, error = %format!("{e:#}"), "cannot save when the job last reported; after a restart its next period counts from an earlier report");
         }
+        self.save_watched(now);
         tracing::info!(component = %id, failed = fail, "heartbeat");
         self.feed(&id, sample);
         self.config.component(&id).map(|c| c.name.clone())
@@ -51,6 +54,14 @@ impl Daemon {
         for (id, sample) in self.probing.heartbeats.due(now) {
             tracing::info!(component = %id, "heartbeat missed");
             self.feed(&id, sample);
+        }
+    }
+
+    /// Keep when the checks whose jobs never reported began to be watched.
+    fn save_watched(&mut self, now: DateTime<Utc>) {
+        let unreported = self.probing.heartbeats.unreported();
+        if let Err(e) = self.probing.rollups.note_watched(unreported, now) {
+            tracing::error!(error = %format!("{e:#}"), "cannot save when heartbeat checks began to be watched; after a restart they are watched from then");
         }
     }
 
