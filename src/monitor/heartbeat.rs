@@ -214,14 +214,25 @@ mod tests {
         Config::parse(std::path::Path::new("forewarn.toml"), &text, &|_| None).expect("config")
     }
 
+    /// Heartbeats following `config` from `now`.
+    fn watching(
+        config: &Config,
+        last: &BTreeMap<String, DateTime<Utc>>,
+        watched: &BTreeMap<String, DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Heartbeats {
+        let mut h = Heartbeats::default();
+        h.configure(config, last, watched, now);
+        h
+    }
+
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
     }
 
     #[test]
     fn each_missed_period_is_one_down_sample_when_its_grace_runs_out() {
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("5m", "1m"),
             &BTreeMap::new(),
             &BTreeMap::new(),
@@ -262,8 +273,7 @@ mod tests {
         let mut last = BTreeMap::new();
         last.insert("nightly".to_owned(), at("2026-01-01T10:00:00Z"));
         // Back a minute later: the period runs out at 10:06 as it would have.
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("5m", "1m"),
             &last,
             &BTreeMap::new(),
@@ -273,8 +283,7 @@ mod tests {
         assert_eq!(h.due(at("2026-01-01T10:06:00Z")).len(), 1);
         // Back an hour later: the periods that ended while away are not told; the next
         // one is.
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("5m", "1m"),
             &last,
             &BTreeMap::new(),
@@ -288,8 +297,7 @@ mod tests {
 
     #[test]
     fn a_job_that_never_reported_is_watched_from_the_first_start_not_each_restart() {
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("5m", "1m"),
             &BTreeMap::new(),
             &BTreeMap::new(),
@@ -300,8 +308,7 @@ mod tests {
         assert_eq!(watched["nightly"], at("2026-01-01T10:00:00Z"));
         // Restarted at 10:04, and again at 10:05:30: the deadline stays at 10:06.
         for restart in ["2026-01-01T10:04:00Z", "2026-01-01T10:05:30Z"] {
-            let mut h = Heartbeats::default();
-            h.configure(&config("5m", "1m"), &BTreeMap::new(), &watched, at(restart));
+            let h = watching(&config("5m", "1m"), &BTreeMap::new(), &watched, at(restart));
             assert_eq!(h.next_deadline(), Some(at("2026-01-01T10:06:00Z")));
         }
         h.report("nightly", Report::Beat, at("2026-01-01T10:02:00Z"));
@@ -310,8 +317,7 @@ mod tests {
 
     #[test]
     fn new_terms_count_again_from_the_last_report() {
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("5m", "1m"),
             &BTreeMap::new(),
             &BTreeMap::new(),
@@ -332,9 +338,8 @@ mod tests {
     fn a_check_added_later_is_not_blamed_for_periods_before_it_was_watched() {
         let mut last = BTreeMap::new();
         last.insert("nightly".to_owned(), at("2026-01-01T10:00:00Z"));
-        let mut h = Heartbeats::default();
         // Configured a day after its job last reported (it was removed, then added back).
-        h.configure(
+        let mut h = watching(
             &config("5m", "1m"),
             &last,
             &BTreeMap::new(),
@@ -351,8 +356,7 @@ mod tests {
 
     #[test]
     fn a_week_asleep_tells_a_bounded_number_and_huge_terms_never_overflow() {
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("1s", "1s"),
             &BTreeMap::new(),
             &BTreeMap::new(),
@@ -361,8 +365,7 @@ mod tests {
         let told = h.due(at("2026-01-08T10:00:00Z"));
         assert_eq!(told.len(), MOST_AT_ONCE as usize);
         assert!(h.due(at("2026-01-08T10:00:00Z")).is_empty());
-        let mut h = Heartbeats::default();
-        h.configure(
+        let mut h = watching(
             &config("32d", "32d"),
             &BTreeMap::new(),
             &BTreeMap::new(),
