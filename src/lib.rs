@@ -16,4 +16,5 @@ pub mod rollup;
 pub mod serve;
 pub mod site;
 pub mod status;
+pub mod upstream;
 pub mod vocab;

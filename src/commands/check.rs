@@ -21,8 +21,17 @@ pub fn run(
     config_path: &Path,
     state_dir: &Path,
     state_given: bool,
+    offline: bool,
 ) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
+    let (vendor_problems, vendor_notes) = if offline || config.upstreams.is_empty() {
+        (Vec::new(), String::new())
+    } else {
+        let source = std::fs::read_to_string(config_path).unwrap_or_default();
+        super::cli::run_async(async {
+            Ok::<_, CommandError>(super::upstream::check_names(&config, &source).await)
+        })?
+    };
     let has_journal = state_dir.join(JOURNAL_FILE).is_file();
     let loaded = if has_journal || state_given {
         // `follows` and past windows are checked against the journal, read without
@@ -39,6 +48,7 @@ pub fn run(
     if let Err(d) = &subscribers {
         problems.extend(d.0.iter().cloned());
     }
+    problems.extend(vendor_problems);
     if !problems.is_empty() {
         return Err(LoadError::Invalid(Diagnostics(problems)).into());
     }
@@ -63,6 +73,16 @@ pub fn run(
             c.check.recover_after,
             if c.public { "" } else { " (operators only)" }
         ));
+    }
+    if offline {
+        for u in &config.upstreams {
+            out.push_str(&format!(
+                "  upstream {:<16} {} (not read: --offline)\n",
+                u.id, u.page
+            ));
+        }
+    } else {
+        out.push_str(&vendor_notes);
     }
     if !subscribers.list.is_empty() {
         let (operators, customers): (Vec<_>, Vec<_>) =

@@ -11,7 +11,7 @@ use super::maintenance::{self, MaintenanceAction};
 use super::notify::{self, Channel, TestTarget};
 use super::outbox::{self, OutboxAction};
 use super::{CommandError, DEFAULT_STATE_DIR, Exit};
-use super::{build, check, init, probe, run, serve, status};
+use super::{build, check, init, probe, run, serve, status, upstream};
 use crate::config::DEFAULT_CONFIG_PATH;
 use crate::config::subscribers::WebhookFormat;
 
@@ -35,6 +35,31 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What `forewarn upstream` does.
+#[derive(clap::Subcommand)]
+pub enum UpstreamAction {
+    /// Read a vendor's status page once and list its kind, components and open
+    /// incidents (the names to copy into `components`).
+    Test {
+        /// The vendor's status page, such as https://status.vendor.example
+        url: String,
+        /// Read it as this kind instead of detecting it.
+        #[arg(
+            long,
+            value_parser = PossibleValuesParser::new(["statuspage", "incidentio", "instatus", "betterstack", "forewarn"])
+                .try_map(|s| s.parse::<crate::config::PageKind>().map_err(|()| "unknown kind"))
+        )]
+        kind: Option<crate::config::PageKind>,
+        /// The longest each request may take.
+        #[arg(long, default_value = "15s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::config::upstream::duration(text)
+}
+
 /// How log lines are written on stderr.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum LogFormat {
@@ -51,7 +76,12 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Validate the configuration; exits 2 listing every problem.
-    Check,
+    Check {
+        /// Do not read the vendors' status pages (`[[upstream]]`) to check the
+        /// component names followed on them.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Probe every component once now and print a table; exits 1 if any is down.
     Probe {
         /// Only these components (repeatable).
@@ -93,6 +123,11 @@ pub enum Command {
     HeartbeatUrl {
         /// The component's id.
         component: String,
+    },
+    /// Vendors' status pages (`[[upstream]]`).
+    Upstream {
+        #[command(subcommand)]
+        action: UpstreamAction,
     },
     /// Show the current status recorded in the journal.
     Status {
@@ -183,8 +218,21 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             print!("{}", build::run(&cli.config, &state, out.as_deref())?);
             Ok(Exit::Success)
         }
-        Command::Check => {
-            print!("{}", check::run(&cli.config, &state, state_given)?);
+        Command::Check { offline } => {
+            print!("{}", check::run(&cli.config, &state, state_given, offline)?);
+            Ok(Exit::Success)
+        }
+        Command::Upstream {
+            action: UpstreamAction::Test { url, kind, timeout },
+        } => {
+            // The configuration's site is named to the vendor when there is one.
+            let site = crate::config::Config::load_for_build(&cli.config)
+                .ok()
+                .map(|c| c.site.base_url);
+            print!(
+                "{}",
+                run_async(upstream::test(site.as_ref(), &url, kind, timeout))?
+            );
             Ok(Exit::Success)
         }
         Command::Probe { components, json } => {

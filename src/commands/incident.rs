@@ -248,6 +248,7 @@ pub fn new(config_path: &Path, state_dir: &Path, n: NewIncident) -> Result<Strin
         updates: vec![update.clone()],
         statuses: BTreeMap::new(),
         postmortem_url: None,
+        causes: Vec::new(),
     };
     Ok(edit::report(
         &path,
@@ -440,6 +441,7 @@ fn preview_incident(
                 updates: f.updates.clone(),
                 statuses: BTreeMap::new(),
                 postmortem_url: f.postmortem_url.clone(),
+                causes: Vec::new(),
             }
         }
         (None, None) => Incident {
@@ -455,6 +457,7 @@ fn preview_incident(
             updates: Vec::new(),
             statuses: BTreeMap::new(),
             postmortem_url: None,
+            causes: Vec::new(),
         },
     };
     if let Some(f) = file {

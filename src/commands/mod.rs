@@ -15,6 +15,7 @@ pub mod run;
 pub mod serve;
 pub mod status;
 mod table;
+pub mod upstream;
 
 use std::path::Path;
 

@@ -133,5 +133,9 @@ pub async fn run(
             heartbeats.join(", ")
         ));
     }
+    if only.is_empty() {
+        // What the vendors we depend on report: theirs, so it never changes the exit.
+        text.push_str(&super::upstream::probe_table(&config).await);
+    }
     Ok((text, exit))
 }

@@ -16,6 +16,7 @@ const COMPONENT_KEYS: &[&str] = &[
     "public",
     "wording",
     "check",
+    "depends_on",
 ];
 const COMMON_KEYS: &[&str] = &[
     "kind",
@@ -84,6 +85,7 @@ pub(super) fn component(
     let description = t.string(rep, "description").map(|s| s.into_inner());
     let public_detail = t.boolean(rep, "public_detail").unwrap_or(false);
     let public = t.boolean(rep, "public").unwrap_or(true);
+    let depends_on = depends_on(&mut t, rep, ctx);
     let wording = match t.table(rep, "wording") {
         Some(w) => Arc::new(super::wording::wording(w, rep, site_wording)),
         None => Arc::clone(site_wording),
@@ -116,9 +118,49 @@ pub(super) fn component(
             wording,
             public_detail,
             public,
+            depends_on: depends_on?,
         },
         id_span,
     ))
+}
+
+/// `depends_on`: ids of `[[upstream]]` tables.
+fn depends_on(t: &mut Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Vec<String>> {
+    let Some(items) = t.array(rep, "depends_on") else {
+        return Some(Vec::new());
+    };
+    let mut ok = true;
+    let mut out: Vec<String> = Vec::new();
+    for v in items {
+        let Some(s) = super::reader::array_string(t, rep, "depends_on", v) else {
+            ok = false;
+            continue;
+        };
+        if ctx.upstreams.contains(s.get_ref()) {
+            if !out.contains(s.get_ref()) {
+                out.push(s.into_inner());
+            }
+        } else if !ctx.upstreams_broken {
+            let known: Vec<&str> = ctx.upstreams.iter().map(String::as_str).collect();
+            let hint = match super::diagnostic::did_you_mean(s.get_ref(), &known) {
+                Some(near) => format!("; did you mean \"{near}\"?"),
+                None if ctx.upstreams.is_empty() => {
+                    "; declare the vendor's page in an [[upstream]] table first".to_owned()
+                }
+                None => format!(" (the upstreams are: {})", ctx.upstreams.join(", ")),
+            };
+            t.error(
+                rep,
+                s.span(),
+                "depends_on",
+                &format!("\"{}\" is not an [[upstream]] id{hint}", s.get_ref()),
+            );
+            ok = false;
+        } else {
+            ok = false;
+        }
+    }
+    ok.then_some(out)
 }
 
 fn check(mut t: Table<'_, '_>, rep: &mut Report, ctx: &Ctx<'_>) -> Option<Check> {

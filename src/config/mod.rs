@@ -12,6 +12,7 @@ mod sections;
 pub mod serve;
 mod site;
 pub mod subscribers;
+pub mod upstream;
 mod values;
 pub mod wording;
 
@@ -33,6 +34,7 @@ pub use email::{EmailSettings, NotifySettings};
 use reader::Table;
 pub use serve::{FrontLimits, ServeSettings};
 pub use subscribers::Subscribers;
+pub use upstream::{PageKind, Upstream};
 pub use values::{http_url, show_duration};
 pub use wording::{Promises, Wording};
 
@@ -79,6 +81,8 @@ pub struct Config {
     pub serve: ServeSettings,
     /// The promises forewarn's updates make, and how they are kept (`[wording]`).
     pub promises: Promises,
+    /// The vendors' status pages followed (`[[upstream]]`), in file order.
+    pub upstreams: Vec<Upstream>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +135,8 @@ pub struct Component {
     /// Shown on the site, feeds and API, and told to subscribers. A component with
     /// `public = false` is watched and told to operators only.
     pub public: bool,
+    /// The upstreams (`[[upstream]]` ids) whose trouble may explain this component's.
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -357,6 +363,8 @@ impl Config {
             env,
             base_dir,
             secrets_needed,
+            upstreams: &[],
+            upstreams_broken: false,
         };
         let span = doc.span();
         let mut root = Table::new(doc.get_ref(), span, "", "");
@@ -372,6 +380,7 @@ impl Config {
                 "email",
                 "notify",
                 "serve",
+                "upstream",
             ],
             &|key| {
                 (key == "components")
@@ -388,6 +397,7 @@ impl Config {
                 notify: b.notify,
                 serve: b.serve,
                 promises: b.promises,
+                upstreams: b.upstreams,
             }),
             _ => Err(Diagnostics(rep.into_diagnostics())),
         }
@@ -395,6 +405,17 @@ impl Config {
 
     pub fn component(&self, id: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.id == id)
+    }
+
+    pub fn upstream(&self, id: &str) -> Option<&Upstream> {
+        self.upstreams.iter().find(|u| u.id == id)
+    }
+
+    /// The components that depend on an upstream, in file order.
+    pub fn dependents_of<'a>(&'a self, upstream: &'a str) -> impl Iterator<Item = &'a Component> {
+        self.components
+            .iter()
+            .filter(move |c| c.depends_on.iter().any(|d| d == upstream))
     }
 
     /// May customers see this component? (An id no longer configured still is, as
@@ -441,6 +462,7 @@ struct Built {
     notify: NotifySettings,
     serve: ServeSettings,
     promises: Promises,
+    upstreams: Vec<Upstream>,
 }
 
 /// Read a parsed configuration. `sections`: the file's text and where its component
@@ -474,6 +496,13 @@ fn build(
         None => (Wording::default(), Promises::default()),
     };
     let site_wording = Arc::new(site_wording);
+    let upstreams = upstreams(root, rep);
+    let upstream_ids: Vec<String> = upstreams.list.iter().map(|u| u.id.clone()).collect();
+    let ctx = &values::Ctx {
+        upstreams: &upstream_ids,
+        upstreams_broken: upstreams.failed,
+        ..*ctx
+    };
 
     let mut components = Components::default();
     match sections {
@@ -541,7 +570,43 @@ fn build(
         notify: notify?,
         serve: serve?,
         promises,
+        upstreams: (!upstreams.failed).then_some(upstreams.list)?,
     })
+}
+
+/// The `[[upstream]]` tables read, and whether any was broken.
+struct Upstreams {
+    list: Vec<Upstream>,
+    failed: bool,
+}
+
+fn upstreams(root: &mut Table<'_, '_>, rep: &mut Report) -> Upstreams {
+    let mut out = Upstreams {
+        list: Vec::new(),
+        failed: false,
+    };
+    let mut lines: HashMap<String, usize> = HashMap::new();
+    for (n, (table, span)) in root.tables(rep, "upstream").into_iter().enumerate() {
+        let t = Table::new(table, span.clone(), &format!("upstream #{}", n + 1), "");
+        let Some(u) = upstream::upstream(t, rep) else {
+            out.failed = true;
+            continue;
+        };
+        if let Some(first) = lines.get(&u.id) {
+            rep.error(
+                span,
+                format!(
+                    "upstream \"{}\": id: duplicate id, already used by the upstream on line {first}",
+                    u.id
+                ),
+            );
+            out.failed = true;
+        } else {
+            lines.insert(u.id.clone(), rep.line(&span));
+            out.list.push(u);
+        }
+    }
+    out
 }
 
 /// The components read so far, with the line of each id (for duplicate-id errors).

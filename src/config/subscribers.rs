@@ -206,6 +206,8 @@ impl Subscribers {
             env,
             base_dir,
             secrets_needed: true,
+            upstreams: &[],
+            upstreams_broken: false,
         };
         let mut root = Table::new(doc.get_ref(), doc.span(), "", "");
         let mut list = Vec::new();

@@ -15,6 +15,11 @@ pub struct Ctx<'a> {
     /// False when the caller never uses what `*_env` variables hold (`forewarn build`):
     /// an unset variable is then no error, and what it would have filled is left out.
     pub secrets_needed: bool,
+    /// The `[[upstream]]` ids, for `depends_on`.
+    pub upstreams: &'a [String],
+    /// An `[[upstream]]` table was broken (and reported): an id it may have held is
+    /// not named unknown again.
+    pub upstreams_broken: bool,
 }
 
 /// `"30s"`, `"5m"`, `"1h30m"`, `"250ms"`.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::vocab::{Channel, ComponentStatus, Impact, Medium, Role, WebhookFormat};
-pub use crate::vocab::{IncidentUpdate, MaintenanceWindow};
+pub use crate::vocab::{IncidentUpdate, MaintenanceWindow, VendorIncident, VendorReading};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -206,6 +206,29 @@ pub enum Event {
         /// What operators read: what happened and what to do.
         message: String,
     },
+    /// What a vendor's status page says of the parts we follow changed (`[[upstream]]`):
+    /// its status, a followed component's, or their incidents. The whole reading is
+    /// recorded each time, so the latest record says everything.
+    #[serde(rename = "upstream.changed")]
+    UpstreamChanged {
+        upstream: String,
+        /// What customers read: "Payment provider".
+        name: String,
+        /// Their status page.
+        page: String,
+        #[serde(flatten)]
+        reading: VendorReading,
+        /// Our components that depend on it (`depends_on`) when this was recorded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        affects: Vec<String>,
+        /// Subscribers of those components hear of the vendor's trouble while our
+        /// checks pass.
+        #[serde(default, skip_serializing_if = "is_false")]
+        notify_customers: bool,
+        /// Why the page could not be read (for operators), when the status is unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 /// How a subscriber is reached, as the journal keeps it. Secrets (webhook addresses
@@ -320,6 +343,7 @@ impl Event {
             Event::DeliveryDead { .. } => "delivery.dead",
             Event::DeliveryRetried { .. } => "delivery.retried",
             Event::OperatorAlert { .. } => "operator.alert",
+            Event::UpstreamChanged { .. } => "upstream.changed",
         }
     }
 }

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-pub use event::{Event, IncidentUpdate, MaintenanceWindow, Record, SubscriberRecord};
+pub use event::{
+    Event, IncidentUpdate, MaintenanceWindow, Record, SubscriberRecord, VendorIncident,
+    VendorReading,
+};
 
 /// The journal's file name inside the state directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";

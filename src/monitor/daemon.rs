@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 mod alerting;
 mod delivering;
+mod following;
 mod front;
 mod heartbeats;
 mod probing;
@@ -30,6 +31,7 @@ use super::alerts::{self, AlertLog};
 use super::scheduler::Observation;
 use super::snapshot;
 use super::tracker::{Tracker, Transition};
+use super::upstreams::{Followers, Read};
 use super::watch;
 use crate::config::Config;
 use crate::config::declared::Declared;
@@ -50,6 +52,8 @@ pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 pub const DECLARED_REREAD: Duration = Duration::from_secs(60);
 /// Samples that may wait for the main loop before probes pause.
 const SAMPLE_QUEUE: usize = 4096;
+/// Reads of vendors' pages that may wait for the main loop.
+const READ_QUEUE: usize = 64;
 
 pub struct RunOptions {
     pub config_path: PathBuf,
@@ -86,6 +90,15 @@ struct Daemon {
     reading: Reading,
     ledger: Ledger,
     probing: Probing,
+    following: Following,
+}
+
+/// What following the vendors' pages remembers between reads.
+#[derive(Default)]
+struct Following {
+    watches: super::upstreams::Watches,
+    /// Bumped each time the readers restart; reads of older ones are dropped.
+    generation: u64,
 }
 
 /// What reading the configuration folder remembers between reads.
@@ -240,6 +253,7 @@ pub fn prepare(
             heartbeats: Default::default(),
             heartbeat_tokens: HashMap::new(),
         },
+        following: Following::default(),
     };
     daemon.sync_trackers();
     tracing::info!(
@@ -295,6 +309,9 @@ impl Prepared {
         } = self;
         let (tx, mut rx) = mpsc::channel::<Observation>(SAMPLE_QUEUE);
         let mut scheduler = daemon.start_scheduler(tx.clone())?;
+        let (read_tx, mut reads) = mpsc::channel::<Read>(READ_QUEUE);
+        let mut followers =
+            Followers::start(&daemon.config, daemon.following.generation, read_tx.clone());
         let (changed_tx, mut changed) = mpsc::unbounded_channel();
         let config_dir = opts
             .config_path
@@ -336,15 +353,18 @@ impl Prepared {
                     if daemon.reload(true) {
                         scheduler.stop().await;
                         scheduler = daemon.start_scheduler(tx.clone())?;
+                        followers = daemon.refollow(followers, &read_tx).await;
                     }
                 }
                 Some(()) = changed.recv() => {
                     if daemon.reload(false) {
                         scheduler.stop().await;
                         scheduler = daemon.start_scheduler(tx.clone())?;
+                        followers = daemon.refollow(followers, &read_tx).await;
                     }
                 }
                 Some(obs) = rx.recv() => daemon.observe(obs),
+                Some(read) = reads.recv() => daemon.upstream_read(read),
                 Some(ask) = asks.recv() => daemon.answer(ask),
                 Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
                 _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
@@ -371,6 +391,7 @@ impl Prepared {
         }
 
         scheduler.stop().await;
+        followers.stop().await;
         while let Ok(obs) = rx.try_recv() {
             daemon.observe(obs);
         }

@@ -12,6 +12,7 @@ pub mod promises;
 pub mod scheduler;
 pub mod snapshot;
 pub mod tracker;
+pub mod upstreams;
 pub mod visibility;
 pub mod watch;
 

@@ -492,6 +492,7 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
         updates: vec![update.clone()],
         statuses: BTreeMap::new(),
         postmortem_url: None,
+        causes: Vec::new(),
     };
     let statuses = incident.components.clone();
     let view = StatusView::default();

@@ -8,7 +8,7 @@ use super::links::incident_url;
 use crate::config::Config;
 use crate::present::text::iso;
 use crate::status::{
-    ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
+    Cause, ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceState, StatusView,
 };
 
 /// How many incidents or windows the list endpoints show, as Statuspage does.
@@ -248,6 +248,64 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         "apology": i.apology(),
         "credit": i.credit(),
         "postmortem_url": i.postmortem_url,
+        "caused_by": i.causes.iter().map(cause).collect::<Vec<Value>>(),
+    })
+}
+
+/// A vendor's trouble named on one of our incidents (beyond Statuspage's fields).
+pub fn cause(c: &Cause) -> Value {
+    json!({
+        "upstream": c.upstream,
+        "name": c.name,
+        "status": c.status.as_str(),
+        "incident_name": c.title,
+        "shortlink": c.url,
+        "affected_components": c.parts,
+        "reported_at": iso(c.reported_at),
+        "fixed_at": c.fixed_at.map(iso),
+    })
+}
+
+/// A vendor's page we follow, for `summary.json`'s `upstreams` (beyond Statuspage's
+/// fields): their status and incidents, in their words, and our components that
+/// depend on them.
+pub fn upstream(input: &Ctx<'_>, u: &crate::config::Upstream) -> Value {
+    let seen = input.view.upstream(&u.id);
+    let reading = seen.map(|s| &s.reading);
+    let dependents: Vec<&str> = input
+        .config
+        .dependents_of(&u.id)
+        .filter(|c| input.operator || c.public)
+        .map(|c| c.id.as_str())
+        .collect();
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "page": u.page.as_str(),
+        "status": reading.and_then(|r| r.status).map_or("unknown", ComponentStatus::as_str),
+        "updated_at": seen.map(|s| iso(s.changed_at)),
+        "components": reading.map(|r| {
+            r.components
+                .iter()
+                .map(|(name, s)| json!({"name": name, "status": s.as_str()}))
+                .collect::<Vec<Value>>()
+        }).unwrap_or_default(),
+        "incidents": reading.map(|r| {
+            r.incidents
+                .iter()
+                .map(|i| json!({
+                    "id": i.id,
+                    "name": i.title,
+                    "status": i.status.map(|s| s.as_str()),
+                    "impact": i.impact.map(|s| s.as_str()),
+                    "shortlink": i.url,
+                    "started_at": i.started_at.map(iso),
+                    "updated_at": i.updated_at.map(iso),
+                    "maintenance": i.maintenance,
+                }))
+                .collect::<Vec<Value>>()
+        }).unwrap_or_default(),
+        "depended_on_by": dependents,
     })
 }
 

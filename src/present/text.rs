@@ -83,6 +83,18 @@ pub fn mailto(address: &str, subject: &str) -> String {
     format!("mailto:{address}?subject={}", url_encode(subject))
 }
 
+/// What a vendor reports, in words: "a partial outage", "degraded performance".
+pub fn vendor_trouble(status: crate::vocab::ComponentStatus) -> &'static str {
+    use crate::vocab::ComponentStatus;
+    match status {
+        ComponentStatus::Operational => "a problem",
+        ComponentStatus::DegradedPerformance => "degraded performance",
+        ComponentStatus::PartialOutage => "a partial outage",
+        ComponentStatus::MajorOutage => "a major outage",
+        ComponentStatus::UnderMaintenance => "maintenance",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,9 @@
 use serde_json::{Value, json};
 
 use super::model::Input;
-use crate::present::api::{Ctx, LIST_LIMIT, components, incident, maintenance, page, status};
+use crate::present::api::{
+    Ctx, LIST_LIMIT, components, incident, maintenance, page, status, upstream,
+};
 use crate::status::{Incident, Maintenance, MaintenanceState};
 
 /// Every API file: path under the site root, and its JSON.
@@ -49,12 +51,18 @@ pub fn files(input: &Input<'_>) -> Vec<(String, Value)> {
     let page = page(input);
     let status = status(input);
     let components = components(input);
+    let upstreams: Vec<Value> = input
+        .config
+        .upstreams
+        .iter()
+        .map(|u| upstream(input, u))
+        .collect();
     let mut current = active.clone();
     current.extend(upcoming.iter().cloned());
     vec![
         (
             "api/v2/summary.json".into(),
-            json!({"page": page, "components": components, "incidents": unresolved, "scheduled_maintenances": current, "status": status}),
+            json!({"page": page, "components": components, "incidents": unresolved, "scheduled_maintenances": current, "status": status, "upstreams": upstreams}),
         ),
         (
             "api/v2/status.json".into(),

@@ -71,6 +71,7 @@ fn entry_html(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyh
         "apology": i.apology().map(markdown),
         "credit": i.credit().map(markdown),
         "updates": updates,
+        "causes": input.causes(&i.causes),
     });
     hb.render("feed-entry", &data)
         .context("cannot render the feed-entry template")
@@ -177,16 +178,62 @@ fn names(input: &Input<'_>, ids: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The incidents vendors report now, for the vendors whose trouble customers hear of
+/// (`notify_customers = true`): their title and link, attributed to them.
+fn vendor_entries(input: &Input<'_>) -> Vec<(DateTime<Utc>, atom::Entry)> {
+    let tz = input.config.site.timezone;
+    let mut out = Vec::new();
+    for u in input.config.upstreams.iter().filter(|u| u.notify_customers) {
+        let Some(seen) = input.view.upstream(&u.id) else {
+            continue;
+        };
+        for i in &seen.reading.incidents {
+            let started = i.started_at.unwrap_or(seen.changed_at);
+            let updated = i.updated_at.unwrap_or(started).max(started);
+            let mut e = atom::Entry::default();
+            e.set_id(format!(
+                "tag:{},{}:upstream/{}/{}",
+                host(input),
+                started.format("%Y-%m-%d"),
+                u.id,
+                i.id
+            ));
+            e.set_title(format!("{} reports: {}", u.name, i.title));
+            e.set_updated(fixed(updated));
+            e.set_published(Some(fixed(started)));
+            e.set_links(vec![link(i.url.clone(), "alternate", Some("text/html"))]);
+            let mut content = atom::Content::default();
+            content.set_content_type(Some("text".to_owned()));
+            content.set_value(Some(format!(
+                "Reported by {} at {}, on their own status page. It may affect us; our own status is on {}/",
+                u.name,
+                when(updated, tz),
+                root_url(input)
+            )));
+            e.set_content(Some(content));
+            out.push((updated, e));
+        }
+    }
+    out
+}
+
 /// An Atom feed of the most recent incidents among `incidents` (newest first) and of
-/// the maintenance `windows`, the most recently changed first.
+/// the maintenance `windows`, the most recently changed first; with `vendors`, also
+/// the incidents vendors report (see [`vendor_entries`]).
 pub fn atom_feed(
     hb: &Handlebars<'static>,
     input: &Input<'_>,
     incidents: &[&Incident],
     windows: &[&Maintenance],
+    vendors: bool,
     self_path: &str,
     title: &str,
 ) -> anyhow::Result<String> {
+    let vendor_entries = if vendors {
+        vendor_entries(input)
+    } else {
+        Vec::new()
+    };
     let mut feed = atom::Feed::default();
     feed.set_id(format!("tag:{},2026:{}", host(input), self_path));
     feed.set_title(title.to_owned());
@@ -194,6 +241,7 @@ pub fn atom_feed(
         .iter()
         .map(|i| incident_updated(i))
         .chain(windows.iter().map(|m| maintenance_updated(m)))
+        .chain(vendor_entries.iter().map(|(at, _)| *at))
         .max()
         .or(input.view.started_at)
         .unwrap_or(input.now);
@@ -214,12 +262,26 @@ pub fn atom_feed(
             Some("text/html"),
         ),
     ]);
-    // Newest first, incidents and windows together.
-    let mut order: Vec<(DateTime<Utc>, Result<&Incident, &Maintenance>)> = incidents
+    // Newest first, incidents, windows and vendors' reports together.
+    enum Item<'a> {
+        Incident(&'a Incident),
+        Window(&'a Maintenance),
+        Vendor(Box<atom::Entry>),
+    }
+    let mut order: Vec<(DateTime<Utc>, Item<'_>)> = incidents
         .iter()
         .take(FEED_LIMIT)
-        .map(|i| (incident_updated(i), Ok(*i)))
-        .chain(windows.iter().map(|m| (maintenance_updated(m), Err(*m))))
+        .map(|i| (incident_updated(i), Item::Incident(i)))
+        .chain(
+            windows
+                .iter()
+                .map(|m| (maintenance_updated(m), Item::Window(m))),
+        )
+        .chain(
+            vendor_entries
+                .into_iter()
+                .map(|(at, e)| (at, Item::Vendor(Box::new(e)))),
+        )
         .collect();
     order.sort_by_key(|x| std::cmp::Reverse(x.0));
     feed.set_entries(
@@ -227,8 +289,9 @@ pub fn atom_feed(
             .into_iter()
             .take(FEED_LIMIT)
             .map(|(_, x)| match x {
-                Ok(i) => entry(hb, input, i),
-                Err(m) => maintenance_entry(hb, input, m),
+                Item::Incident(i) => entry(hb, input, i),
+                Item::Window(m) => maintenance_entry(hb, input, m),
+                Item::Vendor(e) => Ok(*e),
             })
             .collect::<anyhow::Result<Vec<_>>>()?,
     );

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod publish;
 pub mod templates;
 pub mod uptime;
+pub mod vendors;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
@@ -49,6 +50,8 @@ pub struct Changes {
     /// Every component's pages (an incident or window moved between components).
     pub everything_components: bool,
     pub maintenance: bool,
+    /// What a vendor's page says (the front page, the API, incidents naming them).
+    pub vendors: bool,
 }
 
 impl Changes {
@@ -64,6 +67,7 @@ impl Changes {
             && self.incidents.is_empty()
             && self.components.is_empty()
             && !self.maintenance
+            && !self.vendors
     }
 
     /// Note what an event touches.
@@ -112,6 +116,10 @@ impl Changes {
                 if let Some(m) = view.maintenance.get(id) {
                     self.components.extend(m.window.components.iter().cloned());
                 }
+            }
+            Event::UpstreamChanged { affects, .. } => {
+                self.vendors = true;
+                self.components.extend(affects.iter().cloned());
             }
             _ => {} // subscribers and deliveries are not on the site
         }
@@ -380,6 +388,7 @@ impl Builder {
                 input,
                 input.incidents_of(&c.id),
                 &windows,
+                false,
                 &format!("components/{}.atom", c.id),
                 &format!("{}: {}", config.site.title, c.name),
             )?;
@@ -502,6 +511,7 @@ impl Builder {
                     input,
                     &incidents,
                     &[],
+                    true,
                     path,
                     &format!("{}: incidents", config.site.title),
                 )?
@@ -624,6 +634,15 @@ pub fn public_parts<'a>(
     }
     let mut public = config.clone();
     public.components.retain(|c| c.public);
-    let view = view.only_components(&|id| config.is_public(id));
+    // A vendor only components kept from customers depend on is not named to them.
+    public.upstreams.retain(|u| {
+        let mut dependents = config.dependents_of(&u.id).peekable();
+        dependents.peek().is_none() || dependents.any(|c| c.public)
+    });
+    let mut view = view.only_components(&|id| config.is_public(id));
+    view.upstreams.retain(|id, _| public.upstream(id).is_some());
+    for i in view.incidents.values_mut() {
+        i.causes.retain(|c| public.upstream(&c.upstream).is_some());
+    }
     (Cow::Owned(public), Cow::Owned(view))
 }

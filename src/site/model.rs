@@ -268,6 +268,7 @@ impl Input<'_> {
                 .map(|n| text::when(n, tz)),
             started: text::when(i.opened_at, tz),
             duration: text::duration(i.duration(self.now)),
+            causes: self.causes(&i.causes),
         }
     }
 
@@ -422,6 +423,7 @@ impl Input<'_> {
                 .map(|m| self.maintenance_summary(m))
                 .collect(),
             groups: self.groups(row_html),
+            vendors: self.vendors(),
             recent: recent
                 .iter()
                 .take(5)

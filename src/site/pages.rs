@@ -124,6 +124,8 @@ pub struct IncidentSummary {
     pub next_update: Option<String>,
     pub started: String,
     pub duration: String,
+    /// Vendors in trouble that an affected component depends on.
+    pub causes: Vec<super::vendors::CauseView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +174,8 @@ pub struct IndexPage {
     pub active: Vec<IncidentSummary>,
     pub maintenance: Vec<MaintenanceSummary>,
     pub groups: Vec<Group>,
+    /// The services we depend on (`[[upstream]]`).
+    pub vendors: Vec<super::vendors::VendorRow>,
     pub recent: Vec<IncidentSummary>,
 }
 

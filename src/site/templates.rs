@@ -21,6 +21,7 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
     builtin!("style", "style.css"),
     builtin!("contact", "contact.hbs"),
     builtin!("subscribe", "subscribe.hbs"),
+    builtin!("cause", "cause.hbs"),
     builtin!("incident-summary", "incident-summary.hbs"),
     builtin!("incident-row", "incident-row.hbs"),
     builtin!("maintenance-summary", "maintenance-summary.hbs"),

@@ -29,6 +29,10 @@ pub struct Incident {
     /// time), as customers saw it: what machines read as `old_status` / `new_status`.
     pub statuses: BTreeMap<DateTime<Utc>, BTreeMap<String, ComponentStatus>>,
     pub postmortem_url: Option<String>,
+    /// Vendors in trouble that a component of it depends on (`depends_on`), named as
+    /// the likely cause, in the order they were named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<super::Cause>,
 }
 
 impl Incident {

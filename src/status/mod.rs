@@ -3,6 +3,7 @@
 mod incident;
 mod maintenance;
 mod parts;
+mod upstream;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ pub use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 pub use incident::Incident;
 pub use maintenance::{Maintenance, MaintenanceState};
 pub use parts::ViewParts;
+pub use upstream::{Cause, UpstreamView};
 
 /// Current status of every component that has a recorded status, every incident and
 /// every maintenance window.
@@ -47,6 +49,9 @@ pub struct StatusView {
     /// When the status shown for each component last changed.
     #[serde(default)]
     pub last_change: BTreeMap<String, DateTime<Utc>>,
+    /// The vendors' status pages we follow, by upstream id, as last recorded.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -166,6 +171,9 @@ impl StatusView {
                     inc.components.insert(component.clone(), *to);
                     inc.impact = inc.impact.max(to.impact());
                 }
+                if let Some(id) = incident {
+                    self.link_causes(id, record.at);
+                }
             }
             Event::ComponentVisibility { component, public } => {
                 if *public {
@@ -200,8 +208,10 @@ impl StatusView {
                         updates: update.iter().cloned().collect(),
                         statuses: BTreeMap::new(),
                         postmortem_url: postmortem_url.clone(),
+                        causes: Vec::new(),
                     },
                 );
+                self.link_causes(id, record.at);
                 if let Some(u) = update {
                     self.note_statuses(id, u.at);
                 }
@@ -231,6 +241,7 @@ impl StatusView {
                     inc.impact = *impact;
                     inc.postmortem_url = postmortem_url.clone();
                 }
+                self.link_causes(id, record.at);
             }
             Event::IncidentResolved { id, update, .. } => {
                 self.open_ids.remove(id);
@@ -303,6 +314,24 @@ impl StatusView {
                     m.revised_at = Some(record.at);
                 }
             }
+            Event::UpstreamChanged {
+                upstream,
+                name,
+                page,
+                reading,
+                affects,
+                notify_customers,
+                reason,
+            } => self.apply_upstream(
+                record.at,
+                upstream,
+                name,
+                page,
+                reading,
+                affects,
+                *notify_customers,
+                reason,
+            ),
             _ => {} // subscribers and deliveries: see `is_bookkeeping`
         }
         self.note_changes(record);

@@ -22,6 +22,8 @@ pub struct ViewParts {
     pub first_seen: BTreeMap<String, DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub last_change: BTreeMap<String, DateTime<Utc>>,
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, super::UpstreamView>,
 }
 
 impl StatusView {
@@ -38,6 +40,7 @@ impl StatusView {
             first_seen: self.first_seen.clone(),
             started_at: self.started_at,
             last_change: self.last_change.clone(),
+            upstreams: self.upstreams.clone(),
         }
     }
 
@@ -61,6 +64,7 @@ impl StatusView {
             first_seen: parts.first_seen,
             started_at: parts.started_at,
             last_change: parts.last_change,
+            upstreams: parts.upstreams,
         }
     }
 }

@@ -28,6 +28,7 @@ fn incident() -> Incident {
         updates: Vec::new(),
         statuses: BTreeMap::new(),
         postmortem_url: None,
+        causes: Vec::new(),
     }
 }
 

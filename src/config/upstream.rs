@@ -1,0 +1,289 @@
+//! `[[upstream]]` tables: the status pages of the vendors our components depend on.
+
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::diagnostic::Report;
+use super::reader::{Table, array_string};
+use super::values::{self, duration_key, show_duration};
+
+const UPSTREAM_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "page",
+    "components",
+    "every",
+    "kind",
+    "notify_customers",
+];
+/// How often a vendor's page is read unless `every` says otherwise.
+pub const DEFAULT_UPSTREAM_EVERY: Duration = Duration::from_secs(120);
+/// The most often a vendor's page may be read: their page is not ours to load.
+pub const MIN_UPSTREAM_EVERY: Duration = Duration::from_secs(30);
+/// The least often: a day.
+pub const MAX_UPSTREAM_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// The most components followed on one vendor page.
+const MAX_FOLLOWED: usize = 100;
+
+/// A vendor's status page, followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub id: String,
+    /// What customers read: "Payment provider".
+    pub name: String,
+    /// The vendor's status page, as people open it.
+    pub page: Url,
+    /// Names or ids of components on their page; empty: the page's overall status.
+    pub components: Vec<String>,
+    /// Where each of `components` is written in the file, for `forewarn check`.
+    pub component_spans: Vec<std::ops::Range<usize>>,
+    pub every: Duration,
+    /// The kind of page, when the operator named it; otherwise it is detected.
+    pub kind: Option<PageKind>,
+    /// Tell subscribers of the components that depend on it when the vendor reports
+    /// trouble while our checks pass (worded as possible impact).
+    pub notify_customers: bool,
+}
+
+/// The kinds of status page forewarn reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PageKind {
+    /// Atlassian Statuspage: `api/v2/summary.json`.
+    Statuspage,
+    /// incident.io's Statuspage-compatible `api/v2`, without groups and maybe without
+    /// the incidents in the summary.
+    IncidentIo,
+    /// Instatus: `summary.json` and `v2/components.json`.
+    Instatus,
+    /// Better Stack: `index.json`.
+    BetterStack,
+    /// Another forewarn: its own `api/v2`.
+    Forewarn,
+}
+
+impl PageKind {
+    pub const ALL: [PageKind; 5] = [
+        PageKind::Statuspage,
+        PageKind::IncidentIo,
+        PageKind::Instatus,
+        PageKind::BetterStack,
+        PageKind::Forewarn,
+    ];
+
+    /// The name in `kind = "..."`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageKind::Statuspage => "statuspage",
+            PageKind::IncidentIo => "incidentio",
+            PageKind::Instatus => "instatus",
+            PageKind::BetterStack => "betterstack",
+            PageKind::Forewarn => "forewarn",
+        }
+    }
+
+    /// What people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PageKind::Statuspage => "Atlassian Statuspage",
+            PageKind::IncidentIo => "incident.io (Statuspage-compatible)",
+            PageKind::Instatus => "Instatus",
+            PageKind::BetterStack => "Better Stack",
+            PageKind::Forewarn => "forewarn",
+        }
+    }
+}
+
+impl std::str::FromStr for PageKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        PageKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// The address people open for a vendor's page, from what an operator wrote: an
+/// `https://` or `http://` page, or one of its JSON files (whose page it is taken as).
+pub fn page_url(text: &str) -> Result<Url, String> {
+    let mut url = values::http_url(text)?;
+    let path = url.path().to_owned();
+    for file in ["/api/v2/summary.json", "/summary.json", "/index.json"] {
+        if let Some(base) = path.strip_suffix(file) {
+            url.set_path(&format!("{base}/"));
+            break;
+        }
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+/// A duration as written in the configuration ("15s", "2m"), for command-line flags.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    values::duration(text)
+}
+
+/// One `[[upstream]]` table; `None` when it is broken (each problem reported).
+pub(super) fn upstream(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Upstream> {
+    let id = t.required_string(
+        rep,
+        "id",
+        "a short name used in `depends_on`, such as \"payments-provider\"",
+    );
+    let id = id.and_then(|s| match values::slug(s.get_ref()) {
+        Ok(()) => Some(s.into_inner()),
+        Err(e) => {
+            t.error(rep, s.span(), "id", &e);
+            None
+        }
+    });
+    if let Some(id) = &id {
+        t.set_context(&format!("upstream \"{id}\""));
+    }
+    let name = t.required_string(
+        rep,
+        "name",
+        "what customers read, such as \"Payment provider\"",
+    );
+    let page = t.required_string(
+        rep,
+        "page",
+        "the vendor's status page, such as \"https://status.vendor.example\"",
+    );
+    let page = page.and_then(|p| match page_url(p.get_ref()) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            t.error(rep, p.span(), "page", &e);
+            None
+        }
+    });
+    let mut components = Vec::new();
+    let mut component_spans = Vec::new();
+    let mut components_ok = true;
+    if let Some(items) = t.array(rep, "components") {
+        for v in items {
+            match array_string(&t, rep, "components", v) {
+                Some(s) if s.get_ref().trim().is_empty() => {
+                    t.error(rep, s.span(), "components", "names must not be empty");
+                    components_ok = false;
+                }
+                Some(s) if components.contains(s.get_ref()) => {
+                    t.error(
+                        rep,
+                        s.span(),
+                        "components",
+                        &format!("\"{}\" is listed twice", s.get_ref()),
+                    );
+                    components_ok = false;
+                }
+                Some(s) => {
+                    component_spans.push(s.span());
+                    components.push(s.into_inner());
+                }
+                None => components_ok = false,
+            }
+        }
+        if components.len() > MAX_FOLLOWED {
+            t.error(
+                rep,
+                t.span(),
+                "components",
+                &format!("follow at most {MAX_FOLLOWED} components of one page"),
+            );
+            components_ok = false;
+        }
+    }
+    let every = match duration_key(&mut t, rep, "every") {
+        None => Some(DEFAULT_UPSTREAM_EVERY),
+        Some(d) if *d.get_ref() < MIN_UPSTREAM_EVERY => {
+            t.error(
+                rep,
+                d.span(),
+                "every",
+                &format!(
+                    "{} is too often for someone else's status page (use at least {})",
+                    show_duration(*d.get_ref()),
+                    show_duration(MIN_UPSTREAM_EVERY)
+                ),
+            );
+            None
+        }
+        Some(d) if *d.get_ref() > MAX_UPSTREAM_EVERY => {
+            t.error(
+                rep,
+                d.span(),
+                "every",
+                &format!(
+                    "{} is too seldom to notice their outages (use at most {})",
+                    show_duration(*d.get_ref()),
+                    show_duration(MAX_UPSTREAM_EVERY)
+                ),
+            );
+            None
+        }
+        Some(d) => Some(d.into_inner()),
+    };
+    let kind = match t.string(rep, "kind") {
+        None => Some(None),
+        Some(k) => match k.get_ref().parse::<PageKind>() {
+            Ok(kind) => Some(Some(kind)),
+            Err(()) => {
+                let names: Vec<&str> = PageKind::ALL.iter().map(|k| k.as_str()).collect();
+                t.error(
+                    rep,
+                    k.span(),
+                    "kind",
+                    &format!(
+                        "\"{}\" is not a kind of status page forewarn reads (use {}, or leave it out to detect it)",
+                        k.get_ref(),
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let notify_customers = t.boolean(rep, "notify_customers").unwrap_or(false);
+    t.finish(rep, UPSTREAM_KEYS, &|key| {
+        (key == "depends_on").then(|| "depends_on belongs in a [[component]] table".to_owned())
+    });
+    Some(Upstream {
+        id: id?,
+        name: name?.into_inner(),
+        page: page?,
+        components: components_ok.then_some(components)?,
+        component_spans,
+        every: every?,
+        kind: kind?,
+        notify_customers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_may_be_given_as_one_of_its_json_files() {
+        let page = |t: &str| page_url(t).map(|u| u.to_string());
+        assert_eq!(
+            page("https://status.vendor.example").as_deref(),
+            Ok("https://status.vendor.example/")
+        );
+        assert_eq!(
+            page("https://status.vendor.example/api/v2/summary.json").as_deref(),
+            Ok("https://status.vendor.example/")
+        );
+        assert_eq!(
+            page("https://vendor.example/status/summary.json?x=1").as_deref(),
+            Ok("https://vendor.example/status/")
+        );
+        assert!(page("ftp://vendor.example/").is_err());
+    }
+}

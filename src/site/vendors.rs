@@ -1,0 +1,154 @@
+//! The vendors we depend on, as the site shows them: the "Services we depend on"
+//! section (their status and, while they report trouble, their incident's title, last
+//! update and link, attributed to them), and the likely causes named on our incidents.
+//! Their words are escaped like ours by the templates, and never read as Markdown. Pure.
+
+use serde::Serialize;
+
+use super::model::{Input, symbol};
+use super::uptime::class_of;
+use crate::present::text;
+use crate::status::{Cause, UpstreamView};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VendorRow {
+    pub id: String,
+    pub name: String,
+    /// Their status page.
+    pub page: String,
+    pub status: &'static str,
+    pub class: &'static str,
+    pub symbol: &'static str,
+    pub notices: Vec<VendorNotice>,
+    /// A word on an unknown status.
+    pub note: Option<String>,
+}
+
+/// One incident (or maintenance under way) a vendor reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct VendorNotice {
+    pub title: String,
+    pub url: String,
+    pub maintenance: bool,
+    /// Where their repair stands, in their words.
+    pub status: Option<&'static str>,
+    /// "Reported by Payment provider at 28 Nov 2026, 10:04 UTC": their last update.
+    pub reported: String,
+    pub iso: Option<String>,
+}
+
+/// A vendor's trouble, named on our incident as its likely cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseView {
+    /// "Payment provider reports a partial outage affecting Card payments"
+    pub text: String,
+    pub title: Option<String>,
+    pub url: String,
+    /// "Reported by Payment provider at …"
+    pub reported: String,
+    /// "They reported it fixed at …"
+    pub fixed: Option<String>,
+}
+
+pub use crate::present::text::vendor_trouble as what;
+
+impl Input<'_> {
+    /// The vendors customers may see, in the configuration's order.
+    pub fn vendors(&self) -> Vec<VendorRow> {
+        self.config
+            .upstreams
+            .iter()
+            .map(|u| match self.view.upstream(&u.id) {
+                Some(v) => self.vendor_row(v),
+                None => VendorRow {
+                    id: u.id.clone(),
+                    name: u.name.clone(),
+                    page: u.page.to_string(),
+                    status: "Not read yet",
+                    class: "unknown",
+                    symbol: "?",
+                    notices: Vec::new(),
+                    note: None,
+                },
+            })
+            .collect()
+    }
+
+    fn vendor_row(&self, v: &UpstreamView) -> VendorRow {
+        let tz = self.config.site.timezone;
+        let name = self
+            .config
+            .upstream(&v.id)
+            .map_or(v.name.as_str(), |u| u.name.as_str());
+        let (status, class, sym, note) = match v.reading.worst() {
+            Some(s) => (s.label(), class_of(s), symbol(s), None),
+            None => (
+                "Unknown",
+                "unknown",
+                "?",
+                Some(format!(
+                    "We cannot read their status page at the moment (since {}). This says nothing about their service or ours.",
+                    text::when(v.since, tz)
+                )),
+            ),
+        };
+        VendorRow {
+            id: v.id.clone(),
+            name: name.to_owned(),
+            page: v.page.clone(),
+            status,
+            class,
+            symbol: sym,
+            notices: v
+                .reading
+                .incidents
+                .iter()
+                .map(|i| {
+                    let at = i.updated_at.or(i.started_at).unwrap_or(v.changed_at);
+                    VendorNotice {
+                        title: i.title.clone(),
+                        url: i.url.clone(),
+                        maintenance: i.maintenance,
+                        status: i.status.map(|s| s.label()),
+                        reported: format!("Reported by {name} at {}", text::when(at, tz)),
+                        iso: Some(text::iso(at)),
+                    }
+                })
+                .collect(),
+            note,
+        }
+    }
+
+    /// The vendors' trouble named on one of our incidents.
+    pub fn causes(&self, causes: &[Cause]) -> Vec<CauseView> {
+        let tz = self.config.site.timezone;
+        causes
+            .iter()
+            .map(|c| CauseView {
+                text: cause_text(c, c.fixed_at.is_none()),
+                title: c.title.clone(),
+                url: c.url.clone(),
+                reported: format!(
+                    "Reported by {} at {}",
+                    c.name,
+                    text::when(c.reported_at, tz)
+                ),
+                fixed: c
+                    .fixed_at
+                    .map(|f| format!("They reported it fixed at {}", text::when(f, tz))),
+            })
+            .collect()
+    }
+}
+
+/// "Payment provider reports a partial outage affecting Card payments"; in the past
+/// tense once they reported it fixed.
+pub fn cause_text(c: &Cause, ongoing: bool) -> String {
+    let verb = if ongoing { "reports" } else { "reported" };
+    let parts = if c.parts.is_empty() {
+        String::new()
+    } else {
+        format!(" affecting {}", c.parts.join(", "))
+    };
+    format!("{} {verb} {}{parts}", c.name, what(c.status))
+}
