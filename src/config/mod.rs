@@ -411,6 +411,13 @@ impl Config {
         self.upstreams.iter().find(|u| u.id == id)
     }
 
+    /// May customers hear of this vendor? Not when only components kept from them
+    /// depend on it. (One no longer configured may be named, as history does.)
+    pub fn upstream_is_public(&self, id: &str) -> bool {
+        let mut dependents = self.dependents_of(id).peekable();
+        dependents.peek().is_none() || dependents.any(|c| c.public)
+    }
+
     /// The components that depend on an upstream, in file order.
     pub fn dependents_of<'a>(&'a self, upstream: &'a str) -> impl Iterator<Item = &'a Component> {
         self.components

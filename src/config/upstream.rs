@@ -19,7 +19,8 @@ const UPSTREAM_KEYS: &[&str] = &[
 ];
 /// How often a vendor's page is read unless `every` says otherwise.
 pub const DEFAULT_UPSTREAM_EVERY: Duration = Duration::from_secs(120);
-/// The most often a vendor's page may be read: their page is not ours to load.
+/// The most often a vendor's page may be read: their page is not ours to load. (A
+/// page on this machine may be read as often as a check runs.)
 pub const MIN_UPSTREAM_EVERY: Duration = Duration::from_secs(30);
 /// The least often: a day.
 pub const MAX_UPSTREAM_EVERY: Duration = Duration::from_secs(24 * 3600);
@@ -124,6 +125,16 @@ pub fn page_url(text: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// Is the page on this machine (`localhost`, 127.0.0.0/8, `::1`)?
+pub fn is_loopback(page: &Url) -> bool {
+    let host = page.host_str().unwrap_or_default();
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A duration as written in the configuration ("15s", "2m"), for command-line flags.
 pub fn duration(text: &str) -> Result<Duration, String> {
     values::duration(text)
@@ -199,9 +210,12 @@ pub(super) fn upstream(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Upstrea
             components_ok = false;
         }
     }
+    // A page on this machine (another forewarn beside this one) is nobody else's to
+    // spare: it may be read as often as a check runs.
+    let local = page.as_ref().is_some_and(is_loopback);
     let every = match duration_key(&mut t, rep, "every") {
         None => Some(DEFAULT_UPSTREAM_EVERY),
-        Some(d) if *d.get_ref() < MIN_UPSTREAM_EVERY => {
+        Some(d) if *d.get_ref() < MIN_UPSTREAM_EVERY && !local => {
             t.error(
                 rep,
                 d.span(),
@@ -211,6 +225,15 @@ pub(super) fn upstream(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Upstrea
                     show_duration(*d.get_ref()),
                     show_duration(MIN_UPSTREAM_EVERY)
                 ),
+            );
+            None
+        }
+        Some(d) if *d.get_ref() < super::MIN_INTERVAL => {
+            t.error(
+                rep,
+                d.span(),
+                "every",
+                &format!("use at least {}", show_duration(super::MIN_INTERVAL)),
             );
             None
         }
@@ -285,5 +308,16 @@ mod tests {
             Ok("https://vendor.example/status/")
         );
         assert!(page("ftp://vendor.example/").is_err());
+    }
+
+    #[test]
+    fn only_a_page_on_this_machine_may_be_read_more_often() {
+        let local = |t: &str| is_loopback(&page_url(t).unwrap());
+        assert!(local("http://127.0.0.1:8080/"));
+        assert!(local("http://127.3.4.5/"));
+        assert!(local("http://[::1]:8080/"));
+        assert!(local("http://localhost/"));
+        assert!(!local("https://status.vendor.example/"));
+        assert!(!local("http://10.0.0.1/"));
     }
 }

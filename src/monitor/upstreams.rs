@@ -196,10 +196,12 @@ impl Watches {
             return out;
         }
         let begins = reading.in_trouble() && !before.is_some_and(|b| b.in_trouble());
+        let ends = reading.is_fine() && before.is_some_and(|b| b.in_trouble());
         if begins {
             out.alerts
                 .push(trouble(config, view, upstream, &reading, &affects, at));
         }
+        let updates = cause_updates(config, view, upstream, &reading, &affects, begins, ends, at);
         out.events.push((
             at,
             Event::UpstreamChanged {
@@ -212,8 +214,90 @@ impl Watches {
                 reason,
             },
         ));
+        out.events.extend(updates);
         out
     }
+}
+
+/// An open automatic incident of a component that depends on `upstream` says, in an
+/// update of its own, that the vendor's trouble is the likely cause when it begins,
+/// and when they report it fixed. (The notices of every later update name the vendor
+/// too; declared incidents are the operator's words, so they only get that line.)
+#[allow(clippy::too_many_arguments)]
+fn cause_updates(
+    config: &Config,
+    view: &StatusView,
+    upstream: &Upstream,
+    reading: &VendorReading,
+    affects: &[String],
+    begins: bool,
+    ends: bool,
+    at: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, Event)> {
+    if !begins && !ends {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for incident in view.open_incidents().filter(|i| i.automatic) {
+        let ours: Vec<&str> = incident
+            .components
+            .keys()
+            .filter(|c| affects.contains(c))
+            .filter_map(|c| config.component(c))
+            .map(|c| c.name.as_str())
+            .collect();
+        if ours.is_empty() {
+            continue;
+        }
+        let ours = ours.join(", ");
+        let named = incident
+            .causes
+            .iter()
+            .rev()
+            .find(|c| c.upstream == upstream.id)
+            .is_some_and(|c| c.fixed_at.is_none());
+        let message = if begins && !named {
+            let what = reading
+                .worst()
+                .map_or("a problem", crate::present::text::vendor_trouble);
+            let parts: Vec<&str> = reading
+                .components
+                .iter()
+                .filter(|(_, s)| !s.is_operational())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let parts = if parts.is_empty() {
+                String::new()
+            } else {
+                format!(" affecting {}", parts.join(", "))
+            };
+            format!(
+                "{}, a service {ours} depends on, reports {what}{parts}. This is the likely cause; we are following their repair.",
+                upstream.name
+            )
+        } else if ends && named {
+            format!(
+                "{} reports the problem on their side fixed. We are checking that {ours} works again.",
+                upstream.name
+            )
+        } else {
+            continue;
+        };
+        out.push((
+            at,
+            Event::IncidentUpdated {
+                id: incident.id.clone(),
+                reference: incident.reference.clone(),
+                update: crate::journal::IncidentUpdate::automatic(
+                    at,
+                    incident.status(),
+                    message,
+                    None,
+                ),
+            },
+        ));
+    }
+    out
 }
 
 fn alert(key: String, kind: &str, message: String) -> Event {

@@ -13,6 +13,9 @@ pub fn title(kind: &str) -> &'static str {
         "journal_unwritable" => "The journal could not be written",
         "deliveries_dead" => "Notices could not be delivered",
         "update_due" => "A promised update is due",
+        "upstream_trouble" => "A service we depend on reports trouble",
+        "upstream_unreadable" => "A vendor's status page cannot be read",
+        "upstream_component_missing" => "A followed component is not on a vendor's status page",
         _ => "Operator alert",
     }
 }
@@ -43,6 +46,7 @@ pub fn notice(config: &Config, composed: &Composed) -> Option<Notice> {
         state: "Operator alert".into(),
         headline: headline.clone(),
         message: message.clone(),
+        vendors: Vec::new(),
         // An alert names what it is about in its words; no status list.
         affected: Vec::new(),
         eta: None,

@@ -70,6 +70,16 @@ pub enum What {
         components: Vec<String>,
         expires_at: DateTime<Utc>,
     },
+    /// A vendor we depend on reports trouble while our checks pass, or that it is
+    /// fixed (`upstream.changed`, with `notify_customers = true`).
+    Vendor {
+        upstream: String,
+        name: String,
+        /// Their status page.
+        page: String,
+        reading: crate::vocab::VendorReading,
+        fixed: bool,
+    },
     /// Something only operators hear about (`operator.alert`).
     Alert {
         kind: String,
@@ -105,6 +115,25 @@ impl Composed {
                 window,
                 step,
                 &self.hidden,
+                reader,
+            )),
+            What::Vendor {
+                name,
+                page,
+                reading,
+                fixed,
+                ..
+            } => Some(Notice::vendor(
+                config,
+                &super::notice::VendorMoment {
+                    name,
+                    page,
+                    reading,
+                    fixed: *fixed,
+                    at: self.at,
+                    components: &self.components,
+                    hidden: &self.hidden,
+                },
                 reader,
             )),
             What::Component | What::Confirmation { .. } | What::Alert { .. } => None,
@@ -456,6 +485,7 @@ fn compose_event(config: &Config, view: &StatusView, record: &Record) -> Option<
                 message: message.clone(),
             },
         }),
+        Event::UpstreamChanged { .. } => vendor::compose(config, view, record),
         _ => None,
     }
 }
@@ -531,3 +561,4 @@ pub fn sample(config: &Config, now: DateTime<Utc>) -> Composed {
 }
 
 mod known;
+mod vendor;

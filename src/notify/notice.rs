@@ -58,6 +58,10 @@ pub struct Notice {
     pub headline: String,
     /// What we know, in the operator's words (Markdown).
     pub message: String,
+    /// What vendors we depend on report, as it stood at this moment: their trouble as
+    /// an incident's likely cause, or that they reported it fixed (plain text, their
+    /// words quoted; never Markdown).
+    pub vendors: Vec<String>,
     pub affected: Vec<Affected>,
     /// "We expect a fix by 12:00 CET on 23 November.", or, once that has passed without
     /// a fix, "This is taking longer than we expected."
@@ -267,6 +271,7 @@ impl Notice {
             state,
             headline: update.status.label().to_owned(),
             message: update.message.clone(),
+            vendors: vendor::cause_lines(config, incident, update, reader),
             affected,
             eta,
             next_update,
@@ -359,6 +364,7 @@ impl Notice {
             state: headline.to_owned(),
             headline: headline.to_owned(),
             message,
+            vendors: Vec::new(),
             affected,
             eta: None,
             next_update: None,
@@ -419,6 +425,9 @@ impl Notice {
             self.headline,
             self.message.trim()
         );
+        for line in &self.vendors {
+            out.push_str(&format!("\n{line}\n"));
+        }
         for line in [
             &self.lasted,
             &self.eta,
@@ -458,3 +467,5 @@ pub fn lasted(d: chrono::TimeDelta) -> String {
 
 #[cfg(test)]
 mod tests;
+mod vendor;
+pub use vendor::VendorMoment;

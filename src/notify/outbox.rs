@@ -276,9 +276,14 @@ impl Outbox {
                 for (key, member) in audience.interested(&composed.components) {
                     let channel = member.record.reached_by();
                     let machine = channel.is_machine();
-                    // Statuspage's webhooks have no shape for operator alerts.
+                    // Statuspage's webhooks have no shape for operator alerts or a
+                    // vendor's trouble.
                     if channel == Channel::Statuspage
-                        && matches!(composed.what, super::compose::What::Alert { .. })
+                        && matches!(
+                            composed.what,
+                            super::compose::What::Alert { .. }
+                                | super::compose::What::Vendor { .. }
+                        )
                     {
                         continue;
                     }

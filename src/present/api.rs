@@ -270,42 +270,62 @@ pub fn cause(c: &Cause) -> Value {
 /// fields): their status and incidents, in their words, and our components that
 /// depend on them.
 pub fn upstream(input: &Ctx<'_>, u: &crate::config::Upstream) -> Value {
-    let seen = input.view.upstream(&u.id);
-    let reading = seen.map(|s| &s.reading);
-    let dependents: Vec<&str> = input
-        .config
-        .dependents_of(&u.id)
-        .filter(|c| input.operator || c.public)
+    match input.view.upstream(&u.id) {
+        Some(seen) => {
+            let mut v = upstream_seen(input.config, seen, input.operator);
+            v["name"] = json!(u.name);
+            v["page"] = json!(u.page.as_str());
+            v
+        }
+        None => json!({
+            "id": u.id,
+            "name": u.name,
+            "page": u.page.as_str(),
+            "status": "unknown",
+            "updated_at": null,
+            "components": [],
+            "incidents": [],
+            "depended_on_by": dependents(input.config, &u.id, input.operator),
+        }),
+    }
+}
+
+fn dependents<'a>(config: &'a Config, upstream: &'a str, operator: bool) -> Vec<&'a str> {
+    config
+        .dependents_of(upstream)
+        .filter(|c| operator || c.public)
         .map(|c| c.id.as_str())
-        .collect();
+        .collect()
+}
+
+/// A vendor's page as the journal last recorded it, in the shape of
+/// [`upstream`].
+pub fn upstream_seen(config: &Config, seen: &crate::status::UpstreamView, operator: bool) -> Value {
+    let r = &seen.reading;
     json!({
-        "id": u.id,
-        "name": u.name,
-        "page": u.page.as_str(),
-        "status": reading.and_then(|r| r.status).map_or("unknown", ComponentStatus::as_str),
-        "updated_at": seen.map(|s| iso(s.changed_at)),
-        "components": reading.map(|r| {
-            r.components
-                .iter()
-                .map(|(name, s)| json!({"name": name, "status": s.as_str()}))
-                .collect::<Vec<Value>>()
-        }).unwrap_or_default(),
-        "incidents": reading.map(|r| {
-            r.incidents
-                .iter()
-                .map(|i| json!({
-                    "id": i.id,
-                    "name": i.title,
-                    "status": i.status.map(|s| s.as_str()),
-                    "impact": i.impact.map(|s| s.as_str()),
-                    "shortlink": i.url,
-                    "started_at": i.started_at.map(iso),
-                    "updated_at": i.updated_at.map(iso),
-                    "maintenance": i.maintenance,
-                }))
-                .collect::<Vec<Value>>()
-        }).unwrap_or_default(),
-        "depended_on_by": dependents,
+        "id": seen.id,
+        "name": seen.name,
+        "page": seen.page,
+        "status": r.status.map_or("unknown", ComponentStatus::as_str),
+        "updated_at": iso(seen.changed_at),
+        "components": r.components
+            .iter()
+            .map(|(name, s)| json!({"name": name, "status": s.as_str()}))
+            .collect::<Vec<Value>>(),
+        "incidents": r.incidents
+            .iter()
+            .map(|i| json!({
+                "id": i.id,
+                "name": i.title,
+                "status": i.status.map(|s| s.as_str()),
+                "impact": i.impact.map(|s| s.as_str()),
+                "shortlink": i.url,
+                "started_at": i.started_at.map(iso),
+                "updated_at": i.updated_at.map(iso),
+                "maintenance": i.maintenance,
+            }))
+            .collect::<Vec<Value>>(),
+        "depended_on_by": dependents(config, &seen.id, operator),
     })
 }
 

@@ -635,10 +635,9 @@ pub fn public_parts<'a>(
     let mut public = config.clone();
     public.components.retain(|c| c.public);
     // A vendor only components kept from customers depend on is not named to them.
-    public.upstreams.retain(|u| {
-        let mut dependents = config.dependents_of(&u.id).peekable();
-        dependents.peek().is_none() || dependents.any(|c| c.public)
-    });
+    public
+        .upstreams
+        .retain(|u| config.upstream_is_public(&u.id));
     let mut view = view.only_components(&|id| config.is_public(id));
     view.upstreams.retain(|id, _| public.upstream(id).is_some());
     for i in view.incidents.values_mut() {

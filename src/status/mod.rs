@@ -16,7 +16,7 @@ pub use crate::vocab::{ComponentStatus, Impact, IncidentStatus};
 pub use incident::Incident;
 pub use maintenance::{Maintenance, MaintenanceState};
 pub use parts::ViewParts;
-pub use upstream::{Cause, UpstreamView};
+pub use upstream::{Cause, HeadsUp, UpstreamView};
 
 /// Current status of every component that has a recorded status, every incident and
 /// every maintenance window.

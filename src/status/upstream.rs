@@ -30,11 +30,35 @@ pub struct UpstreamView {
     pub trouble_since: Option<DateTime<Utc>>,
     /// When they last reported their trouble over.
     pub fixed_at: Option<DateTime<Utc>>,
+    /// Subscribers of these components were told of the trouble that began at `since`
+    /// (`notify_customers`: those of its dependents with no open incident of their
+    /// own), and hear when it is fixed.
+    #[serde(default)]
+    pub heads_up: Option<HeadsUp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadsUp {
+    pub since: DateTime<Utc>,
+    pub components: Vec<String>,
 }
 
 impl UpstreamView {
     pub fn in_trouble(&self) -> bool {
         self.trouble_since.is_some()
+    }
+
+    /// Subscribers are owed word of this record: the trouble began and they are told
+    /// (`Some(false)`), or the trouble they were told of is fixed (`Some(true)`).
+    pub fn heads_up_at(&self, at: DateTime<Utc>) -> Option<(bool, &HeadsUp)> {
+        let h = self.heads_up.as_ref()?;
+        if h.since == at && self.trouble_since == Some(at) {
+            Some((false, h))
+        } else if self.fixed_at == Some(at) && self.changed_at == at {
+            Some((true, h))
+        } else {
+            None
+        }
     }
 }
 
@@ -133,6 +157,24 @@ impl StatusView {
             Some(b) => (None, b.fixed_at),
             None => (None, None),
         };
+        let begins = trouble_since == Some(at) && !before.is_some_and(|b| b.in_trouble());
+        let heads_up = if begins {
+            let quiet: Vec<String> = affects
+                .iter()
+                .filter(|c| {
+                    !self
+                        .open_incidents()
+                        .any(|i| i.components.contains_key(c.as_str()))
+                })
+                .cloned()
+                .collect();
+            (notify_customers && !quiet.is_empty()).then_some(HeadsUp {
+                since: at,
+                components: quiet,
+            })
+        } else {
+            before.and_then(|b| b.heads_up.clone())
+        };
         let view = UpstreamView {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -145,6 +187,7 @@ impl StatusView {
             changed_at: at,
             trouble_since,
             fixed_at,
+            heads_up,
         };
         self.upstreams.insert(id.to_owned(), view);
         let open: Vec<String> = self.open_ids.iter().cloned().collect();

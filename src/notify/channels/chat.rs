@@ -6,6 +6,7 @@ use crate::notify::notice::Notice;
 /// The short lines a chat message is made of.
 pub fn lines(notice: &Notice) -> Vec<String> {
     let mut out = vec![notice.state.clone(), notice.message.trim().to_owned()];
+    out.extend(notice.vendors.iter().cloned());
     out.extend(notice.lasted.clone());
     out.extend(notice.eta.clone());
     out.extend(notice.next_update.clone());

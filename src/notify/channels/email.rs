@@ -197,6 +197,7 @@ pub fn render(
         "posted": notice.posted,
         "message": notice.message.trim(),
         "message_html": markdown(notice.message.trim()),
+        "vendors": notice.vendors,
         "lasted": notice.lasted,
         "eta": notice.eta,
         "next_update": notice.next_update,

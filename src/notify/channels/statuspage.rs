@@ -57,7 +57,7 @@ pub fn body(
             });
             body["component"] = component;
         }
-        What::Confirmation { .. } | What::Alert { .. } => return None,
+        What::Confirmation { .. } | What::Alert { .. } | What::Vendor { .. } => return None,
     }
     serde_json::to_vec(&body).ok()
 }

@@ -20,6 +20,7 @@ const KINDS: &[&str] = &[
     "maintenance.cancelled",
     "subscriber.pending",
     "operator.alert",
+    "upstream.changed",
 ];
 const STEPS: &[&str] = &[
     "scheduled",

@@ -1,0 +1,150 @@
+//! What subscribers read about a vendor we depend on: a heads-up worded as possible
+//! impact while our own checks pass, then word that they report it fixed; and the line
+//! an incident's notices carry when a vendor's trouble is its likely cause. Their words
+//! (an incident's title) go only into plain-text lines (`Notice::vendors`), never into
+//! the Markdown message.
+
+use chrono::{DateTime, Utc};
+
+use super::{Notice, Reader, contact_line, contact_ways, local_time, name_of, visible};
+use crate::config::Config;
+use crate::present::text::vendor_trouble;
+use crate::status::{Cause, Incident};
+use crate::vocab::{IncidentUpdate, VendorReading};
+
+/// A vendor's trouble, as it stood when subscribers were told.
+#[derive(Debug, Clone)]
+pub struct VendorMoment<'a> {
+    pub name: &'a str,
+    pub page: &'a str,
+    pub reading: &'a VendorReading,
+    pub fixed: bool,
+    pub at: DateTime<Utc>,
+    /// Our components that depend on it, whose subscribers are told.
+    pub components: &'a [String],
+    pub hidden: &'a [String],
+}
+
+impl Notice {
+    pub fn vendor(config: &Config, m: &VendorMoment<'_>, reader: Reader) -> Notice {
+        let ours: Vec<String> = m
+            .components
+            .iter()
+            .filter(|c| visible(config, m.hidden, reader, c))
+            .map(|c| name_of(config, c))
+            .collect();
+        let ours = ours.join(", ");
+        let what = m.reading.worst().map_or("a problem", vendor_trouble);
+        let parts: Vec<&str> = m
+            .reading
+            .components
+            .iter()
+            .filter(|(_, s)| !s.is_operational())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let parts = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" affecting {}", parts.join(", "))
+        };
+        let theirs = match m.reading.incidents.first() {
+            Some(i) if !m.fixed => format!("Their report: “{}” ({})", i.title, i.url),
+            _ => format!("Their status page: {}", m.page),
+        };
+        let name = m.name;
+        let (state, title, message) = if m.fixed {
+            (
+                "Fixed by the provider".to_owned(),
+                format!("{} reports the problem fixed", m.name),
+                format!(
+                    "{name} reports that the problem on their side is fixed. If {ours} still gives you trouble, please contact us."
+                ),
+            )
+        } else {
+            (
+                "Possible impact".to_owned(),
+                format!("{} reports {what}", m.name),
+                format!(
+                    "{name}, a service we depend on for {ours}, reports {what}{parts}.\n\nOur own checks of {ours} pass at the moment, so you may not notice anything. If {ours} gives you trouble, this is the likely cause; we will post an incident on our status page if it affects our service."
+                ),
+            )
+        };
+        let quote = format!("\"{}\"", m.name);
+        let lead = "Questions? Contact us";
+        let contact = &config.site.contact;
+        Notice {
+            subject: format!("{}: possible impact on {ours}", m.name),
+            title,
+            state: state.clone(),
+            headline: format!("Reported by {}", m.name),
+            message,
+            affected: Vec::new(),
+            eta: None,
+            next_update: None,
+            apology: None,
+            credit: None,
+            vendors: vec![theirs],
+            reference: m.name.to_owned(),
+            permalink: config.site_url(""),
+            permalink_label: "Our status page".into(),
+            contact: contact_line(contact, &quote, lead),
+            contact_lead: format!("{lead} quoting {quote}"),
+            contact_ways: contact_ways(contact, m.name),
+            contact_hours: contact.hours.clone(),
+            posted: Some(local_time(m.at, reader.tz)),
+            lasted: None,
+            over: m.fixed,
+            upcoming: false,
+        }
+    }
+}
+
+/// What an incident's notice says of the vendors named as its likely cause, as it
+/// stood when `update` was posted: "Likely cause: Payment provider, a service we depend
+/// on, reports a partial outage affecting Card payments: “Card payments fail”
+/// (https://…).", or once they reported it fixed, "Payment provider reported their
+/// problem fixed at 10:31 UTC on 28 November." What the update's own words already say
+/// of the vendor is not said again: then only their report is quoted.
+pub fn cause_lines(
+    config: &Config,
+    incident: &Incident,
+    update: &IncidentUpdate,
+    reader: Reader,
+) -> Vec<String> {
+    incident
+        .causes
+        .iter()
+        .filter(|c| c.reported_at <= update.at)
+        .filter(|c| reader.operator || config.upstream_is_public(&c.upstream))
+        .filter_map(|c| cause_line(c, update, reader))
+        .collect()
+}
+
+fn cause_line(c: &Cause, update: &IncidentUpdate, reader: Reader) -> Option<String> {
+    let told = update.message.contains(&c.name);
+    let theirs = match &c.title {
+        Some(t) => format!("“{t}” ({})", c.url),
+        None => format!("their status page, {}", c.url),
+    };
+    match c.fixed_at {
+        Some(_) if told => None,
+        Some(fixed) if fixed <= update.at => Some(format!(
+            "{} reported their problem fixed at {}.",
+            c.name,
+            local_time(fixed, reader.tz)
+        )),
+        _ if told => Some(format!("Their report: {theirs}.")),
+        _ => {
+            let parts = if c.parts.is_empty() {
+                String::new()
+            } else {
+                format!(" affecting {}", c.parts.join(", "))
+            };
+            Some(format!(
+                "Likely cause: {}, a service we depend on, reports {}{parts}: {theirs}.",
+                c.name,
+                vendor_trouble(c.status)
+            ))
+        }
+    }
+}
