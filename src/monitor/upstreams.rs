@@ -347,26 +347,36 @@ fn trouble(
     let ours = if names.is_empty() {
         "None of our components depends on it.".to_owned()
     } else {
-        let failing: Vec<&str> = affects
-            .iter()
-            .filter(|id| !view.probe_status(id).is_operational())
-            .filter_map(|id| config.component(id))
-            .map(|c| c.name.as_str())
-            .collect();
+        let covered = |id: &str| view.open_incidents().any(|i| i.components.contains_key(id));
+        let names_of = |pick: &dyn Fn(&str) -> bool| -> Vec<&str> {
+            affects
+                .iter()
+                .filter(|id| pick(id))
+                .filter_map(|id| config.component(id))
+                .map(|c| c.name.as_str())
+                .collect()
+        };
+        let in_incident = names_of(&|id| covered(id));
+        let failing = names_of(&|id| !covered(id) && !view.status_of(id).is_operational());
         let told = if upstream.notify_customers {
             "Their subscribers are told it may affect them."
         } else {
             "Customers have not been told (`notify_customers = true` on the upstream would tell them)."
         };
-        if failing.is_empty() {
+        if !in_incident.is_empty() {
             format!(
-                "Our checks of {} pass, so no incident was opened. {told}",
-                names.join(", ")
+                "Our open incident about {} names them as the likely cause.",
+                in_incident.join(", ")
+            )
+        } else if !failing.is_empty() {
+            format!(
+                "Our checks of {} fail too; the incident about it will name them as the likely cause.",
+                failing.join(", ")
             )
         } else {
             format!(
-                "Our checks of {} fail too: its incident names them as the likely cause.",
-                failing.join(", ")
+                "Our checks of {} pass, so no incident was opened. {told}",
+                names.join(", ")
             )
         }
     };
@@ -430,3 +440,6 @@ fn unreadable(
         UPSTREAM_QUIET,
     )
 }
+
+#[cfg(test)]
+mod tests;

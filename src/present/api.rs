@@ -248,7 +248,12 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         "apology": i.apology(),
         "credit": i.credit(),
         "postmortem_url": i.postmortem_url,
-        "caused_by": i.causes.iter().map(cause).collect::<Vec<Value>>(),
+        "caused_by": i
+            .causes
+            .iter()
+            .filter(|c| input.operator || input.config.upstream_is_public(&c.upstream))
+            .map(cause)
+            .collect::<Vec<Value>>(),
     })
 }
 

@@ -152,3 +152,87 @@ pub fn cause_text(c: &Cause, ongoing: bool) -> String {
     };
     format!("{} {verb} {}{parts}", c.name, what(c.status))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, Utc};
+
+    use crate::config::Config;
+    use crate::journal::{Event, Record};
+    use crate::site::model::Input;
+    use crate::site::public_parts;
+    use crate::site::uptime::Stats;
+    use crate::status::{ComponentStatus, StatusView};
+    use crate::vocab::{Impact, VendorReading};
+
+    #[test]
+    fn a_vendor_only_private_components_depend_on_is_not_named_to_customers() {
+        let text = "[site]\ntitle = \"Shop\"\nbase_url = \"https://status.shop.example\"\ntimezone = \"UTC\"\n[site.contact]\nemail = \"help@shop.example\"\n\n[[component]]\nid = \"checkout\"\nname = \"Checkout\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"https://shop.example/\"\n\n[[component]]\nid = \"queue\"\nname = \"Queue\"\npublic = false\ndepends_on = [\"cloud\"]\n[component.check]\nurl = \"https://queue.shop.example/\"\n\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"https://status.payments.example\"\n\n[[upstream]]\nid = \"cloud\"\nname = \"Secret cloud\"\npage = \"https://status.cloud.example\"\n";
+        let config =
+            Config::parse(std::path::Path::new("forewarn.toml"), text, &|_| None).expect("config");
+        let at: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
+        let trouble = VendorReading {
+            status: Some(ComponentStatus::MajorOutage),
+            ..VendorReading::default()
+        };
+        let events = [
+            Event::ComponentVisibility {
+                component: "queue".into(),
+                public: false,
+            },
+            Event::IncidentOpened {
+                id: "both".into(),
+                reference: "INC-2026-1128-both".into(),
+                title: "Checkout and queue".into(),
+                components: BTreeMap::from([
+                    ("checkout".to_owned(), ComponentStatus::MajorOutage),
+                    ("queue".to_owned(), ComponentStatus::MajorOutage),
+                ]),
+                impact: Impact::Critical,
+                automatic: false,
+                update: None,
+                postmortem_url: None,
+            },
+            Event::UpstreamChanged {
+                upstream: "payments".into(),
+                name: "Payment provider".into(),
+                page: "https://status.payments.example/".into(),
+                reading: trouble.clone(),
+                affects: vec!["checkout".into()],
+                notify_customers: false,
+                reason: None,
+            },
+            Event::UpstreamChanged {
+                upstream: "cloud".into(),
+                name: "Secret cloud".into(),
+                page: "https://status.cloud.example/".into(),
+                reading: trouble,
+                affects: vec!["queue".into()],
+                notify_customers: false,
+                reason: None,
+            },
+        ];
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(n, event)| Record {
+                seq: n as u64 + 1,
+                at,
+                more: false,
+                event,
+            })
+            .collect();
+        let view = StatusView::from_records(&records);
+        assert_eq!(view.incidents["both"].causes.len(), 2, "operators see both");
+        let (config, view) = public_parts(&config, &view);
+        let stats = Stats::default();
+        let input = Input::new(&config, &view, &stats, at);
+        let vendors: Vec<String> = input.vendors().into_iter().map(|v| v.name).collect();
+        assert_eq!(vendors, ["Payment provider"]);
+        let causes = input.causes(&view.incidents["both"].causes);
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].text, "Payment provider reports a major outage");
+    }
+}

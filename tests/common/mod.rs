@@ -325,6 +325,7 @@ pub fn signal(child: &Child, sig: i32) {
 pub mod peers;
 pub mod story;
 pub mod tls;
+pub mod vendor;
 
 /// `forewarn run` on a config and state folder, its site beside the state, its output
 /// captured. `json` asks for JSON logs.
