@@ -105,6 +105,14 @@ fn cases() -> Vec<Case> {
         Case { name: "a header timeout too short", toml: appended("[serve]\nheader_timeout = \"200ms\""), expect: "16:18: serve.header_timeout: must be between 1s and 1h" },
         Case { name: "broken TOML in a later component", toml: appended("\n[[component]]\nid = \"web\"\nname = \"Web\"\n[component.check]\nurl = \"https://w.acme.test/\"\nevery = 30s"), expect: "21:9: invalid TOML: string values must be quoted" },
         Case { name: "component also as a plain table", toml: appended("[component]\nx = 1"), expect: "15:2: invalid TOML: duplicate key" },
+        Case { name: "depends_on with no upstream declared", toml: with_line(11, "depends_on = [\"payments\"]"), expect: "11:15: component \"api\": depends_on: \"payments\" is not an [[upstream]] id; declare the vendor's page in an [[upstream]] table first" },
+        Case { name: "depends_on with a typo", toml: with_line(11, "depends_on = [\"pya\"]") + "[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"https://status.pay.test\"\n", expect: "11:15: component \"api\": depends_on: \"pya\" is not an [[upstream]] id; did you mean \"pay\"?" },
+        Case { name: "a vendor page read too often", toml: appended("[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"https://status.pay.test\"\nevery = \"5s\""), expect: "19:9: upstream \"pay\": every: 5s is too often for someone else's status page (use at least 30s)" },
+        Case { name: "a vendor page of a kind forewarn does not read", toml: appended("[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"https://status.pay.test\"\nkind = \"atlassian\""), expect: "19:8: upstream \"pay\": kind: \"atlassian\" is not a kind of status page forewarn reads (use statuspage, incidentio, instatus, betterstack, forewarn, or leave it out to detect it)" },
+        Case { name: "a vendor page that is not a web address", toml: appended("[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"status.pay.test\""), expect: "18:8: upstream \"pay\": page:" },
+        Case { name: "a vendor without its page", toml: appended("[[upstream]]\nid = \"pay\"\nname = \"Pay\""), expect: "15:1: upstream \"pay\": page: is required" },
+        Case { name: "two vendors with one id", toml: appended("[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"https://status.pay.test\"\n\n[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"https://status.pay.test\""), expect: "20:1: upstream \"pay\": id: duplicate id, already used by the upstream on line 15" },
+        Case { name: "a vendor component listed twice", toml: appended("[[upstream]]\nid = \"pay\"\nname = \"Pay\"\npage = \"https://status.pay.test\"\ncomponents = [\"API\", \"API\"]"), expect: "19:22: upstream \"pay\": components: \"API\" is listed twice" },
         Case { name: "components written as a plain table", toml: appended("[components]\nx = 1"), expect: "15:2: components: unknown key: components are declared as [[component]] tables" },
     ]
 }
