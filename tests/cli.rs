@@ -175,6 +175,12 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
         "Search: degraded performance -> major outage (HTTP 503)",
         "-search now reads \"Search: major outage\"",
         "customers read: \"The problem with Search has become worse: it is now a major outage (it was degraded performance).",
+        // The payment provider's outage is theirs: operators hear, and checkout's
+        // incident names it, then says when they fixed it.
+        "(payment provider) their status page reports an outage of card payments",
+        "Payment provider's status page reports a partial outage: \"Card payments failing for some merchants\"",
+        "Our checks of Checkout pass, so no incident was opened.",
+        "customers read: \"Payment provider reports the problem on their side fixed. We are checking that Checkout works again.\"",
         // The certificate nearing expiry is the operators' alone.
         "email to oncall@demo-shop.test: \"[Operator alert] Demo Shop Status: A certificate expires soon (Website)\"",
     ] {
@@ -223,6 +229,22 @@ fn the_demo_shows_an_outage_detected_recorded_and_resolved() {
             "{path}"
         );
     }
+    let named = announced.iter().any(|path| {
+        let raw = std::fs::read(path).expect("eml");
+        let mail = mail_parser::MessageParser::default()
+            .parse(&raw)
+            .expect("a parsable message");
+        mail.subject().is_some_and(|s| s.starts_with("Problem with Checkout"))
+            && mail.body_text(0).is_some_and(|t| {
+                t.contains("Likely cause: Payment provider, a service we depend on, reports a partial outage affecting Card payments")
+            })
+    });
+    assert!(named, "checkout's first notice names the provider");
+    let index = std::fs::read_to_string(dir.path().join("site/index.html")).expect("index");
+    assert!(
+        index.contains("Services we depend on"),
+        "the vendors' section"
+    );
     let journal =
         std::fs::read_to_string(dir.path().join("demo/state/journal.jsonl")).expect("journal");
     assert!(

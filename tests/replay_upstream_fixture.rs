@@ -75,12 +75,15 @@ fn the_fold_names_the_vendor_on_the_incident_and_remembers_the_heads_up() {
         Some("Card payments <fail> & time out")
     );
     assert_eq!(cause.parts, ["Card payments"]);
-    assert!(cause.fixed_at.is_some_and(|f| Some(f) <= incident.resolved_at));
     assert!(
-        incident
-            .updates
-            .iter()
-            .any(|u| u.message.starts_with("Payment provider reports the problem on their side fixed")),
+        cause
+            .fixed_at
+            .is_some_and(|f| Some(f) <= incident.resolved_at)
+    );
+    assert!(
+        incident.updates.iter().any(|u| u
+            .message
+            .starts_with("Payment provider reports the problem on their side fixed")),
         "the automatic update"
     );
     let mailer = view.upstream("mailer").expect("followed");

@@ -128,7 +128,7 @@ pub async fn run(
 
     writeln!(
         out,
-        "forewarn demo: a pretend shop runs on http://{addr}/ (api, checkout, search, database and a payment gateway), and its website on https://{website}/ with a certificate that expires in {} days.",
+        "forewarn demo: a pretend shop runs on http://{addr}/ (api, checkout, search, database and a payment gateway), its website on https://{website}/ with a certificate that expires in {} days, and its payment provider's status page on http://{addr}/provider/ (checkout depends on it).",
         tls::DAYS_LEFT
     )?;
     writeln!(
@@ -375,6 +375,29 @@ fn describe(event: &Event, name_of: &dyn Fn(&str) -> String) -> String {
         ),
         Event::MaintenanceCompleted { id } => format!("maintenance {id} completed"),
         Event::MaintenanceCancelled { id } => format!("maintenance {id} cancelled"),
+        Event::UpstreamChanged {
+            name,
+            reading,
+            reason,
+            ..
+        } => match (reading.worst(), reading.incidents.first()) {
+            (None, _) => format!(
+                "{name}'s status page cannot be read ({}): shown as unknown, never as an outage",
+                reason.as_deref().unwrap_or("no reason given")
+            ),
+            (Some(s), Some(i)) => format!(
+                "{name}'s status page reports {}: \"{}\"",
+                crate::present::text::vendor_trouble(s),
+                i.title
+            ),
+            (Some(s), None) if s.is_operational() => {
+                format!("{name}'s status page reports all is well")
+            }
+            (Some(s), None) => format!(
+                "{name}'s status page reports {}",
+                crate::present::text::vendor_trouble(s)
+            ),
+        },
         Event::OperatorAlert { message, .. } => {
             format!("operators alerted (customers are not told):\n        \"{message}\"")
         }

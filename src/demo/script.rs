@@ -30,8 +30,16 @@ pub fn beats() -> Vec<(f64, Beat)> {
         (4.0, Beat::SignUp),
         (9.0, Beat::Confirm),
         (
+            STORY.provider_outage.0,
+            Beat::Say("(payment provider) their status page reports an outage of card payments"),
+        ),
+        (
             STORY.checkout_fails.0,
             Beat::Say("(demo service) checkout starts answering HTTP 503"),
+        ),
+        (
+            STORY.provider_outage.1,
+            Beat::Say("(payment provider) their status page reports card payments fixed"),
         ),
         (32.0, Beat::Identified),
         (
@@ -65,11 +73,10 @@ pub fn beats() -> Vec<(f64, Beat)> {
     b
 }
 
-pub const IDENTIFIED: &str =
-    "A faulty payment release is making card payments fail. We are rolling it back.";
+pub const IDENTIFIED: &str = "Our payment provider's outage is making card payments fail. We are moving card payments to our backup provider.";
 pub const MONITORING: &str =
-    "The rollback is complete and payments succeed again. We are watching closely.";
-pub const RESOLVED: &str = "Card payments have worked normally since the rollback.";
+    "Card payments go through our backup provider and succeed again. We are watching closely.";
+pub const RESOLVED: &str = "Card payments have worked normally since the move, and our payment provider reports their outage fixed.";
 pub const APOLOGY: &str = "We are sorry: for almost a minute, some of you could not pay.";
 pub const CREDIT: &str = "We have credited 10% of this month's fee to the affected accounts.";
 pub const MAINTENANCE_MESSAGE: &str = "We are upgrading the database. Orders placed during the work are kept and processed right after.";
@@ -86,8 +93,9 @@ pub fn subscribers(addr: SocketAddr) -> String {
     )
 }
 
-/// The demo's configuration: the shop's HTTP endpoints, its payment gateway, and its
-/// website over TLS (`website`, whose certificate `ca_file` vouches for).
+/// The demo's configuration: the shop's HTTP endpoints, its payment gateway, its
+/// website over TLS (`website`, whose certificate `ca_file` vouches for), and the
+/// payment provider's status page that checkout depends on.
 pub fn config(
     addr: SocketAddr,
     website: SocketAddr,
@@ -110,7 +118,7 @@ pub fn config(
         "[site.contact]\nemail = \"support@demo-shop.test\"\nphone = \"+1 555 0100\"\nhours = \"every day, 08:00 to 20:00 UTC\"\n\n".to_owned(),
         format!("[serve]\nlisten = \"{front}\"\npublic_url = \"http://{front}\"\n\n"),
         http("api", "Public API", "Shop", "/api/health", "json = { \"/status\" = \"ok\" }"),
-        http("checkout", "Checkout", "Shop", "/checkout/health", "body_contains = \"ok\"\nseverity = \"major_outage\""),
+        http("checkout", "Checkout", "Shop", "/checkout/health", "body_contains = \"ok\"\nseverity = \"major_outage\"").replace("group = \"Shop\"\n", "group = \"Shop\"\ndepends_on = [\"payments\"]\n"),
         http("search", "Search", "Shop", "/search/health", &format!("latency_threshold = \"{threshold}\"")),
         http("database", "Database", "Infrastructure", "/database/health", ""),
         format!(
@@ -119,6 +127,9 @@ pub fn config(
         format!(
             "[[component]]\nid = \"website\"\nname = \"Website\"\ngroup = \"Shop\"\n\n[component.check]\nkind = \"tls\"\naddress = \"{website}\"\nserver_name = \"localhost\"\nca_file = {ca}\nwarn_days = 14\nevery = \"{every}\"\ntimeout = \"{timeout}\"\n",
             ca = serde_json::to_string(&ca_file.display().to_string()).unwrap_or_default()
+        ),
+        format!(
+            "\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"http://{addr}/provider/\"\ncomponents = [\"Card payments\"]\nevery = \"{every}\"\n"
         ),
     ]
     .concat()

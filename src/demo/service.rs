@@ -1,5 +1,6 @@
 //! The demo's pretend service: healthy, failing and slow endpoints on 127.0.0.1 that
-//! follow a scripted story.
+//! follow a scripted story, and its payment provider's status page (in Atlassian
+//! Statuspage's shape), which reports an outage of card payments.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The story, in seconds of demo time (divided by the speed factor in real time).
 pub struct Story {
+    /// The payment provider's page reports an outage of card payments.
+    pub provider_outage: (f64, f64),
     pub checkout_fails: (f64, f64),
     pub search_slow: (f64, f64),
     /// Search, slow until then, fails outright: the slowdown escalates to an outage.
@@ -31,6 +34,7 @@ pub struct Story {
 }
 
 pub const STORY: Story = Story {
+    provider_outage: (16.0, 68.0),
     checkout_fails: (20.0, 70.0),
     search_slow: (35.0, 45.0),
     search_down: (45.0, 55.0),
@@ -112,6 +116,7 @@ pub async fn start(
         .route("/checkout/health", get(checkout))
         .route("/search/health", get(search))
         .route("/database/health", get(database))
+        .route("/provider/api/v2/summary.json", get(provider))
         .with_state(clock)
         .merge(
             Router::new()
@@ -161,4 +166,51 @@ async fn database(State(clock): State<Arc<Clock>>) -> (StatusCode, &'static str)
     } else {
         (StatusCode::OK, "{\"status\":\"ok\"}")
     }
+}
+
+/// The payment provider's status page: Statuspage's `summary.json`, with card payments
+/// in a partial outage and an incident about it while the story says so.
+async fn provider(State(clock): State<Arc<Clock>>) -> ([(&'static str, &'static str); 1], String) {
+    let trouble = clock.within(STORY.provider_outage);
+    let began = chrono::Utc::now()
+        - chrono::TimeDelta::milliseconds(
+            ((clock.now() - STORY.provider_outage.0) * 1000.0 / clock.speed) as i64,
+        );
+    let at = began.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let cards = if trouble {
+        "partial_outage"
+    } else {
+        "operational"
+    };
+    let component = |id: &str, name: &str, status: &str| {
+        serde_json::json!({
+            "id": id, "name": name, "status": status, "created_at": "2024-01-01T00:00:00.000Z",
+            "updated_at": at, "position": 1, "description": null, "showcase": true,
+            "start_date": null, "group_id": null, "page_id": "demoprovider", "group": false,
+            "only_show_if_degraded": false
+        })
+    };
+    let incidents = if trouble {
+        serde_json::json!([{
+            "id": "demo-cards", "name": "Card payments failing for some merchants",
+            "status": "identified", "created_at": at, "updated_at": at, "monitoring_at": null,
+            "resolved_at": null, "impact": "major", "shortlink": "https://status.payments-provider.test/incidents/demo-cards",
+            "started_at": at, "page_id": "demoprovider", "incident_updates": [],
+            "components": [component("cards", "Card payments", cards)]
+        }])
+    } else {
+        serde_json::json!([])
+    };
+    let body = serde_json::json!({
+        "page": {"id": "demoprovider", "name": "Payment Provider", "url": "https://status.payments-provider.test", "time_zone": "Etc/UTC", "updated_at": at},
+        "components": [component("api", "API", "operational"), component("cards", "Card payments", cards)],
+        "incidents": incidents,
+        "scheduled_maintenances": [],
+        "status": if trouble {
+            serde_json::json!({"indicator": "major", "description": "Partial System Outage"})
+        } else {
+            serde_json::json!({"indicator": "none", "description": "All Systems Operational"})
+        },
+    });
+    ([("content-type", "application/json")], body.to_string())
 }
