@@ -138,6 +138,37 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
             ));
         }
     }
+    if !view.upstreams.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = view
+            .upstreams
+            .values()
+            .map(|u| {
+                let mut detail: Vec<String> = u
+                    .reading
+                    .incidents
+                    .iter()
+                    .map(|i| i.title.clone())
+                    .collect();
+                if let Some(why) = &u.reason {
+                    detail.push(why.clone());
+                }
+                vec![
+                    u.id.clone(),
+                    u.reading
+                        .status
+                        .map_or("unknown", |s| s.as_str())
+                        .to_owned(),
+                    local(u.since, tz),
+                    detail.join("; "),
+                ]
+            })
+            .collect();
+        out.push_str(&table::render(
+            &["UPSTREAM", "THEY REPORT", "SINCE", "DETAIL"],
+            &rows,
+        ));
+    }
     out.push_str(&notifications(&fold, config.is_some()));
     Ok(out)
 }
