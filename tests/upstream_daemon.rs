@@ -412,6 +412,27 @@ notify_customers = true
             assert_eq!(m.subject, opened.subject, "{}", m.text);
         }
     }
+    // Webhooks: the heads-up about the mail vendor came, signed; nothing about the
+    // payment provider outside our incident.
+    let received = hooks.received();
+    let about = |id: &str| {
+        received
+            .iter()
+            .filter(|r| {
+                r.json.as_ref().is_some_and(|j| {
+                    j["type"] == "upstream.changed" && j["data"]["upstream"]["id"] == id
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let mail_vendor = about("mailer");
+    assert_eq!(mail_vendor.len(), 2, "the heads-up and the fix");
+    assert!(mail_vendor.iter().all(|r| r.verified));
+    let first = mail_vendor[0].json.as_ref().expect("json");
+    assert_eq!(first["data"]["fixed"], false);
+    assert_eq!(first["data"]["upstream"]["incidents"][0]["name"], THEIR_TITLE);
+    assert_eq!(first["data"]["upstream"]["depended_on_by"][0], "email");
+    assert!(about("payments").is_empty(), "customers were not told of it alone");
     // Politely: named, and asking only for what changed.
     let seen = payments.seen();
     let agent = seen[0].headers["user-agent"].to_str().expect("ascii");

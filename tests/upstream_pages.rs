@@ -181,31 +181,31 @@ fn better_stack_pages_show_the_reports_under_way_only() {
 
 #[test]
 fn another_forewarn_is_read_through_its_own_api() {
+    // A vendor running forewarn, whose own API is down: its front serves its site.
     let dir = tempfile::tempdir().expect("tempdir");
+    let port = common::peers::free_port();
     let config = write_config(
         dir.path(),
-        "[[component]]\nid = \"api\"\nname = \"Vendor API\"\n[component.check]\nurl = \"http://127.0.0.1:9/\"\n",
+        &format!(
+            "[serve]\nlisten = \"127.0.0.1:{port}\"\n\n[[component]]\nid = \"api\"\nname = \"Vendor API\"\n[component.check]\nurl = \"http://127.0.0.1:{}/\"\nevery = \"200ms\"\nfail_after = 1\n",
+            common::closed_port()
+        ),
     );
-    let site = dir.path().join("site");
-    let out = run_bounded(
-        forewarn()
-            .arg("--config")
-            .arg(&config)
-            .arg("--state")
-            .arg(dir.path().join("state"))
-            .arg("build")
-            .arg("--out")
-            .arg(&site),
-        LIMIT,
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let rt = background_runtime();
-    let vendor = rt.block_on(VendorPeer::start());
-    vendor.serve_dir(&site);
-    let (code, out, err) = upstream_test(&vendor.page(), &[]);
+    let state = dir.path().join("state");
+    let vendor = common::Running::new(common::start_daemon_logged(&config, &state, &[]));
+    let page = format!("http://127.0.0.1:{port}/");
+    let mut last = (0, String::new(), String::new());
+    common::wait_until(LIMIT, "the vendor's forewarn to report its outage", || {
+        last = upstream_test(&page, &[]);
+        last.1.contains("Vendor API")
+            && last.1.contains("Major outage")
+            && last.1.contains("Open incidents:")
+    });
+    let (code, out, err) = last;
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("forewarn, "), "{out}");
-    assert!(out.contains("Vendor API"), "{out}");
+    assert!(out.contains(&format!("{page}: forewarn, \"Test Status\"")), "{out}");
+    assert!(out.contains("Vendor API: major outage (investigating)"), "{out}");
+    vendor.stop();
 }
 
 #[test]
