@@ -68,13 +68,19 @@ fn main() {
         let size = body.len();
         let served = body.clone();
         let addr = rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             let addr = listener.local_addr().expect("addr");
             let app = axum::Router::new().fallback(move |headers: HeaderMap| {
                 let served = served.clone();
                 async move {
                     if headers.get("if-none-match").is_some_and(|v| v == "\"v1\"") {
-                        return (axum::http::StatusCode::NOT_MODIFIED, [("etag", "\"v1\"")], String::new());
+                        return (
+                            axum::http::StatusCode::NOT_MODIFIED,
+                            [("etag", "\"v1\"")],
+                            String::new(),
+                        );
                     }
                     (axum::http::StatusCode::OK, [("etag", "\"v1\"")], served)
                 }
@@ -85,11 +91,12 @@ fn main() {
         let text = format!(
             "[site]\ntitle = \"Bench\"\nbase_url = \"https://status.bench.example\"\n[site.contact]\nemail = \"h@bench.example\"\n\n[[component]]\nid = \"c\"\nname = \"C\"\ndepends_on = [\"v\"]\n[component.check]\nurl = \"https://bench.example/\"\n\n[[upstream]]\nid = \"v\"\nname = \"Vendor\"\npage = \"http://{addr}/\"\ncomponents = [\"Component 7\"]\nkind = \"statuspage\"\n"
         );
-        let config = Config::parse(std::path::Path::new("bench.toml"), &text, &|_| None)
-            .expect("config");
+        let config =
+            Config::parse(std::path::Path::new("bench.toml"), &text, &|_| None).expect("config");
         let up = config.upstreams[0].clone();
         let (first, conditional, full) = rt.block_on(async {
-            let mut reader = PageReader::new(None, up.kind, Duration::from_secs(15)).expect("reader");
+            let mut reader =
+                PageReader::new(None, up.kind, Duration::from_secs(15)).expect("reader");
             let t = Instant::now();
             let f = reader.read(&up.page, Utc::now()).await.expect("read");
             let first = t.elapsed();
@@ -105,7 +112,8 @@ fn main() {
             let mut full = Vec::new();
             for _ in 0..runs {
                 // A new reader each time holds no validators: the whole page comes.
-                let mut fresh = PageReader::new(None, up.kind, Duration::from_secs(15)).expect("reader");
+                let mut fresh =
+                    PageReader::new(None, up.kind, Duration::from_secs(15)).expect("reader");
                 let t = Instant::now();
                 let f = fresh.read(&up.page, Utc::now()).await.expect("read");
                 full.push(t.elapsed());

@@ -605,6 +605,34 @@ fn the_front_page_of_20_components_with_90_days_of_history_weighs_under_60_kb() 
         &index[..200]
     );
     assert_eq!(index.matches("class=\"bar\"").count(), 20);
+    // The vendor we depend on, in its own section, its words escaped and attributed.
+    let vendors = &index[index.find("Services we depend on").expect("the section")..];
+    assert!(
+        vendors.contains("<a href=\"https://status.payments.acme.test/incidents/p31?a&#x3D;1&amp;b&#x3D;2\">Cards &lt;declined&gt; &amp; &quot;slow&quot;</a>"),
+        "{vendors}"
+    );
+    assert!(
+        vendors.contains("Reported by Payment provider at "),
+        "{vendors}"
+    );
+    // The open incident of card payments names them as its likely cause.
+    let page = std::fs::read_to_string(out.join("incidents/INC-now-cards.html")).expect("page");
+    assert!(
+        page.contains("Payment provider reports a partial outage affecting Card payments: <a href=\"https://status.payments.acme.test/incidents/p31?a&#x3D;1&amp;b&#x3D;2\">Cards &lt;declined&gt; &amp; &quot;slow&quot;</a>."),
+        "{page}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("api/v2/summary.json")).expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(
+        summary["upstreams"][0]["incidents"][0]["name"],
+        "Cards <declined> & \"slow\""
+    );
+    assert_eq!(
+        summary["incidents"][0]["caused_by"][0]["upstream"],
+        "payments"
+    );
 }
 
 /// The fixture's configuration with a `my-templates` folder holding one template.

@@ -430,9 +430,15 @@ notify_customers = true
     assert!(mail_vendor.iter().all(|r| r.verified));
     let first = mail_vendor[0].json.as_ref().expect("json");
     assert_eq!(first["data"]["fixed"], false);
-    assert_eq!(first["data"]["upstream"]["incidents"][0]["name"], THEIR_TITLE);
+    assert_eq!(
+        first["data"]["upstream"]["incidents"][0]["name"],
+        THEIR_TITLE
+    );
     assert_eq!(first["data"]["upstream"]["depended_on_by"][0], "email");
-    assert!(about("payments").is_empty(), "customers were not told of it alone");
+    assert!(
+        about("payments").is_empty(),
+        "customers were not told of it alone"
+    );
     // Politely: named, and asking only for what changed.
     let seen = payments.seen();
     let agent = seen[0].headers["user-agent"].to_str().expect("ascii");

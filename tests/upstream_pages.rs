@@ -203,8 +203,14 @@ fn another_forewarn_is_read_through_its_own_api() {
     });
     let (code, out, err) = last;
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("{page}: forewarn, \"Test Status\"")), "{out}");
-    assert!(out.contains("Vendor API: major outage (investigating)"), "{out}");
+    assert!(
+        out.contains(&format!("{page}: forewarn, \"Test Status\"")),
+        "{out}"
+    );
+    assert!(
+        out.contains("Vendor API: major outage (investigating)"),
+        "{out}"
+    );
     vendor.stop();
 }
 

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Days, DurationRound, TimeDelta, Utc};
 use forewarn::config::Config;
-use forewarn::journal::{Event, IncidentUpdate, Journal, MaintenanceWindow};
+use forewarn::journal::{
+    Event, IncidentUpdate, Journal, MaintenanceWindow, VendorIncident, VendorReading,
+};
 use forewarn::rollup::HourRollup;
 use forewarn::status::{ComponentStatus, Impact, IncidentStatus, StatusView};
 
@@ -42,7 +44,10 @@ pub fn write(dir: &Path, n: usize) -> Story {
 
 /// As [`write`], with more configuration (`extra`) before the components.
 pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
-    let mut components = extra.to_owned();
+    // A vendor we depend on, followed; listed for customers (nothing private depends on it).
+    let mut components = format!(
+        "{extra}[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"https://status.payments.acme.test\"\ncomponents = [\"Card payments\"]\n\n"
+    );
     for i in 0..n {
         let group = if i < n / 2 { "Core" } else { "Integrations" };
         components.push_str(&format!(
@@ -174,6 +179,36 @@ pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
         },
     ));
     events.push((o + TimeDelta::minutes(20), Event::IncidentUpdated { id: "cards".into(), reference: "INC-now-cards".into(), update: upd(o + TimeDelta::minutes(20), IncidentStatus::Identified, "A faulty release; we are **rolling it back**. See [our notes](https://acme.test/notes).") }));
+    // The payment provider reports trouble with cards, in words that need escaping: the
+    // open incident of card payments names them as its likely cause.
+    events.push((
+        o + TimeDelta::minutes(30),
+        Event::UpstreamChanged {
+            upstream: "payments".into(),
+            name: "Payment provider".into(),
+            page: "https://status.payments.acme.test/".into(),
+            reading: VendorReading {
+                status: Some(ComponentStatus::PartialOutage),
+                components: BTreeMap::from([(
+                    "Card payments".to_owned(),
+                    ComponentStatus::PartialOutage,
+                )]),
+                incidents: vec![VendorIncident {
+                    id: "p31".into(),
+                    title: "Cards <declined> & \"slow\"".into(),
+                    status: Some(IncidentStatus::Identified),
+                    impact: Some(Impact::Major),
+                    url: "https://status.payments.acme.test/incidents/p31?a=1&b=2".into(),
+                    started_at: Some(o + TimeDelta::minutes(25)),
+                    updated_at: Some(o + TimeDelta::minutes(28)),
+                    maintenance: false,
+                }],
+            },
+            affects: vec!["c1".into()],
+            notify_customers: false,
+            reason: None,
+        },
+    ));
     // A window announced, moved a day later, then cancelled.
     let cdn = |starts_at: DateTime<Utc>| MaintenanceWindow {
         title: "CDN switch".into(),
