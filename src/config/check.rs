@@ -64,18 +64,12 @@ pub(super) fn component(
     ctx: &Ctx<'_>,
     site_wording: &Arc<Wording>,
 ) -> Option<(Component, std::ops::Range<usize>)> {
-    let id = t.required_string(rep, "id", "a short name used in links, such as \"api\"");
-    let id_span = id.as_ref().map_or(t.span(), |s| s.span());
-    let id = id.and_then(|s| match values::slug(s.get_ref()) {
-        Ok(()) => Some(s.into_inner()),
-        Err(e) => {
-            t.error(rep, s.span(), "id", &e);
-            None
-        }
-    });
-    if let Some(id) = &id {
-        t.set_context(&format!("component \"{id}\""));
-    }
+    let (id, id_span) = values::id_key(
+        &mut t,
+        rep,
+        "component",
+        "a short name used in links, such as \"api\"",
+    );
     let name = t.required_string(
         rep,
         "name",

@@ -142,21 +142,12 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 
 /// One `[[upstream]]` table; `None` when it is broken (each problem reported).
 pub(super) fn upstream(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Upstream> {
-    let id = t.required_string(
+    let (id, _) = values::id_key(
+        &mut t,
         rep,
-        "id",
+        "upstream",
         "a short name used in `depends_on`, such as \"payments-provider\"",
     );
-    let id = id.and_then(|s| match values::slug(s.get_ref()) {
-        Ok(()) => Some(s.into_inner()),
-        Err(e) => {
-            t.error(rep, s.span(), "id", &e);
-            None
-        }
-    });
-    if let Some(id) = &id {
-        t.set_context(&format!("upstream \"{id}\""));
-    }
     let name = t.required_string(
         rep,
         "name",

@@ -190,6 +190,29 @@ pub(super) fn duration_key(
     }
 }
 
+/// A table's `id`: required, a slug; once read, the table's errors name it
+/// (`component "api"`). Returns the id and where it is written.
+pub(super) fn id_key(
+    t: &mut Table<'_, '_>,
+    rep: &mut Report,
+    what: &str,
+    help: &str,
+) -> (Option<String>, std::ops::Range<usize>) {
+    let id = t.required_string(rep, "id", help);
+    let span = id.as_ref().map_or(t.span(), |s| s.span());
+    let id = id.and_then(|s| match slug(s.get_ref()) {
+        Ok(()) => Some(s.into_inner()),
+        Err(e) => {
+            t.error(rep, s.span(), "id", &e);
+            None
+        }
+    });
+    if let Some(id) = &id {
+        t.set_context(&format!("{what} \"{id}\""));
+    }
+    (id, span)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, Upstream};
 use crate::journal::Event;
 use crate::notify::notice::local_time;
+use crate::present::text::vendor_report;
 use crate::status::StatusView;
 use crate::upstream::{
     Followed, PageError, PageReader, REQUEST_TIMEOUT, VendorReading, follow, polite,
@@ -257,22 +258,9 @@ fn cause_updates(
             .find(|c| c.upstream == upstream.id)
             .is_some_and(|c| c.fixed_at.is_none());
         let message = if begins && !named {
-            let what = reading
-                .worst()
-                .map_or("a problem", crate::present::text::vendor_trouble);
-            let parts: Vec<&str> = reading
-                .components
-                .iter()
-                .filter(|(_, s)| !s.is_operational())
-                .map(|(n, _)| n.as_str())
-                .collect();
-            let parts = if parts.is_empty() {
-                String::new()
-            } else {
-                format!(" affecting {}", parts.join(", "))
-            };
+            let report = vendor_report(reading.worst(), &reading.troubled_parts(), "a problem");
             format!(
-                "{}, a service {ours} depends on, reports {what}{parts}. This is the likely cause; we are following their repair.",
+                "{}, a service {ours} depends on, reports {report}. This is the likely cause; we are following their repair.",
                 upstream.name
             )
         } else if ends && named {
@@ -320,20 +308,7 @@ fn trouble(
     affects: &[String],
     at: DateTime<Utc>,
 ) -> (String, Event, TimeDelta) {
-    let what = reading
-        .worst()
-        .map_or("trouble", crate::present::text::vendor_trouble);
-    let parts: Vec<&str> = reading
-        .components
-        .iter()
-        .filter(|(_, s)| !s.is_operational())
-        .map(|(n, _)| n.as_str())
-        .collect();
-    let parts = if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" affecting {}", parts.join(", "))
-    };
+    let report = vendor_report(reading.worst(), &reading.troubled_parts(), "trouble");
     let first = reading.incidents.first();
     let title = first
         .map(|i| format!(": \"{}\" ({})", i.title, i.url))
@@ -381,7 +356,7 @@ fn trouble(
         }
     };
     let message = format!(
-        "{} reports {what}{parts}{title}, since {}. {ours}",
+        "{} reports {report}{title}, since {}. {ours}",
         upstream.name,
         local_time(since, config.site.timezone)
     );

@@ -83,6 +83,24 @@ pub fn mailto(address: &str, subject: &str) -> String {
     format!("mailto:{address}?subject={}", url_encode(subject))
 }
 
+/// What a vendor reports, in words: "a partial outage affecting Card payments"
+/// (`default` when the status is unknown).
+pub fn vendor_report(
+    status: Option<crate::vocab::ComponentStatus>,
+    parts: &[String],
+    default: &str,
+) -> String {
+    let what: &str = match status {
+        Some(s) => vendor_trouble(s),
+        None => default,
+    };
+    if parts.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what} affecting {}", parts.join(", "))
+    }
+}
+
 /// What a vendor reports, in words: "a partial outage", "degraded performance".
 pub fn vendor_trouble(status: crate::vocab::ComponentStatus) -> &'static str {
     use crate::vocab::ComponentStatus;

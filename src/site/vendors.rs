@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::model::{Input, symbol};
 use super::uptime::class_of;
-use crate::present::text;
+use crate::present::text::{self, vendor_report};
 use crate::status::{Cause, UpstreamView};
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,8 +49,6 @@ pub struct CauseView {
     /// "They reported it fixed at …"
     pub fixed: Option<String>,
 }
-
-pub use crate::present::text::vendor_trouble as what;
 
 impl Input<'_> {
     /// The vendors customers may see, in the configuration's order.
@@ -145,12 +143,11 @@ impl Input<'_> {
 /// tense once they reported it fixed.
 pub fn cause_text(c: &Cause, ongoing: bool) -> String {
     let verb = if ongoing { "reports" } else { "reported" };
-    let parts = if c.parts.is_empty() {
-        String::new()
-    } else {
-        format!(" affecting {}", c.parts.join(", "))
-    };
-    format!("{} {verb} {}{parts}", c.name, what(c.status))
+    format!(
+        "{} {verb} {}",
+        c.name,
+        vendor_report(Some(c.status), &c.parts, "a problem")
+    )
 }
 
 #[cfg(test)]

@@ -96,13 +96,7 @@ impl Cause {
                 .unwrap_or(ComponentStatus::DegradedPerformance),
             title: first.map(|i| i.title.clone()),
             url: first.map_or_else(|| u.page.clone(), |i| i.url.clone()),
-            parts: u
-                .reading
-                .components
-                .iter()
-                .filter(|(_, s)| !s.is_operational())
-                .map(|(n, _)| n.clone())
-                .collect(),
+            parts: u.reading.troubled_parts(),
             // When they reported it: their incident's start, else when we saw it.
             reported_at: first
                 .and_then(|i| i.started_at)

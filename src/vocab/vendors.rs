@@ -35,6 +35,15 @@ impl VendorReading {
         self.status.is_some() && !self.in_trouble()
     }
 
+    /// The followed components they report anything but operational, by name.
+    pub fn troubled_parts(&self) -> Vec<String> {
+        self.components
+            .iter()
+            .filter(|(_, s)| !s.is_operational())
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
     /// The worst they report: their status, or for an incident on a page that still
     /// shows every part operational, degraded performance.
     pub fn worst(&self) -> Option<ComponentStatus> {

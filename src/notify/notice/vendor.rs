@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Notice, Reader, contact_line, contact_ways, local_time, name_of, visible};
 use crate::config::Config;
-use crate::present::text::vendor_trouble;
+use crate::present::text::{vendor_report, vendor_trouble};
 use crate::status::{Cause, Incident};
 use crate::vocab::{IncidentUpdate, VendorReading};
 
@@ -35,18 +35,7 @@ impl Notice {
             .collect();
         let ours = ours.join(", ");
         let what = m.reading.worst().map_or("a problem", vendor_trouble);
-        let parts: Vec<&str> = m
-            .reading
-            .components
-            .iter()
-            .filter(|(_, s)| !s.is_operational())
-            .map(|(n, _)| n.as_str())
-            .collect();
-        let parts = if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" affecting {}", parts.join(", "))
-        };
+        let report = vendor_report(m.reading.worst(), &m.reading.troubled_parts(), "a problem");
         let theirs = match m.reading.incidents.first() {
             Some(i) if !m.fixed => format!("Their report: “{}” ({})", i.title, i.url),
             _ => format!("Their status page: {}", m.page),
@@ -65,7 +54,7 @@ impl Notice {
                 "Possible impact".to_owned(),
                 format!("{} reports {what}", m.name),
                 format!(
-                    "{name}, a service we depend on for {ours}, reports {what}{parts}.\n\nOur own checks of {ours} pass at the moment, so you may not notice anything. If {ours} gives you trouble, this is the likely cause; we will post an incident on our status page if it affects our service."
+                    "{name}, a service we depend on for {ours}, reports {report}.\n\nOur own checks of {ours} pass at the moment, so you may not notice anything. If {ours} gives you trouble, this is the likely cause; we will post an incident on our status page if it affects our service."
                 ),
             )
         };
@@ -134,17 +123,10 @@ fn cause_line(c: &Cause, update: &IncidentUpdate, reader: Reader) -> Option<Stri
             local_time(fixed, reader.tz)
         )),
         _ if told => Some(format!("Their report: {theirs}.")),
-        _ => {
-            let parts = if c.parts.is_empty() {
-                String::new()
-            } else {
-                format!(" affecting {}", c.parts.join(", "))
-            };
-            Some(format!(
-                "Likely cause: {}, a service we depend on, reports {}{parts}: {theirs}.",
-                c.name,
-                vendor_trouble(c.status)
-            ))
-        }
+        _ => Some(format!(
+            "Likely cause: {}, a service we depend on, reports {}: {theirs}.",
+            c.name,
+            vendor_report(Some(c.status), &c.parts, "a problem")
+        )),
     }
 }
