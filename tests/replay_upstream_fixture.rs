@@ -115,9 +115,16 @@ fn the_site_builds_from_it() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let index = std::fs::read_to_string(out.join("index.html")).expect("index");
-    assert!(index.contains("Services we depend on"));
-    assert!(index.contains("Payment provider") && index.contains("Mail vendor"));
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("api/v2/summary.json")).expect("summary"),
+    )
+    .expect("json");
+    for (n, id) in ["payments", "mailer"].iter().enumerate() {
+        let u = &summary["upstreams"][n];
+        assert_eq!(u["id"], *id);
+        assert_eq!(u["status"], "operational", "as last recorded");
+        assert!(u["updated_at"].is_string(), "read from the journal: {u}");
+    }
     let page = std::fs::read_dir(out.join("incidents"))
         .expect("incidents")
         .flatten()

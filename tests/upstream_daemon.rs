@@ -397,7 +397,7 @@ notify_customers = true
     });
     let index = std::fs::read_to_string(site.join("index.html")).expect("index");
     assert!(
-        index.contains("We cannot read their status page at the moment"),
+        index.contains("We cannot tell what their status page says at the moment"),
         "shown as such"
     );
     let s = summary(&site);

@@ -124,6 +124,34 @@ fn incident_io_pages_without_groups_or_incidents_in_the_summary_are_read_whole()
 }
 
 #[test]
+fn a_page_whose_second_file_fails_is_not_read_as_all_well() {
+    // Without its list of incidents, an incident.io page would look fixed.
+    let rt = background_runtime();
+    let mail = rt.block_on(VendorPeer::start());
+    mail.set(
+        "/api/v2/summary.json",
+        Answer::Json(fixture("incidentio-summary.json")),
+    );
+    mail.set(
+        "/api/v2/incidents.json",
+        Answer::Status(503, Vec::new(), "busy".into()),
+    );
+    let (code, _, err) = upstream_test(&mail.page(), &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("their page answered HTTP 503"), "{err}");
+    // Without its components, an Instatus page would lose what we follow.
+    let cards = rt.block_on(VendorPeer::start());
+    cards.set(
+        "/summary.json",
+        Answer::Json(fixture("instatus-summary.json")),
+    );
+    cards.set("/v2/components.json", Answer::Hang);
+    let (code, _, err) = upstream_test(&cards.page(), &["--timeout", "1s"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("their page did not answer within 1s"), "{err}");
+}
+
+#[test]
 fn instatus_pages_are_read_with_their_components_and_groups() {
     let rt = background_runtime();
     let vendor = rt.block_on(VendorPeer::start());

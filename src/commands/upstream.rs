@@ -87,14 +87,17 @@ pub async fn test(
             ));
         }
     }
+    // JSON string escapes are valid TOML basic strings.
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     out.push_str(&format!(
-        "\nTo follow it:\n\n[[upstream]]\nid = \"{}\"\nname = \"{}\"\npage = \"{page}\"\n{}",
+        "\nTo follow it:\n\n[[upstream]]\nid = \"{}\"\nname = {}\npage = {}\n{}",
         suggest_id(&page),
-        read.title.as_deref().unwrap_or("Vendor").replace('"', "'"),
+        quoted(read.title.as_deref().unwrap_or("Vendor")),
+        quoted(page.as_str()),
         match read.components.iter().find(|c| !c.is_group) {
             Some(c) => format!(
-                "components = [\"{}\"]   # names from the table above\n",
-                c.full_name().replace('"', "'")
+                "components = [{}]   # names from the table above\n",
+                quoted(&c.full_name())
             ),
             None => String::new(),
         }

@@ -109,6 +109,12 @@ impl std::str::FromStr for PageKind {
 /// `https://` or `http://` page, or one of its JSON files (whose page it is taken as).
 pub fn page_url(text: &str) -> Result<Url, String> {
     let mut url = values::http_url(text)?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "holds a user name or password; a status page is public: give its address without them"
+                .into(),
+        );
+    }
     let path = url.path().to_owned();
     for file in ["/api/v2/summary.json", "/summary.json", "/index.json"] {
         if let Some(base) = path.strip_suffix(file) {
@@ -299,6 +305,7 @@ mod tests {
             Ok("https://vendor.example/status/")
         );
         assert!(page("ftp://vendor.example/").is_err());
+        assert!(page("https://user:token@status.vendor.example/").is_err());
     }
 
     #[test]

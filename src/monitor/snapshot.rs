@@ -31,8 +31,9 @@ use crate::status::{StatusView, ViewParts};
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 /// What the first line says the file is.
 const FORMAT: &str = "forewarn snapshot";
-/// The version of the folded state's shape; a snapshot of another is not read.
-pub const VERSION: u32 = 2;
+/// The version of the folded state's shape; a snapshot of another is not read. (3: the
+/// vendors' pages followed, and the causes they give incidents.)
+pub const VERSION: u32 = 3;
 /// Records appended between two snapshots.
 pub const EVERY: u64 = 10_000;
 

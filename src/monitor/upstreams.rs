@@ -17,7 +17,7 @@ use crate::config::{Config, Upstream};
 use crate::journal::Event;
 use crate::notify::notice::local_time;
 use crate::present::text::vendor_report;
-use crate::status::StatusView;
+use crate::status::{ComponentStatus, StatusView};
 use crate::upstream::{
     Followed, PageError, PageReader, REQUEST_TIMEOUT, VendorReading, follow, polite,
 };
@@ -168,7 +168,12 @@ impl Watches {
                 if !followed.missing.is_empty() {
                     out.alerts.push(missing(upstream, &followed));
                 }
-                (followed.reading, None)
+                let reason = followed
+                    .reading
+                    .status
+                    .is_none()
+                    .then(|| "none of the components followed is on their page".to_owned());
+                (followed.reading, reason)
             }
             Err(e) => {
                 let (n, since) = self
@@ -176,7 +181,7 @@ impl Watches {
                     .entry(upstream.id.clone())
                     .and_modify(|(n, _)| *n += 1)
                     .or_insert((1, at));
-                if at - *since >= UNREADABLE_ALERT_AFTER {
+                if *n >= UNKNOWN_AFTER && at - *since >= UNREADABLE_ALERT_AFTER {
                     out.alerts.push(unreadable(config, upstream, *since, &e));
                 }
                 let known = before.is_some_and(|b| b.reading.status.is_some());
@@ -259,8 +264,13 @@ fn cause_updates(
             .is_some_and(|c| c.fixed_at.is_none());
         let message = if begins && !named {
             let report = vendor_report(reading.worst(), &reading.troubled_parts(), "a problem");
+            let following = if reading.worst() == Some(ComponentStatus::UnderMaintenance) {
+                "we are following their work"
+            } else {
+                "we are following their repair"
+            };
             format!(
-                "{}, a service {ours} depends on, reports {report}. This is the likely cause; we are following their repair.",
+                "{}, a service {ours} depends on, reports {report}. This is the likely cause; {following}.",
                 upstream.name
             )
         } else if ends && named {

@@ -64,5 +64,6 @@ pub fn notice(config: &Config, composed: &Composed) -> Option<Notice> {
         lasted: None,
         over: false,
         upcoming: false,
+        literal: true,
     })
 }

@@ -89,6 +89,9 @@ pub struct Notice {
     pub over: bool,
     /// It has not started yet (planned maintenance announced, reminded or moved).
     pub upcoming: bool,
+    /// The message is plain text, not Markdown (operator alerts, which may quote a
+    /// vendor's words): channels that read Markdown show it literally.
+    pub literal: bool,
 }
 
 /// Who reads a notice: customers see public components only; operators see all.
@@ -292,6 +295,7 @@ impl Notice {
             lasted: over.then(|| lasted(update.at - incident.opened_at)),
             over,
             upcoming: false,
+            literal: false,
         }
     }
 
@@ -381,6 +385,7 @@ impl Notice {
             lasted: None,
             over,
             upcoming: matches!(step, "scheduled" | "reminder" | "rescheduled"),
+            literal: false,
         }
     }
 

@@ -71,7 +71,7 @@ fn entry_html(hb: &Handlebars<'static>, input: &Input<'_>, i: &Incident) -> anyh
         "apology": i.apology().map(markdown),
         "credit": i.credit().map(markdown),
         "updates": updates,
-        "causes": input.causes(&i.causes),
+        "causes": input.causes(i),
     });
     hb.render("feed-entry", &data)
         .context("cannot render the feed-entry template")
@@ -188,7 +188,8 @@ fn vendor_entries(input: &Input<'_>) -> Vec<(DateTime<Utc>, atom::Entry)> {
             continue;
         };
         for i in &seen.reading.incidents {
-            let started = i.started_at.unwrap_or(seen.changed_at);
+            // Stable across records: their start, else when their trouble began.
+            let started = i.started_at.or(seen.trouble_since).unwrap_or(seen.since);
             let updated = i.updated_at.unwrap_or(started).max(started);
             let mut e = atom::Entry::default();
             e.set_id(format!(

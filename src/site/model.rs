@@ -268,7 +268,7 @@ impl Input<'_> {
                 .map(|n| text::when(n, tz)),
             started: text::when(i.opened_at, tz),
             duration: text::duration(i.duration(self.now)),
-            causes: self.causes(&i.causes),
+            causes: self.causes(i),
         }
     }
 

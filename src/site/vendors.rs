@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::model::{Input, symbol};
 use super::uptime::class_of;
 use crate::present::text::{self, vendor_report};
-use crate::status::{Cause, UpstreamView};
+use crate::status::{Cause, Incident, UpstreamView};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VendorRow {
@@ -85,7 +85,7 @@ impl Input<'_> {
                 "unknown",
                 "?",
                 Some(format!(
-                    "We cannot read their status page at the moment (since {}). This says nothing about their service or ours.",
+                    "We cannot tell what their status page says at the moment (since {}). This says nothing about their service or ours.",
                     text::when(v.since, tz)
                 )),
             ),
@@ -117,13 +117,15 @@ impl Input<'_> {
         }
     }
 
-    /// The vendors' trouble named on one of our incidents.
-    pub fn causes(&self, causes: &[Cause]) -> Vec<CauseView> {
+    /// The vendors' trouble named on one of our incidents: in the present tense while
+    /// both go on, in the past once they reported it fixed or our incident ended.
+    pub fn causes(&self, incident: &Incident) -> Vec<CauseView> {
         let tz = self.config.site.timezone;
-        causes
+        incident
+            .causes
             .iter()
             .map(|c| CauseView {
-                text: cause_text(c, c.fixed_at.is_none()),
+                text: cause_text(c, c.fixed_at.is_none() && incident.is_open()),
                 title: c.title.clone(),
                 url: c.url.clone(),
                 reported: format!(
@@ -228,8 +230,15 @@ mod tests {
         let input = Input::new(&config, &view, &stats, at);
         let vendors: Vec<String> = input.vendors().into_iter().map(|v| v.name).collect();
         assert_eq!(vendors, ["Payment provider"]);
-        let causes = input.causes(&view.incidents["both"].causes);
+        let causes = input.causes(&view.incidents["both"]);
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].text, "Payment provider reports a major outage");
+        // Once our incident is over, what they said is told in the past tense, even
+        // when they never reported it fixed.
+        let mut resolved = view.incidents["both"].clone();
+        resolved.resolved_at = Some(at);
+        let causes = input.causes(&resolved);
+        assert_eq!(causes[0].text, "Payment provider reported a major outage");
+        assert_eq!(causes[0].fixed, None);
     }
 }

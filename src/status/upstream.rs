@@ -156,9 +156,10 @@ impl StatusView {
             let quiet: Vec<String> = affects
                 .iter()
                 .filter(|c| {
-                    !self
-                        .open_incidents()
-                        .any(|i| i.components.contains_key(c.as_str()))
+                    self.status_of(c).is_operational()
+                        && !self
+                            .open_incidents()
+                            .any(|i| i.components.contains_key(c.as_str()))
                 })
                 .cloned()
                 .collect();
@@ -200,6 +201,8 @@ impl StatusView {
             .upstreams
             .values()
             .filter(|u| u.affects.iter().any(|c| inc.components.contains_key(c)))
+            // A page that cannot be read says nothing new: what it said stays named.
+            .filter(|u| u.reading.status.is_some())
             .collect();
         let mut causes = inc.causes.clone();
         for u in touched {

@@ -40,8 +40,8 @@ fn text<'a>(a: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a str>
 
 fn id_text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => clean(s, MAX_NAME),
+        other => clean(&other.to_string(), MAX_NAME),
     }
 }
 

@@ -160,9 +160,11 @@ impl PageReader {
                 let (mut parsed, missing) = statuspage::summary(&body, page)?;
                 let mut unchanged = !fresh;
                 if missing || kind == PageKind::IncidentIo && parsed.incidents.is_empty() {
-                    // incident.io's summary may leave active incidents out.
-                    if let Ok(Got::Body { body, fresh }) =
-                        self.get(file("api/v2/incidents.json")?).await
+                    // incident.io's summary may leave active incidents out. A list
+                    // that cannot be read fails the whole read (an empty one would
+                    // read as "fixed"); a page without one has none to tell.
+                    if let Got::Body { body, fresh } =
+                        self.get(file("api/v2/incidents.json")?).await?
                     {
                         parsed.incidents = statuspage::open_incidents(&body, page)?;
                         unchanged &= !fresh;
@@ -185,9 +187,10 @@ impl PageReader {
                         "its summary.json is not Instatus's".into(),
                     ));
                 }
-                let components = match self.get(file("v2/components.json")?).await {
-                    Ok(Got::Body { body, fresh: f }) => Some((body, f)),
-                    _ => None,
+                // Components that cannot be read fail the whole read, as above.
+                let components = match self.get(file("v2/components.json")?).await? {
+                    Got::Body { body, fresh: f } => Some((body, f)),
+                    Got::Absent => None,
                 };
                 let parsed =
                     instatus::summary(&body, components.as_ref().map(|(b, _)| &b[..]), page)?;

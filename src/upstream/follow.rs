@@ -20,6 +20,8 @@ pub struct Followed {
 
 /// The most names listed when one is missing.
 pub const MAX_LISTED: usize = 40;
+/// The most of their incidents kept in one reading (the newest).
+pub const MAX_INCIDENTS: usize = 20;
 
 fn same(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
@@ -62,7 +64,13 @@ pub fn follow(upstream: &Upstream, page: &Page) -> Followed {
             std::iter::once(c.status).chain(members.iter().map(|m| m.status)),
         )
         .unwrap_or(c.status);
-        components.insert(wanted.clone(), status);
+        // Customers read the vendor's own name for it, not an id an operator wrote.
+        let key = if components.contains_key(&c.name) {
+            c.full_name()
+        } else {
+            c.name.clone()
+        };
+        components.insert(key, status);
         touched.push(c.id.clone());
         touched.push(c.name.clone());
         for m in members {
@@ -115,5 +123,9 @@ fn newest_first(
             .then_with(|| a.id.cmp(&b.id))
     });
     incidents.dedup_by(|a, b| a.id == b.id);
+    incidents.truncate(MAX_INCIDENTS);
+    for i in &mut incidents {
+        i.id = super::text::clean(&i.id, super::text::MAX_NAME);
+    }
     incidents
 }

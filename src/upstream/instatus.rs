@@ -96,7 +96,7 @@ pub fn summary(body: &[u8], components: Option<&[u8]>, base: &Url) -> Result<Pag
                 .map(|c| {
                     let name = clean(&c.name, MAX_NAME);
                     VendorComponent {
-                        id: c.id.unwrap_or_else(|| name.clone()),
+                        id: c.id.map_or_else(|| name.clone(), |id| clean(&id, MAX_NAME)),
                         name,
                         status: status_word(c.status.as_deref().unwrap_or("OPERATIONAL")),
                         group: c.group.and_then(|g| g.name).map(|n| clean(&n, MAX_NAME)),

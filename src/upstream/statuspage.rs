@@ -115,7 +115,10 @@ pub fn summary(body: &[u8], base: &Url) -> Result<(Page, bool), PageError> {
         let name = clean(&c.name, MAX_NAME);
         let is_group = c.group == Some(true) || !c.components.is_empty();
         components.push(VendorComponent {
-            id: c.id.clone().unwrap_or_else(|| name.clone()),
+            id: c
+                .id
+                .as_deref()
+                .map_or_else(|| name.clone(), |id| clean(id, MAX_NAME)),
             name: name.clone(),
             status: status_word(c.status.as_deref().unwrap_or("operational")),
             group: group_name(&c.group_id),
@@ -126,7 +129,7 @@ pub fn summary(body: &[u8], base: &Url) -> Result<(Page, bool), PageError> {
             let Ok(m) = serde_json::from_value::<Component>(member.clone()) else {
                 continue;
             };
-            let id = m.id.clone().unwrap_or_else(|| m.name.clone());
+            let id = clean(m.id.as_deref().unwrap_or(&m.name), MAX_NAME);
             if s.components
                 .iter()
                 .any(|top| top.id.as_deref() == Some(&id))

@@ -45,11 +45,16 @@ impl VendorReading {
     }
 
     /// The worst they report: their status, or for an incident on a page that still
-    /// shows every part operational, degraded performance.
+    /// shows every part operational, degraded performance (maintenance, when all they
+    /// report is maintenance under way).
     pub fn worst(&self) -> Option<ComponentStatus> {
         match self.status {
             Some(ComponentStatus::Operational) if !self.incidents.is_empty() => {
-                Some(ComponentStatus::DegradedPerformance)
+                if self.incidents.iter().all(|i| i.maintenance) {
+                    Some(ComponentStatus::UnderMaintenance)
+                } else {
+                    Some(ComponentStatus::DegradedPerformance)
+                }
             }
             s => s,
         }

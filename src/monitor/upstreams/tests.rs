@@ -247,3 +247,139 @@ fn an_automatic_incident_says_when_their_trouble_begins_and_ends() {
         Some(t(9))
     );
 }
+
+fn open_incident(run: &mut Run, at: DateTime<Utc>) {
+    let opened = Event::IncidentOpened {
+        id: "checkout-2".into(),
+        reference: "INC-2026-1128-checkout-2".into(),
+        title: "Checkout: major outage".into(),
+        components: BTreeMap::from([("checkout".to_owned(), ComponentStatus::MajorOutage)]),
+        impact: crate::vocab::Impact::Critical,
+        automatic: true,
+        update: None,
+        postmortem_url: None,
+    };
+    run.record(&[(at, opened)]);
+}
+
+#[test]
+fn a_page_that_cannot_be_read_names_no_new_cause() {
+    let mut run = Run::new();
+    run.read(
+        t(0),
+        Ok(reading(ComponentStatus::PartialOutage, Some("Cards fail"))),
+    );
+    let down = || {
+        Err(PageError::Unreachable(
+            "cannot connect to their page".into(),
+        ))
+    };
+    for m in 1..=3 {
+        run.read(t(m), down());
+    }
+    assert_eq!(
+        run.view.upstream("payments").expect("kept").reading.status,
+        None
+    );
+    open_incident(&mut run, t(4));
+    assert!(
+        run.view.incidents["checkout-2"].causes.is_empty(),
+        "nobody knows what they report now"
+    );
+    // Readable again, still in trouble: now it is named, with what they say.
+    run.read(
+        t(5),
+        Ok(reading(ComponentStatus::PartialOutage, Some("Cards fail"))),
+    );
+    let causes = &run.view.incidents["checkout-2"].causes;
+    assert_eq!(causes.len(), 1);
+    assert_eq!(causes[0].title.as_deref(), Some("Cards fail"));
+    assert_eq!(causes[0].parts, ["Card payments"]);
+}
+
+#[test]
+fn every_followed_name_missing_is_unknown_and_says_why() {
+    let mut run = Run::new();
+    let followed = Followed {
+        reading: VendorReading::default(),
+        missing: vec!["Card payments".into()],
+        available: vec!["API".into()],
+    };
+    let out = run.read(t(0), Ok(followed));
+    assert_eq!(kinds(&out), ["upstream.changed"]);
+    let u = run.view.upstream("payments").expect("recorded");
+    assert_eq!(u.reading.status, None);
+    assert_eq!(
+        u.reason.as_deref(),
+        Some("none of the components followed is on their page")
+    );
+}
+
+#[test]
+fn a_slow_page_is_not_called_unreadable_before_it_is_unknown() {
+    let mut run = Run::new();
+    run.read(t(0), Ok(reading(ComponentStatus::Operational, None)));
+    let down = || {
+        Err(PageError::Unreachable(
+            "cannot connect to their page".into(),
+        ))
+    };
+    // Read every 10 minutes: the second failure is 20 minutes after the first.
+    assert!(run.read(t(10), down()).alerts.is_empty());
+    assert!(
+        run.read(t(30), down()).alerts.is_empty(),
+        "two failures: not yet unknown"
+    );
+    let third = run.read(t(50), down());
+    assert_eq!(kinds(&third), ["upstream.changed"]);
+    assert_eq!(alerts(&third), ["upstream-unreadable:payments"]);
+}
+
+#[test]
+fn the_heads_up_goes_only_to_components_that_work() {
+    let text = "[site]\ntitle = \"Shop\"\nbase_url = \"https://status.shop.example\"\ntimezone = \"UTC\"\n[site.contact]\nemail = \"help@shop.example\"\n\n[[component]]\nid = \"checkout\"\nname = \"Checkout\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"https://shop.example/\"\n\n[[component]]\nid = \"refunds\"\nname = \"Refunds\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"https://refunds.shop.example/\"\n\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"https://status.payments.example\"\ncomponents = [\"Card payments\"]\nnotify_customers = true\n";
+    let mut run = Run::new();
+    run.config =
+        Config::parse(std::path::Path::new("forewarn.toml"), text, &|_| None).expect("config");
+    run.read(t(0), Ok(reading(ComponentStatus::Operational, None)));
+    // Refunds is slow, with no incident (yet).
+    run.record(&[(
+        t(1),
+        Event::ComponentStatusChanged {
+            component: "refunds".into(),
+            from: ComponentStatus::Operational,
+            to: ComponentStatus::DegradedPerformance,
+            reason: "slow".into(),
+            incident: None,
+        },
+    )]);
+    run.read(
+        t(2),
+        Ok(reading(ComponentStatus::PartialOutage, Some("Cards fail"))),
+    );
+    let told = run
+        .view
+        .upstream("payments")
+        .and_then(|u| u.heads_up.clone())
+        .expect("told");
+    assert_eq!(
+        told.components,
+        ["checkout"],
+        "not refunds, which does not pass"
+    );
+}
+
+#[test]
+fn maintenance_under_way_on_a_page_that_is_otherwise_fine_reads_as_maintenance() {
+    let mut followed = reading(ComponentStatus::Operational, Some("Database upgrade"));
+    followed.reading.incidents[0].maintenance = true;
+    assert_eq!(
+        followed.reading.worst(),
+        Some(ComponentStatus::UnderMaintenance)
+    );
+    followed.reading.incidents[0].maintenance = false;
+    assert_eq!(
+        followed.reading.worst(),
+        Some(ComponentStatus::DegradedPerformance)
+    );
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::chat::{lines, truncate};
+use super::chat::{Markup, lines, truncate};
 use crate::notify::notice::Notice;
 
 /// The message for a notice.
@@ -12,7 +12,7 @@ pub fn body(n: &Notice) -> Value {
         "content": truncate(&n.subject, 2000),
         "embeds": [{
             "title": truncate(&format!("{}: {}", n.headline, n.title), 256),
-            "description": truncate(&lines(n).join("\n\n"), 4096),
+            "description": truncate(&lines(n, Markup::Markdown).join("\n\n"), 4096),
             "url": n.permalink,
             "color": colour,
             "footer": {"text": truncate(&n.reference, 2048)},

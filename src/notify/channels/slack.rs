@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::chat::{lines, truncate};
+use super::chat::{Markup, lines, truncate};
 use crate::notify::notice::Notice;
 
 /// Slack's mrkdwn treats `&`, `<` and `>` as markup.
@@ -15,7 +15,7 @@ fn slack_escape(s: &str) -> String {
 /// The message for a notice.
 pub fn body(n: &Notice) -> Value {
     let headline = format!("{}: {}", n.headline, n.title);
-    let body = lines(n)
+    let body = lines(n, Markup::Slack)
         .iter()
         .map(|l| slack_escape(l))
         .collect::<Vec<_>>()

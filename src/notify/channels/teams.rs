@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::chat::lines;
+use super::chat::{Markup, lines};
 use crate::notify::notice::Notice;
 
 /// The message for a notice.
@@ -10,7 +10,7 @@ pub fn body(n: &Notice) -> Value {
     let mut body = vec![
         json!({"type": "TextBlock", "text": format!("{}: {}", n.headline, n.title), "weight": "Bolder", "size": "Medium", "wrap": true}),
     ];
-    for l in lines(n) {
+    for l in lines(n, Markup::Markdown) {
         body.push(json!({"type": "TextBlock", "text": l, "wrap": true}));
     }
     json!({

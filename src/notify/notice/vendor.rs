@@ -84,6 +84,7 @@ impl Notice {
             lasted: None,
             over: m.fixed,
             upcoming: false,
+            literal: false,
         }
     }
 }
