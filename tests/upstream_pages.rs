@@ -349,6 +349,48 @@ fn check_names_a_followed_component_the_vendor_page_does_not_have() {
 }
 
 #[test]
+fn check_names_a_followed_name_that_two_groups_share() {
+    let mut page: serde_json::Value =
+        serde_json::from_str(&fixture("statuspage-summary.json")).expect("json");
+    let components = page["components"].as_array_mut().expect("components");
+    let mut eu = components[1].clone();
+    eu["id"] = serde_json::json!("grp0eu");
+    eu["name"] = serde_json::json!("EU");
+    eu["components"] = serde_json::json!(["eucards00001"]);
+    let mut eu_cards = components[2].clone();
+    eu_cards["id"] = serde_json::json!("eucards00001");
+    eu_cards["group_id"] = serde_json::json!("grp0eu");
+    components.push(eu);
+    components.push(eu_cards);
+    let rt = background_runtime();
+    let vendor = rt.block_on(VendorPeer::start());
+    vendor.set("/api/v2/summary.json", Answer::Json(page.to_string()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[component]]\nid = \"checkout\"\nname = \"Checkout\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"http://127.0.0.1:9/\"\n\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"{}\"\ncomponents = [\"Card payments\"]\n",
+            vendor.page()
+        ),
+    );
+    let out = run_bounded(forewarn().arg("--config").arg(&config).arg("check"), LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("upstream \"payments\": components: \"Card payments\" is the name of several components on their page (Payments / Card payments, EU / Card payments); write the one you mean as \"Group / Name\""),
+        "{err}"
+    );
+    // Written whole, it is one.
+    let fixed = std::fs::read_to_string(&config).expect("config").replace(
+        "components = [\"Card payments\"]",
+        "components = [\"EU / Card payments\"]",
+    );
+    std::fs::write(&config, fixed).expect("write");
+    let out = run_bounded(forewarn().arg("--config").arg(&config).arg("check"), LIMIT);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
 fn check_passes_when_the_vendor_page_cannot_be_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = common::closed_port();

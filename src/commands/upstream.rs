@@ -156,6 +156,24 @@ pub async fn check_names(config: &Config, source: &str) -> (Vec<Diagnostic>, Str
         match read {
             Ok(page) => {
                 let followed = follow(&up, &page);
+                let at = |name: &str| {
+                    up.components
+                        .iter()
+                        .position(|c| c == name)
+                        .and_then(|i| up.component_spans.get(i))
+                        .cloned()
+                };
+                for (name, all) in &followed.ambiguous {
+                    let Some(span) = at(name) else { continue };
+                    problems.push(map.diagnostic(
+                        span,
+                        format!(
+                            "upstream \"{}\": components: \"{name}\" is the name of several components on their page ({}); write the one you mean as \"Group / Name\"",
+                            up.id,
+                            all.join(", ")
+                        ),
+                    ));
+                }
                 for name in &followed.missing {
                     let Some(span) = up
                         .components

@@ -196,8 +196,8 @@ pub enum Event {
         /// What it is about, for not repeating it: `certificate:web`, `local-fault`...
         key: String,
         /// `certificate_expiring`, `probes_not_run`, `journal_unwritable`,
-        /// `deliveries_dead`, `update_due`, `upstream_trouble`, `upstream_unreadable`
-        /// or `upstream_component_missing`.
+        /// `deliveries_dead`, `update_due`, `upstream_trouble`, `upstream_unreadable`,
+        /// `upstream_component_missing` or `upstream_component_ambiguous`.
         kind: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         component: Option<String>,

@@ -168,6 +168,9 @@ impl Watches {
                 if !followed.missing.is_empty() {
                     out.alerts.push(missing(upstream, &followed));
                 }
+                if !followed.ambiguous.is_empty() {
+                    out.alerts.push(ambiguous(upstream, &followed));
+                }
                 let reason = followed
                     .reading
                     .status
@@ -401,6 +404,35 @@ fn missing(upstream: &Upstream, followed: &Followed) -> (String, Event, TimeDelt
     (
         key.clone(),
         alert(key, "upstream_component_missing", message),
+        UPSTREAM_QUIET,
+    )
+}
+
+/// Names in `components` that several of their components share.
+fn ambiguous(upstream: &Upstream, followed: &Followed) -> (String, Event, TimeDelta) {
+    let key = format!("upstream-ambiguous:{}", upstream.id);
+    let list: Vec<String> = followed
+        .ambiguous
+        .iter()
+        .map(|(name, all)| {
+            format!(
+                "\"{name}\" is the name of {} (forewarn follows the first)",
+                all.iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )
+        })
+        .collect();
+    let message = format!(
+        "On {}'s status page ({}), {}. Write the one you mean in `components` as \"Group / Name\".",
+        upstream.name,
+        upstream.page,
+        list.join("; ")
+    );
+    (
+        key.clone(),
+        alert(key, "upstream_component_ambiguous", message),
         UPSTREAM_QUIET,
     )
 }

@@ -16,6 +16,7 @@ pub fn title(kind: &str) -> &'static str {
         "upstream_trouble" => "A service we depend on reports trouble",
         "upstream_unreadable" => "A vendor's status page cannot be read",
         "upstream_component_missing" => "A followed component is not on a vendor's status page",
+        "upstream_component_ambiguous" => "A followed name is ambiguous on a vendor's status page",
         _ => "Operator alert",
     }
 }

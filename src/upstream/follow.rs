@@ -16,6 +16,9 @@ pub struct Followed {
     /// When some are missing, the names the page does have ("Group / Name" for a
     /// member of a group), at most [`MAX_LISTED`].
     pub available: Vec<String>,
+    /// Names in `components` that several of their components share (in different
+    /// groups), with the full name of each: the first is followed.
+    pub ambiguous: Vec<(String, Vec<String>)>,
 }
 
 /// The most names listed when one is missing.
@@ -39,19 +42,33 @@ pub fn follow(upstream: &Upstream, page: &Page) -> Followed {
             },
             missing: Vec::new(),
             available: Vec::new(),
+            ambiguous: Vec::new(),
         };
     }
     let mut components = BTreeMap::new();
     let mut missing = Vec::new();
+    let mut ambiguous = Vec::new();
     // Ids and names of every vendor component we follow (a group's members included),
     // for matching incidents.
     let mut touched: Vec<String> = Vec::new();
     for wanted in &upstream.components {
-        let found = page
+        // An id or a "Group / Name" says which; a plain name may be in several groups.
+        let exact = page
             .components
             .iter()
-            .find(|c| same(&c.id, wanted) || same(&c.name, wanted) || same(&c.full_name(), wanted));
-        let Some(c) = found else {
+            .find(|c| same(&c.id, wanted) || same(&c.full_name(), wanted));
+        let by_name: Vec<_> = page
+            .components
+            .iter()
+            .filter(|c| same(&c.name, wanted))
+            .collect();
+        if exact.is_none() && by_name.len() > 1 {
+            ambiguous.push((
+                wanted.clone(),
+                by_name.iter().map(|c| c.full_name()).collect(),
+            ));
+        }
+        let Some(c) = exact.or(by_name.first().copied()) else {
             missing.push(wanted.clone());
             continue;
         };
@@ -111,6 +128,7 @@ pub fn follow(upstream: &Upstream, page: &Page) -> Followed {
         },
         missing,
         available,
+        ambiguous,
     }
 }
 

@@ -38,6 +38,7 @@ fn reading(status: ComponentStatus, incident: Option<&str>) -> Followed {
         },
         missing: Vec::new(),
         available: Vec::new(),
+        ambiguous: Vec::new(),
     }
 }
 
@@ -304,6 +305,7 @@ fn every_followed_name_missing_is_unknown_and_says_why() {
         reading: VendorReading::default(),
         missing: vec!["Card payments".into()],
         available: vec!["API".into()],
+        ambiguous: Vec::new(),
     };
     let out = run.read(t(0), Ok(followed));
     assert_eq!(kinds(&out), ["upstream.changed"]);
