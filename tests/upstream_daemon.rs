@@ -451,3 +451,51 @@ notify_customers = true
         "conditional requests"
     );
 }
+
+#[test]
+fn a_vendor_that_asks_us_to_wait_is_not_asked_again_meanwhile() {
+    let rt = background_runtime();
+    let _in_runtime = rt.enter();
+    let busy = rt.block_on(VendorPeer::start());
+    busy.set(
+        "/api/v2/summary.json",
+        Answer::Status(
+            429,
+            vec![("retry-after", "3600".into())],
+            "slow down".into(),
+        ),
+    );
+    let fine = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = common::write_config(
+        dir.path(),
+        &format!(
+            "[[component]]\nid = \"checkout\"\nname = \"Checkout\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"{}\"\nevery = \"200ms\"\n\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"{}\"\nkind = \"statuspage\"\nevery = \"200ms\"\n",
+            fine.url("/health"),
+            busy.page()
+        ),
+    );
+    let state = dir.path().join("state");
+    let site = dir.path().join("site");
+    let daemon = Running::new(common::start_daemon_logged(&config, &state, &[]));
+    wait_until(LIMIT, "the first read", || !busy.seen().is_empty());
+    // Read every 200 ms otherwise: ten periods pass while our own checks go on.
+    let checked = std::time::Instant::now();
+    wait_until(LIMIT, "our checks to carry on", || {
+        checked.elapsed() >= Duration::from_secs(2) && site.join("index.html").exists()
+    });
+    assert_eq!(
+        busy.seen().len(),
+        1,
+        "asked to wait an hour, forewarn waits (at most an hour)"
+    );
+    let s = summary(&site);
+    assert_eq!(
+        upstream(&s, "payments")["status"],
+        "unknown",
+        "not read yet, never an outage"
+    );
+    assert_eq!(s["status"]["indicator"], "none");
+    let out = daemon.stop();
+    assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
+}

@@ -251,7 +251,9 @@ pub fn incident(input: &Ctx<'_>, i: &Incident) -> Value {
         "caused_by": i
             .causes
             .iter()
-            .filter(|c| input.operator || input.config.upstream_is_public(&c.upstream))
+            .filter(|c| {
+                input.operator || (c.public && input.config.upstream_is_public(&c.upstream))
+            })
             .map(cause)
             .collect::<Vec<Value>>(),
     })

@@ -641,7 +641,8 @@ pub fn public_parts<'a>(
     let mut view = view.only_components(&|id| config.is_public(id));
     view.upstreams.retain(|id, _| public.upstream(id).is_some());
     for i in view.incidents.values_mut() {
-        i.causes.retain(|c| public.upstream(&c.upstream).is_some());
+        i.causes
+            .retain(|c| c.public && public.upstream(&c.upstream).is_some());
     }
     (Cow::Owned(public), Cow::Owned(view))
 }

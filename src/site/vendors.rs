@@ -224,7 +224,17 @@ mod tests {
             })
             .collect();
         let view = StatusView::from_records(&records);
-        assert_eq!(view.incidents["both"].causes.len(), 2, "operators see both");
+        let causes = &view.incidents["both"].causes;
+        assert_eq!(causes.len(), 2, "operators see both");
+        let public: Vec<(&str, bool)> = causes
+            .iter()
+            .map(|c| (c.upstream.as_str(), c.public))
+            .collect();
+        assert_eq!(
+            public,
+            [("payments", true), ("cloud", false)],
+            "as the journal had who may see each"
+        );
         let (config, view) = public_parts(&config, &view);
         let stats = Stats::default();
         let input = Input::new(&config, &view, &stats, at);

@@ -82,10 +82,22 @@ pub struct Cause {
     /// When they reported it fixed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_at: Option<DateTime<Utc>>,
+    /// Customers may hear of it: none of our components depends on it, or one they
+    /// see does (as the journal had it when it was named).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub public: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Cause {
-    fn of(u: &UpstreamView) -> Cause {
+    fn of(u: &UpstreamView, public: bool) -> Cause {
         let first = u.reading.incidents.first();
         Cause {
             upstream: u.id.clone(),
@@ -105,6 +117,7 @@ impl Cause {
                 .min()
                 .unwrap_or(u.changed_at),
             fixed_at: None,
+            public,
         }
     }
 
@@ -206,17 +219,19 @@ impl StatusView {
             .collect();
         let mut causes = inc.causes.clone();
         for u in touched {
+            let public =
+                u.affects.is_empty() || u.affects.iter().any(|c| !self.private.contains(c));
             let named = causes.iter_mut().rev().find(|c| c.upstream == u.id);
             match named {
                 Some(c) if u.in_trouble() => {
                     if c.fixed_at.is_some() {
                         // In trouble again: a new cause, the old one kept as it was.
-                        causes.push(Cause::of(u));
+                        causes.push(Cause::of(u, public));
                     } else {
-                        c.refresh(Cause::of(u));
+                        c.refresh(Cause::of(u, public));
                     }
                 }
-                None if u.in_trouble() => causes.push(Cause::of(u)),
+                None if u.in_trouble() => causes.push(Cause::of(u, public)),
                 Some(c) if c.fixed_at.is_none() && u.reading.is_fine() => {
                     c.fixed_at = Some(u.fixed_at.unwrap_or(at));
                 }

@@ -105,7 +105,7 @@ pub fn cause_lines(
         .causes
         .iter()
         .filter(|c| c.reported_at <= update.at)
-        .filter(|c| reader.operator || config.upstream_is_public(&c.upstream))
+        .filter(|c| reader.operator || (c.public && config.upstream_is_public(&c.upstream)))
         .filter_map(|c| cause_line(c, update, reader))
         .collect()
 }
@@ -129,5 +129,60 @@ fn cause_line(c: &Cause, update: &IncidentUpdate, reader: Reader) -> Option<Stri
             c.name,
             vendor_report(Some(c.status), &c.parts, "a problem")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::status::ComponentStatus;
+    use crate::vocab::IncidentStatus;
+
+    #[test]
+    fn a_cause_named_while_kept_from_customers_stays_theirs_alone() {
+        let text = "[site]\ntitle = \"Shop\"\nbase_url = \"https://status.shop.example\"\ntimezone = \"UTC\"\n[site.contact]\nemail = \"help@shop.example\"\n\n[[component]]\nid = \"checkout\"\nname = \"Checkout\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"https://shop.example/\"\n\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"https://status.payments.example\"\n";
+        let config =
+            Config::parse(std::path::Path::new("forewarn.toml"), text, &|_| None).expect("config");
+        let at: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
+        let cause = |public| Cause {
+            upstream: "payments".into(),
+            name: "Payment provider".into(),
+            status: ComponentStatus::MajorOutage,
+            title: Some("Cards fail".into()),
+            url: "https://status.payments.example/incidents/1".into(),
+            parts: Vec::new(),
+            reported_at: at,
+            fixed_at: None,
+            public,
+        };
+        let update =
+            IncidentUpdate::automatic(at, IncidentStatus::Investigating, "Looking.".into(), None);
+        let mut incident = crate::notify::compose::sample(&config, at);
+        let crate::notify::compose::What::Incident {
+            incident: ref mut i,
+            ..
+        } = incident.what
+        else {
+            panic!("an incident");
+        };
+        let customer = Reader::customer(chrono_tz::UTC);
+        let operator = Reader {
+            tz: chrono_tz::UTC,
+            operator: true,
+        };
+        i.causes = vec![cause(true)];
+        assert_eq!(
+            cause_lines(&config, i, &update, customer),
+            [
+                "Likely cause: Payment provider, a service we depend on, reports a major outage: “Cards fail” (https://status.payments.example/incidents/1)."
+            ]
+        );
+        // Named while only a component kept from customers depended on it: the
+        // configuration has changed since, but what was private then stays so.
+        i.causes = vec![cause(false)];
+        assert!(cause_lines(&config, i, &update, customer).is_empty());
+        assert_eq!(cause_lines(&config, i, &update, operator).len(), 1);
     }
 }
