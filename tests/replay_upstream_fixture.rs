@@ -125,6 +125,26 @@ fn the_site_builds_from_it() {
         assert_eq!(u["status"], "operational", "as last recorded");
         assert!(u["updated_at"].is_string(), "read from the journal: {u}");
     }
+    // `forewarn status` lists the vendors as recorded.
+    let status = Command::new(env!("CARGO_BIN_EXE_forewarn"))
+        .arg("status")
+        .arg("--config")
+        .arg(fixture().join("forewarn.toml"))
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .expect("forewarn status");
+    let listed = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{listed}");
+    assert!(listed.contains("UPSTREAM"), "{listed}");
+    for id in ["payments", "mailer"] {
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with(id) && l.contains("operational")),
+            "{listed}"
+        );
+    }
     let page = std::fs::read_dir(out.join("incidents"))
         .expect("incidents")
         .flatten()

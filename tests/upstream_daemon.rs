@@ -381,6 +381,12 @@ notify_customers = true
         "a person to reach: {}",
         heads_up.text
     );
+    // Their incident is in the site's feed while it lasts, attributed to them.
+    wait_until(LIMIT, "the vendor's incident in the feed", || {
+        std::fs::read_to_string(site.join("feed.atom")).is_ok_and(|f| {
+            f.contains("Mail vendor reports: Card payments &lt;fail&gt; &amp; time out")
+        })
+    });
     mailer.set(
         "/api/v2/summary.json",
         Answer::Json(all_well("Mail Vendor")),
@@ -406,6 +412,13 @@ notify_customers = true
     let out = daemon.stop();
     assert_eq!(out.status.code(), Some(0), "{}", common::daemon_log(&state));
 
+    // The incident's feed entry names the cause too; the fixed vendor's entry is gone.
+    let feed = std::fs::read_to_string(site.join("feed.atom")).expect("feed");
+    assert!(
+        feed.contains("Payment provider reported a partial outage affecting Card payments"),
+        "{feed}"
+    );
+    assert!(!feed.contains("Mail vendor reports:"), "{feed}");
     // Customers heard of the payment provider only within our incident.
     for m in mails(&smtp, CUSTOMER) {
         if m.text.contains("Payment provider") {

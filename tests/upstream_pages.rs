@@ -391,6 +391,42 @@ fn check_names_a_followed_name_that_two_groups_share() {
 }
 
 #[test]
+fn probe_lists_what_the_vendors_pages_say() {
+    let rt = background_runtime();
+    let vendor = rt.block_on(VendorPeer::start());
+    vendor.set(
+        "/api/v2/summary.json",
+        Answer::Json(fixture("statuspage-summary.json")),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fine = rt.block_on(common::http_peer(common::Behaviour::Ok("ok")));
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[component]]\nid = \"checkout\"\nname = \"Checkout\"\ndepends_on = [\"payments\"]\n[component.check]\nurl = \"{}\"\n\n[[upstream]]\nid = \"payments\"\nname = \"Payment provider\"\npage = \"{}\"\ncomponents = [\"Card payments\"]\n",
+            fine.url("/health"),
+            vendor.page()
+        ),
+    );
+    let out = run_bounded(forewarn().arg("--config").arg(&config).arg("probe"), LIMIT);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "their trouble is not ours: {stdout}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("payments "))
+        .unwrap_or_else(|| panic!("a row for the vendor: {stdout}"));
+    assert!(
+        row.contains("statuspage") && row.contains("partial_outage"),
+        "{row}"
+    );
+    assert!(row.contains("Card payments <fail> & time out"), "{row}");
+}
+
+#[test]
 fn check_passes_when_the_vendor_page_cannot_be_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = common::closed_port();
