@@ -3,6 +3,7 @@
 //! The flow: [`config`] → [`monitor`] (scheduler, [`probe`], tracker) → [`journal`]
 //! (append + fsync) → [`status`] (the view folded from the journal).
 
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod demo;

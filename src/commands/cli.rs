@@ -11,7 +11,7 @@ use super::maintenance::{self, MaintenanceAction};
 use super::notify::{self, Channel, TestTarget};
 use super::outbox::{self, OutboxAction};
 use super::{CommandError, DEFAULT_STATE_DIR, Exit};
-use super::{build, check, init, probe, run, serve, status, upstream};
+use super::{build, check, cluster, init, probe, run, serve, status, upstream};
 use crate::config::DEFAULT_CONFIG_PATH;
 use crate::config::subscribers::WebhookFormat;
 
@@ -60,6 +60,23 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::config::upstream::duration(text)
 }
 
+/// What `forewarn cluster` does.
+#[derive(clap::Subcommand)]
+pub enum ClusterAction {
+    /// Where the shared journal stands: its records, and the NATS servers keeping it.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Append a single node's file journal to the cluster's (once: an import run again
+    /// appends nothing, and one stopped halfway appends the rest).
+    Import {
+        /// The journal file, such as state/journal.jsonl.
+        file: PathBuf,
+    },
+}
+
 /// How log lines are written on stderr.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum LogFormat {
@@ -90,6 +107,11 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// The journal shared by several nodes on NATS JetStream (`[cluster]`).
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
     },
     /// Build the status site (pages, feeds, API, badges) from the configuration and journal.
     Build {
@@ -212,6 +234,14 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
                 "Edit it, then run `forewarn check` and `forewarn run` from {}.",
                 dir.display()
             );
+            Ok(Exit::Success)
+        }
+        Command::Cluster { action } => {
+            let text = match action {
+                ClusterAction::Status { json } => run_async(cluster::status(&cli.config, json))?,
+                ClusterAction::Import { file } => run_async(cluster::import(&cli.config, &file))?,
+            };
+            print!("{text}");
             Ok(Exit::Success)
         }
         Command::Build { out } => {

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 mod edit;
 pub mod heartbeat;
 pub mod incident;

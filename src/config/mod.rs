@@ -2,6 +2,7 @@
 //! with every problem reported at once as `file:line:column: key: message`.
 
 mod check;
+pub mod cluster;
 pub mod declared;
 pub mod diagnostic;
 pub mod email;
@@ -28,6 +29,7 @@ use reqwest::header::HeaderMap;
 use rustls::pki_types::CertificateDer;
 use toml::de::DeTable;
 
+pub use cluster::{ClusterSettings, Node, NodeOverrides};
 pub use diagnostic::{Diagnostic, Diagnostics};
 use diagnostic::{ReadError, Report, SourceMap};
 pub use email::{EmailSettings, NotifySettings};
@@ -83,6 +85,9 @@ pub struct Config {
     pub promises: Promises,
     /// The vendors' status pages followed (`[[upstream]]`), in file order.
     pub upstreams: Vec<Upstream>,
+    /// Several nodes sharing one journal on NATS JetStream (`[cluster]`); `None`: one
+    /// node with its file journal.
+    pub cluster: Option<ClusterSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -381,6 +386,7 @@ impl Config {
                 "notify",
                 "serve",
                 "upstream",
+                "cluster",
             ],
             &|key| {
                 (key == "components")
@@ -398,6 +404,7 @@ impl Config {
                 serve: b.serve,
                 promises: b.promises,
                 upstreams: b.upstreams,
+                cluster: b.cluster,
             }),
             _ => Err(Diagnostics(rep.into_diagnostics())),
         }
@@ -470,6 +477,7 @@ struct Built {
     serve: ServeSettings,
     promises: Promises,
     upstreams: Vec<Upstream>,
+    cluster: Option<ClusterSettings>,
 }
 
 /// Read a parsed configuration. `sections`: the file's text and where its component
@@ -569,6 +577,9 @@ fn build(
         Some(t) => serve::serve(t, rep, ctx),
         None => Some(ServeSettings::default()),
     };
+    let cluster = root
+        .table(rep, "cluster")
+        .map(|t| cluster::cluster(t, rep, ctx));
     Some(Built {
         site: site?,
         monitor: monitor?,
@@ -578,6 +589,7 @@ fn build(
         serve: serve?,
         promises,
         upstreams: (!upstreams.failed).then_some(upstreams.list)?,
+        cluster: cluster.map(|c| c.ok_or(())).transpose().ok()?,
     })
 }
 

@@ -126,3 +126,44 @@ timout = "5s"
         "config/forewarn.toml:16:1: component \"api\": check.timout: unknown key; did you mean \"timeout\"?"
     );
 }
+
+#[test]
+fn a_cluster_table_is_read_with_its_defaults() {
+    let c = parse(&format!(
+        "{MINIMAL}\n[cluster]\nnats = [\"nats://10.0.0.1:4222\", \"10.0.0.2:4222\"]\ntoken_env = \"TOKEN\"\nnode = \"fra-1\"\nlocation = \"Frankfurt\"\nquorum = 2\nprobe_from = \"192.0.2.10\"\n"
+    ))
+    .expect("valid");
+    let cluster = c.cluster.expect("[cluster]");
+    assert_eq!(
+        cluster.nats,
+        ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+    );
+    assert_eq!(cluster.token.as_ref().map(|t| t.0.as_str()), Some("s3cret"));
+    assert_eq!(cluster.quorum, Some(2));
+    assert_eq!(cluster.replicas, 3);
+    assert_eq!(cluster.lease, cluster::DEFAULT_LEASE);
+    assert_eq!(cluster.namespace, "forewarn");
+    assert!(minimal().cluster.is_none());
+}
+
+#[test]
+fn a_broken_cluster_table_is_told_key_by_key() {
+    let err = parse(&format!(
+        "{MINIMAL}\n[cluster]\nnats = [\"http://10.0.0.1:4222\"]\ntoken_env = \"UNSET_VAR\"\nnode = \"Frankfurt One\"\nquorum = 0\nprobe_from = \"somewhere\"\nlease = \"50ms\"\nduplicate_window = \"10s\"\npassword = \"x\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "cluster.nats: \"http://10.0.0.1:4222\" is not a NATS server address",
+        "cluster.token_env: environment variable UNSET_VAR is not set",
+        "cluster.node: \"Frankfurt One\" is not a valid id",
+        "cluster.quorum: 0 is out of range",
+        "cluster.probe_from: \"somewhere\" is not an IP address",
+        "cluster.lease: 50ms is out of range",
+        "cluster.duplicate_window: 10s is out of range",
+        "secrets come from the environment",
+    ] {
+        assert!(err.contains(expected), "{expected:?} in:\n{err}");
+    }
+    assert!(err.contains("config/forewarn.toml:"), "{err}");
+}

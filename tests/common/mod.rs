@@ -322,6 +322,7 @@ pub fn signal(child: &Child, sig: i32) {
     assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }
 
+pub mod nats;
 pub mod peers;
 pub mod story;
 pub mod tls;

@@ -1,0 +1,67 @@
+//! Several forewarn nodes sharing one journal on NATS JetStream (`[cluster]`).
+//!
+//! - `connect`: one connection to the NATS servers, with the secrets from the
+//!   environment and TLS as configured.
+//! - `batch`: how journal records travel as stream messages (pure): each message holds
+//!   whole records as JSON Lines, the same bytes as a file journal's lines, and carries
+//!   a message id derived from its content, so the same append made twice is stored once.
+//! - `stream`: the journal as a JetStream stream with replicas: replay from any point,
+//!   and appends that name the stream sequence they follow, so only one writer's order
+//!   is ever stored.
+//!
+//! Without `[cluster]`, nothing here runs and nothing of NATS is needed.
+
+mod batch;
+mod connect;
+mod stream;
+
+pub use batch::{MAX_MESSAGE_BYTES, decode, encode, message_id};
+pub use connect::connect;
+pub use stream::{Head, Imported, Replica, StreamJournal};
+
+use crate::config::ClusterSettings;
+
+/// What went wrong talking to the cluster, in words for operators.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot reach the NATS servers ({servers}): {problem}")]
+    Connect { servers: String, problem: String },
+    #[error("{action}: {problem}")]
+    Stream {
+        action: &'static str,
+        problem: String,
+    },
+    #[error(
+        "the journal stream {stream} is damaged at message {message}: {problem}; forewarn will not fold a damaged journal"
+    )]
+    Corrupt {
+        stream: String,
+        message: u64,
+        problem: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The names forewarn uses on the NATS servers, all under one namespace, so several
+/// sites may share a NATS cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// The journal's stream.
+    pub stream: String,
+    /// The one subject the journal is written on.
+    pub journal_subject: String,
+    /// The key-value bucket holding the leader's lease.
+    pub lease_bucket: String,
+}
+
+impl Names {
+    pub fn new(settings: &ClusterSettings) -> Names {
+        let ns = &settings.namespace;
+        Names {
+            stream: format!("{ns}-journal"),
+            journal_subject: format!("{ns}.journal"),
+            lease_bucket: format!("{ns}-leader"),
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The journal on NATS JetStream: a real three-server cluster on 127.0.0.1. A single
+//! node's file journal imported into it is stored exactly once (an import run again
+//! appends nothing, one stopped halfway appends the rest, a stream holding another
+//! journal is left alone) and builds the same site, byte for byte; the journal stays
+//! readable with one server killed, and the server catches up when it returns.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::nats::{NatsCluster, require_server};
+use common::{forewarn, run_bounded, text, wait_until};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/journal-0.1.0")
+}
+
+/// The fixture's configuration, with `[cluster]` on these servers when given.
+fn config(dir: &Path, name: &str, cluster: Option<&NatsCluster>) -> PathBuf {
+    let mut text = std::fs::read_to_string(fixture().join("forewarn.toml")).expect("fixture");
+    if let Some(c) = cluster {
+        text.push_str(&format!(
+            "\n[cluster]\nnats = {}\nnode = \"importer\"\nlocation = \"Test\"\n",
+            c.toml_urls()
+        ));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A state folder holding the fixture's journal, cut after `lines` lines when given.
+fn state_with(dir: &Path, name: &str, lines: Option<usize>) -> PathBuf {
+    let state = dir.join(name);
+    std::fs::create_dir_all(&state).expect("mkdir");
+    let journal = std::fs::read_to_string(fixture().join("journal.jsonl")).expect("fixture");
+    let kept: String = match lines {
+        Some(n) => journal.lines().take(n).map(|l| format!("{l}\n")).collect(),
+        None => journal,
+    };
+    std::fs::write(state.join("journal.jsonl"), kept).expect("write journal");
+    state
+}
+
+fn cli(config: &Path, state: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = run_bounded(
+        forewarn()
+            .arg("--config")
+            .arg(config)
+            .arg("--state")
+            .arg(state)
+            .args(args),
+        LIMIT,
+    );
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Every file under `dir` and its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let name = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .display()
+                    .to_string();
+                out.insert(name, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The last record number in the fixture's first `n` lines that ends a batch.
+fn batch_end_within(n: usize) -> usize {
+    let journal = std::fs::read_to_string(fixture().join("journal.jsonl")).expect("fixture");
+    journal
+        .lines()
+        .take(n)
+        .enumerate()
+        .filter(|(_, l)| !l.contains("\"more\":true"))
+        .map(|(i, _)| i + 1)
+        .last()
+        .expect("a whole batch")
+}
+
+#[test]
+fn a_file_journal_is_imported_once_and_builds_the_same_site_byte_for_byte() {
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let single = config(dir.path(), "single.toml", None);
+    let clustered = config(dir.path(), "cluster.toml", Some(&nats));
+    let total = std::fs::read_to_string(fixture().join("journal.jsonl"))
+        .expect("fixture")
+        .lines()
+        .count();
+
+    // An import stopped halfway: the first batches only.
+    let half = batch_end_within(total / 2);
+    let partial = state_with(dir.path(), "partial", Some(half));
+    let (ok, out, err) = cli(
+        &clustered,
+        &partial,
+        &[
+            "cluster",
+            "import",
+            partial.join("journal.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("Imported {half} records")), "{out}");
+
+    // The whole file: only the rest is appended; again: nothing.
+    let state = state_with(dir.path(), "state", None);
+    let journal = state.join("journal.jsonl");
+    let (ok, out, err) = cli(
+        &clustered,
+        &state,
+        &["cluster", "import", journal.to_str().unwrap()],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("Imported the remaining {} records", total - half)),
+        "{out}"
+    );
+    let (ok, out, err) = cli(
+        &clustered,
+        &state,
+        &["cluster", "import", journal.to_str().unwrap()],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("already holds all {total} records")),
+        "{out}"
+    );
+
+    let (ok, out, err) = cli(&clustered, &state, &["cluster", "status", "--json"]);
+    assert!(ok, "{out}{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).expect("status json");
+    assert_eq!(status["records"], total as u64, "{out}");
+    assert_eq!(status["replicas"], 3, "{out}");
+
+    // Another journal (the same file, changed) is refused whole, and nothing is added.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    let changed = std::fs::read_to_string(&journal)
+        .expect("journal")
+        .replacen("Database upgrade", "Network upgrade", 1);
+    assert!(changed != std::fs::read_to_string(&journal).unwrap());
+    std::fs::write(other.join("journal.jsonl"), changed).expect("write");
+    let (ok, out, err) = cli(
+        &clustered,
+        &other,
+        &[
+            "cluster",
+            "import",
+            other.join("journal.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert!(!ok, "a different journal must be refused: {out}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    let (_, out, _) = cli(&clustered, &state, &["cluster", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&out).expect("status json");
+    assert_eq!(status["records"], total as u64);
+
+    // The site from the cluster's journal is the file's, byte for byte. Both are built
+    // from empty state folders (no rollups) at the same moment; a build that straddles
+    // a minute is made again.
+    let empty_a = dir.path().join("empty-a");
+    let empty_b = dir.path().join("empty-b");
+    std::fs::create_dir_all(&empty_a).unwrap();
+    std::fs::create_dir_all(&empty_b).unwrap();
+    std::fs::copy(&journal, empty_a.join("journal.jsonl")).unwrap();
+    let mut same = false;
+    for attempt in 0..3 {
+        let from_file = dir.path().join(format!("site-file-{attempt}"));
+        let from_cluster = dir.path().join(format!("site-cluster-{attempt}"));
+        let minute = chrono::Utc::now().format("%H:%M").to_string();
+        let (ok, out, err) = cli(
+            &single,
+            &empty_a,
+            &["build", "--out", from_file.to_str().unwrap()],
+        );
+        assert!(ok, "{out}{err}");
+        let (ok, out, err) = cli(
+            &clustered,
+            &empty_b,
+            &["build", "--out", from_cluster.to_str().unwrap()],
+        );
+        assert!(ok, "{out}{err}");
+        let (a, b) = (tree(&from_file), tree(&from_cluster));
+        assert!(a.len() > 20, "a whole site: {} files", a.len());
+        if a == b {
+            same = true;
+            break;
+        }
+        let differ: Vec<&String> = a.keys().filter(|k| a.get(*k) != b.get(*k)).collect();
+        assert_ne!(
+            minute,
+            chrono::Utc::now().format("%H:%M").to_string(),
+            "the sites differ in {differ:?}"
+        );
+    }
+    assert!(same, "the two sites never matched");
+}
+
+#[test]
+fn the_journal_stays_readable_with_one_server_killed_and_the_server_catches_up() {
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let clustered = config(dir.path(), "cluster.toml", Some(&nats));
+    let half = batch_end_within(40);
+    let partial = state_with(dir.path(), "partial", Some(half));
+    let (ok, out, err) = cli(
+        &clustered,
+        &partial,
+        &[
+            "cluster",
+            "import",
+            partial.join("journal.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+
+    nats.kill_server(1);
+    // The rest goes in while one server of three is gone.
+    let state = state_with(dir.path(), "state", None);
+    let journal = state.join("journal.jsonl");
+    let (ok, out, err) = cli(
+        &clustered,
+        &state,
+        &["cluster", "import", journal.to_str().unwrap()],
+    );
+    assert!(ok, "with a server killed: {out}{err}");
+    assert!(out.contains("Imported the remaining"), "{out}");
+    let (ok, out, err) = cli(&clustered, &state, &["cluster", "status"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("n2: offline") || out.contains("n2: catching up"),
+        "{out}"
+    );
+
+    nats.start_server(1);
+    nats.wait_ready(1);
+    wait_until(
+        Duration::from_secs(30),
+        "the restarted server to catch up",
+        || {
+            let (ok, out, _) = cli(&clustered, &state, &["cluster", "status", "--json"]);
+            let Ok(status) = serde_json::from_str::<serde_json::Value>(&out) else {
+                return false;
+            };
+            ok && status["copies"].as_array().is_some_and(|c| {
+                c.len() == 2 && c.iter().all(|r| r["current"] == true && r["lag"] == 0)
+            })
+        },
+    );
+}
