@@ -84,6 +84,7 @@ fn run_daemon(
             config_path: config_path.clone(),
             state_dir: dir.join("state"),
             out_dir: Some(dir.join("site")),
+            node: None,
         },
         None,
         config,

@@ -8,16 +8,28 @@
 //! - `stream`: the journal as a JetStream stream with replicas: replay from any point,
 //!   and appends that name the stream sequence they follow, so only one writer's order
 //!   is ever stored.
+//! - `writer`: the stream as the daemon's `journal::Store`.
+//! - `tail`: following the stream as others append to it.
+//! - `lease`: one leader, by a lease in the key-value store, fenced.
+//! - `link`: one node's connection, journal, tail and lease together.
 //!
 //! Without `[cluster]`, nothing here runs and nothing of NATS is needed.
 
 mod batch;
 mod connect;
+pub mod lease;
+mod link;
 mod stream;
+pub mod tail;
+mod writer;
 
 pub use batch::{MAX_MESSAGE_BYTES, decode, encode, message_id};
 pub use connect::connect;
+pub use lease::{Holder, LeaseState};
+pub use link::{Link, Opened};
 pub use stream::{Head, Imported, Replica, StreamJournal};
+pub use tail::Tailed;
+pub use writer::StreamWriter;
 
 use crate::config::ClusterSettings;
 

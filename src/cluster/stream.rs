@@ -119,6 +119,13 @@ impl StreamJournal {
         self.last_message
     }
 
+    /// Stand after message `last_message`, the next record numbered `next_seq` (what
+    /// another writer appended was read elsewhere).
+    pub fn set_position(&mut self, last_message: u64, next_seq: u64) {
+        self.last_message = last_message;
+        self.next_seq = next_seq;
+    }
+
     /// Where the stream stands now.
     pub async fn head(&self) -> Result<Head, ClusterError> {
         let stream = patiently("cannot read the journal stream's state", || {
@@ -174,24 +181,18 @@ impl StreamJournal {
             action: "cannot read the journal stream",
             problem,
         };
-        let stream = self
-            .js
-            .get_stream_no_info(&self.names.stream)
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: self.last_message + 1,
-                },
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
+        let start_sequence = self.last_message + 1;
+        let mut messages = patiently("cannot read the journal stream", || async {
+            let stream = self.js.get_stream_no_info(&self.names.stream).await?;
+            let consumer = stream
+                .create_consumer(OrderedConfig {
+                    deliver_policy: DeliverPolicy::ByStartSequence { start_sequence },
+                    ..Default::default()
+                })
+                .await?;
+            Ok::<_, async_nats::Error>(consumer.messages().await?)
+        })
+        .await?;
         loop {
             let next = tokio::time::timeout(REPLAY_STALL, messages.next())
                 .await

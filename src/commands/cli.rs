@@ -129,6 +129,17 @@ pub enum Command {
         /// (default: [serve] listen, if set), such as 127.0.0.1:8080.
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// With [cluster]: this node's name, unique in the cluster (overrides [cluster] node).
+        #[arg(long, value_name = "NAME", env = "FOREWARN_NODE")]
+        node: Option<String>,
+        /// With [cluster]: where this node probes from, as people read it, such as
+        /// Frankfurt (overrides [cluster] location).
+        #[arg(long, value_name = "NAME", env = "FOREWARN_LOCATION")]
+        location: Option<String>,
+        /// With [cluster]: the source address of this node's probes (overrides
+        /// [cluster] probe_from).
+        #[arg(long, value_name = "ADDR", env = "FOREWARN_PROBE_FROM")]
+        probe_from: Option<String>,
     },
     /// Serve the status site, sign-up, unsubscribe links, health checks and metrics over
     /// HTTP, as a process of its own; `forewarn run` on the same state folder answers
@@ -270,8 +281,25 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CommandError> {
             print!("{text}");
             Ok(exit)
         }
-        Command::Run { out, listen } => {
-            run_async(run::run(&cli.config, &state, out.as_deref(), listen))?;
+        Command::Run {
+            out,
+            listen,
+            node,
+            location,
+            probe_from,
+        } => {
+            let overrides = crate::config::NodeOverrides {
+                node,
+                location,
+                probe_from,
+            };
+            run_async(run::run(
+                &cli.config,
+                &state,
+                out.as_deref(),
+                listen,
+                overrides,
+            ))?;
             Ok(Exit::Success)
         }
         Command::Incident { action } => {

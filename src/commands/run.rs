@@ -22,8 +22,23 @@ pub async fn run(
     state_dir: &Path,
     out: Option<&Path>,
     listen: Option<SocketAddr>,
+    overrides: crate::config::NodeOverrides,
 ) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
+    let node = match &config.cluster {
+        Some(cluster) => Some(cluster.node(&overrides).map_err(anyhow::Error::new)?),
+        None => {
+            if overrides.node.is_some()
+                || overrides.location.is_some()
+                || overrides.probe_from.is_some()
+            {
+                tracing::warn!(
+                    "a node name, location or probe address was given, but the configuration has no [cluster]: running as a single node with the file journal"
+                );
+            }
+            None
+        }
+    };
     let front = listen.is_some() || config.serve.listen.is_some();
     raise_open_file_limit(&config, monitor_descriptors(&config), front);
     let shutdown = CancellationToken::new();
@@ -33,6 +48,7 @@ pub async fn run(
             config_path: config_path.to_owned(),
             state_dir: state_dir.to_owned(),
             out_dir: out.map(Path::to_path_buf),
+            node,
         },
         listen,
         config,

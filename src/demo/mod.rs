@@ -119,6 +119,7 @@ pub async fn run(
             config_path: config_path.clone(),
             state_dir: state_dir.clone(),
             out_dir: Some(site_dir.to_owned()),
+            node: None,
         },
         None,
         config,

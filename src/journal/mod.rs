@@ -42,6 +42,50 @@ pub enum JournalError {
         path: String,
         source: io::Error,
     },
+    /// The journal is kept elsewhere (`[cluster]`) and could not be reached.
+    #[error("{action}: {problem}")]
+    Remote {
+        action: &'static str,
+        problem: String,
+    },
+    /// The journal refused the append: this writer may not write now (another node
+    /// leads, or wrote since).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Where events are appended and made durable: the file ([`Journal`]), or with
+/// `[cluster]` a replicated stream. Whatever the store, an append returns only once its
+/// records are durable, numbered one after another.
+pub trait Store: Send {
+    /// Append events, all or none, and return them as numbered records.
+    fn append(&mut self, events: Vec<(DateTime<Utc>, Event)>) -> Result<Vec<Record>, JournalError>;
+    /// Where the journal stands, for a snapshot; none when it is empty or the store
+    /// keeps no anchors.
+    fn anchor(&self) -> Option<Anchor>;
+    /// Can appends still be made?
+    fn is_writable(&self) -> bool;
+    /// Where it is kept, for logs: a path, or a stream.
+    fn describe(&self) -> String;
+    /// Another writer's records were read and folded, up to `position` (the store's
+    /// own count, such as a stream's message number), the next record to be `next_seq`:
+    /// the next append follows them. (A file has no other writer.)
+    fn followed(&mut self, _position: u64, _next_seq: u64) {}
+}
+
+impl Store for Journal {
+    fn append(&mut self, events: Vec<(DateTime<Utc>, Event)>) -> Result<Vec<Record>, JournalError> {
+        Journal::append(self, events)
+    }
+    fn anchor(&self) -> Option<Anchor> {
+        Journal::anchor(self)
+    }
+    fn is_writable(&self) -> bool {
+        Journal::is_writable(self)
+    }
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> JournalError + use<> {

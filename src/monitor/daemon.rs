@@ -21,6 +21,7 @@ mod delivering;
 mod following;
 mod front;
 mod heartbeats;
+mod leading;
 mod probing;
 mod publishing;
 mod reading;
@@ -35,7 +36,7 @@ use super::upstreams::{Followers, Read};
 use super::watch;
 use crate::config::Config;
 use crate::config::declared::Declared;
-use crate::journal::{Event, Journal, Record};
+use crate::journal::{Event, Journal, Record, Store};
 use crate::notify::asks::Ask;
 use crate::notify::dispatch::Notifier;
 use crate::notify::fold::Fold;
@@ -60,6 +61,9 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Where to keep the status site (`--out`); `[site] out_dir` or `site/` otherwise.
     pub out_dir: Option<PathBuf>,
+    /// This node, with `[cluster]` (its name and location as the file, the command
+    /// line and the environment give them).
+    pub node: Option<crate::config::Node>,
 }
 
 /// The status site, rebuilt shortly after events (several events in a burst make one
@@ -91,6 +95,8 @@ struct Daemon {
     ledger: Ledger,
     probing: Probing,
     following: Following,
+    /// With `[cluster]`: the link to the others, and whether this node leads.
+    cluster: Option<leading::Membership>,
 }
 
 /// What following the vendors' pages remembers between reads.
@@ -118,7 +124,8 @@ struct Reading {
 
 /// The journal, and what waits to go into it or was just written to it.
 struct Ledger {
-    journal: Journal,
+    /// The file, or with `[cluster]` the shared stream.
+    journal: Box<dyn Store>,
     /// Every record appended is also sent here, once durable.
     records: Option<broadcast::Sender<Record>>,
     /// Delivery receipts the journal could not take yet. Their deliveries stay under
@@ -164,6 +171,43 @@ pub struct Prepared {
     opts: RunOptions,
 }
 
+/// The journal taken, what it replayed, and the snapshot it replayed after.
+struct Taken {
+    journal: Box<dyn Store>,
+    opened: crate::journal::Opened,
+    snapshot: Option<snapshot::Snapshot>,
+    /// With `[cluster]`: the link to the others.
+    membership: Option<leading::Membership>,
+}
+
+/// Take the state folder's journal file: from the newest usable snapshot when there is
+/// one (an unusable one is set aside, saying why), else from its start.
+fn take_file(state_dir: &Path) -> anyhow::Result<Taken> {
+    let snapshot = match snapshot::read(state_dir) {
+        Ok(s) => s,
+        Err(why) => {
+            snapshot::set_aside(state_dir);
+            tracing::warn!(
+                "the snapshot in the state folder cannot be used ({why}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
+            );
+            None
+        }
+    };
+    let (journal, opened) = Journal::open_from(state_dir, snapshot.as_ref().map(|s| &s.anchor))?;
+    if let Some(problem) = &opened.anchor_problem {
+        snapshot::set_aside(state_dir);
+        tracing::warn!(
+            "the snapshot does not match the journal ({problem}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
+        );
+    }
+    Ok(Taken {
+        journal: Box::new(journal),
+        opened,
+        snapshot,
+        membership: None,
+    })
+}
+
 /// Take the journal, replay it and catch up with the configuration. Every journal
 /// record appended from here on is also sent to `records`, after it is durable.
 pub fn prepare(
@@ -173,24 +217,15 @@ pub fn prepare(
 ) -> anyhow::Result<Prepared> {
     // Listen for SIGHUP first: an early one must not end the process.
     let hangup = hangup_signal()?;
-    let snapshot = match snapshot::read(&opts.state_dir) {
-        Ok(s) => s,
-        Err(why) => {
-            snapshot::set_aside(&opts.state_dir);
-            tracing::warn!(
-                "the snapshot in the state folder cannot be used ({why}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
-            );
-            None
-        }
+    let Taken {
+        journal,
+        opened,
+        snapshot,
+        membership,
+    } = match (&config.cluster, &opts.node) {
+        (Some(settings), Some(node)) => leading::join_cluster(settings, node)?,
+        _ => take_file(&opts.state_dir)?,
     };
-    let (journal, opened) =
-        Journal::open_from(&opts.state_dir, snapshot.as_ref().map(|s| &s.anchor))?;
-    if let Some(problem) = &opened.anchor_problem {
-        snapshot::set_aside(&opts.state_dir);
-        tracing::warn!(
-            "the snapshot does not match the journal ({problem}); it was set aside as snapshot.json.unusable and the whole journal is replayed"
-        );
-    }
     let history = opened.records;
     let (replayed, alert_log, from) = match snapshot.filter(|_| opened.from_anchor) {
         Some(s) => {
@@ -254,11 +289,12 @@ pub fn prepare(
             heartbeat_tokens: HashMap::new(),
         },
         following: Following::default(),
+        cluster: membership,
     };
     daemon.sync_trackers();
     tracing::info!(
         components = daemon.config.components.len(),
-        journal = %daemon.ledger.journal.path().display(),
+        journal = %daemon.ledger.journal.describe(),
         snapshot_seq = from,
         replayed = history.len(),
         open_incidents = daemon.view.open_incidents().count(),
@@ -343,8 +379,14 @@ impl Prepared {
         reread.tick().await;
 
         loop {
-            let notify_due = daemon.notifier.next_due();
-            let heartbeat_due = daemon.probing.heartbeats.next_deadline();
+            // Only the leader delivers and counts missed heartbeats.
+            let leading = daemon.leading();
+            let notify_due = daemon.notifier.next_due().filter(|_| leading);
+            let heartbeat_due = daemon
+                .probing
+                .heartbeats
+                .next_deadline()
+                .filter(|_| leading);
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
@@ -364,12 +406,17 @@ impl Prepared {
                     }
                 }
                 Some(obs) = rx.recv() => daemon.observe(obs),
+                news = leading::news(&mut daemon.cluster) => match news {
+                    leading::News::Tailed(t) => daemon.tailed(t),
+                    leading::News::Lease => daemon.check_lead(),
+                },
                 Some(read) = reads.recv() => daemon.upstream_read(read),
                 Some(ask) = asks.recv() => daemon.answer(ask),
                 Some(done) = daemon.notifier.finished() => daemon.record_attempts(done),
                 _ = sleep_until_utc(notify_due) => daemon.start_deliveries(),
                 _ = sleep_until_utc(heartbeat_due) => daemon.heartbeats_due(Utc::now()),
                 _ = clock.tick() => {
+                    daemon.check_lead();
                     if !daemon.ledger.waiting.is_empty() {
                         daemon.record_waiting();
                     }
@@ -414,6 +461,7 @@ impl Prepared {
         if daemon.ledger.since_snapshot > 0 {
             daemon.save_snapshot();
         }
+        leading::leave(daemon.cluster.take()).await;
         tracing::info!(last_seq = daemon.view.last_seq, "monitoring stopped");
         Ok(())
     }

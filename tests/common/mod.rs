@@ -402,6 +402,14 @@ impl Running {
     pub fn stop(mut self) -> Output {
         stop_daemon(self.0.take().expect("running"))
     }
+
+    /// SIGKILL: gone at once, nothing handed over.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for Running {

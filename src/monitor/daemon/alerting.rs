@@ -47,6 +47,9 @@ impl Daemon {
 
     /// Raise an operator alert unless the same one was raised within `quiet`.
     pub(super) fn alert(&mut self, (key, event): (String, Event), quiet: chrono::TimeDelta) {
+        if !self.leading() {
+            return; // the leader tells operators
+        }
         let now = Utc::now();
         if !self.alerts.may_raise(&key, now, quiet) {
             return;

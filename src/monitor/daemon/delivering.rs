@@ -12,6 +12,9 @@ use crate::notify::outbox::{Attempted, State, receipts};
 impl Daemon {
     /// Read `subscribers.toml` again; a broken file leaves the last good list in force.
     pub(super) fn reload_subscribers(&mut self) {
+        if !self.leading() {
+            return; // the leader reads them into the journal
+        }
         let path = Subscribers::path(&self.config);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => Some(t),
@@ -51,6 +54,9 @@ impl Daemon {
 
     /// Retries asked for with `forewarn outbox retry` while the daemon runs.
     pub(super) fn take_requests(&mut self) {
+        if !self.leading() {
+            return;
+        }
         let ids = crate::notify::requests::take_retries(&self.state_dir);
         let now = Utc::now();
         let events: Vec<_> = ids
@@ -72,8 +78,8 @@ impl Daemon {
     pub(super) fn record_receipts(&mut self, events: Vec<(DateTime<Utc>, Event)>) {
         let mut all = std::mem::take(&mut self.ledger.unsaved);
         all.extend(events);
-        if all.is_empty() {
-            return;
+        if all.is_empty() || !self.leading() {
+            return; // no longer leading: the next leader delivers them again, with the same ids
         }
         if let Err(e) = self.append(all.clone()) {
             tracing::error!(error = %format!("{e:#}"), pending = all.len(), "cannot record delivery outcomes; will try again");
@@ -83,6 +89,9 @@ impl Daemon {
 
     /// Start the deliveries that are due.
     pub(super) fn start_deliveries(&mut self) {
+        if !self.leading() {
+            return;
+        }
         let config = self.config.clone();
         let receipts = self.notifier.start_due(&config, Utc::now());
         let now = Utc::now();
@@ -95,6 +104,14 @@ impl Daemon {
         let mut done = vec![first];
         while let Some(more) = self.notifier.try_finished() {
             done.push(more);
+        }
+        if !self.leading() {
+            // Attempts made while this node led: their receipts are no longer this
+            // node's to record. The leader sends them again, with the same ids.
+            for f in &done {
+                self.notifier.outbox.release(&f.delivery.id);
+            }
+            return;
         }
         let mut events = Vec::new();
         let mut dead = Vec::new();

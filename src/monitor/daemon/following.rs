@@ -6,7 +6,7 @@ use crate::monitor::upstreams::{Followers, Read};
 
 impl Daemon {
     pub(super) fn upstream_read(&mut self, read: Read) {
-        if read.generation != self.following.generation {
+        if read.generation != self.following.generation || !self.leading() {
             return; // read for a configuration that has since been replaced
         }
         let config = self.config.clone();

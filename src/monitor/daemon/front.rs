@@ -96,6 +96,12 @@ impl Daemon {
         reply: impl FnOnce(T),
     ) {
         if !answer.events.is_empty() {
+            if !self.leading() {
+                tracing::info!(
+                    "a request that changes subscriptions reached a node that does not lead; it was asked to try again"
+                );
+                return;
+            }
             let events = answer.events.into_iter().map(|e| (now, e)).collect();
             if let Err(e) = self.append(events) {
                 tracing::error!(error = %format!("{e:#}"), "{}", answer.failure);

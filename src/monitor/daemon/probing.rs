@@ -94,6 +94,9 @@ impl Daemon {
         if in_maintenance {
             return; // planned work: failures open nothing, and the streak waits
         }
+        if !self.leading() {
+            return; // the leader decides
+        }
         let Some(tracker) = self.probing.trackers.get_mut(&component.id) else {
             return;
         };

@@ -18,6 +18,9 @@ use crate::site::{Builder, Changes};
 impl Daemon {
     /// Record which components are public, as the configuration now says.
     pub(super) fn sync_visibility(&mut self) {
+        if !self.leading() {
+            return;
+        }
         let now = Utc::now();
         let events = crate::monitor::visibility::events(&self.config, &self.view);
         if let Err(e) = self.append(events.into_iter().map(|e| (now, e)).collect()) {
@@ -73,6 +76,9 @@ impl Daemon {
 
     /// Read the declared incident and maintenance files and record what is new.
     pub(super) fn reload_declared(&mut self, now: DateTime<Utc>) {
+        if !self.leading() {
+            return; // the leader reads them into the journal
+        }
         let loaded = Declared::load(&self.config, &self.view, now);
         // Each problem is told once, until it is mended or changes.
         let problems: HashSet<String> = loaded.problems.iter().map(|d| d.to_string()).collect();

@@ -13,6 +13,9 @@ use crate::notify::fold;
 impl Daemon {
     /// Record the maintenance events that are due, and keep the promises made.
     pub(super) fn run_clock(&mut self, now: DateTime<Utc>) {
+        if !self.leading() {
+            return;
+        }
         let events = crate::monitor::maintenance::due_events(&self.declared, &self.view, now);
         if let Err(e) = self.append(events) {
             tracing::error!(error = %format!("{e:#}"), "cannot record maintenance events; will retry");
@@ -28,6 +31,10 @@ impl Daemon {
     pub(super) fn append(&mut self, events: Vec<(DateTime<Utc>, Event)>) -> anyhow::Result<()> {
         if events.is_empty() {
             return Ok(());
+        }
+        // The last fence: a node whose lease may have run out appends nothing.
+        if !self.lease_holds() {
+            anyhow::bail!("this node does not lead the cluster now; nothing was recorded");
         }
         // Status changes that waited for the journal go first, in the order they happened.
         if !self.ledger.draining && !self.ledger.waiting.is_empty() {
@@ -62,6 +69,9 @@ impl Daemon {
     /// how long it could not, and what that cost.
     pub(super) fn tell_journal_recovered(&mut self) {
         if !self.ledger.waiting.is_empty() {
+            return;
+        }
+        if !self.leading() {
             return;
         }
         let Some((since, error)) = self.ledger.journal_trouble.take() else {
@@ -126,7 +136,7 @@ impl Daemon {
     }
 
     /// Fold records just made durable into everything derived from the journal.
-    fn fold(&mut self, records: Vec<Record>) {
+    pub(super) fn fold(&mut self, records: Vec<Record>) {
         self.ledger.since_snapshot += records.len() as u64;
         for r in records {
             fold::step(

@@ -1,0 +1,111 @@
+//! Following the journal stream as it grows: every message after a point, decoded and
+//! handed over in order, the consumer made again from the last message handed over
+//! whenever the connection or the stream's leadership changes under it.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self,
+    consumer::{DeliverPolicy, pull::OrderedConfig},
+};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{ClusterError, Names, batch};
+use crate::journal::Record;
+
+/// One message of the journal stream: its sequence in the stream, and its records.
+#[derive(Debug, Clone)]
+pub struct Tailed {
+    pub message: u64,
+    pub records: Vec<Record>,
+}
+
+/// Hand over every message after `after` to `tx` until `stop`. A damaged message is
+/// handed over as an error, and the tail stops there.
+pub async fn run(
+    js: jetstream::Context,
+    names: Names,
+    mut after: u64,
+    tx: mpsc::Sender<Result<Tailed, ClusterError>>,
+    stop: CancellationToken,
+) {
+    let mut wait = Duration::from_millis(100);
+    let mut told = false;
+    loop {
+        let followed = tokio::select! {
+            _ = stop.cancelled() => return,
+            r = follow(&js, &names, &mut after, &tx) => r,
+        };
+        match followed {
+            Ok(Closed::Receiver) => return,
+            Ok(Closed::Damaged) => return,
+            Err(problem) => {
+                if !told {
+                    tracing::warn!(problem, "cannot follow the journal stream; trying again");
+                    told = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(2));
+    }
+}
+
+enum Closed {
+    Receiver,
+    Damaged,
+}
+
+async fn follow(
+    js: &jetstream::Context,
+    names: &Names,
+    after: &mut u64,
+    tx: &mpsc::Sender<Result<Tailed, ClusterError>>,
+) -> Result<Closed, String> {
+    let stream = js
+        .get_stream_no_info(&names.stream)
+        .await
+        .map_err(|e| e.to_string())?;
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: *after + 1,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| e.to_string())?;
+        let sequence = message.info().map_err(|e| e.to_string())?.stream_sequence;
+        if sequence <= *after {
+            continue;
+        }
+        let tailed = match batch::decode(&message.payload) {
+            Ok(records) => Ok(Tailed {
+                message: sequence,
+                records,
+            }),
+            Err(problem) => Err(ClusterError::Corrupt {
+                stream: names.stream.clone(),
+                message: sequence,
+                problem,
+            }),
+        };
+        let damaged = tailed.is_err();
+        if tx.send(tailed).await.is_err() {
+            return Ok(Closed::Receiver);
+        }
+        if damaged {
+            return Ok(Closed::Damaged);
+        }
+        *after = sequence;
+    }
+    Err("the consumer ended".into())
+}

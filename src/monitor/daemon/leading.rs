@@ -1,0 +1,211 @@
+//! The daemon as one node of a cluster (`[cluster]`): it folds what the leader appends
+//! to the shared journal, and leads when it holds the lease and has read the journal
+//! to where it stood when the lease was taken. Only the leader decides (trackers'
+//! changes, the clock, declared files, subscribers, vendors' pages, operator alerts)
+//! and delivers; a node that stops leading drops what it had not recorded, for the next
+//! leader decides and delivers it again (deliveries with the same ids).
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::Daemon;
+use crate::cluster::{ClusterError, LeaseState, Link, Tailed};
+
+/// What a node of a cluster holds besides what every daemon does.
+pub(super) struct Membership {
+    pub(super) link: Link,
+    pub(super) lease: watch::Receiver<LeaseState>,
+    pub(super) lease_task: Option<tokio::task::JoinHandle<()>>,
+    pub(super) tail: mpsc::Receiver<Result<Tailed, ClusterError>>,
+    /// The journal stream's last message read (by the tail or at start).
+    pub(super) last_message: u64,
+    /// This node acts as the leader.
+    pub(super) leading: bool,
+    /// The stream holds a message this node cannot read: it folds nothing more.
+    pub(super) damaged: bool,
+    /// Stops the tail and the lease (which is then handed over).
+    pub(super) stop: CancellationToken,
+}
+
+impl Daemon {
+    /// May this node decide and append? Always, without a cluster.
+    pub(super) fn leading(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.leading)
+    }
+
+    /// Is the lease still this node's at this moment (the last fence before an append)?
+    pub(super) fn lease_holds(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_none_or(|c| c.leading && c.lease.borrow().valid())
+    }
+
+    /// Lead or follow, as the lease and the tail now say.
+    pub(super) fn check_lead(&mut self) {
+        let Some(c) = &self.cluster else {
+            return;
+        };
+        let state = c.lease.borrow().clone();
+        let may = !c.damaged
+            && state.valid()
+            && state.mine.is_some_and(|held| c.last_message >= held.head);
+        match (may, c.leading) {
+            (true, false) => self.take_over(),
+            (false, true) => self.step_down(),
+            _ => {}
+        }
+    }
+
+    /// Begin to lead: decide from the journal as read, and deliver what is owed.
+    fn take_over(&mut self) {
+        if let Some(c) = &mut self.cluster {
+            c.leading = true;
+            tracing::info!(
+                node = %c.link.node().name,
+                last_seq = self.view.last_seq,
+                deliveries_owed = self.notifier.outbox.depth(),
+                "leading: deciding and delivering from here"
+            );
+        }
+        let now = Utc::now();
+        // Trackers start from the journal's statuses, as after a restart.
+        self.probing.trackers.clear();
+        self.sync_trackers();
+        self.ledger.waiting.clear();
+        self.ledger.unsaved.clear();
+        self.reading.subscribers_seen = None;
+        self.sync_visibility();
+        self.reload_subscribers();
+        self.reload_declared(now);
+        self.run_clock(now);
+    }
+
+    /// Stop leading: nothing more is appended or delivered from this node.
+    fn step_down(&mut self) {
+        if let Some(c) = &mut self.cluster {
+            c.leading = false;
+            tracing::warn!(
+                node = %c.link.node().name,
+                "no longer leading: following the journal"
+            );
+        }
+        self.ledger.waiting.clear();
+        self.ledger.unsaved.clear();
+    }
+
+    /// A message of the shared journal: fold what this node has not folded yet.
+    pub(super) fn tailed(&mut self, tailed: Result<Tailed, ClusterError>) {
+        let Some(c) = &mut self.cluster else {
+            return;
+        };
+        let t = match tailed {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "the shared journal cannot be read further; this node serves what it has and does not lead");
+                c.damaged = true;
+                self.check_lead();
+                return;
+            }
+        };
+        c.last_message = c.last_message.max(t.message);
+        let next = self.view.last_seq + 1;
+        let last = t.records.last().map_or(0, |r| r.seq);
+        let fresh: Vec<_> = t.records.into_iter().filter(|r| r.seq >= next).collect();
+        if let Some(first) = fresh.first()
+            && first.seq != next
+        {
+            tracing::error!(
+                message = t.message,
+                found = first.seq,
+                expected = next,
+                "the shared journal skips records here; this node serves what it has and does not lead"
+            );
+            c.damaged = true;
+            self.check_lead();
+            return;
+        }
+        self.ledger.journal.followed(t.message, last + 1);
+        if !fresh.is_empty() {
+            self.fold(fresh);
+        }
+        self.check_lead();
+    }
+}
+
+/// What the cluster says next.
+pub(super) enum News {
+    /// A message of the shared journal (or why it cannot be read).
+    Tailed(Result<Tailed, ClusterError>),
+    /// The lease changed.
+    Lease,
+}
+
+/// The next message of the shared journal, or a change of the lease; never without a
+/// cluster.
+pub(super) async fn news(cluster: &mut Option<Membership>) -> News {
+    let Some(c) = cluster else {
+        return std::future::pending().await;
+    };
+    let damaged = c.damaged;
+    tokio::select! {
+        Some(t) = c.tail.recv(), if !damaged => News::Tailed(t),
+        Ok(()) = c.lease.changed() => News::Lease,
+        else => std::future::pending().await,
+    }
+}
+
+/// Join the cluster: connect, read the shared journal whole, seek the lease and follow
+/// the journal from where it was read. (No snapshot: every node folds the stream from
+/// its start.)
+pub(super) fn join_cluster(
+    settings: &crate::config::ClusterSettings,
+    node: &crate::config::Node,
+) -> anyhow::Result<super::Taken> {
+    let handle = tokio::runtime::Handle::current();
+    let stop = CancellationToken::new();
+    let (link, opened, (lease, lease_task)) = handle.block_on(async {
+        let link = Link::connect(settings, node.clone()).await?;
+        let opened = link.open_journal(handle.clone()).await?;
+        let lease = link.lease(stop.clone()).await?;
+        Ok::<_, ClusterError>((link, opened, lease))
+    })?;
+    let tail = link.tail(opened.last_message, stop.clone());
+    tracing::info!(
+        node = %node.name,
+        location = %node.location,
+        stream = %link.names().stream,
+        records = opened.history.len(),
+        "joined the cluster"
+    );
+    Ok(super::Taken {
+        journal: Box::new(opened.writer),
+        opened: crate::journal::Opened {
+            records: opened.history,
+            from_anchor: false,
+            anchor_problem: None,
+        },
+        snapshot: None,
+        membership: Some(Membership {
+            link,
+            lease,
+            lease_task: Some(lease_task),
+            tail,
+            last_message: opened.last_message,
+            leading: false,
+            damaged: false,
+            stop,
+        }),
+    })
+}
+
+/// Leave the cluster: stop following, and hand the lead over if this node holds it.
+pub(super) async fn leave(cluster: Option<Membership>) {
+    let Some(mut c) = cluster else {
+        return;
+    };
+    c.stop.cancel();
+    if let Some(task) = c.lease_task.take() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+    }
+}

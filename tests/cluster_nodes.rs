@@ -1,0 +1,309 @@
+//! Three forewarn nodes on a real three-server NATS JetStream cluster (127.0.0.1 and
+//! ephemeral ports), sharing one configuration folder, each given its name and
+//! location on the command line. One leads: an outage is one incident, each subscriber
+//! is told once (webhooks verified with the `standardwebhooks` crate), and every node's
+//! site shows it. The leader killed in the middle of a fan-out to 200 webhooks: another
+//! leads within the lease's time and a few seconds, every subscriber gets every notice,
+//! and a notice told twice is told with the same id.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::nats::{NatsCluster, require_server};
+use common::peers::{Received, Reply, WebhookPeer};
+use common::{
+    Behaviour, Running, background_runtime, daemon_command, daemon_log, http_peer, switchable,
+};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SECRET_VAR: &str = "TEST_CLUSTER_SECRET";
+const LOCATIONS: [(&str, &str); 3] = [
+    ("fra-1", "Frankfurt"),
+    ("iad-1", "Virginia"),
+    ("sin-1", "Singapore"),
+];
+
+/// The shared configuration folder: one HTTP check on `target`, `[cluster]` on the
+/// servers with a 2-second lease, and `hooks` webhook subscribers on the peer.
+fn config(
+    dir: &Path,
+    nats: &NatsCluster,
+    target: &str,
+    peer: &WebhookPeer,
+    hooks: usize,
+) -> PathBuf {
+    let config_dir = dir.join("config");
+    std::fs::create_dir_all(&config_dir).expect("mkdir");
+    let path = config_dir.join("forewarn.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{site}
+[[component]]
+id = "api"
+name = "Public API"
+
+[component.check]
+kind = "http"
+url = "{target}"
+every = "200ms"
+timeout = "150ms"
+fail_after = 2
+recover_after = 2
+
+[notify]
+concurrency = 16
+
+[cluster]
+nats = {nats}
+lease = "2s"
+"#,
+            site = common::SITE,
+            nats = nats.toml_urls()
+        ),
+    )
+    .expect("write config");
+    let mut subscribers = String::new();
+    for i in 0..hooks {
+        subscribers.push_str(&format!(
+            "[[webhook]]\nurl = \"{}\"\nsecret_env = \"{SECRET_VAR}\"\n\n",
+            peer.url(&format!("/hook/{i}"))
+        ));
+    }
+    std::fs::write(config_dir.join("subscribers.toml"), subscribers).expect("write subscribers");
+    path
+}
+
+/// Node `i`: its own state folder, site and log under `dir/<name>/`.
+fn start_node(dir: &Path, config: &Path, i: usize) -> Running {
+    let (name, location) = LOCATIONS[i];
+    let state = dir.join(name).join("state");
+    std::fs::create_dir_all(&state).expect("mkdir");
+    Running::new(
+        daemon_command(config, &state)
+            .args(["--node", name, "--location", location])
+            .env(SECRET_VAR, SECRET)
+            .spawn()
+            .expect("start a node"),
+    )
+}
+
+fn state(dir: &Path, i: usize) -> PathBuf {
+    dir.join(LOCATIONS[i].0).join("state")
+}
+
+fn site_page(dir: &Path, i: usize) -> String {
+    std::fs::read_to_string(dir.join(LOCATIONS[i].0).join("site/index.html")).unwrap_or_default()
+}
+
+/// The nodes whose logs say they lead now (the last word of each log about leading).
+fn leaders(dir: &Path, nodes: &[usize]) -> Vec<usize> {
+    nodes
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let log = daemon_log(&state(dir, i));
+            let led = log.rfind("leading: deciding and delivering");
+            let stopped = log.rfind("no longer leading");
+            led.is_some() && stopped < led
+        })
+        .collect()
+}
+
+/// Wait for `cond`, at most `limit`; on time out, fail with every node's log.
+fn wait_for(dir: &Path, limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !cond() {
+        if std::time::Instant::now() >= deadline {
+            let logs: Vec<String> = (0..3)
+                .map(|i| format!("--- {}:\n{}", LOCATIONS[i].0, daemon_log(&state(dir, i))))
+                .collect();
+            panic!(
+                "timed out after {limit:?} waiting for {what}\n{}",
+                logs.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kind(r: &Received) -> Option<String> {
+    r.json
+        .as_ref()
+        .and_then(|j| j["type"].as_str())
+        .map(str::to_owned)
+}
+
+/// Per subscriber path: the notices of `kind` received, as their webhook ids.
+fn told(received: &[Received], of: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in received.iter().filter(|r| kind(r).as_deref() == Some(of)) {
+        out.entry(r.path.clone())
+            .or_default()
+            .push(r.webhook_id.clone().unwrap_or_default());
+    }
+    out
+}
+
+#[test]
+fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let rt = background_runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let service = rt.block_on(http_peer(behaviour));
+    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
+    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir.path(), &config, i)).collect();
+
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "one node to lead",
+        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
+    );
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "every node to build its site",
+        || (0..3).all(|i| site_page(dir.path(), i).contains("Public API")),
+    );
+
+    *target.lock().unwrap() = Behaviour::Status(503);
+    let got = peer.wait_until(
+        Duration::from_secs(30),
+        "the outage told to all three",
+        |r| told(r, "incident.opened").len() == 3,
+    );
+    assert!(got.iter().all(|r| r.verified), "every webhook is signed");
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "every node's site to show the incident",
+        || (0..3).all(|i| site_page(dir.path(), i).contains("major outage")),
+    );
+    // Time for a second leader or a second incident to show itself, if there were one.
+    std::thread::sleep(Duration::from_secs(2));
+    let opened = told(&peer.received(), "incident.opened");
+    for (path, ids) in &opened {
+        assert_eq!(
+            ids.len(),
+            1,
+            "{path} was told of the outage {} times",
+            ids.len()
+        );
+    }
+    assert_eq!(leaders(dir.path(), &[0, 1, 2]).len(), 1);
+
+    *target.lock().unwrap() = Behaviour::Ok("ok");
+    peer.wait_until(
+        Duration::from_secs(30),
+        "the recovery told to all three",
+        |r| told(r, "incident.resolved").len() == 3,
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    for (path, ids) in told(&peer.received(), "incident.resolved") {
+        assert_eq!(
+            ids.len(),
+            1,
+            "{path} was told of the recovery {} times",
+            ids.len()
+        );
+    }
+    let incidents: BTreeSet<String> = peer
+        .received()
+        .iter()
+        .filter_map(|r| {
+            r.json.as_ref()?["data"]["incident"]["reference"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(incidents.len(), 1, "one incident: {incidents:?}");
+    for n in nodes {
+        n.stop();
+    }
+}
+
+#[test]
+fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told() {
+    let Some(binary) = require_server() else {
+        return;
+    };
+    const HOOKS: usize = 200;
+    let rt = background_runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let service = rt.block_on(http_peer(behaviour));
+    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    // Slow receivers, so the fan-out is still under way when the leader dies.
+    for i in 0..HOOKS {
+        peer.script(
+            &format!("/hook/{i}"),
+            vec![Reply::Delay(Duration::from_millis(300))],
+        );
+    }
+    let config = config(dir.path(), &nats, &service.url("/health"), &peer, HOOKS);
+    let mut nodes: Vec<Option<Running>> = (0..3)
+        .map(|i| Some(start_node(dir.path(), &config, i)))
+        .collect();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "one node to lead",
+        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
+    );
+    let first = leaders(dir.path(), &[0, 1, 2])[0];
+
+    *target.lock().unwrap() = Behaviour::Status(503);
+    peer.wait_until(Duration::from_secs(30), "the fan-out to begin", |r| {
+        told(r, "incident.opened").len() >= 20
+    });
+    let killed_at = std::time::Instant::now();
+    nodes[first].take().expect("the leader").kill();
+    let others: Vec<usize> = (0..3).filter(|&i| i != first).collect();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(15),
+        "another node to lead",
+        || leaders(dir.path(), &others).len() == 1,
+    );
+    let took_over = killed_at.elapsed();
+    // Lease of 2 s, and a few seconds more.
+    assert!(
+        took_over < Duration::from_secs(10),
+        "another node led after {took_over:?}"
+    );
+
+    let got = peer.wait_until(Duration::from_secs(60), "every subscriber told", |r| {
+        told(r, "incident.opened").len() == HOOKS
+    });
+    assert!(got.iter().all(|r| r.verified));
+    // A notice told twice (in flight when the leader died) keeps its id.
+    for (path, ids) in told(&got, "incident.opened") {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{path} got the outage under {} ids",
+            distinct.len()
+        );
+    }
+    let repeated = told(&got, "incident.opened")
+        .values()
+        .filter(|ids| ids.len() > 1)
+        .count();
+    eprintln!(
+        "took over after {took_over:?}; {repeated} of {HOOKS} subscribers were told twice, with the same id"
+    );
+    for n in nodes.into_iter().flatten() {
+        n.stop();
+    }
+}
