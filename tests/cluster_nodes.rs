@@ -79,16 +79,27 @@ lease = "2s"
 
 /// Node `i`: its own state folder, site and log under `dir/<name>/`.
 fn start_node(dir: &Path, config: &Path, i: usize) -> Running {
+    start_node_with(dir, config, i, &[])
+}
+
+/// Node `i` with more flags (its source address).
+fn start_node_with(dir: &Path, config: &Path, i: usize, more: &[&str]) -> Running {
     let (name, location) = LOCATIONS[i];
     let state = dir.join(name).join("state");
     std::fs::create_dir_all(&state).expect("mkdir");
     Running::new(
         daemon_command(config, &state)
             .args(["--node", name, "--location", location])
+            .args(more)
             .env(SECRET_VAR, SECRET)
             .spawn()
             .expect("start a node"),
     )
+}
+
+/// Where node `i` probes from: a loopback address of its own.
+fn source(i: usize) -> std::net::IpAddr {
+    std::net::IpAddr::from([127, 0, 0, 2 + i as u8])
 }
 
 fn state(dir: &Path, i: usize) -> PathBuf {
@@ -137,10 +148,14 @@ fn kind(r: &Received) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Per subscriber path: the notices of `kind` received, as their webhook ids.
+/// Per customer's webhook (`/hook/<n>`): the notices of `kind` received, as their
+/// webhook ids.
 fn told(received: &[Received], of: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in received.iter().filter(|r| kind(r).as_deref() == Some(of)) {
+    for r in received
+        .iter()
+        .filter(|r| r.path.starts_with("/hook/") && kind(r).as_deref() == Some(of))
+    {
         out.entry(r.path.clone())
             .or_default()
             .push(r.webhook_id.clone().unwrap_or_default());
@@ -304,6 +319,105 @@ fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told
         "took over after {took_over:?}; {repeated} of {HOOKS} subscribers were told twice, with the same id"
     );
     for n in nodes.into_iter().flatten() {
+        n.stop();
+    }
+}
+
+#[test]
+fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() {
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let rt = background_runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let failing = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let service = rt.block_on(http_peer(Behaviour::FailFrom(failing.clone())));
+    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
+    let subscribers = config.with_file_name("subscribers.toml");
+    let mut text = std::fs::read_to_string(&subscribers).expect("subscribers");
+    text.push_str(&format!(
+        "[[operator]]\nurl = \"{}\"\nsecret_env = \"{SECRET_VAR}\"\n",
+        peer.url("/ops")
+    ));
+    std::fs::write(&subscribers, text).expect("write subscribers");
+    let nodes: Vec<Running> = (0..3)
+        .map(|i| {
+            let from = source(i).to_string();
+            start_node_with(dir.path(), &config, i, &["--probe-from", &from])
+        })
+        .collect();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "one node to lead",
+        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
+    );
+    // Every location heard from before one fails.
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Frankfurt's network fails: operators hear where; customers hear nothing.
+    failing.lock().unwrap().push(source(0));
+    let got = peer.wait_until(Duration::from_secs(30), "an operator alert", |r| {
+        r.iter()
+            .any(|r| r.path == "/ops" && kind(r).as_deref() == Some("operator.alert"))
+    });
+    let alert = got
+        .iter()
+        .find(|r| r.path == "/ops" && kind(r).as_deref() == Some("operator.alert"))
+        .expect("the alert");
+    assert!(alert.verified);
+    assert!(
+        alert.body.contains("Public API fails from Frankfurt only"),
+        "{}",
+        alert.body
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let received = peer.received();
+    assert!(
+        told(&received, "incident.opened").is_empty(),
+        "one location failing opened an incident"
+    );
+    let alerts = received
+        .iter()
+        .filter(|r| r.path == "/ops" && kind(r).as_deref() == Some("operator.alert"))
+        .count();
+    assert_eq!(alerts, 1, "one operator alert");
+
+    // Virginia's too: two of three agree.
+    failing.lock().unwrap().push(source(1));
+
+    let got = peer.wait_until(
+        Duration::from_secs(30),
+        "the outage told to all three",
+        |r| told(r, "incident.opened").len() == 3,
+    );
+    let opened: Vec<&Received> = got
+        .iter()
+        .filter(|r| r.path.starts_with("/hook/") && kind(r).as_deref() == Some("incident.opened"))
+        .collect();
+    for r in &opened {
+        assert!(r.verified);
+        assert!(
+            r.body
+                .contains("from 2 of 3 locations (Frankfurt and Virginia)"),
+            "{}",
+            r.body
+        );
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for (path, ids) in told(&peer.received(), "incident.opened") {
+        assert_eq!(ids.len(), 1, "{path} was told {} times", ids.len());
+    }
+
+    failing.lock().unwrap().clear();
+    peer.wait_until(
+        Duration::from_secs(30),
+        "the recovery told to all three",
+        |r| told(r, "incident.resolved").len() == 3,
+    );
+    for n in nodes {
         n.stop();
     }
 }

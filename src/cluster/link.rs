@@ -49,6 +49,24 @@ impl Link {
         &self.names
     }
 
+    /// The connection, for publishing samples.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The locations' samples must agree in this many (`None`: a majority).
+    pub fn quorum(&self) -> Option<usize> {
+        self.settings.quorum
+    }
+
+    /// Hear the other nodes' samples until `stop`.
+    pub async fn hear(
+        &self,
+        stop: CancellationToken,
+    ) -> Result<mpsc::Receiver<super::samples::Seen>, ClusterError> {
+        super::samples::hear(&self.client, &self.names, &self.node.name, stop).await
+    }
+
     /// Open the journal stream and read it whole.
     pub async fn open_journal(
         &self,

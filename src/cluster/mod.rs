@@ -11,6 +11,7 @@
 //! - `writer`: the stream as the daemon's `journal::Store`.
 //! - `tail`: following the stream as others append to it.
 //! - `lease`: one leader, by a lease in the key-value store, fenced.
+//! - `samples`: every location's samples, heard by every node.
 //! - `link`: one node's connection, journal, tail and lease together.
 //!
 //! Without `[cluster]`, nothing here runs and nothing of NATS is needed.
@@ -19,6 +20,7 @@ mod batch;
 mod connect;
 pub mod lease;
 mod link;
+pub mod samples;
 mod stream;
 pub mod tail;
 mod writer;
@@ -65,6 +67,10 @@ pub struct Names {
     pub journal_subject: String,
     /// The key-value bucket holding the leader's lease.
     pub lease_bucket: String,
+    /// The key-value bucket where each node says where it stands.
+    pub nodes_bucket: String,
+    /// The prefix of the subjects samples are published on.
+    pub samples: String,
 }
 
 impl Names {
@@ -74,6 +80,8 @@ impl Names {
             stream: format!("{ns}-journal"),
             journal_subject: format!("{ns}.journal"),
             lease_bucket: format!("{ns}-leader"),
+            nodes_bucket: format!("{ns}-nodes"),
+            samples: format!("{ns}.samples"),
         }
     }
 }

@@ -26,7 +26,20 @@ pub async fn run(
 ) -> Result<(), CommandError> {
     let config = load_config(config_path)?;
     let node = match &config.cluster {
-        Some(cluster) => Some(cluster.node(&overrides).map_err(anyhow::Error::new)?),
+        Some(cluster) => {
+            let node = cluster.node(&overrides).map_err(anyhow::Error::new)?;
+            // An address this machine does not have would fail every probe, as if
+            // every service were down: refuse it now.
+            if let Some(ip) = node.probe_from
+                && let Err(e) = std::net::TcpListener::bind((ip, 0))
+            {
+                return Err(anyhow::anyhow!(
+                    "probe_from: this machine cannot send from {ip} ({e}); give one of its own addresses"
+                )
+                .into());
+            }
+            Some(node)
+        }
         None => {
             if overrides.node.is_some()
                 || overrides.location.is_some()

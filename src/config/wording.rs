@@ -15,8 +15,8 @@ use serde::Serialize;
 use super::diagnostic::Report;
 use super::reader::Table;
 
-pub const DEFAULT_OPENED: &str = "We are seeing errors on {{component}} and are investigating.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
-pub const DEFAULT_DEGRADED: &str = "{{component}} is responding more slowly than usual. We are investigating.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
+pub const DEFAULT_OPENED: &str = "We are seeing errors on {{component}}{{#if seen_from}} from {{seen_from}}{{/if}} and are investigating.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
+pub const DEFAULT_DEGRADED: &str = "{{component}} is responding more slowly than usual{{#if seen_from}} from {{seen_from}}{{/if}}. We are investigating.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
 pub const DEFAULT_RESOLVED: &str =
     "{{component}} is working normally again. We are sorry for the trouble this caused.";
 pub const DEFAULT_ESCALATED: &str = "The problem with {{component}} has become worse: it is now a {{status}} (it was {{was}}). We are working on it.{{#if update_within}} We will post an update within {{update_within}}.{{/if}}";
@@ -105,6 +105,9 @@ pub struct Vars {
     pub status: String,
     pub was: String,
     pub expired_at: String,
+    /// Where a cluster's locations see it ("2 of 3 locations (Frankfurt and
+    /// Virginia)"); empty for a single node.
+    pub seen_from: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,7 +119,7 @@ pub struct StillVars {
 
 /// What component templates may use, for error messages.
 const COMPONENT_NAMES: &str =
-    "{{component}}, {{update_within}}, {{status}}, {{was}} and {{expired_at}}";
+    "{{component}}, {{update_within}}, {{status}}, {{was}}, {{expired_at}} and {{seen_from}}";
 /// What `still_working` may use.
 const STILL_NAMES: &str = "{{next_update}}, {{late}} and {{recovered}}";
 
@@ -156,6 +159,7 @@ fn example() -> Vars {
         status: "major outage".into(),
         was: "degraded performance".into(),
         expired_at: "10:00 UTC on 27 November".into(),
+        seen_from: "2 of 3 locations (Frankfurt and Virginia)".into(),
     }
 }
 

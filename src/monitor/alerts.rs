@@ -73,6 +73,35 @@ pub fn probes_not_run(component: &Component, reason: &str) -> (String, Event) {
     (key, e)
 }
 
+/// A failure fewer locations than the quorum confirm: told to operators once an hour
+/// per component and location.
+pub const ALONE_QUIET: TimeDelta = TimeDelta::hours(1);
+
+/// Some locations of a cluster see a component fail while the others see it work: no
+/// incident, and operators hear where.
+pub fn seen_alone(component: &Component, alone: &crate::monitor::quorum::Alone) -> (String, Event) {
+    let key = format!("alone:{}:{}", component.id, alone.location);
+    let seen = if alone.seen_from.locations.len() > 1 {
+        format!("from {}, fewer than must agree", alone.seen_from.phrase())
+    } else {
+        format!("from {} only", alone.location)
+    };
+    let message = format!(
+        "{} fails {seen} ({}, {}): the other locations see it working, so no incident was opened and customers were not told. Look at the network between {} and the service, and at how the service routes that region.",
+        component.name,
+        alone.status.label().to_lowercase(),
+        alone.reason,
+        alone.location
+    );
+    let e = alert(
+        key.clone(),
+        "location_failing_alone",
+        Some(component),
+        message,
+    );
+    (key, e)
+}
+
 /// A TLS check's certificate expires within its `warn_days`.
 pub fn certificate_expiring(
     config: &Config,

@@ -409,6 +409,7 @@ impl Prepared {
                 news = leading::news(&mut daemon.cluster) => match news {
                     leading::News::Tailed(t) => daemon.tailed(t),
                     leading::News::Lease => daemon.check_lead(),
+                    leading::News::Heard(seen) => daemon.heard(seen),
                 },
                 Some(read) = reads.recv() => daemon.upstream_read(read),
                 Some(ask) = asks.recv() => daemon.answer(ask),

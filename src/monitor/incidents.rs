@@ -87,7 +87,10 @@ pub fn events_for(
     }
 
     let reference = new_reference(&component.id, at, config.site.timezone, view);
-    let mut vars = Vars::default();
+    let mut vars = Vars {
+        seen_from: transition.seen_from.clone().unwrap_or_default(),
+        ..Vars::default()
+    };
     let template = match transition.certificate {
         Some(cert) if is_tls(component) && !cert.accepted && cert.expires_at <= at => {
             vars.expired_at = local_time(cert.expires_at, config.site.timezone);
@@ -289,6 +292,10 @@ impl Words<'_> {
             // Templates are checked when the configuration loads; this is a last resort.
             format!("We are looking into a problem with {}.", component.name)
         });
+        // An operator's own words that do not say where it is seen still say it.
+        if !vars.seen_from.is_empty() && !template.contains("seen_from") {
+            message.push_str(&format!(" Seen from {}.", vars.seen_from));
+        }
         if component.public_detail
             && let Some(d) = detail
         {

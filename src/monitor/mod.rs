@@ -9,6 +9,7 @@ pub mod incidents;
 pub mod maintenance;
 pub mod metrics;
 pub mod promises;
+pub mod quorum;
 pub mod scheduler;
 pub mod snapshot;
 pub mod tracker;

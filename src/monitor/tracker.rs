@@ -67,6 +67,9 @@ pub struct Transition {
     pub at: DateTime<Utc>,
     /// The certificate the confirming sample saw (TLS checks).
     pub certificate: Option<CertificateSeen>,
+    /// With several locations: where it is seen ("2 of 3 locations (Frankfurt and
+    /// Virginia)"), for the words customers read.
+    pub seen_from: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +92,10 @@ impl Tracker {
 
     pub fn status(&self) -> ComponentStatus {
         self.status
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
     }
 
     /// New thresholds after a configuration reload; the streak so far is kept.
@@ -144,6 +151,7 @@ impl Tracker {
             reason,
             at: sample.at,
             certificate: newest.and_then(|(_, _, c)| *c),
+            seen_from: None,
         })
     }
 

@@ -108,15 +108,16 @@ fn same_service(first: &Url, next: &Url) -> bool {
 }
 
 impl Clients {
-    pub fn new() -> anyhow::Result<Clients> {
+    pub fn new(source: Option<std::net::IpAddr>) -> anyhow::Result<Clients> {
         let tls = reqwest::Client::builder()
+            .local_address(source)
             .user_agent(DEFAULT_USER_AGENT)
             .redirect(Policy::none())
             .pool_max_idle_per_host(0)
             .no_proxy()
             .build()?;
         Ok(Clients {
-            plain: plain::Connector::new(),
+            plain: plain::Connector::new(source),
             tls,
         })
     }

@@ -104,14 +104,23 @@ pub struct Prober {
     http: Arc<http::Clients>,
     tls: Arc<tls::TlsProber>,
     dns: Arc<dns::DnsProber>,
+    /// The source address of TCP, TLS and HTTP probes (`[cluster] probe_from`).
+    source: Option<std::net::IpAddr>,
 }
 
 impl Prober {
     pub fn new() -> anyhow::Result<Prober> {
+        Prober::from_source(None)
+    }
+
+    /// Probes whose connections leave from `source` (one of this machine's addresses),
+    /// so each location of a cluster sees the service from its own network.
+    pub fn from_source(source: Option<std::net::IpAddr>) -> anyhow::Result<Prober> {
         Ok(Prober {
-            http: Arc::new(http::Clients::new()?),
-            tls: Arc::new(tls::TlsProber::new()?),
+            http: Arc::new(http::Clients::new(source)?),
+            tls: Arc::new(tls::TlsProber::new(source)?),
             dns: Arc::new(dns::DnsProber::new()),
+            source,
         })
     }
 
@@ -122,7 +131,7 @@ impl Prober {
         let run = async {
             match &check.target {
                 Target::Http(h) => (self.http.probe(h, check.timeout).await, None),
-                Target::Tcp(t) => (tcp::probe(t).await, None),
+                Target::Tcp(t) => (tcp::probe(t, self.source).await, None),
                 Target::Tls(t) => self.tls.probe(t).await,
                 Target::Dns(d) => (self.dns.probe(d, check.timeout).await, None),
                 // Its job reports to the daemon; there is nothing to look at from here.

@@ -1,22 +1,23 @@
 //! TCP checks: can a connection be opened to host:port?
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use super::Outcome;
 use super::reason::{Failure, io_failure, local_cause};
 use crate::config::TcpTarget;
 
-pub async fn probe(t: &TcpTarget) -> Outcome {
-    match connect(&t.host, t.port).await {
+pub async fn probe(t: &TcpTarget, source: Option<IpAddr>) -> Outcome {
+    match connect(&t.host, t.port, source).await {
         Ok(_) => Outcome::Up,
         Err(failure) => failure.outcome(),
     }
 }
 
-/// Resolve `host` and connect to the first address that answers.
-pub async fn connect(host: &str, port: u16) -> Result<TcpStream, Failure> {
+/// Resolve `host` and connect to the first address that answers, from `source` when
+/// given (then only to addresses of its family).
+pub async fn connect(host: &str, port: u16, source: Option<IpAddr>) -> Result<TcpStream, Failure> {
     let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
         Ok(a) => a.collect(),
         Err(e) => {
@@ -30,8 +31,19 @@ pub async fn connect(host: &str, port: u16) -> Result<TcpStream, Failure> {
         return Err(Failure::Remote(format!("DNS lookup failed for {host}")));
     }
     let mut last = Failure::Remote("no address to connect to".into());
+    if let Some(ip) = source
+        && !addrs.iter().any(|a| a.is_ipv4() == ip.is_ipv4())
+    {
+        return Err(Failure::Remote(format!(
+            "{host} has no {} address to reach from {ip}",
+            if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+        )));
+    }
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        if source.is_some_and(|ip| ip.is_ipv4() != addr.is_ipv4()) {
+            continue;
+        }
+        match open(addr, source).await {
             Ok(s) => return Ok(s),
             // This machine's trouble stops the attempts: nothing more would be learnt.
             Err(e) => match io_failure(&e) {
@@ -41,4 +53,18 @@ pub async fn connect(host: &str, port: u16) -> Result<TcpStream, Failure> {
         }
     }
     Err(last)
+}
+
+/// One connection to `addr`, from `source` when given.
+async fn open(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(ip) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = if ip.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(ip, 0))?;
+    socket.connect(addr).await
 }

@@ -27,10 +27,12 @@ pub struct TlsProber {
     connector: TlsConnector,
     system: OnceLock<Result<Arc<dyn ServerCertVerifier>, String>>,
     with_roots: Mutex<HashMap<PathBuf, Arc<dyn ServerCertVerifier>>>,
+    /// Where connections leave from (`[cluster] probe_from`).
+    source: Option<std::net::IpAddr>,
 }
 
 impl TlsProber {
-    pub fn new() -> anyhow::Result<TlsProber> {
+    pub fn new(source: Option<std::net::IpAddr>) -> anyhow::Result<TlsProber> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?
@@ -44,6 +46,7 @@ impl TlsProber {
             connector: TlsConnector::from(Arc::new(config)),
             system: OnceLock::new(),
             with_roots: Mutex::new(HashMap::new()),
+            source,
         })
     }
 
@@ -76,7 +79,7 @@ impl TlsProber {
     /// Probe once: the outcome, and the certificate when one was read. A certificate
     /// nearing expiry still works for customers: it is a warning for operators.
     pub async fn probe(&self, t: &TlsTarget) -> (Outcome, Option<CertificateSeen>) {
-        let tcp = match super::tcp::connect(&t.host, t.port).await {
+        let tcp = match super::tcp::connect(&t.host, t.port, self.source).await {
             Ok(s) => s,
             Err(failure) => return (failure.outcome(), None),
         };

@@ -44,6 +44,9 @@ pub enum Behaviour {
     Flap(Duration),
     /// Behaves as the test sets it at the moment each request arrives.
     Dynamic(Arc<std::sync::Mutex<Behaviour>>),
+    /// 503 to clients connecting from these addresses, 200 "ok" to the others (set
+    /// while the server runs): one location's network failing.
+    FailFrom(Arc<std::sync::Mutex<Vec<std::net::IpAddr>>>),
 }
 
 /// A behaviour a test changes while the server runs, and the handle to change it.
@@ -76,11 +79,21 @@ pub async fn http_peer(behaviour: Behaviour) -> Peer {
     let (sent, reqs) = (bytes_sent.clone(), requests.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, client)) = listener.accept().await else {
                 return;
             };
             reqs.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(answer(stream, behaviour.clone(), sent.clone(), started));
+            let behaviour = match &behaviour {
+                Behaviour::FailFrom(from) => {
+                    if from.lock().is_ok_and(|f| f.contains(&client.ip())) {
+                        Behaviour::Status(503)
+                    } else {
+                        Behaviour::Ok("ok")
+                    }
+                }
+                other => other.clone(),
+            };
+            tokio::spawn(answer(stream, behaviour, sent.clone(), started));
         }
     });
     Peer {
@@ -189,7 +202,7 @@ async fn answer(
             let r = "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             let _ = stream.write_all(r.as_bytes()).await;
         }
-        Behaviour::Close | Behaviour::Banner | Behaviour::Dynamic(_) => {}
+        Behaviour::Close | Behaviour::Banner | Behaviour::Dynamic(_) | Behaviour::FailFrom(_) => {}
         Behaviour::Garbage => {
             let _ = stream.write_all(b"this is not HTTP at all\r\n\r\n").await;
         }

@@ -10,7 +10,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::Daemon;
+use crate::cluster::samples::Seen;
 use crate::cluster::{ClusterError, LeaseState, Link, Tailed};
+use crate::monitor::quorum::Locations;
 
 /// What a node of a cluster holds besides what every daemon does.
 pub(super) struct Membership {
@@ -18,6 +20,10 @@ pub(super) struct Membership {
     pub(super) lease: watch::Receiver<LeaseState>,
     pub(super) lease_task: Option<tokio::task::JoinHandle<()>>,
     pub(super) tail: mpsc::Receiver<Result<Tailed, ClusterError>>,
+    /// The other locations' samples.
+    pub(super) heard: mpsc::Receiver<Seen>,
+    /// Every location's trackers, on the leader.
+    pub(super) locations: Locations,
     /// The journal stream's last message read (by the tail or at start).
     pub(super) last_message: u64,
     /// This node acts as the leader.
@@ -70,6 +76,9 @@ impl Daemon {
         }
         let now = Utc::now();
         // Trackers start from the journal's statuses, as after a restart.
+        if let Some(c) = &mut self.cluster {
+            c.locations = Locations::default();
+        }
         self.probing.trackers.clear();
         self.sync_trackers();
         self.ledger.waiting.clear();
@@ -139,6 +148,8 @@ pub(super) enum News {
     Tailed(Result<Tailed, ClusterError>),
     /// The lease changed.
     Lease,
+    /// Another location's sample.
+    Heard(Seen),
 }
 
 /// The next message of the shared journal, or a change of the lease; never without a
@@ -151,6 +162,7 @@ pub(super) async fn news(cluster: &mut Option<Membership>) -> News {
     tokio::select! {
         Some(t) = c.tail.recv(), if !damaged => News::Tailed(t),
         Ok(()) = c.lease.changed() => News::Lease,
+        Some(seen) = c.heard.recv() => News::Heard(seen),
         else => std::future::pending().await,
     }
 }
@@ -164,11 +176,12 @@ pub(super) fn join_cluster(
 ) -> anyhow::Result<super::Taken> {
     let handle = tokio::runtime::Handle::current();
     let stop = CancellationToken::new();
-    let (link, opened, (lease, lease_task)) = handle.block_on(async {
+    let (link, opened, (lease, lease_task), heard) = handle.block_on(async {
         let link = Link::connect(settings, node.clone()).await?;
         let opened = link.open_journal(handle.clone()).await?;
         let lease = link.lease(stop.clone()).await?;
-        Ok::<_, ClusterError>((link, opened, lease))
+        let heard = link.hear(stop.clone()).await?;
+        Ok::<_, ClusterError>((link, opened, lease, heard))
     })?;
     let tail = link.tail(opened.last_message, stop.clone());
     tracing::info!(
@@ -191,6 +204,8 @@ pub(super) fn join_cluster(
             lease,
             lease_task: Some(lease_task),
             tail,
+            heard,
+            locations: Locations::default(),
             last_message: opened.last_message,
             leading: false,
             damaged: false,

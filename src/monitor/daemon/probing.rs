@@ -8,8 +8,12 @@ use anyhow::Context;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::{Daemon, WAITING_MAX};
+use crate::cluster::samples::{self, Seen};
+use crate::config::Component;
+use crate::monitor::alerts;
 use crate::monitor::incidents::events_for;
 use crate::monitor::scheduler::{Job, Observation, Scheduler};
+use crate::monitor::tracker::Transition;
 use crate::monitor::tracker::{Thresholds, Tracker};
 use crate::probe::Prober;
 
@@ -20,7 +24,8 @@ impl Daemon {
     ) -> anyhow::Result<Scheduler> {
         // A fresh prober and limit per configuration: new CA files and a new
         // max_concurrency take effect.
-        let prober = Prober::new().context("cannot set up the probes")?;
+        let source = self.cluster.as_ref().and_then(|c| c.link.node().probe_from);
+        let prober = Prober::from_source(source).context("cannot set up the probes")?;
         let limit = Arc::new(Semaphore::new(self.config.monitor.max_concurrency));
         let jobs = self
             .config
@@ -50,6 +55,9 @@ impl Daemon {
         self.probing
             .trackers
             .retain(|id, _| config.component(id).is_some());
+        if let Some(c) = &mut self.cluster {
+            c.locations.retain(|id| config.component(id).is_some());
+        }
         for c in &config.components {
             let t = thresholds(c);
             let status = self.view.probe_status(&c.id);
@@ -86,6 +94,12 @@ impl Daemon {
             obs.sample.outcome.is_down(),
         );
         self.tell_operators(&component, &obs.sample);
+        // The other locations hear what this one sees (a heartbeat's job reports to
+        // one node: it is not a location's view).
+        let located = timed && self.cluster.is_some();
+        if located {
+            self.share(&component.id, &obs.sample);
+        }
         let in_maintenance = self.view.under_maintenance(&component.id);
         self.probing
             .rollups
@@ -97,12 +111,100 @@ impl Daemon {
         if !self.leading() {
             return; // the leader decides
         }
+        if located {
+            let here = self
+                .cluster
+                .as_ref()
+                .map(|c| c.link.node().location.clone())
+                .unwrap_or_default();
+            self.agree(&component, &here, &obs.sample);
+            return;
+        }
         let Some(tracker) = self.probing.trackers.get_mut(&component.id) else {
             return;
         };
         let Some(transition) = tracker.observe(&obs.sample) else {
             return;
         };
+        self.await_recording(&component, transition);
+    }
+
+    /// Send this location's sample to the others.
+    fn share(&self, component: &str, sample: &crate::probe::Sample) {
+        let Some(c) = &self.cluster else {
+            return;
+        };
+        let node = c.link.node();
+        let seen = Seen {
+            node: node.name.clone(),
+            location: node.location.clone(),
+            component: component.to_owned(),
+            sample: sample.clone(),
+        };
+        let client = c.link.client().clone();
+        let names = c.link.names().clone();
+        tokio::spawn(async move { samples::publish(&client, &names, &seen).await });
+    }
+
+    /// Another location's sample: counted in the rollups, and on the leader weighed
+    /// with the others'.
+    pub(super) fn heard(&mut self, seen: Seen) {
+        let Some(component) = self.config.component(&seen.component).cloned() else {
+            return;
+        };
+        if matches!(component.check.target, crate::config::Target::Heartbeat(_)) {
+            return;
+        }
+        let in_maintenance = self.view.under_maintenance(&component.id);
+        self.probing
+            .rollups
+            .record(&component.id, &seen.sample, in_maintenance);
+        if in_maintenance || !self.leading() {
+            return;
+        }
+        self.agree(&component, &seen.location, &seen.sample);
+    }
+
+    /// Weigh one location's sample with the others': a status the quorum agrees on is
+    /// recorded, a failure fewer locations see is told to operators.
+    fn agree(&mut self, component: &Component, location: &str, sample: &crate::probe::Sample) {
+        let current = self
+            .ledger
+            .waiting
+            .iter()
+            .rev()
+            .find(|(id, _)| *id == component.id)
+            .map_or_else(|| self.view.probe_status(&component.id), |(_, t)| t.to);
+        let Some(c) = &mut self.cluster else {
+            return;
+        };
+        let quorum = c.link.quorum();
+        let verdict = c.locations.observe(
+            &component.id,
+            thresholds(component),
+            location,
+            sample,
+            current,
+            quorum,
+        );
+        if let Some(alone) = &verdict.alone {
+            tracing::warn!(component = %component.id, location = %alone.location, reason = %alone.reason, "a failure seen from too few locations to agree");
+            self.alert(alerts::seen_alone(component, alone), alerts::ALONE_QUIET);
+        }
+        if let Some((transition, seen_from)) = verdict.transition {
+            tracing::info!(component = %component.id, to = %transition.to, seen_from = %seen_from.phrase(), "the locations agree");
+            // The component's own tracker follows what the locations agreed, so an
+            // operator's resolution is still told apart (`reload_declared`).
+            self.probing.trackers.insert(
+                component.id.clone(),
+                Tracker::new(transition.to, thresholds(component)),
+            );
+            self.await_recording(component, transition);
+        }
+    }
+
+    /// A confirmed change, in line behind any waiting for the journal, then recorded.
+    fn await_recording(&mut self, component: &Component, transition: Transition) {
         // In order behind any that wait for the journal, each with its true time.
         if self.ledger.waiting.len() < WAITING_MAX {
             self.ledger
@@ -128,7 +230,7 @@ impl Daemon {
                 .map_or_else(|| self.view.probe_status(&component.id), |(_, t)| t.to);
             self.probing.trackers.insert(
                 component.id.clone(),
-                Tracker::new(last, thresholds(&component)),
+                Tracker::new(last, thresholds(component)),
             );
         }
         self.record_waiting();

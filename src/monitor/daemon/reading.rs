@@ -127,6 +127,9 @@ impl Daemon {
                 self.probing
                     .trackers
                     .insert(c.id.clone(), Tracker::new(status, thresholds(c)));
+                if let Some(cluster) = &mut self.cluster {
+                    cluster.locations.reset(&c.id, status);
+                }
             }
         }
     }

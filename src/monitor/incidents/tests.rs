@@ -21,6 +21,7 @@ fn tr(from: ComponentStatus, to: ComponentStatus, at: &str) -> Transition {
         reason: "HTTP 503 from 10.0.0.7".into(),
         at: at.parse().unwrap(),
         certificate: None,
+        seen_from: None,
     }
 }
 

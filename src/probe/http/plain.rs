@@ -26,9 +26,11 @@ pub struct Connector {
 }
 
 impl Connector {
-    pub fn new() -> Connector {
+    /// Connections leave from `source` when given.
+    pub fn new(source: Option<std::net::IpAddr>) -> Connector {
         let mut inner = HttpConnector::new();
         inner.set_nodelay(true);
+        inner.set_local_address(source);
         Connector { inner }
     }
 

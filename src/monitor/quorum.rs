@@ -1,0 +1,225 @@
+//! Several locations, one verdict (`[cluster]`). Each location's samples of a
+//! component are confirmed by a tracker of its own, with the check's `fail_after` and
+//! `recover_after`; the component's status is the one at least `quorum` of the
+//! locations heard from lately agree it is at least as bad as. So with three locations
+//! and a quorum of two, an outage is declared when two confirm it, and is over when
+//! fewer than two still see it. A failure one location confirms alone is for
+//! operators ([`Alone`]), never an incident.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::tracker::{Thresholds, Tracker, Transition};
+use crate::probe::Sample;
+use crate::vocab::ComponentStatus;
+
+/// A location counts while its last sample of the component is at most this old.
+pub const SEEN_WITHIN: TimeDelta = TimeDelta::minutes(2);
+
+/// Where a status was seen from: the locations that agree, out of those heard from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenFrom {
+    pub locations: Vec<String>,
+    pub of: usize,
+}
+
+impl SeenFrom {
+    /// "2 of 3 locations (Frankfurt and Virginia)".
+    pub fn phrase(&self) -> String {
+        let names = match self.locations.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        let noun = if self.of == 1 {
+            "location"
+        } else {
+            "locations"
+        };
+        format!("{} of {} {noun} ({names})", self.locations.len(), self.of)
+    }
+}
+
+/// A failure one location (or fewer than the quorum) confirmed while the others see
+/// the component working: for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alone {
+    pub location: String,
+    pub status: ComponentStatus,
+    pub reason: String,
+    /// The locations that agree with it, itself included, and those heard from.
+    pub seen_from: SeenFrom,
+}
+
+/// What a sample changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    /// The component's status moved: record it (`seen_from` says where).
+    pub transition: Option<(Transition, SeenFrom)>,
+    /// A location confirmed a failure the quorum does not share.
+    pub alone: Option<Alone>,
+}
+
+struct Seat {
+    tracker: Tracker,
+    last_at: DateTime<Utc>,
+    /// What this location's confirming sample saw.
+    reason: String,
+}
+
+/// Every location's tracker of every component.
+#[derive(Default)]
+pub struct Locations {
+    seats: HashMap<String, BTreeMap<String, Seat>>,
+}
+
+impl Locations {
+    /// Feed one location's sample of a component whose recorded status is `current`.
+    /// `quorum`: the locations that must agree (`None`: a majority of those heard from
+    /// lately); never more than are heard from.
+    pub fn observe(
+        &mut self,
+        component: &str,
+        thresholds: Thresholds,
+        location: &str,
+        sample: &Sample,
+        current: ComponentStatus,
+        quorum: Option<usize>,
+    ) -> Verdict {
+        let seats = self.seats.entry(component.to_owned()).or_default();
+        let seat = seats.entry(location.to_owned()).or_insert_with(|| Seat {
+            tracker: Tracker::new(current, thresholds),
+            last_at: sample.at,
+            reason: String::new(),
+        });
+        seat.tracker.set_thresholds(thresholds);
+        seat.last_at = seat.last_at.max(sample.at);
+        let moved = seat.tracker.observe(sample);
+        if let Some(t) = &moved {
+            seat.reason = t.reason.clone();
+        }
+        let since = sample.at - SEEN_WITHIN;
+        let heard: Vec<(&String, &Seat)> =
+            seats.iter().filter(|(_, s)| s.last_at >= since).collect();
+        let n = heard.len();
+        if n == 0 {
+            return Verdict::default();
+        }
+        let q = quorum.map_or(n / 2 + 1, |q| q.min(n)).max(1);
+        let mut statuses: Vec<ComponentStatus> =
+            heard.iter().map(|(_, s)| s.tracker.status()).collect();
+        statuses.sort_by_key(|s| std::cmp::Reverse(s.severity()));
+        let agreed = statuses[q - 1];
+        let agreeing = |bad: bool| -> Vec<String> {
+            heard
+                .iter()
+                .filter(|(_, s)| {
+                    let st = s.tracker.status();
+                    if bad {
+                        st.severity() >= agreed.severity()
+                    } else {
+                        st.is_operational()
+                    }
+                })
+                .map(|(l, _)| (*l).clone())
+                .collect()
+        };
+        let mut verdict = Verdict::default();
+        if agreed != current {
+            let seen_from = SeenFrom {
+                locations: agreeing(!agreed.is_operational()),
+                of: n,
+            };
+            // The words of a location that sees what was agreed, this one first.
+            let reason = if seats_status(seats, location) == Some(agreed) {
+                seats[location].reason.clone()
+            } else {
+                heard
+                    .iter()
+                    .find(|(_, s)| s.tracker.status() == agreed)
+                    .map(|(_, s)| s.reason.clone())
+                    .unwrap_or_default()
+            };
+            let reason = if reason.is_empty() && agreed.is_operational() {
+                "checks are passing again".to_owned()
+            } else {
+                reason
+            };
+            verdict.transition = Some((
+                Transition {
+                    from: current,
+                    to: agreed,
+                    reason,
+                    at: sample.at,
+                    certificate: moved
+                        .as_ref()
+                        .and_then(|t| t.certificate)
+                        .or(sample.certificate),
+                    seen_from: Some(seen_from.phrase()),
+                },
+                seen_from,
+            ));
+        } else if let Some(t) =
+            moved.filter(|t| !t.to.is_operational() && t.to.severity() > agreed.severity())
+        {
+            let bad: Vec<String> = heard
+                .iter()
+                .filter(|(_, s)| s.tracker.status().severity() >= t.to.severity())
+                .map(|(l, _)| (*l).clone())
+                .collect();
+            verdict.alone = Some(Alone {
+                location: location.to_owned(),
+                status: t.to,
+                reason: t.reason,
+                seen_from: SeenFrom {
+                    locations: bad,
+                    of: n,
+                },
+            });
+        }
+        verdict
+    }
+
+    /// Every location of `component` starts again from `status` (an operator's
+    /// resolution, or a new leader reading the journal).
+    pub fn reset(&mut self, component: &str, status: ComponentStatus) {
+        if let Some(seats) = self.seats.get_mut(component) {
+            for seat in seats.values_mut() {
+                seat.tracker = Tracker::new(status, seat.tracker_thresholds());
+            }
+        }
+    }
+
+    /// Forget components no longer configured.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.seats.retain(|c, _| keep(c));
+    }
+
+    /// Each location heard from for `component`, with its confirmed status and when it
+    /// was last heard from.
+    pub fn of(&self, component: &str) -> Vec<(String, ComponentStatus, DateTime<Utc>)> {
+        self.seats
+            .get(component)
+            .map(|seats| {
+                seats
+                    .iter()
+                    .map(|(l, s)| (l.clone(), s.tracker.status(), s.last_at))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn seats_status(seats: &BTreeMap<String, Seat>, location: &str) -> Option<ComponentStatus> {
+    seats.get(location).map(|s| s.tracker.status())
+}
+
+impl Seat {
+    fn tracker_thresholds(&self) -> Thresholds {
+        self.tracker.thresholds()
+    }
+}
+
+#[cfg(test)]
+mod tests;

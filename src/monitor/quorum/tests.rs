@@ -1,0 +1,184 @@
+use std::time::Duration;
+
+use super::*;
+use crate::probe::Outcome;
+
+const T: Thresholds = Thresholds {
+    fail_after: 2,
+    recover_after: 2,
+    severity: ComponentStatus::MajorOutage,
+};
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+}
+
+fn sample(up: bool, secs: i64) -> Sample {
+    Sample {
+        outcome: if up {
+            Outcome::Up
+        } else {
+            Outcome::Down("HTTP 503".into())
+        },
+        latency: Duration::from_millis(5),
+        at: at(secs),
+        certificate: None,
+    }
+}
+
+/// Feed rounds of samples, one per location each second; the verdicts that moved
+/// something, with the status recorded after each transition.
+fn run(
+    locations: &mut Locations,
+    rounds: &[&[(&str, bool)]],
+    quorum: Option<usize>,
+    status: &mut ComponentStatus,
+    start: i64,
+) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    for (i, round) in rounds.iter().enumerate() {
+        for (location, up) in round.iter() {
+            let v = locations.observe(
+                "api",
+                T,
+                location,
+                &sample(*up, start + i as i64),
+                *status,
+                quorum,
+            );
+            if let Some((t, _)) = &v.transition {
+                *status = t.to;
+            }
+            if v != Verdict::default() {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+const ALL_UP: &[(&str, bool)] = &[("Frankfurt", true), ("Virginia", true), ("Singapore", true)];
+const ONE_DOWN: &[(&str, bool)] = &[
+    ("Frankfurt", false),
+    ("Virginia", true),
+    ("Singapore", true),
+];
+const TWO_DOWN: &[(&str, bool)] = &[
+    ("Frankfurt", false),
+    ("Virginia", false),
+    ("Singapore", true),
+];
+
+#[test]
+fn one_location_failing_alone_is_for_operators_only() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    let v = run(
+        &mut l,
+        &[ALL_UP, ONE_DOWN, ONE_DOWN, ONE_DOWN],
+        None,
+        &mut status,
+        0,
+    );
+    assert_eq!(status, ComponentStatus::Operational);
+    assert_eq!(v.len(), 1, "{v:?}");
+    let alone = v[0].alone.as_ref().expect("an operator's alert");
+    assert_eq!(alone.location, "Frankfurt");
+    assert_eq!(alone.reason, "HTTP 503");
+    assert_eq!(alone.seen_from.phrase(), "1 of 3 locations (Frankfurt)");
+}
+
+#[test]
+fn two_of_three_declare_the_outage_naming_them_and_fewer_than_two_end_it() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    let v = run(&mut l, &[ALL_UP, TWO_DOWN, TWO_DOWN], None, &mut status, 0);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+    let (t, seen) = v
+        .iter()
+        .find_map(|v| v.transition.clone())
+        .expect("declared");
+    assert_eq!(t.from, ComponentStatus::Operational);
+    assert_eq!(t.reason, "HTTP 503");
+    assert_eq!(seen.phrase(), "2 of 3 locations (Frankfurt and Virginia)");
+    // Virginia recovers: one location still failing is below the quorum.
+    let v = run(&mut l, &[ONE_DOWN, ONE_DOWN], None, &mut status, 10);
+    assert_eq!(status, ComponentStatus::Operational);
+    let (t, seen) = v
+        .iter()
+        .find_map(|v| v.transition.clone())
+        .expect("recovered");
+    assert_eq!(t.reason, "checks are passing again");
+    assert_eq!(seen.locations, ["Singapore", "Virginia"]);
+}
+
+#[test]
+fn a_quorum_of_one_follows_any_location_and_a_silent_location_stops_counting() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    run(
+        &mut l,
+        &[ALL_UP, ONE_DOWN, ONE_DOWN],
+        Some(1),
+        &mut status,
+        0,
+    );
+    assert_eq!(status, ComponentStatus::MajorOutage);
+
+    // Two locations fall silent: Frankfurt alone is heard, and a majority of one is one.
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    run(&mut l, &[ALL_UP], None, &mut status, 0);
+    let later = SEEN_WITHIN.num_seconds() + 10;
+    let v = run(
+        &mut l,
+        &[&[("Frankfurt", false)], &[("Frankfurt", false)]],
+        None,
+        &mut status,
+        later,
+    );
+    assert_eq!(status, ComponentStatus::MajorOutage, "{v:?}");
+    let (_, seen) = v.iter().find_map(|v| v.transition.clone()).unwrap();
+    assert_eq!(seen.phrase(), "1 of 1 location (Frankfurt)");
+}
+
+#[test]
+fn a_quorum_larger_than_the_locations_heard_from_asks_them_all() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    run(
+        &mut l,
+        &[ALL_UP, TWO_DOWN, TWO_DOWN],
+        Some(5),
+        &mut status,
+        0,
+    );
+    assert_eq!(
+        status,
+        ComponentStatus::Operational,
+        "three of three must agree"
+    );
+    let all_down: &[(&str, bool)] = &[
+        ("Frankfurt", false),
+        ("Virginia", false),
+        ("Singapore", false),
+    ];
+    run(&mut l, &[all_down, all_down], Some(5), &mut status, 5);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+}
+
+#[test]
+fn a_reset_starts_every_location_again_from_the_recorded_status() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    run(&mut l, &[ALL_UP, TWO_DOWN, TWO_DOWN], None, &mut status, 0);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+    // An operator resolved it: the locations start from operational and must confirm
+    // the failure again before it is declared again.
+    l.reset("api", ComponentStatus::Operational);
+    status = ComponentStatus::Operational;
+    let v = run(&mut l, &[TWO_DOWN], None, &mut status, 10);
+    assert!(v.is_empty(), "{v:?}");
+    run(&mut l, &[TWO_DOWN], None, &mut status, 11);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+}
