@@ -175,7 +175,13 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
     let service = rt.block_on(http_peer(behaviour));
     let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
     let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
-    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir.path(), &config, i)).collect();
+    let ports: Vec<u16> = (0..3).map(|_| common::peers::free_port()).collect();
+    let nodes: Vec<Running> = (0..3)
+        .map(|i| {
+            let listen = format!("127.0.0.1:{}", ports[i]);
+            start_node_with(dir.path(), &config, i, &["--listen", &listen])
+        })
+        .collect();
 
     wait_for(
         dir.path(),
@@ -183,12 +189,63 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
         "one node to lead",
         || leaders(dir.path(), &[0, 1, 2]).len() == 1,
     );
+    let leader = leaders(dir.path(), &[0, 1, 2])[0];
     wait_for(
         dir.path(),
         Duration::from_secs(30),
         "every node to build its site",
         || (0..3).all(|i| site_page(dir.path(), i).contains("Public API")),
     );
+    // Each node's /metrics says which it is and whether it leads.
+    for (i, port) in ports.iter().enumerate() {
+        let scrape = rt
+            .block_on(async {
+                reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+                    .await?
+                    .text()
+                    .await
+            })
+            .expect("metrics");
+        let leads = if i == leader { 1 } else { 0 };
+        assert!(
+            scrape.contains(&format!("forewarn_cluster_leader {leads}\n")),
+            "{scrape}"
+        );
+        assert!(
+            scrape.contains(&format!(
+                "node=\"{}\",location=\"{}\"",
+                LOCATIONS[i].0, LOCATIONS[i].1
+            )),
+            "{scrape}"
+        );
+    }
+    // `forewarn cluster status` lists the three, and the leader.
+    let mut status = serde_json::Value::Null;
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "the status to list three nodes",
+        || {
+            let out = common::run_bounded(
+                common::forewarn()
+                    .args(["--config"])
+                    .arg(&config)
+                    .args(["cluster", "status", "--json"]),
+                Duration::from_secs(30),
+            );
+            status = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            status["nodes"].as_array().is_some_and(|n| n.len() == 3)
+        },
+    );
+    assert_eq!(status["leader"]["node"], LOCATIONS[leader].0, "{status}");
+    let leading: Vec<&serde_json::Value> = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["leading"] == true)
+        .collect();
+    assert_eq!(leading.len(), 1, "{status}");
+    assert_eq!(leading[0]["location"], LOCATIONS[leader].1);
 
     *target.lock().unwrap() = Behaviour::Status(503);
     let got = peer.wait_until(

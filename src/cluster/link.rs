@@ -59,6 +59,12 @@ impl Link {
         self.settings.quorum
     }
 
+    /// The bucket where each node says where it stands.
+    pub async fn presence(&self) -> Result<async_nats::jetstream::kv::Store, ClusterError> {
+        let js = async_nats::jetstream::new(self.client.clone());
+        super::presence::bucket(&js, &self.names, self.settings.replicas).await
+    }
+
     /// Hear the other nodes' samples until `stop`.
     pub async fn hear(
         &self,

@@ -12,6 +12,7 @@
 //! - `tail`: following the stream as others append to it.
 //! - `lease`: one leader, by a lease in the key-value store, fenced.
 //! - `samples`: every location's samples, heard by every node.
+//! - `presence`: where each node stands, for `forewarn cluster status`.
 //! - `link`: one node's connection, journal, tail and lease together.
 //!
 //! Without `[cluster]`, nothing here runs and nothing of NATS is needed.
@@ -20,6 +21,7 @@ mod batch;
 mod connect;
 pub mod lease;
 mod link;
+pub mod presence;
 pub mod samples;
 mod stream;
 pub mod tail;

@@ -20,6 +20,8 @@ use crate::journal::Record;
 pub struct Tailed {
     pub message: u64,
     pub records: Vec<Record>,
+    /// Messages after this one not handed over yet: how far behind this node is.
+    pub pending: u64,
 }
 
 /// Hand over every message after `after` to `tx` until `stop`. A damaged message is
@@ -83,7 +85,10 @@ async fn follow(
     let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| e.to_string())?;
-        let sequence = message.info().map_err(|e| e.to_string())?.stream_sequence;
+        let (sequence, pending) = {
+            let info = message.info().map_err(|e| e.to_string())?;
+            (info.stream_sequence, info.pending)
+        };
         if sequence <= *after {
             continue;
         }
@@ -91,6 +96,7 @@ async fn follow(
             Ok(records) => Ok(Tailed {
                 message: sequence,
                 records,
+                pending,
             }),
             Err(problem) => Err(ClusterError::Corrupt {
                 stream: names.stream.clone(),

@@ -101,6 +101,10 @@ pub async fn import(config_path: &Path, file: &Path) -> Result<String, CommandEr
 
 #[derive(Serialize)]
 struct StatusReport {
+    /// The node holding the lease, if any.
+    leader: Option<cluster::Holder>,
+    /// Every node heard from in the last minute.
+    nodes: Vec<cluster::presence::Presence>,
     stream: String,
     servers: Vec<String>,
     messages: u64,
@@ -122,11 +126,31 @@ struct Copy {
 pub async fn status(config_path: &Path, json: bool) -> Result<String, CommandError> {
     let config = Config::load(config_path)?;
     let settings = settings(&config)?;
-    let mut journal = open(settings, "status").await?;
+    let client = cluster::connect(settings, "forewarn status")
+        .await
+        .map_err(anyhow::Error::new)?;
+    let mut journal = StreamJournal::open(client.clone(), settings)
+        .await
+        .map_err(anyhow::Error::new)?;
     let head = journal.head().await.map_err(anyhow::Error::new)?;
+    let names = cluster::Names::new(settings);
+    let js = async_nats::jetstream::new(client);
+    // Neither bucket exists before a node has run.
+    let leader = match js.get_key_value(&names.lease_bucket).await {
+        Ok(store) => cluster::lease::holder(&store).await,
+        Err(_) => None,
+    };
+    let nodes = match js.get_key_value(&names.nodes_bucket).await {
+        Ok(store) => cluster::presence::list(&store)
+            .await
+            .map_err(anyhow::Error::new)?,
+        Err(_) => Vec::new(),
+    };
     // The records' count is the last one's number: read to the head.
     journal.catch_up().await.map_err(anyhow::Error::new)?;
     let report = StatusReport {
+        leader,
+        nodes,
         stream: journal.names().stream.clone(),
         servers: settings.nats.clone(),
         messages: head.messages,
@@ -163,6 +187,44 @@ pub async fn status(config_path: &Path, json: bool) -> Result<String, CommandErr
             (false, false) => format!("catching up, {} operations behind", c.lag),
         };
         out.push_str(&format!("  {}: {state}\n", c.server));
+    }
+    let tz = config.site.timezone;
+    let when = |at: chrono::DateTime<chrono::Utc>| {
+        at.with_timezone(&tz)
+            .format("%H:%M:%S %Z on %-d %B")
+            .to_string()
+    };
+    match &report.leader {
+        Some(l) => out.push_str(&format!(
+            "Leader: {} ({}), since {}.\n",
+            l.node,
+            l.location,
+            when(l.since)
+        )),
+        None => out.push_str("Leader: none at the moment (a node takes the lead within the lease's time once one runs).\n"),
+    }
+    if report.nodes.is_empty() {
+        out.push_str("Nodes: none heard from in the last minute.\n");
+    } else {
+        out.push_str("Nodes heard from in the last minute:\n");
+        let now = chrono::Utc::now();
+        for n in &report.nodes {
+            let sample = match n.last_sample_at {
+                Some(at) => format!(
+                    "last sample {} ago",
+                    crate::probe::short_duration((now - at).to_std().unwrap_or_default())
+                ),
+                None => "no sample yet".to_owned(),
+            };
+            out.push_str(&format!(
+                "  {} ({}): {}, {} message{} behind the journal, {sample}\n",
+                n.node,
+                n.location,
+                if n.leading { "leading" } else { "following" },
+                n.lag,
+                if n.lag == 1 { "" } else { "s" }
+            ));
+        }
     }
     Ok(out)
 }

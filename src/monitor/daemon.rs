@@ -418,6 +418,7 @@ impl Prepared {
                 _ = sleep_until_utc(heartbeat_due) => daemon.heartbeats_due(Utc::now()),
                 _ = clock.tick() => {
                     daemon.check_lead();
+                    daemon.tell_presence();
                     if !daemon.ledger.waiting.is_empty() {
                         daemon.record_waiting();
                     }

@@ -23,12 +23,13 @@ impl Daemon {
                 let _ = reply.send(ready);
             }
             Ask::Metrics { reply } => {
-                let text = self.probing.metrics.render(
+                let mut text = self.probing.metrics.render(
                     &self.config,
                     &self.view,
                     &self.notifier.outbox,
                     now,
                 );
+                text.push_str(&self.cluster_metrics());
                 let _ = reply.send(text);
             }
             Ask::Heartbeat { token, fail, reply } => {

@@ -26,6 +26,14 @@ pub(super) struct Membership {
     pub(super) locations: Locations,
     /// The journal stream's last message read (by the tail or at start).
     pub(super) last_message: u64,
+    /// Messages of the stream not read yet, as the tail last said.
+    pub(super) lag: u64,
+    /// Where this node says it stands, and when it next says so.
+    pub(super) presence: async_nats::jetstream::kv::Store,
+    pub(super) presence_due: std::time::Instant,
+    pub(super) since: chrono::DateTime<Utc>,
+    /// When this node's own probes last saw anything.
+    pub(super) last_sample_at: Option<chrono::DateTime<Utc>>,
     /// This node acts as the leader.
     pub(super) leading: bool,
     /// The stream holds a message this node cannot read: it folds nothing more.
@@ -118,6 +126,7 @@ impl Daemon {
             }
         };
         c.last_message = c.last_message.max(t.message);
+        c.lag = t.pending;
         let next = self.view.last_seq + 1;
         let last = t.records.last().map_or(0, |r| r.seq);
         let fresh: Vec<_> = t.records.into_iter().filter(|r| r.seq >= next).collect();
@@ -139,6 +148,71 @@ impl Daemon {
             self.fold(fresh);
         }
         self.check_lead();
+    }
+}
+
+impl Daemon {
+    /// Say where this node stands, every few seconds.
+    pub(super) fn tell_presence(&mut self) {
+        let last_seq = self.view.last_seq;
+        let Some(c) = &mut self.cluster else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if now < c.presence_due {
+            return;
+        }
+        c.presence_due = now + crate::cluster::presence::PRESENCE_EVERY;
+        let node = c.link.node();
+        let presence = crate::cluster::presence::Presence {
+            node: node.name.clone(),
+            location: node.location.clone(),
+            leading: c.leading,
+            last_message: c.last_message,
+            lag: c.lag,
+            last_seq,
+            last_sample_at: c.last_sample_at,
+            since: c.since,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            at: Utc::now(),
+        };
+        let store = c.presence.clone();
+        tokio::spawn(async move { crate::cluster::presence::tell(&store, &presence).await });
+    }
+
+    /// The cluster's lines for `/metrics`: which node this is, whether it leads, how
+    /// far behind the shared journal it is, and the locations heard from.
+    pub(super) fn cluster_metrics(&self) -> String {
+        let Some(c) = &self.cluster else {
+            return String::new();
+        };
+        let node = c.link.node();
+        let label = |v: &str| {
+            v.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        let heard: std::collections::BTreeSet<String> = self
+            .config
+            .components
+            .iter()
+            .flat_map(|comp| c.locations.of(&comp.id))
+            .filter(|(_, _, at)| *at >= Utc::now() - crate::monitor::quorum::SEEN_WITHIN)
+            .map(|(l, _, _)| l)
+            .collect();
+        format!(
+            "# HELP forewarn_cluster_node This node of the cluster (always 1).\n# TYPE forewarn_cluster_node gauge\nforewarn_cluster_node{{node=\"{}\",location=\"{}\"}} 1\n\
+             # HELP forewarn_cluster_leader 1 while this node leads the cluster.\n# TYPE forewarn_cluster_leader gauge\nforewarn_cluster_leader {}\n\
+             # HELP forewarn_cluster_journal_lag_messages Messages of the shared journal this node has not read yet.\n# TYPE forewarn_cluster_journal_lag_messages gauge\nforewarn_cluster_journal_lag_messages {}\n\
+             # HELP forewarn_cluster_journal_last_message The shared journal's last message this node has read.\n# TYPE forewarn_cluster_journal_last_message gauge\nforewarn_cluster_journal_last_message {}\n\
+             # HELP forewarn_cluster_locations_heard Locations whose samples the leader weighed in the last two minutes (0 on other nodes).\n# TYPE forewarn_cluster_locations_heard gauge\nforewarn_cluster_locations_heard {}\n",
+            label(&node.name),
+            label(&node.location),
+            u8::from(c.leading),
+            c.lag,
+            c.last_message,
+            heard.len()
+        )
     }
 }
 
@@ -176,12 +250,13 @@ pub(super) fn join_cluster(
 ) -> anyhow::Result<super::Taken> {
     let handle = tokio::runtime::Handle::current();
     let stop = CancellationToken::new();
-    let (link, opened, (lease, lease_task), heard) = handle.block_on(async {
+    let (link, opened, (lease, lease_task), heard, presence) = handle.block_on(async {
         let link = Link::connect(settings, node.clone()).await?;
         let opened = link.open_journal(handle.clone()).await?;
         let lease = link.lease(stop.clone()).await?;
         let heard = link.hear(stop.clone()).await?;
-        Ok::<_, ClusterError>((link, opened, lease, heard))
+        let presence = link.presence().await?;
+        Ok::<_, ClusterError>((link, opened, lease, heard, presence))
     })?;
     let tail = link.tail(opened.last_message, stop.clone());
     tracing::info!(
@@ -207,6 +282,11 @@ pub(super) fn join_cluster(
             heard,
             locations: Locations::default(),
             last_message: opened.last_message,
+            lag: 0,
+            presence,
+            presence_due: std::time::Instant::now(),
+            since: Utc::now(),
+            last_sample_at: None,
             leading: false,
             damaged: false,
             stop,

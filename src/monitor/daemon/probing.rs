@@ -99,6 +99,9 @@ impl Daemon {
         let located = timed && self.cluster.is_some();
         if located {
             self.share(&component.id, &obs.sample);
+            if let Some(c) = &mut self.cluster {
+                c.last_sample_at = Some(obs.sample.at);
+            }
         }
         let in_maintenance = self.view.under_maintenance(&component.id);
         self.probing
