@@ -13,13 +13,8 @@ pub fn run(
     out: Option<&Path>,
 ) -> Result<String, CommandError> {
     let config = crate::config::Config::load_for_build(config_path)?;
-    let view = match &config.cluster {
-        // The journal is the cluster's; the rollups are still this node's own.
-        Some(settings) => crate::status::StatusView::from_records(&super::cli::run_async(
-            super::cluster::records(settings),
-        )?),
-        None => super::read_view(state_dir)?,
-    };
+    // With [cluster] the journal is the cluster's; the rollups are this node's own.
+    let view = super::read_view_for(&config, state_dir)?;
     let dir = site::out_dir(&config, out);
     let mut builder = Builder::new(&config, dir.clone())?;
     let report = builder.build_all(&config, &view, state_dir, Utc::now())?;

@@ -156,7 +156,7 @@ fn parse_status(s: &str) -> anyhow::Result<IncidentStatus> {
 pub fn new(config_path: &Path, state_dir: &Path, n: NewIncident) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
     let _lock = edit::lock(&incidents_dir(&config))?;
-    let view = super::read_view(state_dir)?;
+    let view = super::read_view_for(&config, state_dir)?;
     let now = edit::now();
     let tz = config.site.timezone;
     refuse_blank("--title", &n.title)?;
@@ -267,7 +267,7 @@ pub fn update(
 ) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
     let _lock = edit::lock(&incidents_dir(&config))?;
-    let view = super::read_view(state_dir)?;
+    let view = super::read_view_for(&config, state_dir)?;
     let now = edit::now();
     refuse_blank("--message", &u.message)?;
     let loaded = Declared::load(&config, &view, now);

@@ -64,7 +64,7 @@ pub fn new(
         .unwrap_or(Path::new("."))
         .join(MAINTENANCE_DIR);
     let _lock = edit::lock(&dir)?;
-    let view = super::read_view(state_dir)?;
+    let view = super::read_view_for(&config, state_dir)?;
     let now = edit::now();
     let tz = config.site.timezone;
     refuse_blank("--title", &n.title)?;

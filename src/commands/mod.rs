@@ -80,6 +80,28 @@ pub fn read_view(state_dir: &Path) -> Result<StatusView, CommandError> {
     Ok(StatusView::from_records(&Journal::read(state_dir)?.records))
 }
 
+/// [`read_view`], from the cluster's journal when the configuration has `[cluster]`.
+pub fn read_view_for(config: &Config, state_dir: &Path) -> Result<StatusView, CommandError> {
+    match &config.cluster {
+        Some(_) => Ok(StatusView::from_records(&journal_records(
+            config, state_dir,
+        )?)),
+        None => read_view(state_dir),
+    }
+}
+
+/// Every record of the journal: the cluster's with `[cluster]`, else the state folder's
+/// file (read without writing to it).
+pub fn journal_records(
+    config: &Config,
+    state_dir: &Path,
+) -> Result<Vec<crate::journal::Record>, CommandError> {
+    match &config.cluster {
+        Some(settings) => cli::run_async(cluster::records(settings)),
+        None => Ok(Journal::read(state_dir)?.records),
+    }
+}
+
 pub fn load_config(path: &Path) -> Result<Config, CommandError> {
     Ok(Config::load(path)?)
 }

@@ -10,7 +10,6 @@ use chrono::Utc;
 use super::{CommandError, load_config};
 use crate::config::subscribers::{WebhookFormat, decode_secret, email_address};
 use crate::config::{Config, http_url as values_http_url};
-use crate::journal::Journal;
 use crate::notify::channels::email::{self, Recipient, Templates};
 use crate::notify::channels::{self, standard};
 use crate::notify::compose::{self, Composed, What, incident_thread};
@@ -170,8 +169,7 @@ pub fn preview(
     channel: Channel,
 ) -> Result<String, CommandError> {
     let config = load_config(config_path)?;
-    let replay = Journal::read(state_dir)?;
-    let view = StatusView::from_records(&replay.records);
+    let view = StatusView::from_records(&super::journal_records(&config, state_dir)?);
     let found = view
         .incidents
         .values()

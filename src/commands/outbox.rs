@@ -40,8 +40,8 @@ struct Report<'a> {
 
 fn replay(config_path: &Path, state_dir: &Path) -> Result<Fold, CommandError> {
     let config = load_config(config_path)?;
-    let replay = Journal::read(state_dir)?;
-    Ok(Fold::replay(&config, &replay.records))
+    let records = super::journal_records(&config, state_dir)?;
+    Ok(Fold::replay(&config, &records))
 }
 
 /// `forewarn outbox …`

@@ -27,10 +27,19 @@ struct Report<'a> {
 }
 
 pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, CommandError> {
-    let replay = Journal::read(state_dir)?;
+    // The configuration adds names, order and time zone, and what is owed; the journal
+    // alone still answers (but with [cluster] the journal is the cluster's).
+    let config = Config::load(config_path).ok();
+    let (records, torn_bytes) = match config.as_ref().filter(|c| c.cluster.is_some()) {
+        Some(c) => (super::journal_records(c, state_dir)?, 0),
+        None => {
+            let replay = Journal::read(state_dir)?;
+            (replay.records, replay.torn_bytes)
+        }
+    };
     let last = last_samples(state_dir);
     if json {
-        let view = StatusView::from_records(&replay.records);
+        let view = StatusView::from_records(&records);
         let text = serde_json::to_string_pretty(&Report {
             view: &view,
             open_incidents: view
@@ -44,12 +53,9 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
         return Ok(text + "\n");
     }
 
-    // The configuration adds names, order and time zone, and what is owed; the journal
-    // alone still answers.
-    let config = Config::load(config_path).ok();
     let fold = match &config {
-        Some(c) => Fold::replay(c, &replay.records),
-        None => Fold::replay_without_deliveries(&replay.records),
+        Some(c) => Fold::replay(c, &records),
+        None => Fold::replay_without_deliveries(&records),
     };
     let view = &fold.view;
     let tz = config.as_ref().map_or(chrono_tz::UTC, |c| c.site.timezone);
@@ -64,7 +70,7 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
     }
 
     let mut out = String::new();
-    if replay.torn_bytes > 0 {
+    if torn_bytes > 0 {
         out.push_str("note: the journal ends with an incomplete write; the daemon removes it on its next start\n");
     }
     if ids.is_empty() {
