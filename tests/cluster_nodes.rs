@@ -20,6 +20,8 @@ use common::{
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SECRET_VAR: &str = "TEST_CLUSTER_SECRET";
+/// The key every node signs subscribers' links and heartbeat addresses with.
+const SIGNING_KEY: &str = "a-shared-signing-key-of-at-least-32-characters";
 const LOCATIONS: [(&str, &str); 3] = [
     ("fra-1", "Frankfurt"),
     ("iad-1", "Virginia"),
@@ -53,6 +55,14 @@ every = "200ms"
 timeout = "150ms"
 fail_after = 2
 recover_after = 2
+
+[[component]]
+id = "nightly"
+name = "Nightly export"
+
+[component.check]
+kind = "heartbeat"
+expect_every = "1h"
 
 [notify]
 concurrency = 16
@@ -92,6 +102,7 @@ fn start_node_with(dir: &Path, config: &Path, i: usize, more: &[&str]) -> Runnin
             .args(["--node", name, "--location", location])
             .args(more)
             .env(SECRET_VAR, SECRET)
+            .env("FOREWARN_SECRET", SIGNING_KEY)
             .spawn()
             .expect("start a node"),
     )
@@ -246,6 +257,68 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
         .collect();
     assert_eq!(leading.len(), 1, "{status}");
     assert_eq!(leading[0]["location"], LOCATIONS[leader].1);
+
+    // A sign-up and a heartbeat report reaching a node that does not lead are passed
+    // to the leader: the sign-up is recorded and its confirmation sent, the report
+    // counted.
+    let follower = (0..3).find(|&i| i != leader).expect("a follower");
+    let http = reqwest::Client::new();
+    let signed_up = rt
+        .block_on(
+            http.post(format!("http://127.0.0.1:{}/subscribe", ports[follower]))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("email=new%40customer.example&components=api")
+                .send(),
+        )
+        .expect("sign-up answered");
+    assert_eq!(
+        signed_up.status(),
+        200,
+        "the follower's front takes the sign-up"
+    );
+    let mail = dir.path().join(LOCATIONS[leader].0).join("state/mail");
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "the leader to send the confirmation",
+        || {
+            std::fs::read_dir(&mail).is_ok_and(|entries| {
+                entries.flatten().any(|e| {
+                    std::fs::read_to_string(e.path())
+                        .is_ok_and(|m| m.contains("new@customer.example"))
+                })
+            })
+        },
+    );
+    let hb = common::run_bounded(
+        common::forewarn()
+            .args(["--config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(state(dir.path(), follower))
+            .args(["heartbeat-url", "nightly"])
+            .env("FOREWARN_SECRET", SIGNING_KEY),
+        Duration::from_secs(20),
+    );
+    let url = common::text(&hb.stdout);
+    let path = url
+        .lines()
+        .next()
+        .and_then(|l| l.find("/heartbeat/").map(|i| l[i..].trim().to_owned()))
+        .unwrap_or_else(|| panic!("a heartbeat address: {url}"));
+    let beat = rt
+        .block_on(
+            http.get(format!("http://127.0.0.1:{}{path}", ports[follower]))
+                .send(),
+        )
+        .expect("heartbeat answered");
+    assert_eq!(beat.status(), 200);
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "the leader to count the report",
+        || daemon_log(&state(dir.path(), leader)).contains("heartbeat component=nightly"),
+    );
 
     *target.lock().unwrap() = Behaviour::Status(503);
     let got = peer.wait_until(

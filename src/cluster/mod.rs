@@ -12,6 +12,7 @@
 //! - `tail`: following the stream as others append to it.
 //! - `lease`: one leader, by a lease in the key-value store, fenced.
 //! - `samples`: every location's samples, heard by every node.
+//! - `forward`: what reaches a node that does not lead, passed to the one that does.
 //! - `presence`: where each node stands, for `forewarn cluster status`.
 //! - `link`: one node's connection, journal, tail and lease together.
 //!
@@ -19,6 +20,7 @@
 
 mod batch;
 mod connect;
+pub mod forward;
 pub mod lease;
 mod link;
 pub mod presence;
@@ -73,6 +75,9 @@ pub struct Names {
     pub nodes_bucket: String,
     /// The prefix of the subjects samples are published on.
     pub samples: String,
+    /// Where events are passed to the leader, and heartbeat reports.
+    pub propose: String,
+    pub heartbeats: String,
 }
 
 impl Names {
@@ -84,6 +89,8 @@ impl Names {
             lease_bucket: format!("{ns}-leader"),
             nodes_bucket: format!("{ns}-nodes"),
             samples: format!("{ns}.samples"),
+            propose: format!("{ns}.propose"),
+            heartbeats: format!("{ns}.heartbeats"),
         }
     }
 }

@@ -28,6 +28,18 @@ pub async fn run(
     let node = match &config.cluster {
         Some(cluster) => {
             let node = cluster.node(&overrides).map_err(anyhow::Error::new)?;
+            // A link one node signs must open on every other: they share the key.
+            if std::env::var(crate::notify::token::SECRET_ENV)
+                .ok()
+                .is_none_or(|s| s.trim().is_empty())
+            {
+                return Err(anyhow::anyhow!(
+                    "with [cluster], every node signs subscribers' links and heartbeat addresses with the same key: set {} to the same value (at least {} random characters) on every node. Moving from a single node, use the contents of its state/secret so the links already sent keep working",
+                    crate::notify::token::SECRET_ENV,
+                    crate::notify::token::MIN_SECRET_LEN
+                )
+                .into());
+            }
             // An address this machine does not have would fail every probe, as if
             // every service were down: refuse it now.
             if let Some(ip) = node.probe_from

@@ -410,6 +410,8 @@ impl Prepared {
                     leading::News::Tailed(t) => daemon.tailed(t),
                     leading::News::Lease => daemon.check_lead(),
                     leading::News::Heard(seen) => daemon.heard(seen),
+                    leading::News::Proposed(p) => daemon.proposed(p),
+                    leading::News::Beat(b) => daemon.passed_beat(b),
                 },
                 Some(read) = reads.recv() => daemon.upstream_read(read),
                 Some(ask) = asks.recv() => daemon.answer(ask),

@@ -90,32 +90,87 @@ impl Daemon {
 
     /// Append the answer's events, then reply; nothing is replied if the journal cannot
     /// take them.
-    fn record_then<T>(
+    fn record_then<T: Send + 'static>(
         &mut self,
         now: chrono::DateTime<Utc>,
         answer: Answer<T>,
-        reply: impl FnOnce(T),
+        reply: impl FnOnce(T) + Send + 'static,
     ) {
         if !answer.events.is_empty() {
-            if !self.leading() {
-                tracing::info!(
-                    "a request that changes subscriptions reached a node that does not lead; it was asked to try again"
-                );
+            let events: Vec<_> = answer.events.into_iter().map(|e| (now, e)).collect();
+            if let (false, Some(c)) = (self.leading(), &self.cluster) {
+                // Only the leader appends: the events go to it, and the answer waits
+                // for it to have recorded them (no answer: the front says "try again").
+                let client = c.link.client().clone();
+                let names = c.link.names().clone();
+                let (failure, log, value) = (answer.failure, answer.log, answer.reply);
+                tokio::spawn(async move {
+                    match crate::cluster::forward::propose(&client, &names, events).await {
+                        Ok(()) => {
+                            tell(log);
+                            reply(value);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "{failure}"),
+                    }
+                });
                 return;
             }
-            let events = answer.events.into_iter().map(|e| (now, e)).collect();
             if let Err(e) = self.append(events) {
                 tracing::error!(error = %format!("{e:#}"), "{}", answer.failure);
                 return;
             }
         }
-        match answer.log {
-            Some(Log::Subscriber { who, what }) => tracing::info!(subscriber = %who, "{what}"),
-            Some(Log::Webhook { who, format, what }) => {
-                tracing::info!(webhook = %who, format, "{what}")
-            }
-            None => {}
-        }
+        tell(answer.log);
         reply(answer.reply);
+    }
+
+    /// Events another node passed on: the leader records them and says so. Only what
+    /// subscribers ask for themselves is taken.
+    pub(super) fn proposed(&mut self, incoming: crate::cluster::forward::Incoming) {
+        use crate::cluster::forward::Recorded;
+        if !self.leading() {
+            return; // the leader answers
+        }
+        let events: Vec<_> = incoming
+            .proposal
+            .events
+            .into_iter()
+            .map(|p| (p.at, p.event))
+            .collect();
+        let recorded = if events
+            .iter()
+            .all(|(_, e)| e.kind().starts_with("subscriber."))
+        {
+            match self.append(events) {
+                Ok(()) => Recorded { problem: None },
+                Err(e) => Recorded {
+                    problem: Some(format!("{e:#}")),
+                },
+            }
+        } else {
+            tracing::warn!(
+                "a node passed on events other than a subscriber's own; they were not recorded"
+            );
+            Recorded {
+                problem: Some("only a subscriber's own requests are passed on".into()),
+            }
+        };
+        if let (Some(reply), Some(c)) = (incoming.reply, &self.cluster) {
+            let client = c.link.client().clone();
+            tokio::spawn(async move {
+                crate::cluster::forward::answer(&client, reply, &recorded).await
+            });
+        }
+    }
+}
+
+/// The operator's log line for a request recorded.
+fn tell(log: Option<Log>) {
+    match log {
+        Some(Log::Subscriber { who, what }) => tracing::info!(subscriber = %who, "{what}"),
+        Some(Log::Webhook { who, format, what }) => {
+            tracing::info!(webhook = %who, format, "{what}")
+        }
+        None => {}
     }
 }

@@ -38,6 +38,34 @@ impl Daemon {
         now: DateTime<Utc>,
     ) -> Option<String> {
         let id = self.probing.heartbeat_tokens.get(token)?.clone();
+        if let (false, Some(c)) = (self.leading(), &self.cluster) {
+            // The leader counts the reports: pass it on.
+            let client = c.link.client().clone();
+            let names = c.link.names().clone();
+            let beat = crate::cluster::forward::Beat {
+                component: id.clone(),
+                fail,
+                at: now,
+            };
+            tokio::spawn(
+                async move { crate::cluster::forward::beat(&client, &names, &beat).await },
+            );
+            tracing::info!(component = %id, failed = fail, "heartbeat passed on to the leader");
+            return self.config.component(&id).map(|c| c.name.clone());
+        }
+        self.report(&id, fail, now)
+    }
+
+    /// A heartbeat report another node passed on.
+    pub(super) fn passed_beat(&mut self, beat: crate::cluster::forward::Beat) {
+        if self.leading() && self.config.component(&beat.component).is_some() {
+            self.report(&beat.component, beat.fail, beat.at);
+        }
+    }
+
+    /// Count a job's report of component `id`.
+    fn report(&mut self, id: &str, fail: bool, now: DateTime<Utc>) -> Option<String> {
+        let id = id.to_owned();
         let report = if fail { Report::Fail } else { Report::Beat };
         let sample = self.probing.heartbeats.report(&id, report, now)?;
         if let Err(e) = self.probing.rollups.note_report(&id, now) {

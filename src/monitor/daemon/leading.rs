@@ -22,6 +22,9 @@ pub(super) struct Membership {
     pub(super) tail: mpsc::Receiver<Result<Tailed, ClusterError>>,
     /// The other locations' samples.
     pub(super) heard: mpsc::Receiver<Seen>,
+    /// What other nodes pass on to the leader.
+    pub(super) proposals: mpsc::Receiver<crate::cluster::forward::Incoming>,
+    pub(super) beats: mpsc::Receiver<crate::cluster::forward::Beat>,
     /// Every location's trackers, on the leader.
     pub(super) locations: Locations,
     /// The journal stream's last message read (by the tail or at start).
@@ -224,6 +227,10 @@ pub(super) enum News {
     Lease,
     /// Another location's sample.
     Heard(Seen),
+    /// Events another node passes on for the leader to record.
+    Proposed(crate::cluster::forward::Incoming),
+    /// A heartbeat report another node passes on.
+    Beat(crate::cluster::forward::Beat),
 }
 
 /// The next message of the shared journal, or a change of the lease; never without a
@@ -237,6 +244,8 @@ pub(super) async fn news(cluster: &mut Option<Membership>) -> News {
         Some(t) = c.tail.recv(), if !damaged => News::Tailed(t),
         Ok(()) = c.lease.changed() => News::Lease,
         Some(seen) = c.heard.recv() => News::Heard(seen),
+        Some(p) = c.proposals.recv() => News::Proposed(p),
+        Some(b) = c.beats.recv() => News::Beat(b),
         else => std::future::pending().await,
     }
 }
@@ -250,14 +259,17 @@ pub(super) fn join_cluster(
 ) -> anyhow::Result<super::Taken> {
     let handle = tokio::runtime::Handle::current();
     let stop = CancellationToken::new();
-    let (link, opened, (lease, lease_task), heard, presence) = handle.block_on(async {
-        let link = Link::connect(settings, node.clone()).await?;
-        let opened = link.open_journal(handle.clone()).await?;
-        let lease = link.lease(stop.clone()).await?;
-        let heard = link.hear(stop.clone()).await?;
-        let presence = link.presence().await?;
-        Ok::<_, ClusterError>((link, opened, lease, heard, presence))
-    })?;
+    let (link, opened, (lease, lease_task), heard, presence, (proposals, beats)) = handle
+        .block_on(async {
+            let link = Link::connect(settings, node.clone()).await?;
+            let opened = link.open_journal(handle.clone()).await?;
+            let lease = link.lease(stop.clone()).await?;
+            let heard = link.hear(stop.clone()).await?;
+            let presence = link.presence().await?;
+            let passed =
+                crate::cluster::forward::listen(link.client(), link.names(), stop.clone()).await?;
+            Ok::<_, ClusterError>((link, opened, lease, heard, presence, passed))
+        })?;
     let tail = link.tail(opened.last_message, stop.clone());
     tracing::info!(
         node = %node.name,
@@ -280,6 +292,8 @@ pub(super) fn join_cluster(
             lease_task: Some(lease_task),
             tail,
             heard,
+            proposals,
+            beats,
             locations: Locations::default(),
             last_message: opened.last_message,
             lag: 0,
