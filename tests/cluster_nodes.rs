@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::cut::CutProxy;
 use common::nats::{NatsCluster, require_server};
 use common::peers::{Received, Reply, WebhookPeer};
 use common::{
@@ -176,6 +177,7 @@ fn told(received: &[Received], of: &str) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
+    let _serial = serial();
     let Some(binary) = require_server() else {
         return;
     };
@@ -378,6 +380,7 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
 
 #[test]
 fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told() {
+    let _serial = serial();
     let Some(binary) = require_server() else {
         return;
     };
@@ -455,6 +458,7 @@ fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told
 
 #[test]
 fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() {
+    let _serial = serial();
     let Some(binary) = require_server() else {
         return;
     };
@@ -547,6 +551,222 @@ fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() 
         "the recovery told to all three",
         |r| told(r, "incident.resolved").len() == 3,
     );
+    for n in nodes {
+        n.stop();
+    }
+}
+
+/// A copy of the shared configuration for node `i`, reaching NATS only through `addr`.
+fn through(config: &Path, nats: &NatsCluster, i: usize, addr: std::net::SocketAddr) -> PathBuf {
+    let text = std::fs::read_to_string(config).expect("config");
+    let text = text.replace(
+        &format!("nats = {}", nats.toml_urls()),
+        &format!("nats = [\"nats://{addr}\"]"),
+    );
+    let path = config.with_file_name(format!("forewarn-{}.toml", LOCATIONS[i].0));
+    std::fs::write(&path, text).expect("write node config");
+    path
+}
+
+#[test]
+fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
+    let _serial = serial();
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let rt = background_runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let service = rt.block_on(http_peer(behaviour));
+    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let shared = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
+    let proxies: Vec<CutProxy> = (0..3)
+        .map(|_| rt.block_on(CutProxy::start(nats.addrs())))
+        .collect();
+    let mut nodes: Vec<Option<Running>> = (0..3)
+        .map(|i| {
+            let config = through(&shared, &nats, i, proxies[i].addr);
+            Some(start_node(dir.path(), &config, i))
+        })
+        .collect();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "one node to lead",
+        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
+    );
+    let first = leaders(dir.path(), &[0, 1, 2])[0];
+
+    // The leader's link to NATS is cut: it stops leading, another takes over, and the
+    // outage that begins meanwhile is told once.
+    proxies[first].cut();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "the cut-off leader to stop",
+        || daemon_log(&state(dir.path(), first)).contains("no longer leading"),
+    );
+    let others: Vec<usize> = (0..3).filter(|&i| i != first).collect();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "another node to lead",
+        || leaders(dir.path(), &others).len() == 1,
+    );
+    *target.lock().unwrap() = Behaviour::Status(503);
+    peer.wait_until(
+        Duration::from_secs(30),
+        "the outage told to all three",
+        |r| told(r, "incident.opened").len() == 3,
+    );
+    proxies[first].mend();
+
+    // The new leader is frozen (SIGSTOP) past its lease: the third leads; woken, the
+    // frozen one appends nothing and follows.
+    let second = leaders(dir.path(), &others)[0];
+    let pid = nodes[second].as_ref().expect("running").pid();
+    common::signal_pid(pid, libc::SIGSTOP);
+    let third = (0..3)
+        .find(|&i| i != second && i != first)
+        .expect("a third");
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "a node to lead while the leader is frozen",
+        || leaders(dir.path(), &[first, third]).len() == 1,
+    );
+    *target.lock().unwrap() = Behaviour::Ok("ok");
+    peer.wait_until(
+        Duration::from_secs(30),
+        "the recovery told to all three",
+        |r| told(r, "incident.resolved").len() == 3,
+    );
+    common::signal_pid(pid, libc::SIGCONT);
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "the woken node to follow",
+        || daemon_log(&state(dir.path(), second)).contains("no longer leading"),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+
+    let received = peer.received();
+    for of in ["incident.opened", "incident.resolved"] {
+        for (path, ids) in told(&received, of) {
+            let distinct: BTreeSet<&String> = ids.iter().collect();
+            assert_eq!(
+                distinct.len(),
+                1,
+                "{path} got {of} under {} ids",
+                distinct.len()
+            );
+        }
+    }
+    let incidents: BTreeSet<String> = received
+        .iter()
+        .filter_map(|r| {
+            r.json.as_ref()?["data"]["incident"]["reference"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(incidents.len(), 1, "one incident: {incidents:?}");
+    // One leader in the end, and the journal holds one opening and one resolution.
+    let out = common::run_bounded(
+        common::forewarn()
+            .args(["--config"])
+            .arg(&shared)
+            .args(["status", "--json"]),
+        Duration::from_secs(30),
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", common::text(&out.stderr)));
+    let incidents = status["view"]["incidents"]
+        .as_object()
+        .map_or(0, |m| m.len());
+    assert_eq!(incidents, 1, "{status}");
+    for n in nodes.iter_mut().filter_map(Option::take) {
+        n.stop();
+    }
+}
+
+/// One cluster test at a time: each runs three NATS servers and three nodes.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[test]
+fn one_nats_server_killed_everything_goes_on_and_it_catches_up_when_back() {
+    let _serial = serial();
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let rt = background_runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let service = rt.block_on(http_peer(behaviour));
+    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
+    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir.path(), &config, i)).collect();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "one node to lead",
+        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
+    );
+
+    nats.kill_server(0);
+    *target.lock().unwrap() = Behaviour::Status(503);
+    peer.wait_until(
+        Duration::from_secs(45),
+        "the outage told with a server gone",
+        |r| told(r, "incident.opened").len() == 3,
+    );
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "every node's site to show it",
+        || (0..3).all(|i| site_page(dir.path(), i).contains("major outage")),
+    );
+
+    nats.start_server(0);
+    nats.wait_ready(0);
+    *target.lock().unwrap() = Behaviour::Ok("ok");
+    peer.wait_until(Duration::from_secs(45), "the recovery told", |r| {
+        told(r, "incident.resolved").len() == 3
+    });
+    wait_for(
+        dir.path(),
+        Duration::from_secs(45),
+        "the returned server to catch up",
+        || {
+            let out = common::run_bounded(
+                common::forewarn()
+                    .args(["--config"])
+                    .arg(&config)
+                    .args(["cluster", "status", "--json"]),
+                Duration::from_secs(30),
+            );
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            status["copies"].as_array().is_some_and(|c| {
+                c.len() == 2
+                    && c.iter()
+                        .all(|r| r["current"] == true && r["offline"] == false)
+            })
+        },
+    );
+    for (path, ids) in told(&peer.received(), "incident.opened") {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{path} got the outage under {} ids",
+            distinct.len()
+        );
+    }
     for n in nodes {
         n.stop();
     }

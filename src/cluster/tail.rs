@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 use super::{ClusterError, Names, batch};
 use crate::journal::Record;
 
+/// How long the tail waits for a message before it checks the stream has none.
+const STALL_CHECK: Duration = Duration::from_secs(3);
+
 /// One message of the journal stream: its sequence in the stream, and its records.
 #[derive(Debug, Clone)]
 pub struct Tailed {
@@ -83,8 +86,33 @@ async fn follow(
         .await
         .map_err(|e| e.to_string())?;
     let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-    while let Some(message) = messages.next().await {
-        let message = message.map_err(|e| e.to_string())?;
+    loop {
+        // A consumer whose server was lost may stay silent: when nothing comes for a
+        // while but the stream has grown, it is made again.
+        let next = match tokio::time::timeout(STALL_CHECK, messages.next()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(_) => {
+                let mut stream = js
+                    .get_stream(&names.stream)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let last = stream
+                    .info()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .state
+                    .last_sequence;
+                if last > *after {
+                    return Err(format!(
+                        "the stream holds message {last} but none after {} came",
+                        *after
+                    ));
+                }
+                continue;
+            }
+        };
+        let message = next.map_err(|e| e.to_string())?;
         let (sequence, pending) = {
             let info = message.info().map_err(|e| e.to_string())?;
             (info.stream_sequence, info.pending)

@@ -66,6 +66,9 @@ struct Seat {
     last_at: DateTime<Utc>,
     /// What this location's confirming sample saw.
     reason: String,
+    /// A failure only this location (or too few) confirmed: its own samples still to
+    /// come before operators are told (then 0; `None` once told, or with nothing to tell).
+    alone: Option<u32>,
 }
 
 /// Every location's tracker of every component.
@@ -92,37 +95,49 @@ impl Locations {
             tracker: Tracker::new(current, thresholds),
             last_at: sample.at,
             reason: String::new(),
+            alone: None,
         });
         seat.tracker.set_thresholds(thresholds);
         seat.last_at = seat.last_at.max(sample.at);
         let moved = seat.tracker.observe(sample);
-        if let Some(t) = &moved {
-            seat.reason = t.reason.clone();
+        match &moved {
+            Some(t) => {
+                seat.reason = t.reason.clone();
+                // A failure is told as this location's alone only if the others still
+                // see it working `fail_after` samples later: in a real outage they
+                // confirm it meanwhile.
+                seat.alone = (!t.to.is_operational()).then_some(thresholds.fail_after.max(1));
+            }
+            None if !sample.outcome.is_unknown() => {
+                seat.alone = seat.alone.map(|k| k.saturating_sub(1));
+            }
+            None => {}
         }
         let since = sample.at - SEEN_WITHIN;
-        let heard: Vec<(&String, &Seat)> =
-            seats.iter().filter(|(_, s)| s.last_at >= since).collect();
+        let heard: Vec<(String, ComponentStatus, String)> = seats
+            .iter()
+            .filter(|(_, s)| s.last_at >= since)
+            .map(|(l, s)| (l.clone(), s.tracker.status(), s.reason.clone()))
+            .collect();
         let n = heard.len();
         if n == 0 {
             return Verdict::default();
         }
         let q = quorum.map_or(n / 2 + 1, |q| q.min(n)).max(1);
-        let mut statuses: Vec<ComponentStatus> =
-            heard.iter().map(|(_, s)| s.tracker.status()).collect();
+        let mut statuses: Vec<ComponentStatus> = heard.iter().map(|(_, s, _)| *s).collect();
         statuses.sort_by_key(|s| std::cmp::Reverse(s.severity()));
         let agreed = statuses[q - 1];
         let agreeing = |bad: bool| -> Vec<String> {
             heard
                 .iter()
-                .filter(|(_, s)| {
-                    let st = s.tracker.status();
+                .filter(|(_, st, _)| {
                     if bad {
                         st.severity() >= agreed.severity()
                     } else {
                         st.is_operational()
                     }
                 })
-                .map(|(l, _)| (*l).clone())
+                .map(|(l, _, _)| l.clone())
                 .collect()
         };
         let mut verdict = Verdict::default();
@@ -132,20 +147,23 @@ impl Locations {
                 of: n,
             };
             // The words of a location that sees what was agreed, this one first.
-            let reason = if seats_status(seats, location) == Some(agreed) {
-                seats[location].reason.clone()
-            } else {
-                heard
-                    .iter()
-                    .find(|(_, s)| s.tracker.status() == agreed)
-                    .map(|(_, s)| s.reason.clone())
-                    .unwrap_or_default()
-            };
+            let own = heard.iter().find(|(l, _, _)| l == location);
+            let reason = own
+                .filter(|(_, st, _)| *st == agreed)
+                .or_else(|| heard.iter().find(|(_, st, _)| *st == agreed))
+                .map(|(_, _, r)| r.clone())
+                .unwrap_or_default();
             let reason = if reason.is_empty() && agreed.is_operational() {
                 "checks are passing again".to_owned()
             } else {
                 reason
             };
+            // The locations that agreed have nothing to tell alone.
+            for s in seats.values_mut() {
+                if s.tracker.status().severity() <= agreed.severity() {
+                    s.alone = None;
+                }
+            }
             verdict.transition = Some((
                 Transition {
                     from: current,
@@ -160,18 +178,21 @@ impl Locations {
                 },
                 seen_from,
             ));
-        } else if let Some(t) =
-            moved.filter(|t| !t.to.is_operational() && t.to.severity() > agreed.severity())
+        } else if let Some(seat) = seats.get_mut(location)
+            && seat.alone == Some(0)
+            && seat.tracker.status().severity() > agreed.severity()
         {
+            seat.alone = None; // told once, until it recovers and fails again
+            let status = seat.tracker.status();
             let bad: Vec<String> = heard
                 .iter()
-                .filter(|(_, s)| s.tracker.status().severity() >= t.to.severity())
-                .map(|(l, _)| (*l).clone())
+                .filter(|(_, st, _)| st.severity() >= status.severity())
+                .map(|(l, _, _)| l.clone())
                 .collect();
             verdict.alone = Some(Alone {
                 location: location.to_owned(),
-                status: t.to,
-                reason: t.reason,
+                status,
+                reason: seat.reason.clone(),
                 seen_from: SeenFrom {
                     locations: bad,
                     of: n,
@@ -209,10 +230,6 @@ impl Locations {
             })
             .unwrap_or_default()
     }
-}
-
-fn seats_status(seats: &BTreeMap<String, Seat>, location: &str) -> Option<ComponentStatus> {
-    seats.get(location).map(|s| s.tracker.status())
 }
 
 impl Seat {

@@ -328,6 +328,13 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 /// Send a signal to a child process.
+pub fn signal_pid(pid: u32, sig: i32) {
+    // SAFETY: kill(2) with a pid this test started and a valid signal number has no
+    // memory effects.
+    let rc = unsafe { libc::kill(pid as i32, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+}
+
 pub fn signal(child: &Child, sig: i32) {
     let pid = child.id() as i32;
     // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
@@ -335,6 +342,7 @@ pub fn signal(child: &Child, sig: i32) {
     assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }
 
+pub mod cut;
 pub mod nats;
 pub mod peers;
 pub mod story;
@@ -414,6 +422,11 @@ impl Running {
     /// SIGTERM, then wait (bounded) for it to finish.
     pub fn stop(mut self) -> Output {
         stop_daemon(self.0.take().expect("running"))
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
     }
 
     /// SIGKILL: gone at once, nothing handed over.

@@ -93,6 +93,8 @@ jetstream {{
 }}
 cluster {{
   name: "forewarn-test"
+  # Clients know only the addresses they were given (a test may put a proxy there).
+  no_advertise: true
   listen: "{ip}:{route}"
   routes: [{routes}]
 }}
@@ -131,6 +133,18 @@ cluster {{
         self.servers
             .iter()
             .map(|s| format!("nats://{}:{}", self.ip, s.client_port))
+            .collect()
+    }
+
+    /// The client addresses as socket addresses.
+    pub fn addrs(&self) -> Vec<std::net::SocketAddr> {
+        self.servers
+            .iter()
+            .map(|s| {
+                format!("{}:{}", self.ip, s.client_port)
+                    .parse()
+                    .expect("an address")
+            })
             .collect()
     }
 

@@ -73,13 +73,12 @@ const TWO_DOWN: &[(&str, bool)] = &[
 fn one_location_failing_alone_is_for_operators_only() {
     let mut l = Locations::default();
     let mut status = ComponentStatus::Operational;
-    let v = run(
-        &mut l,
-        &[ALL_UP, ONE_DOWN, ONE_DOWN, ONE_DOWN],
-        None,
-        &mut status,
-        0,
-    );
+    // Confirmed at its second failure; told once the others still see it working two
+    // of its samples later; then not again.
+    let rounds = [
+        ALL_UP, ONE_DOWN, ONE_DOWN, ONE_DOWN, ONE_DOWN, ONE_DOWN, ONE_DOWN,
+    ];
+    let v = run(&mut l, &rounds, None, &mut status, 0);
     assert_eq!(status, ComponentStatus::Operational);
     assert_eq!(v.len(), 1, "{v:?}");
     let alone = v[0].alone.as_ref().expect("an operator's alert");
@@ -181,4 +180,15 @@ fn a_reset_starts_every_location_again_from_the_recorded_status() {
     assert!(v.is_empty(), "{v:?}");
     run(&mut l, &[TWO_DOWN], None, &mut status, 11);
     assert_eq!(status, ComponentStatus::MajorOutage);
+}
+
+#[test]
+fn a_location_that_confirms_first_in_a_real_outage_is_not_told_alone() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    // Frankfurt sees it a round before Virginia does.
+    let rounds = [ALL_UP, ONE_DOWN, TWO_DOWN, TWO_DOWN, TWO_DOWN];
+    let v = run(&mut l, &rounds, None, &mut status, 0);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+    assert!(v.iter().all(|v| v.alone.is_none()), "{v:?}");
 }
