@@ -49,6 +49,8 @@ pub struct Incoming {
 /// A heartbeat job's report, passed on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Beat {
+    /// The node whose front the job reached.
+    pub from: String,
     pub component: String,
     pub fail: bool,
     pub at: DateTime<Utc>,
@@ -76,7 +78,7 @@ pub async fn propose(
         client.request(names.propose.clone(), payload.into()),
     )
     .await
-    .map_err(|_| failed("no node leads at the moment".into()))?
+    .map_err(|_| failed("no node answered in time (none may lead at the moment)".into()))?
     .map_err(|e| failed(e.to_string()))?;
     let recorded: Recorded =
         serde_json::from_slice(&answer.payload).map_err(|e| failed(e.to_string()))?;

@@ -69,11 +69,9 @@ pub async fn bucket(
     ttl: Duration,
     replicas: usize,
 ) -> Result<kv::Store, ClusterError> {
-    if let Ok(store) = js.get_key_value(&names.lease_bucket).await {
-        return Ok(store);
-    }
+    // Created, or updated to this lease's length (a changed `lease` takes effect).
     let created = js
-        .create_key_value(kv::Config {
+        .create_or_update_key_value(kv::Config {
             bucket: names.lease_bucket.clone(),
             description: "forewarn: which node leads".into(),
             history: 1,
@@ -144,6 +142,22 @@ pub async fn run<F, Fut>(
                             break;
                         }
                     }
+                    // The renewal was stored but its answer lost: the entry is still ours.
+                    Ok(Err(e))
+                        if e.kind() == kv::UpdateErrorKind::WrongLastRevision
+                            && let Some(revision) = ours(&store, &node, since).await =>
+                    {
+                        state.send_modify(|s| {
+                            s.mine = Some(Held {
+                                revision,
+                                head: h.head,
+                                valid_until: sent + ttl - margin(ttl),
+                            })
+                        });
+                        if sleep_or_stop(renew_every, &stop).await {
+                            break;
+                        }
+                    }
                     Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
                         tracing::warn!(
                             node = %node.name,
@@ -182,8 +196,13 @@ pub async fn run<F, Fut>(
                 let taken =
                     tokio::time::timeout(request_limit, store.create(KEY, value(&node, since)))
                         .await;
+                // A creation stored but not answered in time is still ours.
+                let taken = match taken {
+                    Ok(Ok(revision)) => Some(revision),
+                    _ => ours(&store, &node, since).await,
+                };
                 match taken {
-                    Ok(Ok(revision)) => match head().await {
+                    Some(revision) => match head().await {
                         Ok(head) => {
                             tracing::info!(node = %node.name, location = %node.location, "this node leads the cluster now");
                             state.send_modify(|s| {
@@ -208,7 +227,7 @@ pub async fn run<F, Fut>(
                             }
                         }
                     },
-                    _ => {
+                    None => {
                         let other = holder(&store).await;
                         if state.borrow().holder != other {
                             state.send_modify(|s| s.holder = other);
@@ -236,6 +255,16 @@ pub async fn run<F, Fut>(
             tracing::info!(node = %node.name, "handed the lead over");
         }
     }
+}
+
+/// The lease's revision when the entry is this node's own, written at `since`.
+async fn ours(store: &kv::Store, node: &Node, since: DateTime<Utc>) -> Option<u64> {
+    let entry = store.entry(KEY).await.ok()??;
+    if !matches!(entry.operation, kv::Operation::Put) {
+        return None;
+    }
+    let h: Holder = serde_json::from_slice(&entry.value).ok()?;
+    (h.node == node.name && h.since == since).then_some(entry.revision)
 }
 
 fn value(node: &Node, since: DateTime<Utc>) -> bytes::Bytes {

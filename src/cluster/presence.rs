@@ -44,11 +44,8 @@ pub async fn bucket(
     names: &Names,
     replicas: usize,
 ) -> Result<kv::Store, ClusterError> {
-    if let Ok(store) = js.get_key_value(&names.nodes_bucket).await {
-        return Ok(store);
-    }
     let created = js
-        .create_key_value(kv::Config {
+        .create_or_update_key_value(kv::Config {
             bucket: names.nodes_bucket.clone(),
             description: "forewarn: where each node stands".into(),
             history: 1,

@@ -33,6 +33,9 @@ pub struct StreamJournal {
     last_message: u64,
     /// The sequence number the next record gets.
     next_seq: u64,
+    /// The lease this node writes under, when it writes as the leader: no attempt (and
+    /// no retry) is made once it has run out.
+    fence: Option<tokio::sync::watch::Receiver<super::LeaseState>>,
 }
 
 /// Where the stream stands.
@@ -102,6 +105,7 @@ impl StreamJournal {
             names,
             last_message: 0,
             next_seq: 1,
+            fence: None,
         })
     }
 
@@ -117,6 +121,11 @@ impl StreamJournal {
     /// The stream sequence of the last message read or written.
     pub fn last_message(&self) -> u64 {
         self.last_message
+    }
+
+    /// Write only while this lease holds.
+    pub fn fence(&mut self, lease: tokio::sync::watch::Receiver<super::LeaseState>) {
+        self.fence = Some(lease);
     }
 
     /// Stand after message `last_message`, the next record numbered `next_seq` (what
@@ -281,6 +290,11 @@ impl StreamJournal {
         let started = tokio::time::Instant::now();
         let mut wait = Duration::from_millis(100);
         loop {
+            if self.fence.as_ref().is_some_and(|f| !f.borrow().valid()) {
+                return Err(ClusterError::Refused(
+                    "this node's lead ran out; it appends nothing more".into(),
+                ));
+            }
             let message = PublishMessage::build()
                 .payload(payload.to_vec().into())
                 .message_id(&id)

@@ -39,10 +39,16 @@ pub async fn run(
     let mut wait = Duration::from_millis(100);
     let mut told = false;
     loop {
+        let before = after;
         let followed = tokio::select! {
             _ = stop.cancelled() => return,
             r = follow(&js, &names, &mut after, &tx) => r,
         };
+        if after > before {
+            // It went well for a while: a new trouble is told, and retried soon.
+            told = false;
+            wait = Duration::from_millis(100);
+        }
         match followed {
             Ok(Closed::Receiver) => return,
             Ok(Closed::Damaged) => return,

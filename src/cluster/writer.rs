@@ -23,6 +23,11 @@ impl StreamWriter {
         }
     }
 
+    /// Append only while this lease holds (retries included).
+    pub fn fence(&mut self, lease: tokio::sync::watch::Receiver<super::LeaseState>) {
+        self.journal.fence(lease);
+    }
+
     /// The stream's last message this writer has read or written.
     pub fn last_message(&self) -> u64 {
         self.journal.last_message()

@@ -211,18 +211,19 @@ fn nats_url(text: &str) -> Result<String, String> {
         format!("nats://{t}")
     };
     let url = reqwest::Url::parse(&with_scheme).map_err(|_| {
-        format!("\"{text}\" is not a NATS server address (such as \"nats://10.0.0.1:4222\")")
+        // The text is not repeated: it may hold a password.
+        "is not a NATS server address (such as \"nats://10.0.0.1:4222\")".to_owned()
     })?;
-    if !matches!(url.scheme(), "nats" | "tls") {
-        return Err(format!(
-            "\"{text}\" is not a NATS server address: use nats:// or tls://"
-        ));
-    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(
             "holds a user name or password; give secrets in the environment (credentials_env or token_env)"
                 .into(),
         );
+    }
+    if !matches!(url.scheme(), "nats" | "tls") {
+        return Err(format!(
+            "\"{text}\" is not a NATS server address: use nats:// or tls://"
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("\"{text}\" names no server"));
@@ -488,5 +489,8 @@ mod tests {
         assert!(nats_url("tls://nats.example:4222").is_ok());
         assert!(nats_url("http://nats.example:4222").is_err());
         assert!(nats_url("nats://user:pw@nats.example:4222").is_err());
+        // A password is never repeated in the message.
+        let e = nats_url("http://user:s3cret@nats.example:4222").unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
     }
 }

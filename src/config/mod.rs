@@ -155,6 +155,17 @@ pub struct Check {
     pub severity: ComponentStatus,
 }
 
+impl Check {
+    /// How often it runs: its `every`, or the shortest gap of its schedule (none for a
+    /// heartbeat check, whose job reports).
+    pub fn interval(&self) -> Option<Duration> {
+        match &self.when {
+            When::Every(d) => Some(*d),
+            When::Cron { schedule, .. } => values::shortest_gap(schedule, chrono_tz::UTC),
+        }
+    }
+}
+
 /// When a check runs.
 #[derive(Debug, Clone)]
 pub enum When {

@@ -102,6 +102,23 @@ pub fn seen_alone(component: &Component, alone: &crate::monitor::quorum::Alone) 
     (key, e)
 }
 
+/// A location confirmed a failure, but fewer locations are heard from than the
+/// configured quorum: nothing can be declared until enough are back.
+pub fn quorum_unreachable(
+    component: &Component,
+    location: &str,
+    heard: usize,
+    needed: usize,
+) -> (String, Event) {
+    let key = format!("quorum:{}", component.id);
+    let message = format!(
+        "{} fails from {location}, but only {heard} of the {needed} locations the quorum asks for are heard from, so nothing can be declared: customers were not told. Bring the silent nodes back, or lower [cluster] quorum.",
+        component.name
+    );
+    let e = alert(key.clone(), "quorum_unreachable", Some(component), message);
+    (key, e)
+}
+
 /// A TLS check's certificate expires within its `warn_days`.
 pub fn certificate_expiring(
     config: &Config,

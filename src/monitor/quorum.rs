@@ -14,8 +14,16 @@ use super::tracker::{Thresholds, Tracker, Transition};
 use crate::probe::Sample;
 use crate::vocab::ComponentStatus;
 
-/// A location counts while its last sample of the component is at most this old.
+/// A location counts while its last sample of the component is at most this old, or
+/// three of the check's intervals when that is longer ([`seen_within`]).
 pub const SEEN_WITHIN: TimeDelta = TimeDelta::minutes(2);
+
+/// How long a location counts after its last sample of a check run every `interval`.
+pub fn seen_within(interval: Option<std::time::Duration>) -> TimeDelta {
+    interval
+        .and_then(|i| TimeDelta::from_std(i * 3).ok())
+        .map_or(TimeDelta::days(1), |t| t.max(SEEN_WITHIN))
+}
 
 /// Where a status was seen from: the locations that agree, out of those heard from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +67,9 @@ pub struct Verdict {
     pub transition: Option<(Transition, SeenFrom)>,
     /// A location confirmed a failure the quorum does not share.
     pub alone: Option<Alone>,
+    /// A location confirmed a failure, but fewer locations are heard from than the
+    /// configured quorum: (heard, quorum). Nothing changes until enough are back.
+    pub too_few: Option<(usize, usize)>,
 }
 
 struct Seat {
@@ -80,7 +91,9 @@ pub struct Locations {
 impl Locations {
     /// Feed one location's sample of a component whose recorded status is `current`.
     /// `quorum`: the locations that must agree (`None`: a majority of those heard from
-    /// lately); never more than are heard from.
+    /// lately). `seen_within`: how recent a location's last sample must be to count.
+    /// With fewer locations heard from than a configured quorum, nothing changes.
+    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
         component: &str,
@@ -89,6 +102,7 @@ impl Locations {
         sample: &Sample,
         current: ComponentStatus,
         quorum: Option<usize>,
+        seen_within: TimeDelta,
     ) -> Verdict {
         let seats = self.seats.entry(component.to_owned()).or_default();
         let seat = seats.entry(location.to_owned()).or_insert_with(|| Seat {
@@ -113,7 +127,7 @@ impl Locations {
             }
             None => {}
         }
-        let since = sample.at - SEEN_WITHIN;
+        let since = sample.at - seen_within;
         let heard: Vec<(String, ComponentStatus, String)> = seats
             .iter()
             .filter(|(_, s)| s.last_at >= since)
@@ -123,7 +137,14 @@ impl Locations {
         if n == 0 {
             return Verdict::default();
         }
-        let q = quorum.map_or(n / 2 + 1, |q| q.min(n)).max(1);
+        let q = quorum.unwrap_or(n / 2 + 1).max(1);
+        if q > n {
+            let failing = moved.as_ref().is_some_and(|t| !t.to.is_operational());
+            return Verdict {
+                too_few: failing.then_some((n, q)),
+                ..Verdict::default()
+            };
+        }
         let mut statuses: Vec<ComponentStatus> = heard.iter().map(|(_, s, _)| *s).collect();
         statuses.sort_by_key(|s| std::cmp::Reverse(s.severity()));
         let agreed = statuses[q - 1];

@@ -49,7 +49,9 @@ pub fn local_cause(e: &io::Error) -> Option<&'static str> {
         }
         Some(libc::ENOMEM) => Some("this machine is out of memory"),
         Some(libc::ENOBUFS) => Some("this machine has no network buffers left"),
-        Some(libc::EADDRNOTAVAIL) => Some("this machine has no free local ports"),
+        Some(libc::EADDRNOTAVAIL) => Some(
+            "this machine has no free local ports, or no longer has the address probes are sent from",
+        ),
         _ => None,
     }
 }

@@ -34,8 +34,9 @@ pub async fn connect(host: &str, port: u16, source: Option<IpAddr>) -> Result<Tc
     if let Some(ip) = source
         && !addrs.iter().any(|a| a.is_ipv4() == ip.is_ipv4())
     {
-        return Err(Failure::Remote(format!(
-            "{host} has no {} address to reach from {ip}",
+        // The probe's own address cannot reach it: this node's setting, not the service.
+        return Err(Failure::Local(format!(
+            "could not check: {host} has no {} address to reach from this node's probe_from {ip}",
             if ip.is_ipv4() { "IPv4" } else { "IPv6" }
         )));
     }

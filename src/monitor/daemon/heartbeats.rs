@@ -38,11 +38,13 @@ impl Daemon {
         now: DateTime<Utc>,
     ) -> Option<String> {
         let id = self.probing.heartbeat_tokens.get(token)?.clone();
-        if let (false, Some(c)) = (self.leading(), &self.cluster) {
-            // The leader counts the reports: pass it on.
+        if let Some(c) = &self.cluster {
+            // Every node hears of it, so whichever leads next counts the job's periods
+            // from its last report; the leader decides on it.
             let client = c.link.client().clone();
             let names = c.link.names().clone();
             let beat = crate::cluster::forward::Beat {
+                from: c.link.node().name.clone(),
                 component: id.clone(),
                 fail,
                 at: now,
@@ -50,20 +52,23 @@ impl Daemon {
             tokio::spawn(
                 async move { crate::cluster::forward::beat(&client, &names, &beat).await },
             );
-            tracing::info!(component = %id, failed = fail, "heartbeat passed on to the leader");
-            return self.config.component(&id).map(|c| c.name.clone());
         }
         self.report(&id, fail, now)
     }
 
-    /// A heartbeat report another node passed on.
+    /// A heartbeat report another node heard.
     pub(super) fn passed_beat(&mut self, beat: crate::cluster::forward::Beat) {
-        if self.leading() && self.config.component(&beat.component).is_some() {
+        let own = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.link.node().name == beat.from);
+        if !own && self.config.component(&beat.component).is_some() {
             self.report(&beat.component, beat.fail, beat.at);
         }
     }
 
-    /// Count a job's report of component `id`.
+    /// Count a job's report of component `id` (on a node that does not lead, only as
+    /// the last report heard: the leader decides).
     fn report(&mut self, id: &str, fail: bool, now: DateTime<Utc>) -> Option<String> {
         let id = id.to_owned();
         let report = if fail { Report::Fail } else { Report::Beat };

@@ -48,14 +48,14 @@ pub(super) struct Membership {
 impl Daemon {
     /// May this node decide and append? Always, without a cluster.
     pub(super) fn leading(&self) -> bool {
-        self.cluster.as_ref().is_none_or(|c| c.leading)
+        self.cluster
+            .as_ref()
+            .is_none_or(|c| c.leading && c.lease.borrow().valid())
     }
 
     /// Is the lease still this node's at this moment (the last fence before an append)?
     pub(super) fn lease_holds(&self) -> bool {
-        self.cluster
-            .as_ref()
-            .is_none_or(|c| c.leading && c.lease.borrow().valid())
+        self.leading()
     }
 
     /// Lead or follow, as the lease and the tail now say.
@@ -149,6 +149,12 @@ impl Daemon {
         self.ledger.journal.followed(t.message, last + 1);
         if !fresh.is_empty() {
             self.fold(fresh);
+            // An append whose answer was lost may have been stored after all: what the
+            // journal now shows is not recorded again.
+            let view = &self.view;
+            self.ledger
+                .waiting
+                .retain(|(id, t)| view.probe_status(id) != t.to);
         }
         self.check_lead();
     }
@@ -271,6 +277,8 @@ pub(super) fn join_cluster(
             Ok::<_, ClusterError>((link, opened, lease, heard, presence, passed))
         })?;
     let tail = link.tail(opened.last_message, stop.clone());
+    let mut opened = opened;
+    opened.writer.fence(lease.clone());
     tracing::info!(
         node = %node.name,
         location = %node.location,

@@ -104,9 +104,14 @@ impl Daemon {
             }
         }
         let in_maintenance = self.view.under_maintenance(&component.id);
+        let counted = if located {
+            self.counted(&component.id, &obs.sample)
+        } else {
+            obs.sample.clone()
+        };
         self.probing
             .rollups
-            .record(&component.id, &obs.sample, in_maintenance);
+            .record(&component.id, &counted, in_maintenance);
         tracing::debug!(component = %component.id, outcome = %obs.sample.outcome, latency_ms = obs.sample.latency.as_millis() as u64, in_maintenance, "sample");
         if in_maintenance {
             return; // planned work: failures open nothing, and the streak waits
@@ -159,13 +164,35 @@ impl Daemon {
             return;
         }
         let in_maintenance = self.view.under_maintenance(&component.id);
+        let counted = self.counted(&component.id, &seen.sample);
         self.probing
             .rollups
-            .record(&component.id, &seen.sample, in_maintenance);
+            .record(&component.id, &counted, in_maintenance);
         if in_maintenance || !self.leading() {
             return;
         }
         self.agree(&component, &seen.location, &seen.sample);
+    }
+
+    /// A location's sample as uptime counts it: a failure the locations have not
+    /// agreed on (the component is recorded as working) is kept as the last sample but
+    /// not counted, as a probe that could not run is not, so one location's trouble
+    /// never lowers the uptime customers read.
+    fn counted(&self, component: &str, sample: &crate::probe::Sample) -> crate::probe::Sample {
+        let failing = matches!(
+            sample.outcome,
+            crate::probe::Outcome::Down(_) | crate::probe::Outcome::Degraded(_)
+        );
+        if failing && self.view.probe_status(component).is_operational() {
+            let mut s = sample.clone();
+            s.outcome = crate::probe::Outcome::Unknown(format!(
+                "not counted: the other locations did not agree ({})",
+                sample.outcome
+            ));
+            s
+        } else {
+            sample.clone()
+        }
     }
 
     /// Weigh one location's sample with the others': a status the quorum agrees on is
@@ -182,6 +209,7 @@ impl Daemon {
             return;
         };
         let quorum = c.link.quorum();
+        let interval = component.check.interval();
         let verdict = c.locations.observe(
             &component.id,
             thresholds(component),
@@ -189,7 +217,15 @@ impl Daemon {
             sample,
             current,
             quorum,
+            crate::monitor::quorum::seen_within(interval),
         );
+        if let Some((heard, needed)) = verdict.too_few {
+            tracing::warn!(component = %component.id, heard, needed, "a failure, but too few locations heard from to agree on it");
+            self.alert(
+                alerts::quorum_unreachable(component, location, heard, needed),
+                alerts::ALONE_QUIET,
+            );
+        }
         if let Some(alone) = &verdict.alone {
             tracing::warn!(component = %component.id, location = %alone.location, reason = %alone.reason, "a failure seen from too few locations to agree");
             self.alert(alerts::seen_alone(component, alone), alerts::ALONE_QUIET);

@@ -45,6 +45,7 @@ fn run(
                 &sample(*up, start + i as i64),
                 *status,
                 quorum,
+                SEEN_WITHIN,
             );
             if let Some((t, _)) = &v.transition {
                 *status = t.to;
@@ -142,28 +143,60 @@ fn a_quorum_of_one_follows_any_location_and_a_silent_location_stops_counting() {
 }
 
 #[test]
-fn a_quorum_larger_than_the_locations_heard_from_asks_them_all() {
+fn a_quorum_larger_than_the_locations_heard_from_changes_nothing_and_says_so() {
     let mut l = Locations::default();
     let mut status = ComponentStatus::Operational;
-    run(
+    let all_down: &[(&str, bool)] = &[
+        ("Frankfurt", false),
+        ("Virginia", false),
+        ("Singapore", false),
+    ];
+    let v = run(
         &mut l,
-        &[ALL_UP, TWO_DOWN, TWO_DOWN],
-        Some(5),
+        &[ALL_UP, all_down, all_down, all_down],
+        Some(4),
         &mut status,
         0,
     );
     assert_eq!(
         status,
         ComponentStatus::Operational,
-        "three of three must agree"
+        "four must agree; three are heard"
     );
-    let all_down: &[(&str, bool)] = &[
-        ("Frankfurt", false),
-        ("Virginia", false),
-        ("Singapore", false),
-    ];
-    run(&mut l, &[all_down, all_down], Some(5), &mut status, 5);
-    assert_eq!(status, ComponentStatus::MajorOutage);
+    assert!(v.iter().all(|v| v.transition.is_none()), "{v:?}");
+    assert_eq!(v.iter().filter_map(|v| v.too_few).next(), Some((3, 4)));
+}
+
+#[test]
+fn a_slow_check_keeps_its_locations_counted_between_samples() {
+    // A check every 10 minutes: the others' samples of 9 minutes ago still count.
+    let within = seen_within(Some(std::time::Duration::from_secs(600)));
+    assert_eq!(within, TimeDelta::minutes(30));
+    assert_eq!(
+        seen_within(Some(std::time::Duration::from_secs(10))),
+        SEEN_WITHIN
+    );
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    for (loc, up) in ALL_UP {
+        l.observe("api", T, loc, &sample(*up, 0), status, None, within);
+    }
+    // Frankfurt fails twice, nine minutes later: one of three, not a majority.
+    for s in [540, 541] {
+        let v = l.observe(
+            "api",
+            T,
+            "Frankfurt",
+            &sample(false, s),
+            status,
+            None,
+            within,
+        );
+        if let Some((t, _)) = v.transition {
+            status = t.to;
+        }
+    }
+    assert_eq!(status, ComponentStatus::Operational);
 }
 
 #[test]
