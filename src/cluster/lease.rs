@@ -145,7 +145,7 @@ pub async fn run<F, Fut>(
                     // The renewal was stored but its answer lost: the entry is still ours.
                     Ok(Err(e))
                         if e.kind() == kv::UpdateErrorKind::WrongLastRevision
-                            && let Some(revision) = ours(&store, &node, since).await =>
+                            && let Some(revision) = bounded(request_limit, ours(&store, &node, since)).await =>
                     {
                         state.send_modify(|s| {
                             s.mine = Some(Held {
@@ -163,7 +163,7 @@ pub async fn run<F, Fut>(
                             node = %node.name,
                             "another node holds the lead now; this node stops acting as the leader"
                         );
-                        let other = holder(&store).await;
+                        let other = bounded(request_limit, holder(&store)).await;
                         state.send_modify(|s| {
                             s.mine = None;
                             s.holder = other;
@@ -199,7 +199,7 @@ pub async fn run<F, Fut>(
                 // A creation stored but not answered in time is still ours.
                 let taken = match taken {
                     Ok(Ok(revision)) => Some(revision),
-                    _ => ours(&store, &node, since).await,
+                    _ => bounded(request_limit, ours(&store, &node, since)).await,
                 };
                 match taken {
                     Some(revision) => match head().await {
@@ -228,7 +228,7 @@ pub async fn run<F, Fut>(
                         }
                     },
                     None => {
-                        let other = holder(&store).await;
+                        let other = bounded(request_limit, holder(&store)).await;
                         if state.borrow().holder != other {
                             state.send_modify(|s| s.holder = other);
                         }
@@ -275,6 +275,12 @@ fn value(node: &Node, since: DateTime<Utc>) -> bytes::Bytes {
     })
     .unwrap_or_default()
     .into()
+}
+
+/// A lookup that gives up (as "nothing") after `limit`: a slow answer must not hold
+/// the lease's clock back.
+async fn bounded<T>(limit: Duration, f: impl std::future::Future<Output = Option<T>>) -> Option<T> {
+    tokio::time::timeout(limit, f).await.ok().flatten()
 }
 
 /// Sleep, unless stopped first (then true).
