@@ -145,7 +145,8 @@ pub async fn run<F, Fut>(
                     // The renewal was stored but its answer lost: the entry is still ours.
                     Ok(Err(e))
                         if e.kind() == kv::UpdateErrorKind::WrongLastRevision
-                            && let Some(revision) = bounded(request_limit, ours(&store, &node, since)).await =>
+                            && let Some(revision) =
+                                bounded(request_limit, ours(&store, &node, since)).await =>
                     {
                         state.send_modify(|s| {
                             s.mine = Some(Held {
