@@ -153,6 +153,21 @@ fn wait_for(dir: &Path, limit: Duration, what: &str, mut cond: impl FnMut() -> b
     }
 }
 
+/// Every node's log, without the lines about each delivery.
+fn logs(dir: &Path) -> String {
+    (0..3)
+        .map(|i| {
+            let log = daemon_log(&state(dir, i));
+            let kept: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.contains("notice delivered") && !l.contains("Healthcheck"))
+                .collect();
+            format!("--- {}:\n{}", LOCATIONS[i].0, kept.join("\n"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn kind(r: &Received) -> Option<String> {
     r.json
         .as_ref()
@@ -658,8 +673,9 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
             assert_eq!(
                 distinct.len(),
                 1,
-                "{path} got {of} under {} ids",
-                distinct.len()
+                "{path} got {of} under {} ids\n{}",
+                distinct.len(),
+                logs(dir.path())
             );
         }
     }

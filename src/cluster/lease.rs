@@ -69,29 +69,15 @@ pub async fn bucket(
     ttl: Duration,
     replicas: usize,
 ) -> Result<kv::Store, ClusterError> {
-    // Created, or updated to this lease's length (a changed `lease` takes effect).
-    let created = js
-        .create_or_update_key_value(kv::Config {
-            bucket: names.lease_bucket.clone(),
-            description: "forewarn: which node leads".into(),
-            history: 1,
-            max_age: ttl,
-            num_replicas: replicas,
-            storage: jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await;
-    match created {
-        Ok(store) => Ok(store),
-        // Another node created it meanwhile.
-        Err(e) => js
-            .get_key_value(&names.lease_bucket)
-            .await
-            .map_err(|_| ClusterError::Stream {
-                action: "cannot open or create the leader's lease",
-                problem: e.to_string(),
-            }),
-    }
+    super::kv_bucket(
+        js,
+        &names.lease_bucket,
+        "forewarn: which node leads",
+        ttl,
+        replicas,
+        "cannot open or create the leader's lease",
+    )
+    .await
 }
 
 /// Who holds the lease now, if anyone.
@@ -131,13 +117,7 @@ pub async fn run<F, Fut>(
                     tokio::time::timeout(request_limit, store.update(KEY, value, h.revision)).await;
                 match renewed {
                     Ok(Ok(revision)) => {
-                        state.send_modify(|s| {
-                            s.mine = Some(Held {
-                                revision,
-                                head: h.head,
-                                valid_until: sent + ttl - margin(ttl),
-                            })
-                        });
+                        hold(&state, revision, h.head, sent + ttl - margin(ttl));
                         if sleep_or_stop(renew_every, &stop).await {
                             break;
                         }
@@ -148,13 +128,7 @@ pub async fn run<F, Fut>(
                             && let Some(revision) =
                                 bounded(request_limit, ours(&store, &node, since)).await =>
                     {
-                        state.send_modify(|s| {
-                            s.mine = Some(Held {
-                                revision,
-                                head: h.head,
-                                valid_until: sent + ttl - margin(ttl),
-                            })
-                        });
+                        hold(&state, revision, h.head, sent + ttl - margin(ttl));
                         if sleep_or_stop(renew_every, &stop).await {
                             break;
                         }
@@ -256,6 +230,17 @@ pub async fn run<F, Fut>(
             tracing::info!(node = %node.name, "handed the lead over");
         }
     }
+}
+
+/// This node holds the lease at `revision` until `valid_until`.
+fn hold(state: &watch::Sender<LeaseState>, revision: u64, head: u64, valid_until: Instant) {
+    state.send_modify(|s| {
+        s.mine = Some(Held {
+            revision,
+            head,
+            valid_until,
+        })
+    });
 }
 
 /// The lease's revision when the entry is this node's own, written at `since`.

@@ -94,3 +94,38 @@ impl Names {
         }
     }
 }
+
+/// A key-value bucket keeping one value per key for `max_age`: created, or updated to
+/// this `max_age` (a changed setting takes effect); opened as it is when it cannot be
+/// updated.
+async fn kv_bucket(
+    js: &async_nats::jetstream::Context,
+    bucket: &str,
+    description: &str,
+    max_age: std::time::Duration,
+    replicas: usize,
+    action: &'static str,
+) -> Result<async_nats::jetstream::kv::Store, ClusterError> {
+    use async_nats::jetstream::{kv, stream::StorageType};
+    let made = js
+        .create_or_update_key_value(kv::Config {
+            bucket: bucket.to_owned(),
+            description: description.to_owned(),
+            history: 1,
+            max_age,
+            num_replicas: replicas,
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await;
+    match made {
+        Ok(store) => Ok(store),
+        Err(e) => js
+            .get_key_value(bucket)
+            .await
+            .map_err(|_| ClusterError::Stream {
+                action,
+                problem: e.to_string(),
+            }),
+    }
+}

@@ -44,27 +44,15 @@ pub async fn bucket(
     names: &Names,
     replicas: usize,
 ) -> Result<kv::Store, ClusterError> {
-    let created = js
-        .create_or_update_key_value(kv::Config {
-            bucket: names.nodes_bucket.clone(),
-            description: "forewarn: where each node stands".into(),
-            history: 1,
-            max_age: PRESENCE_TTL,
-            num_replicas: replicas,
-            storage: jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await;
-    match created {
-        Ok(store) => Ok(store),
-        Err(e) => js
-            .get_key_value(&names.nodes_bucket)
-            .await
-            .map_err(|_| ClusterError::Stream {
-                action: "cannot open or create the list of nodes",
-                problem: e.to_string(),
-            }),
-    }
+    super::kv_bucket(
+        js,
+        &names.nodes_bucket,
+        "forewarn: where each node stands",
+        PRESENCE_TTL,
+        replicas,
+        "cannot open or create the list of nodes",
+    )
+    .await
 }
 
 /// Write this node's entry.

@@ -174,6 +174,16 @@ impl Daemon {
         self.agree(&component, &seen.location, &seen.sample);
     }
 
+    /// A component's status once the changes waiting for the journal are recorded.
+    fn status_to_be(&self, component: &str) -> crate::vocab::ComponentStatus {
+        self.ledger
+            .waiting
+            .iter()
+            .rev()
+            .find(|(id, _)| id == component)
+            .map_or_else(|| self.view.probe_status(component), |(_, t)| t.to)
+    }
+
     /// A location's sample as uptime counts it: a failure the locations have not
     /// agreed on (the component is recorded as working) is kept as the last sample but
     /// not counted, as a probe that could not run is not, so one location's trouble
@@ -198,13 +208,7 @@ impl Daemon {
     /// Weigh one location's sample with the others': a status the quorum agrees on is
     /// recorded, a failure fewer locations see is told to operators.
     fn agree(&mut self, component: &Component, location: &str, sample: &crate::probe::Sample) {
-        let current = self
-            .ledger
-            .waiting
-            .iter()
-            .rev()
-            .find(|(id, _)| *id == component.id)
-            .map_or_else(|| self.view.probe_status(&component.id), |(_, t)| t.to);
+        let current = self.status_to_be(&component.id);
         let Some(c) = &mut self.cluster else {
             return;
         };
@@ -260,13 +264,7 @@ impl Daemon {
             );
             // The tracker must not move on from what will be recorded: it confirms this
             // change again once there is room.
-            let last = self
-                .ledger
-                .waiting
-                .iter()
-                .rev()
-                .find(|(id, _)| *id == component.id)
-                .map_or_else(|| self.view.probe_status(&component.id), |(_, t)| t.to);
+            let last = self.status_to_be(&component.id);
             self.probing.trackers.insert(
                 component.id.clone(),
                 Tracker::new(last, thresholds(component)),
