@@ -266,3 +266,59 @@ fn the_journal_stays_readable_with_one_server_killed_and_the_server_catches_up()
         },
     );
 }
+
+#[test]
+fn a_node_started_without_its_shared_key_or_its_location_is_told_how_to_give_them() {
+    // No NATS server is needed: these are refused before any connection.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("forewarn.toml");
+    let base = std::fs::read_to_string(fixture().join("forewarn.toml")).expect("fixture");
+    std::fs::write(
+        &path,
+        format!("{base}\n[cluster]\nnats = [\"nats://127.0.0.1:9\"]\nnode = \"fra-1\"\n"),
+    )
+    .expect("write");
+    let state = dir.path().join("state");
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = forewarn();
+        cmd.arg("--config")
+            .arg(&path)
+            .arg("--state")
+            .arg(&state)
+            .arg("run")
+            .args(args)
+            .env_remove("FOREWARN_SECRET")
+            .env_remove("FOREWARN_NODE")
+            .env_remove("FOREWARN_LOCATION")
+            .env_remove("FOREWARN_PROBE_FROM")
+            .envs(env.iter().copied());
+        run_bounded(&mut cmd, LIMIT)
+    };
+    let out = run(&[], &["--location", "Frankfurt"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("FOREWARN_SECRET"), "{err}");
+    assert!(err.contains("state/secret"), "{err}");
+
+    let key = [(
+        "FOREWARN_SECRET",
+        "a-shared-signing-key-of-at-least-32-characters",
+    )];
+    let out = run(&key, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for way in ["location = ", "--location", "FOREWARN_LOCATION"] {
+        assert!(err.contains(way), "{way} in {err}");
+    }
+
+    let out = run(
+        &key,
+        &["--location", "Frankfurt", "--probe-from", "192.0.2.77"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot send from 192.0.2.77"),
+        "{}",
+        text(&out.stderr)
+    );
+}
