@@ -4,6 +4,9 @@
 //! event that could still be lost. On open the journal is replayed; a torn last line
 //! (a crash in the middle of a write) is cut off with a warning, while damage anywhere
 //! else stops start-up with the line number and leaves the file as it is.
+//!
+//! One file for the file journal's writer and replay (they share the line format and
+//! its checks) and the `Store` trait both backends implement; over 500 lines for that.
 
 mod event;
 
