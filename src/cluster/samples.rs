@@ -29,8 +29,12 @@ pub fn subject(names: &Names, node: &str, component: &str) -> String {
     format!("{}.{node}.{component}", names.samples)
 }
 
-/// Publish one sample (without waiting for anyone to hear it).
+/// Publish one sample (without waiting for anyone to hear it). Not while the
+/// connection is down: held until it is back, it would tell of a moment since passed.
 pub async fn publish(client: &async_nats::Client, names: &Names, seen: &Seen) {
+    if client.connection_state() != async_nats::connection::State::Connected {
+        return;
+    }
     let Ok(payload) = serde_json::to_vec(seen) else {
         return;
     };

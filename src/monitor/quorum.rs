@@ -25,6 +25,45 @@ pub fn seen_within(interval: Option<std::time::Duration>) -> TimeDelta {
         .map_or(TimeDelta::days(1), |t| t.max(SEEN_WITHIN))
 }
 
+/// A sample that ends this long before it is weighed, or the check's interval when
+/// that is longer, is not weighed ([`fresh_within`]): it tells of a moment since
+/// passed, as samples a node sends while cut off and delivers once it is back. Also
+/// the leeway for clocks that disagree.
+pub const FRESH_WITHIN: TimeDelta = TimeDelta::seconds(5);
+
+/// How late a sample of a check run every `interval` may be weighed.
+pub fn fresh_within(interval: Option<std::time::Duration>) -> TimeDelta {
+    interval
+        .and_then(|i| TimeDelta::from_std(i).ok())
+        .map_or(FRESH_WITHIN, |t| t.max(FRESH_WITHIN))
+}
+
+/// How long a new leader listens before it decides: long enough for every location
+/// still running to have sent a sample (two intervals and the timeout, at most
+/// [`SEEN_WITHIN`]), so that one location heard first is not taken for all of them.
+pub fn settling(interval: Option<std::time::Duration>, timeout: std::time::Duration) -> TimeDelta {
+    interval
+        .and_then(|i| TimeDelta::from_std(i * 2 + timeout).ok())
+        .map_or(SEEN_WITHIN, |t| t.min(SEEN_WITHIN))
+}
+
+/// How one component's locations are weighed.
+#[derive(Debug, Clone, Copy)]
+pub struct Weighing {
+    pub thresholds: Thresholds,
+    /// The locations that must agree; `None`: a majority of those heard from lately.
+    pub quorum: Option<usize>,
+    /// How recent a location's last sample must be for it to count ([`seen_within`]).
+    pub seen_within: TimeDelta,
+    /// How late a sample may arrive and still be weighed ([`fresh_within`]).
+    pub fresh_within: TimeDelta,
+    /// How long after [`Locations::listening`] samples only feed the locations'
+    /// trackers, deciding nothing ([`settling`]).
+    pub settling: TimeDelta,
+    /// This moment.
+    pub now: DateTime<Utc>,
+}
+
 /// Where a status was seen from: the locations that agree, out of those heard from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenFrom {
@@ -70,6 +109,8 @@ pub struct Verdict {
     /// A location confirmed a failure, but fewer locations are heard from than the
     /// configured quorum: (heard, quorum). Nothing changes until enough are back.
     pub too_few: Option<(usize, usize)>,
+    /// The sample ended this long ago: it was not weighed.
+    pub stale: Option<TimeDelta>,
 }
 
 struct Seat {
@@ -86,24 +127,40 @@ struct Seat {
 #[derive(Default)]
 pub struct Locations {
     seats: HashMap<String, BTreeMap<String, Seat>>,
+    /// Since when samples are heard (`None`: long enough to decide at once).
+    since: Option<DateTime<Utc>>,
 }
 
 impl Locations {
+    /// Trackers that start listening at `now`: they decide nothing until the
+    /// locations have had time to be heard ([`Weighing::settling`]).
+    pub fn listening(now: DateTime<Utc>) -> Self {
+        Self {
+            seats: HashMap::new(),
+            since: Some(now),
+        }
+    }
+
     /// Feed one location's sample of a component whose recorded status is `current`.
-    /// `quorum`: the locations that must agree (`None`: a majority of those heard from
-    /// lately). `seen_within`: how recent a location's last sample must be to count.
+    /// A sample that arrives late, or older than one already weighed, is not weighed.
     /// With fewer locations heard from than a configured quorum, nothing changes.
-    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
         component: &str,
-        thresholds: Thresholds,
         location: &str,
         sample: &Sample,
         current: ComponentStatus,
-        quorum: Option<usize>,
-        seen_within: TimeDelta,
+        w: &Weighing,
     ) -> Verdict {
+        let ended = sample.at + TimeDelta::from_std(sample.latency).unwrap_or_default();
+        let late = w.now - ended;
+        if late > w.fresh_within {
+            return Verdict {
+                stale: Some(late),
+                ..Verdict::default()
+            };
+        }
+        let thresholds = w.thresholds;
         let seats = self.seats.entry(component.to_owned()).or_default();
         let seat = seats.entry(location.to_owned()).or_insert_with(|| Seat {
             tracker: Tracker::new(current, thresholds),
@@ -111,8 +168,11 @@ impl Locations {
             reason: String::new(),
             alone: None,
         });
+        if sample.at < seat.last_at {
+            return Verdict::default(); // overtaken by a later sample of this location
+        }
         seat.tracker.set_thresholds(thresholds);
-        seat.last_at = seat.last_at.max(sample.at);
+        seat.last_at = sample.at;
         let moved = seat.tracker.observe(sample);
         match &moved {
             Some(t) => {
@@ -127,7 +187,10 @@ impl Locations {
             }
             None => {}
         }
-        let since = sample.at - seen_within;
+        if self.since.is_some_and(|since| w.now - since < w.settling) {
+            return Verdict::default(); // still listening for every location
+        }
+        let since = w.now - w.seen_within;
         let heard: Vec<(String, ComponentStatus, String)> = seats
             .iter()
             .filter(|(_, s)| s.last_at >= since)
@@ -137,7 +200,7 @@ impl Locations {
         if n == 0 {
             return Verdict::default();
         }
-        let q = quorum.unwrap_or(n / 2 + 1).max(1);
+        let q = w.quorum.unwrap_or(n / 2 + 1).max(1);
         if q > n {
             let failing = moved.as_ref().is_some_and(|t| !t.to.is_operational());
             return Verdict {

@@ -27,6 +27,8 @@ pub(super) struct Membership {
     pub(super) beats: mpsc::Receiver<crate::cluster::forward::Beat>,
     /// Every location's trackers, on the leader.
     pub(super) locations: Locations,
+    /// Locations whose samples arrive too late to be weighed (said once).
+    pub(super) late: std::collections::BTreeSet<String>,
     /// The journal stream's last message read (by the tail or at start).
     pub(super) last_message: u64,
     /// Messages of the stream not read yet, as the tail last said.
@@ -86,9 +88,10 @@ impl Daemon {
             );
         }
         let now = Utc::now();
-        // Trackers start from the journal's statuses, as after a restart.
+        // Trackers start from the journal's statuses, as after a restart, and listen
+        // to every location before they decide.
         if let Some(c) = &mut self.cluster {
-            c.locations = Locations::default();
+            c.locations = Locations::listening(now);
         }
         self.probing.trackers.clear();
         self.sync_trackers();
@@ -303,6 +306,7 @@ pub(super) fn join_cluster(
             proposals,
             beats,
             locations: Locations::default(),
+            late: std::collections::BTreeSet::new(),
             last_message: opened.last_message,
             lag: 0,
             presence,

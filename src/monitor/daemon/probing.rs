@@ -10,11 +10,11 @@ use tokio::sync::{Semaphore, mpsc};
 use super::{Daemon, WAITING_MAX};
 use crate::cluster::samples::{self, Seen};
 use crate::config::Component;
-use crate::monitor::alerts;
 use crate::monitor::incidents::events_for;
 use crate::monitor::scheduler::{Job, Observation, Scheduler};
 use crate::monitor::tracker::Transition;
 use crate::monitor::tracker::{Thresholds, Tracker};
+use crate::monitor::{alerts, quorum};
 use crate::probe::Prober;
 
 impl Daemon {
@@ -212,17 +212,26 @@ impl Daemon {
         let Some(c) = &mut self.cluster else {
             return;
         };
-        let quorum = c.link.quorum();
         let interval = component.check.interval();
-        let verdict = c.locations.observe(
-            &component.id,
-            thresholds(component),
-            location,
-            sample,
-            current,
-            quorum,
-            crate::monitor::quorum::seen_within(interval),
-        );
+        let weighing = quorum::Weighing {
+            thresholds: thresholds(component),
+            quorum: c.link.quorum(),
+            seen_within: quorum::seen_within(interval),
+            fresh_within: quorum::fresh_within(interval),
+            settling: quorum::settling(interval, component.check.timeout),
+            now: chrono::Utc::now(),
+        };
+        let verdict = c
+            .locations
+            .observe(&component.id, location, sample, current, &weighing);
+        if let Some(late) = verdict.stale {
+            // Said once per location until its samples arrive on time again.
+            if c.late.insert(location.to_owned()) {
+                tracing::warn!(component = %component.id, location, late_s = late.num_seconds(), "samples from this location arrive late and are not weighed: it was cut off, or its clock is wrong");
+            }
+            return;
+        }
+        c.late.remove(location);
         if let Some((heard, needed)) = verdict.too_few {
             tracing::warn!(component = %component.id, heard, needed, "a failure, but too few locations heard from to agree on it");
             self.alert(

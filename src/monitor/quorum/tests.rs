@@ -26,6 +26,18 @@ fn sample(up: bool, secs: i64) -> Sample {
     }
 }
 
+/// How the tests weigh: the check's thresholds, at the moment of `secs`.
+fn weighing(quorum: Option<usize>, seen_within: TimeDelta, secs: i64) -> Weighing {
+    Weighing {
+        thresholds: T,
+        quorum,
+        seen_within,
+        fresh_within: FRESH_WITHIN,
+        settling: TimeDelta::seconds(3),
+        now: at(secs),
+    }
+}
+
 /// Feed rounds of samples, one per location each second; the verdicts that moved
 /// something, with the status recorded after each transition.
 fn run(
@@ -38,14 +50,13 @@ fn run(
     let mut out = Vec::new();
     for (i, round) in rounds.iter().enumerate() {
         for (location, up) in round.iter() {
+            let secs = start + i as i64;
             let v = locations.observe(
                 "api",
-                T,
                 location,
-                &sample(*up, start + i as i64),
+                &sample(*up, secs),
                 *status,
-                quorum,
-                SEEN_WITHIN,
+                &weighing(quorum, SEEN_WITHIN, secs),
             );
             if let Some((t, _)) = &v.transition {
                 *status = t.to;
@@ -179,18 +190,22 @@ fn a_slow_check_keeps_its_locations_counted_between_samples() {
     let mut l = Locations::default();
     let mut status = ComponentStatus::Operational;
     for (loc, up) in ALL_UP {
-        l.observe("api", T, loc, &sample(*up, 0), status, None, within);
+        l.observe(
+            "api",
+            loc,
+            &sample(*up, 0),
+            status,
+            &weighing(None, within, 0),
+        );
     }
     // Frankfurt fails twice, nine minutes later: one of three, not a majority.
     for s in [540, 541] {
         let v = l.observe(
             "api",
-            T,
             "Frankfurt",
             &sample(false, s),
             status,
-            None,
-            within,
+            &weighing(None, within, s),
         );
         if let Some((t, _)) = v.transition {
             status = t.to;
@@ -224,4 +239,86 @@ fn a_location_that_confirms_first_in_a_real_outage_is_not_told_alone() {
     let v = run(&mut l, &rounds, None, &mut status, 0);
     assert_eq!(status, ComponentStatus::MajorOutage);
     assert!(v.iter().all(|v| v.alone.is_none()), "{v:?}");
+}
+
+#[test]
+fn a_sample_delivered_late_is_not_weighed_and_says_how_late() {
+    // A node cut off for a minute delivers what it saw then: Frankfurt's failures of a
+    // minute ago do not open anything, and Virginia and Singapore still count.
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    run(&mut l, &[ALL_UP], None, &mut status, 100);
+    let late = weighing(None, SEEN_WITHIN, 101);
+    for (loc, up, secs) in [("Frankfurt", false, 40), ("Virginia", false, 41)] {
+        let v = l.observe("api", loc, &sample(up, secs), status, &late);
+        assert!(v.transition.is_none(), "{v:?}");
+        assert!(v.stale.is_some_and(|d| d > TimeDelta::seconds(59)), "{v:?}");
+    }
+    // Frankfurt's sample of one second ago is weighed; one older than it then is not.
+    let now = weighing(None, SEEN_WITHIN, 102);
+    assert_eq!(
+        l.observe("api", "Frankfurt", &sample(false, 101), status, &now),
+        Verdict::default()
+    );
+    l.observe("api", "Frankfurt", &sample(false, 100), status, &now);
+    let frankfurt = |l: &Locations| {
+        l.of("api")
+            .into_iter()
+            .find(|(loc, _, _)| loc == "Frankfurt")
+            .map(|(_, st, _)| st)
+    };
+    assert_eq!(
+        frankfurt(&l),
+        Some(ComponentStatus::Operational),
+        "one failure weighed, not two"
+    );
+    let v = run(&mut l, &[ONE_DOWN], None, &mut status, 102);
+    assert_eq!(status, ComponentStatus::Operational, "{v:?}");
+    assert!(v.iter().all(|v| v.transition.is_none()));
+}
+
+#[test]
+fn a_new_leader_listens_to_every_location_before_it_decides() {
+    // It takes over while Frankfurt's failures reach it first: alone, Frankfurt would
+    // be a majority of one. Listening, it hears the others see the service working.
+    let mut l = Locations::listening(at(0));
+    let mut status = ComponentStatus::Operational;
+    let v = run(
+        &mut l,
+        &[&[("Frankfurt", false)], &[("Frankfurt", false)]],
+        None,
+        &mut status,
+        0,
+    );
+    assert!(v.is_empty(), "nothing decided while listening: {v:?}");
+    let v = run(
+        &mut l,
+        &[ONE_DOWN, ONE_DOWN, ONE_DOWN],
+        None,
+        &mut status,
+        2,
+    );
+    assert_eq!(status, ComponentStatus::Operational, "{v:?}");
+    assert!(v.iter().all(|v| v.transition.is_none()), "{v:?}");
+    // Once it has listened, an outage two locations see is declared.
+    run(&mut l, &[TWO_DOWN, TWO_DOWN], None, &mut status, 5);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+}
+
+#[test]
+fn late_samples_and_listening_follow_the_check_interval() {
+    assert_eq!(fresh_within(Some(Duration::from_millis(200))), FRESH_WITHIN);
+    assert_eq!(
+        fresh_within(Some(Duration::from_secs(60))),
+        TimeDelta::seconds(60)
+    );
+    assert_eq!(
+        settling(Some(Duration::from_secs(10)), Duration::from_secs(5)),
+        TimeDelta::seconds(25)
+    );
+    assert_eq!(
+        settling(Some(Duration::from_secs(600)), Duration::from_secs(5)),
+        SEEN_WITHIN
+    );
+    assert_eq!(settling(None, Duration::from_secs(5)), SEEN_WITHIN);
 }
