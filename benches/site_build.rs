@@ -67,6 +67,7 @@ fn main() {
         for i in 0..COMPONENTS {
             let row = HourRollup {
                 component: format!("c{i}"),
+                location: None,
                 hour: at,
                 checks: 60,
                 failures: u32::from((h as usize + i).is_multiple_of(97)),

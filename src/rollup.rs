@@ -1,9 +1,10 @@
 //! Hourly rollups of probe samples, kept apart from the journal: samples are not events.
 //!
 //! Completed hours are appended to `state/rollups/YYYY-MM-DD.jsonl` (one line per
-//! component and hour: checks, failures, degraded, latency p50/p95/max). The hour still
-//! being filled, and each component's last sample, live in `state/rollups/current.json`,
-//! rewritten atomically, so a restart carries on filling the same hour.
+//! component and hour: checks, failures, degraded, latency p50/p95/max; with
+//! `[cluster]`, one per component, location and hour). The hour still being filled,
+//! and each component's last sample, live in `state/rollups/current.json`, rewritten
+//! atomically, so a restart carries on filling the same hour.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -28,6 +29,9 @@ const MAX_LATENCIES: usize = 3600;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HourRollup {
     pub component: String,
+    /// Where the samples were taken (`[cluster]`); none for a single node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     pub hour: DateTime<Utc>,
     pub checks: u32,
     pub failures: u32,
@@ -44,6 +48,9 @@ pub struct HourRollup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastSample {
     pub at: DateTime<Utc>,
+    /// Where it was taken (`[cluster]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     #[serde(flatten)]
     pub outcome: Outcome,
     pub latency_ms: u32,
@@ -94,10 +101,11 @@ impl Accum {
         }
     }
 
-    fn close(mut self, component: &str) -> HourRollup {
+    fn close(mut self, component: &str, location: Option<&str>) -> HourRollup {
         self.latencies_ms.sort_unstable();
         HourRollup {
             component: component.to_owned(),
+            location: location.map(str::to_owned),
             hour: self.hour,
             checks: self.checks,
             failures: self.failures,
@@ -122,6 +130,9 @@ fn percentile(sorted: &[u32], p: usize) -> u32 {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Snapshot {
     open: BTreeMap<String, Accum>,
+    /// With `[cluster]`: each location's hour in progress, per component.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    located: BTreeMap<String, BTreeMap<String, Accum>>,
     last: BTreeMap<String, LastSample>,
     /// When each heartbeat check's job last reported (a beat or a failure).
     #[serde(default)]
@@ -158,38 +169,61 @@ impl Rollups {
         })
     }
 
-    /// Count one sample; `in_maintenance` marks samples taken during planned work. A
-    /// probe that could not run says nothing of the service: it is remembered as the
-    /// last sample, but not counted.
-    pub fn record(&mut self, component: &str, sample: &Sample, in_maintenance: bool) {
+    /// Count one sample, taken from `location` with `[cluster]`; `in_maintenance`
+    /// marks samples taken during planned work. A probe that could not run says
+    /// nothing of the service: it is remembered as the last sample, but not counted.
+    pub fn record(
+        &mut self,
+        component: &str,
+        location: Option<&str>,
+        sample: &Sample,
+        in_maintenance: bool,
+    ) {
         self.unsaved = true;
-        let hour = hour_of(sample.at);
+        self.remember_last(component, location, sample);
         if sample.outcome.is_unknown() {
-            self.remember_last(component, sample);
             return;
         }
+        let hour = hour_of(sample.at);
         let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
-        let open = &mut self.snapshot.open;
-        match open.get_mut(component) {
+        let (open, key) = match location {
+            None => (&mut self.snapshot.open, component),
+            Some(l) => (
+                self.snapshot
+                    .located
+                    .entry(component.to_owned())
+                    .or_default(),
+                l,
+            ),
+        };
+        match open.get_mut(key) {
             Some(acc) if acc.hour == hour => acc.add(&sample.outcome, ms, in_maintenance),
             Some(acc) if acc.hour > hour => {} // a late sample from an hour already closed
             _ => {
                 let mut acc = Accum::new(hour);
                 acc.add(&sample.outcome, ms, in_maintenance);
-                if let Some(prev) = open.insert(component.to_owned(), acc) {
-                    self.closed.push(prev.close(component));
+                if let Some(prev) = open.insert(key.to_owned(), acc) {
+                    self.closed.push(prev.close(component, location));
                 }
             }
         }
-        self.remember_last(component, sample);
     }
 
-    fn remember_last(&mut self, component: &str, sample: &Sample) {
+    fn remember_last(&mut self, component: &str, location: Option<&str>, sample: &Sample) {
+        if self
+            .snapshot
+            .last
+            .get(component)
+            .is_some_and(|l| l.at > sample.at)
+        {
+            return; // another location's later sample is already the last
+        }
         let ms = u32::try_from(sample.latency.as_millis()).unwrap_or(u32::MAX);
         self.snapshot.last.insert(
             component.to_owned(),
             LastSample {
                 at: sample.at,
+                location: location.map(str::to_owned),
                 outcome: sample.outcome.clone(),
                 latency_ms: ms,
             },
@@ -209,9 +243,22 @@ impl Rollups {
             .collect();
         for c in stale {
             if let Some(acc) = self.snapshot.open.remove(&c) {
-                self.closed.push(acc.close(&c));
+                self.closed.push(acc.close(&c, None));
             }
         }
+        for (c, at) in &mut self.snapshot.located {
+            let stale: Vec<String> = at
+                .iter()
+                .filter(|(_, a)| a.hour < current)
+                .map(|(l, _)| l.clone())
+                .collect();
+            for l in stale {
+                if let Some(acc) = at.remove(&l) {
+                    self.closed.push(acc.close(c, Some(&l)));
+                }
+            }
+        }
+        self.snapshot.located.retain(|_, at| !at.is_empty());
         self.append_closed()?;
         self.write_snapshot()?;
         self.unsaved = false;
@@ -346,10 +393,16 @@ impl Part {
         if self.is_completed() {
             read_day_file(&self.path)
         } else {
-            read_snapshot(self.path.parent().unwrap_or(Path::new(".")))
+            let snapshot = read_snapshot(self.path.parent().unwrap_or(Path::new(".")));
+            let located = snapshot
+                .located
+                .into_iter()
+                .flat_map(|(c, at)| at.into_iter().map(move |(l, acc)| acc.close(&c, Some(&l))));
+            snapshot
                 .open
                 .into_iter()
-                .map(|(c, acc)| acc.close(&c))
+                .map(|(c, acc)| acc.close(&c, None))
+                .chain(located)
                 .collect()
         }
     }
@@ -388,71 +441,4 @@ pub fn last_reports(state_dir: &Path) -> BTreeMap<String, DateTime<Utc>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn sample(at: &str, outcome: Outcome, ms: u64) -> Sample {
-        Sample {
-            outcome,
-            latency: Duration::from_millis(ms),
-            at: at.parse().unwrap(),
-            certificate: None,
-        }
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<u32> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50), 50);
-        assert_eq!(percentile(&v, 95), 95);
-        assert_eq!(percentile(&[7], 95), 7);
-        assert_eq!(percentile(&[], 50), 0);
-    }
-
-    #[test]
-    fn hours_are_closed_persisted_and_survive_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut r = Rollups::open(dir.path()).unwrap();
-        for i in 0..10 {
-            let outcome = if i < 2 {
-                Outcome::Down("HTTP 503".into())
-            } else if i < 3 {
-                Outcome::Degraded("slow".into())
-            } else {
-                Outcome::Up
-            };
-            r.record(
-                "api",
-                &sample(&format!("2026-11-22T10:{i:02}:00Z"), outcome, 10 * (i + 1)),
-                false,
-            );
-        }
-        r.persist("2026-11-22T10:30:00Z".parse().unwrap()).unwrap();
-        drop(r);
-
-        // A restart within the same hour keeps counting into it.
-        let mut r = Rollups::open(dir.path()).unwrap();
-        r.record(
-            "api",
-            &sample("2026-11-22T10:45:00Z", Outcome::Up, 1000),
-            false,
-        );
-        r.record(
-            "api",
-            &sample("2026-11-22T10:50:00Z", Outcome::Down("x".into()), 5),
-            true,
-        );
-        r.persist("2026-11-22T11:00:05Z".parse().unwrap()).unwrap();
-
-        let hours = read_day_file(&day_file(dir.path(), "2026-11-22".parse().unwrap()));
-        assert_eq!(hours.len(), 1);
-        let h = &hours[0];
-        assert_eq!(
-            (h.checks, h.failures, h.degraded, h.maintenance),
-            (12, 2, 1, 1)
-        );
-        assert_eq!((h.p50_ms, h.p95_ms, h.max_ms), (50, 1000, 1000));
-        assert_eq!(last_samples(dir.path())["api"].latency_ms, 5);
-    }
-}
+mod tests;

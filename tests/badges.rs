@@ -53,6 +53,7 @@ fn uptime_and_response_time_badges_say_what_the_probes_saw() {
         };
         rows.push(HourRollup {
             component: "api".into(),
+            location: None,
             hour: at,
             checks: 100,
             failures,

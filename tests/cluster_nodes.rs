@@ -533,6 +533,34 @@ fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() 
         .filter(|r| r.path == "/ops" && kind(r).as_deref() == Some("operator.alert"))
         .count();
     assert_eq!(alerts, 1, "one operator alert");
+    // Frankfurt's own record of its failures does not lower the uptime customers read
+    // (once its rollups are saved with them, at most 30 seconds later).
+    let alerted = std::time::SystemTime::now();
+    let saved = state(dir.path(), 0).join("rollups/current.json");
+    wait_for(
+        dir.path(),
+        Duration::from_secs(45),
+        "Frankfurt's rollups saved with its failures",
+        || {
+            std::fs::metadata(&saved)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > alerted)
+        },
+    );
+    let built = dir.path().join("built");
+    let out = common::run_bounded(
+        common::forewarn()
+            .args(["--config"])
+            .arg(&config)
+            .args(["--state"])
+            .arg(state(dir.path(), 0))
+            .args(["build", "--out"])
+            .arg(&built),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let page = std::fs::read_to_string(built.join("components/api.html")).expect("api page");
+    assert!(page.contains("100% of checks passed"), "{page}");
 
     // Virginia's too: two of three agree.
     failing.lock().unwrap().push(source(1));

@@ -87,9 +87,15 @@ pub fn run(config_path: &Path, state_dir: &Path, json: bool) -> Result<String, C
                 state.map_or_else(|| "-".into(), |s| local(s.since, tz)),
                 last.get(id).map_or_else(
                     || "never".into(),
-                    |l| match &l.outcome {
-                        Outcome::Up => format!("{} up {}ms", local(l.at, tz), l.latency_ms),
-                        other => format!("{} {other}", local(l.at, tz)),
+                    |l| {
+                        let seen = match &l.outcome {
+                            Outcome::Up => format!("{} up {}ms", local(l.at, tz), l.latency_ms),
+                            other => format!("{} {other}", local(l.at, tz)),
+                        };
+                        match &l.location {
+                            Some(at) => format!("{seen} from {at}"),
+                            None => seen,
+                        }
                     },
                 ),
             ]

@@ -1,6 +1,7 @@
 //! Uptime for the pages: the 90-day bar of each component (one cell per day, coloured by
 //! the worst status of that day, "no data" when nothing was checked), its uptime over 90
-//! days, and a response-time sparkline, from the hourly rollups and the journal.
+//! days, and a response-time sparkline (one per location with `[cluster]`), from the
+//! hourly rollups and the journal.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -35,12 +36,16 @@ impl DayStats {
     }
 }
 
-/// Samples summed per component and local day, plus recent hourly medians.
+/// Each location's median response time per hour, oldest first (`""`: a single node's).
+pub type Latency = BTreeMap<String, Vec<(DateTime<Utc>, u32)>>;
+
+/// Samples summed per component and local day (every location's together), plus
+/// recent hourly medians.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Stats {
     pub days: HashMap<String, BTreeMap<NaiveDate, DayStats>>,
-    /// Median response time per hour, oldest first.
-    pub latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
+    /// Median response time per hour, per component and location.
+    pub latency: HashMap<String, Latency>,
     /// The last 24 hours (the hour in progress included), summed.
     pub last_day: HashMap<String, DayStats>,
 }
@@ -50,7 +55,7 @@ pub struct Stats {
 #[derive(Debug, Default)]
 struct Partial {
     days: HashMap<String, BTreeMap<NaiveDate, DayStats>>,
-    latency: HashMap<String, Vec<(DateTime<Utc>, u32)>>,
+    latency: HashMap<String, Latency>,
     /// Each hour's sums, while the hour is among the last 24 (see `Partial::forget`).
     hours: HashMap<String, Vec<(DateTime<Utc>, DayStats)>>,
 }
@@ -59,9 +64,10 @@ impl Partial {
     /// Sum rows; a row written twice (a crash between two saves) counts once: the
     /// fuller one.
     fn of(rows: Vec<HourRollup>, tz: Tz) -> Partial {
-        let mut unique: HashMap<(String, DateTime<Utc>), HourRollup> = HashMap::new();
+        type Key = (String, Option<String>, DateTime<Utc>);
+        let mut unique: HashMap<Key, HourRollup> = HashMap::new();
         for r in rows {
-            let key = (r.component.clone(), r.hour);
+            let key = (r.component.clone(), r.location.clone(), r.hour);
             if unique.get(&key).is_none_or(|old| old.checks <= r.checks) {
                 unique.insert(key, r);
             }
@@ -89,6 +95,8 @@ impl Partial {
             if r.checks > r.maintenance {
                 p.latency
                     .entry(r.component)
+                    .or_default()
+                    .entry(r.location.unwrap_or_default())
                     .or_default()
                     .push((r.hour, r.p50_ms));
             }
@@ -198,18 +206,26 @@ fn merge(parts: &[&Partial], now: DateTime<Utc>) -> Stats {
                 e.maintenance += d.maintenance;
             }
         }
-        for (c, points) in &p.latency {
-            let recent: Vec<_> = points
-                .iter()
-                .filter(|(h, _)| *h >= spark_from)
-                .copied()
-                .collect();
-            if !recent.is_empty() {
-                stats.latency.entry(c.clone()).or_default().extend(recent);
+        for (c, at) in &p.latency {
+            for (location, points) in at {
+                let recent: Vec<_> = points
+                    .iter()
+                    .filter(|(h, _)| *h >= spark_from)
+                    .copied()
+                    .collect();
+                if !recent.is_empty() {
+                    stats
+                        .latency
+                        .entry(c.clone())
+                        .or_default()
+                        .entry(location.clone())
+                        .or_default()
+                        .extend(recent);
+                }
             }
         }
     }
-    for v in stats.latency.values_mut() {
+    for v in stats.latency.values_mut().flat_map(|at| at.values_mut()) {
         v.sort();
         v.dedup_by_key(|(h, _)| *h);
     }
@@ -384,13 +400,15 @@ pub fn passed(
     (counted > 0).then_some((up, counted))
 }
 
-/// The median of the hourly median response times of the last 24 hours, in ms.
+/// The median of the hourly median response times of the last 24 hours (every
+/// location's), in ms.
 pub fn typical_response_ms(component: &str, stats: &Stats, now: DateTime<Utc>) -> Option<u32> {
     let from = last_day_from(now);
     let mut v: Vec<u32> = stats
         .latency
         .get(component)?
-        .iter()
+        .values()
+        .flatten()
         .filter(|(h, _)| *h >= from)
         .map(|(_, ms)| *ms)
         .collect();
@@ -488,9 +506,19 @@ pub fn worst_status(
     worst
 }
 
-/// An inline SVG line of median response times (two-hour steps), or None without data.
+/// An inline SVG line of median response times (two-hour steps), or None without data;
+/// with `[cluster]`, one per location, each named.
 pub fn sparkline(component: &str, stats: &Stats) -> Option<String> {
-    let hourly = stats.latency.get(component)?;
+    let lines: Vec<String> = stats
+        .latency
+        .get(component)?
+        .iter()
+        .filter_map(|(location, hourly)| line(location, hourly))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+fn line(location: &str, hourly: &[(DateTime<Utc>, u32)]) -> Option<String> {
     // Pairs of hours, averaged: half the points, the same shape.
     let points: Vec<u32> = hourly
         .chunks(2)
@@ -518,10 +546,23 @@ pub fn sparkline(component: &str, stats: &Stats) -> Option<String> {
             )
         })
         .collect();
-    Some(format!(
-        r#"<svg class="spark" viewBox="0 0 120 24" width="120" height="24" role="img" aria-label="Response time over the last {SPARK_HOURS} hours: typically {median} ms, at most {peak} ms"><polyline points="{}"/></svg>"#,
+    let from = if location.is_empty() {
+        String::new()
+    } else {
+        format!(" from {}", handlebars::html_escape(location))
+    };
+    let svg = format!(
+        r#"<svg class="spark" viewBox="0 0 120 24" width="120" height="24" role="img" aria-label="Response time{from} over the last {SPARK_HOURS} hours: typically {median} ms, at most {peak} ms"><polyline points="{}"/></svg>"#,
         path.join(" ")
-    ))
+    );
+    Some(if location.is_empty() {
+        svg
+    } else {
+        format!(
+            r#"<span class="spark-at">{} {svg}</span>"#,
+            handlebars::html_escape(location)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -259,6 +259,10 @@ pub fn forewarn() -> Command {
     c.env_remove("FOREWARN_LOG")
         .env_remove("FOREWARN_CONFIG")
         .env_remove("FOREWARN_STATE");
+    // To look into a failure: FOREWARN_TEST_LOG=debug is every daemon's FOREWARN_LOG.
+    if let Ok(filter) = std::env::var("FOREWARN_TEST_LOG") {
+        c.env("FOREWARN_LOG", filter);
+    }
     c
 }
 

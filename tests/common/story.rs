@@ -78,6 +78,7 @@ pub fn write_with(dir: &Path, n: usize, extra: &str) -> Story {
             };
             let row = HourRollup {
                 component: format!("c{i}"),
+                location: None,
                 hour: at,
                 checks: 120,
                 failures,

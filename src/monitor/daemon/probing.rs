@@ -109,9 +109,16 @@ impl Daemon {
         } else {
             obs.sample.clone()
         };
+        let here = located
+            .then(|| {
+                self.cluster
+                    .as_ref()
+                    .map(|c| c.link.node().location.clone())
+            })
+            .flatten();
         self.probing
             .rollups
-            .record(&component.id, &counted, in_maintenance);
+            .record(&component.id, here.as_deref(), &counted, in_maintenance);
         tracing::debug!(component = %component.id, outcome = %obs.sample.outcome, latency_ms = obs.sample.latency.as_millis() as u64, in_maintenance, "sample");
         if in_maintenance {
             return; // planned work: failures open nothing, and the streak waits
@@ -119,12 +126,7 @@ impl Daemon {
         if !self.leading() {
             return; // the leader decides
         }
-        if located {
-            let here = self
-                .cluster
-                .as_ref()
-                .map(|c| c.link.node().location.clone())
-                .unwrap_or_default();
+        if let Some(here) = here {
             self.agree(&component, &here, &obs.sample);
             return;
         }
@@ -165,9 +167,12 @@ impl Daemon {
         }
         let in_maintenance = self.view.under_maintenance(&component.id);
         let counted = self.counted(&component.id, &seen.sample);
-        self.probing
-            .rollups
-            .record(&component.id, &counted, in_maintenance);
+        self.probing.rollups.record(
+            &component.id,
+            Some(&seen.location),
+            &counted,
+            in_maintenance,
+        );
         if in_maintenance || !self.leading() {
             return;
         }

@@ -10,6 +10,7 @@ fn now() -> DateTime<Utc> {
 fn row(component: &str, hour: &str, checks: u32, failures: u32) -> HourRollup {
     HourRollup {
         component: component.into(),
+        location: None,
         hour: hour.parse().unwrap(),
         checks,
         failures,
@@ -136,4 +137,42 @@ fn a_sparkline_needs_a_few_hours_and_says_what_it_shows() {
         "{svg}"
     );
     assert_eq!(sparkline("other", &stats), None);
+}
+
+#[test]
+fn each_location_keeps_its_rows_its_line_and_its_share_of_the_uptime() {
+    // Two locations fill the same hours: neither's row replaces the other's, the
+    // uptime counts both, and each location has its own named line.
+    let at = |location: &str, hour: &str, ms: u32, failures: u32| HourRollup {
+        location: Some(location.into()),
+        p50_ms: ms,
+        ..row("api", hour, 10, failures)
+    };
+    let mut rows = Vec::new();
+    for hour in [
+        "2026-11-22T08:00:00Z",
+        "2026-11-22T09:00:00Z",
+        "2026-11-22T10:00:00Z",
+    ] {
+        rows.push(at("Frankfurt", hour, 20, 0));
+        rows.push(at("Virginia <East>", hour, 90, 1));
+    }
+    let stats = summarise(rows, now(), TZ);
+    assert_eq!(
+        passed("api", &stats, now(), TZ, 1),
+        Some((57, 60)),
+        "both locations' checks count"
+    );
+    assert_eq!(stats.latency["api"].len(), 2);
+    let html = sparkline("api", &stats).unwrap();
+    assert_eq!(html.matches("<svg").count(), 2, "{html}");
+    assert!(
+        html.contains("aria-label=\"Response time from Frankfurt over the last 48 hours: typically 20 ms, at most 20 ms\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"spark-at\">Virginia &lt;East&gt; <svg"),
+        "the location's name is escaped: {html}"
+    );
+    assert_eq!(typical_response_ms("api", &stats, now()), Some(90));
 }
