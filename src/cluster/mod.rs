@@ -95,6 +95,47 @@ impl Names {
     }
 }
 
+/// How long one request to set up or look up a stream or bucket may wait. A request
+/// reaching a stream just created, or whose servers are electing a leader, may never
+/// be answered (the client would wait its 10 seconds): asked again soon
+/// ([`patiently`]), it is answered once the election is over.
+const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ask until an answer comes, for at most [`APPEND_RETRY_FOR`]: an election after a
+/// server is lost, or after a stream is created, leaves requests unanswered for a few
+/// seconds.
+///
+/// [`APPEND_RETRY_FOR`]: crate::config::cluster::APPEND_RETRY_FOR
+async fn patiently<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+    action: &'static str,
+    mut ask: impl FnMut() -> F,
+) -> Result<T, ClusterError> {
+    use crate::config::cluster::APPEND_RETRY_FOR;
+    use std::time::Duration;
+    let started = tokio::time::Instant::now();
+    let mut wait = Duration::from_millis(200);
+    loop {
+        let answer = match tokio::time::timeout(SETUP_TIMEOUT, ask()).await {
+            Ok(answer) => answer.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "no answer within {} seconds",
+                SETUP_TIMEOUT.as_secs()
+            )),
+        };
+        match answer {
+            Ok(v) => return Ok(v),
+            Err(problem) if started.elapsed() + wait > APPEND_RETRY_FOR => {
+                return Err(ClusterError::Stream { action, problem });
+            }
+            Err(problem) => {
+                tracing::debug!(problem, "{action}; asking again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
 /// A key-value bucket keeping one value per key for `max_age`: created, or updated to
 /// this `max_age` (a changed setting takes effect); opened as it is when it cannot be
 /// updated.
@@ -107,25 +148,21 @@ async fn kv_bucket(
     action: &'static str,
 ) -> Result<async_nats::jetstream::kv::Store, ClusterError> {
     use async_nats::jetstream::{kv, stream::StorageType};
-    let made = js
-        .create_or_update_key_value(kv::Config {
-            bucket: bucket.to_owned(),
-            description: description.to_owned(),
-            history: 1,
-            max_age,
-            num_replicas: replicas,
-            storage: StorageType::File,
-            ..Default::default()
-        })
-        .await;
-    match made {
-        Ok(store) => Ok(store),
-        Err(e) => js
-            .get_key_value(bucket)
-            .await
-            .map_err(|_| ClusterError::Stream {
-                action,
-                problem: e.to_string(),
-            }),
-    }
+    let config = kv::Config {
+        bucket: bucket.to_owned(),
+        description: description.to_owned(),
+        history: 1,
+        max_age,
+        num_replicas: replicas,
+        storage: StorageType::File,
+        ..Default::default()
+    };
+    patiently(action, || async {
+        match js.create_or_update_key_value(config.clone()).await {
+            Ok(store) => Ok(store),
+            // Not allowed to change it: open it as it is.
+            Err(e) => js.get_key_value(bucket).await.map_err(|_| e),
+        }
+    })
+    .await
 }

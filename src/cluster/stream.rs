@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 
 use super::batch::{self, MAX_MESSAGE_BYTES};
-use super::{ClusterError, Names};
+use super::{ClusterError, Names, patiently};
 use crate::config::ClusterSettings;
 use crate::config::cluster::APPEND_RETRY_FOR;
 use crate::journal::{Event, Record};
@@ -377,32 +377,6 @@ impl StreamJournal {
             already: held.len() as u64,
             appended,
         })
-    }
-}
-
-/// Ask until an answer comes, for at most [`APPEND_RETRY_FOR`]: an election after a
-/// server is lost leaves requests unanswered for a few seconds.
-async fn patiently<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
-    action: &'static str,
-    mut ask: impl FnMut() -> F,
-) -> Result<T, ClusterError> {
-    let started = tokio::time::Instant::now();
-    let mut wait = Duration::from_millis(200);
-    loop {
-        match ask().await {
-            Ok(v) => return Ok(v),
-            Err(e) if started.elapsed() + wait > APPEND_RETRY_FOR => {
-                return Err(ClusterError::Stream {
-                    action,
-                    problem: e.to_string(),
-                });
-            }
-            Err(e) => {
-                tracing::debug!(problem = %e, "{action}; asking again");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-        }
     }
 }
 

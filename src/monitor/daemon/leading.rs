@@ -273,10 +273,11 @@ pub(super) fn join_cluster(
             let link = Link::connect(settings, node.clone()).await?;
             let opened = link.open_journal(handle.clone()).await?;
             let lease = link.lease(stop.clone()).await?;
-            let heard = link.hear(stop.clone()).await?;
             let presence = link.presence().await?;
             let passed =
                 crate::cluster::forward::listen(link.client(), link.names(), stop.clone()).await?;
+            // Last: samples heard before the daemon runs would be old news.
+            let heard = link.hear(stop.clone()).await?;
             Ok::<_, ClusterError>((link, opened, lease, heard, presence, passed))
         })?;
     let tail = link.tail(opened.last_message, stop.clone());

@@ -232,7 +232,7 @@ impl Daemon {
         if let Some(late) = verdict.stale {
             // Said once per location until its samples arrive on time again.
             if c.late.insert(location.to_owned()) {
-                tracing::warn!(component = %component.id, location, late_s = late.num_seconds(), "samples from this location arrive late and are not weighed: it was cut off, or its clock is wrong");
+                tracing::warn!(component = %component.id, location, late_s = late.num_seconds(), "samples from this location arrive late and are not weighed: it was cut off from NATS, its clock is wrong, or this node is too busy to keep up");
             }
             return;
         }
