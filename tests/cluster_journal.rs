@@ -202,6 +202,25 @@ fn a_file_journal_is_imported_once_and_builds_the_same_site_byte_for_byte() {
     };
     build(&single, &empty_a, &from_file);
     build(&clustered, &empty_b, &from_cluster);
+    // A SOURCE_DATE_EPOCH that is not a number of seconds is refused, naming it.
+    let refused = run_bounded(
+        forewarn()
+            .arg("--config")
+            .arg(&single)
+            .arg("--state")
+            .arg(&empty_a)
+            .args(["build", "--out"])
+            .arg(dir.path().join("site-refused"))
+            .env("SOURCE_DATE_EPOCH", "yesterday"),
+        LIMIT,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("SOURCE_DATE_EPOCH is \"yesterday\""),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!dir.path().join("site-refused").exists(), "nothing built");
     let (a, b) = (tree(&from_file), tree(&from_cluster));
     assert!(a.len() > 20, "a whole site: {} files", a.len());
     let differ: Vec<&String> = a.keys().filter(|k| a.get(*k) != b.get(*k)).collect();
@@ -320,5 +339,57 @@ fn a_node_started_without_its_shared_key_or_its_location_is_told_how_to_give_the
         text(&out.stderr).contains("cannot send from 192.0.2.77"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_journal_stream_made_with_one_copy_gets_three_once_a_node_joins_asking_for_them() {
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let one = config(dir.path(), "one.toml", Some(&nats));
+    let mut text_one = std::fs::read_to_string(&one).expect("config");
+    text_one.push_str("replicas = 1\n");
+    std::fs::write(&one, text_one).expect("write config");
+    let state = state_with(dir.path(), "state", Some(batch_end_within(20)));
+    let (ok, out, err) = cli(
+        &one,
+        &state,
+        &[
+            "cluster",
+            "import",
+            state.join("journal.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let replicas = |config: &Path| {
+        let (ok, out, err) = cli(config, &state, &["cluster", "status", "--json"]);
+        assert!(ok, "{out}{err}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("status json")["replicas"].clone()
+    };
+    let three = config(dir.path(), "three.toml", Some(&nats));
+    assert_eq!(replicas(&one), 1);
+    assert_eq!(replicas(&three), 1, "a command only reads");
+
+    // A node started with the default (3) has the servers copy the journal to all three.
+    let node_state = dir.path().join("node").join("state");
+    std::fs::create_dir_all(&node_state).expect("mkdir");
+    let running = common::Running::new(
+        common::daemon_command(&three, &node_state)
+            .env("FOREWARN_SECRET", "a-shared-signing-key-for-every-node")
+            .spawn()
+            .expect("start a node"),
+    );
+    wait_until(Duration::from_secs(30), "three copies", || {
+        replicas(&three) == 3
+    });
+    running.stop();
+    assert!(
+        common::daemon_log(&node_state)
+            .contains("the journal stream now follows the configuration's replicas"),
+        "{}",
+        common::daemon_log(&node_state)
     );
 }

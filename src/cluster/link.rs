@@ -79,6 +79,7 @@ impl Link {
         handle: tokio::runtime::Handle,
     ) -> Result<Opened, ClusterError> {
         let mut journal = StreamJournal::open(self.client.clone(), &self.settings).await?;
+        journal.follow_settings(&self.settings).await;
         let history = journal.catch_up().await?;
         let last_message = journal.last_message();
         Ok(Opened {

@@ -99,7 +99,7 @@ impl Names {
 /// reaching a stream just created, or whose servers are electing a leader, may never
 /// be answered (the client would wait its 10 seconds): asked again soon
 /// ([`patiently`]), it is answered once the election is over.
-const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub(super) const SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Ask until an answer comes, for at most [`APPEND_RETRY_FOR`]: an election after a
 /// server is lost, or after a stream is created, leaves requests unanswered for a few

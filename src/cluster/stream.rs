@@ -380,6 +380,51 @@ impl StreamJournal {
     }
 }
 
+impl StreamJournal {
+    /// A stream made with other `replicas` or `duplicate_window` than the
+    /// configuration's is changed to them (the servers copy the journal to more of
+    /// them, or fewer); when the servers refuse, it is used as it is, and the log says
+    /// why. (A daemon joining does this; commands only read.)
+    pub async fn follow_settings(&self, settings: &ClusterSettings) {
+        let Ok(Ok(stream)) =
+            tokio::time::timeout(super::SETUP_TIMEOUT, self.js.get_stream(&self.names.stream))
+                .await
+        else {
+            return; // asked again at the next start
+        };
+        update_settings(&self.js, &stream.cached_info().config, settings).await;
+    }
+}
+
+async fn update_settings(js: &jetstream::Context, held: &Config, settings: &ClusterSettings) {
+    if held.num_replicas == settings.replicas && held.duplicate_window == settings.duplicate_window
+    {
+        return;
+    }
+    let mut wanted = held.clone();
+    wanted.num_replicas = settings.replicas;
+    wanted.duplicate_window = settings.duplicate_window;
+    match tokio::time::timeout(super::SETUP_TIMEOUT, js.update_stream(wanted)).await {
+        Ok(Ok(_)) => tracing::info!(
+            stream = %held.name,
+            replicas = settings.replicas,
+            duplicate_window_s = settings.duplicate_window.as_secs(),
+            "the journal stream now follows the configuration's replicas and duplicate_window"
+        ),
+        Ok(Err(e)) => tracing::warn!(
+            stream = %held.name,
+            replicas = held.num_replicas,
+            duplicate_window_s = held.duplicate_window.as_secs(),
+            problem = %e,
+            "the journal stream keeps its replicas and duplicate_window: the servers refused the configuration's"
+        ),
+        Err(_) => tracing::warn!(
+            stream = %held.name,
+            "the journal stream keeps its replicas and duplicate_window for now: the servers did not answer; asked again at the next start"
+        ),
+    }
+}
+
 /// Is this the stream saying another writer appended first? (A replicated stream may
 /// answer with the code for a constant expected sequence, which the client does not
 /// name.)
