@@ -348,6 +348,7 @@ pub fn signal(child: &Child, sig: i32) {
 
 pub mod cut;
 pub mod nats;
+pub mod nodes;
 pub mod peers;
 pub mod story;
 pub mod tls;
