@@ -317,3 +317,84 @@ fn a_quorum_no_failure_can_reach_declares_nothing_and_tells_operators_why() {
         n.stop();
     }
 }
+
+#[test]
+fn the_leader_records_only_a_subscribers_own_requests_passed_on_by_another_node() {
+    let _serial = serial();
+    let Some(binary) = require_server() else {
+        return;
+    };
+    let rt = background_runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+    let service = rt.block_on(http_peer(Behaviour::Ok("ok")));
+    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 1);
+    let node = start_node(dir.path(), &config, 0);
+    wait_for(
+        dir.path(),
+        Duration::from_secs(30),
+        "the node to lead",
+        || leaders(dir.path(), &[0]).len() == 1,
+    );
+    // What a node's front passes on, and what a node (or anyone else on NATS) must
+    // not: a component's status.
+    let ask = |event: serde_json::Value| -> serde_json::Value {
+        rt.block_on(async {
+            let client = async_nats::connect(nats.urls()[0].as_str())
+                .await
+                .expect("connect");
+            let proposal = serde_json::json!({ "events": [event] });
+            let answer = tokio::time::timeout(
+                Duration::from_secs(10),
+                client.request("forewarn.propose", proposal.to_string().into()),
+            )
+            .await
+            .expect("answered in time")
+            .expect("answered");
+            serde_json::from_slice(&answer.payload).expect("an answer")
+        })
+    };
+    // The shared journal's records, once the new leader has recorded what it read.
+    let records = || -> u64 {
+        let out = common::run_bounded(
+            common::forewarn()
+                .args(["--config"])
+                .arg(&config)
+                .args(["cluster", "status", "--json"]),
+            Duration::from_secs(30),
+        );
+        assert!(out.status.success(), "{}", common::text(&out.stderr));
+        let status: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("cluster status json");
+        status["records"].as_u64().expect("records")
+    };
+    let mut before = records();
+    wait_for(
+        dir.path(),
+        Duration::from_secs(20),
+        "a quiet journal",
+        || {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = records();
+            std::mem::replace(&mut before, now) == now
+        },
+    );
+    let now = chrono::Utc::now().to_rfc3339();
+    let refused = ask(serde_json::json!({
+        "at": now, "type": "component.status_changed", "component": "api",
+        "from": "operational", "to": "major_outage", "reason": "HTTP 503",
+    }));
+    assert_eq!(
+        refused["problem"], "only a subscriber's own requests are passed on",
+        "{refused}"
+    );
+    assert_eq!(records(), before, "nothing recorded");
+    let taken = ask(serde_json::json!({
+        "at": now, "type": "subscriber.confirmed", "key": "email:someone@example.test",
+        "channel": "email", "address": "someone@example.test", "source": "page",
+    }));
+    assert!(taken.get("problem").is_none(), "{taken}");
+    assert_eq!(records(), before + 1, "the sign-up recorded");
+    node.stop();
+}
