@@ -1,5 +1,6 @@
 //! `[[upstream]]` tables: the status pages of the vendors our components depend on.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -283,6 +284,42 @@ pub(super) fn upstream(mut t: Table<'_, '_>, rep: &mut Report) -> Option<Upstrea
         kind: kind?,
         notify_customers,
     })
+}
+
+/// The `[[upstream]]` tables read, and whether any was broken.
+pub(super) struct Upstreams {
+    pub(super) list: Vec<Upstream>,
+    pub(super) failed: bool,
+}
+
+/// Every `[[upstream]]` table, each id once.
+pub(super) fn all(root: &mut Table<'_, '_>, rep: &mut Report) -> Upstreams {
+    let mut out = Upstreams {
+        list: Vec::new(),
+        failed: false,
+    };
+    let mut lines: HashMap<String, usize> = HashMap::new();
+    for (n, (table, span)) in root.tables(rep, "upstream").into_iter().enumerate() {
+        let t = Table::new(table, span.clone(), &format!("upstream #{}", n + 1), "");
+        let Some(u) = upstream(t, rep) else {
+            out.failed = true;
+            continue;
+        };
+        if let Some(first) = lines.get(&u.id) {
+            rep.error(
+                span,
+                format!(
+                    "upstream \"{}\": id: duplicate id, already used by the upstream on line {first}",
+                    u.id
+                ),
+            );
+            out.failed = true;
+        } else {
+            lines.insert(u.id.clone(), rep.line(&span));
+            out.list.push(u);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

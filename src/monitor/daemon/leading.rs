@@ -19,12 +19,8 @@ pub(super) struct Membership {
     pub(super) link: Link,
     pub(super) lease: watch::Receiver<LeaseState>,
     pub(super) lease_task: Option<tokio::task::JoinHandle<()>>,
-    pub(super) tail: mpsc::Receiver<Result<Tailed, ClusterError>>,
-    /// The other locations' samples.
-    pub(super) heard: mpsc::Receiver<Seen>,
-    /// What other nodes pass on to the leader.
-    pub(super) proposals: mpsc::Receiver<crate::cluster::forward::Incoming>,
-    pub(super) beats: mpsc::Receiver<crate::cluster::forward::Beat>,
+    /// What the other nodes send.
+    pub(super) inbox: Inbox,
     /// Every location's trackers, on the leader.
     pub(super) locations: Locations,
     /// Locations whose samples arrive too late to be weighed (said once).
@@ -228,6 +224,17 @@ impl Daemon {
     }
 }
 
+/// What reaches this node from the others, as it arrives.
+pub(super) struct Inbox {
+    /// The shared journal as it grows.
+    tail: mpsc::Receiver<Result<Tailed, ClusterError>>,
+    /// The other locations' samples.
+    heard: mpsc::Receiver<Seen>,
+    /// What other nodes pass on to the leader.
+    proposals: mpsc::Receiver<crate::cluster::forward::Incoming>,
+    beats: mpsc::Receiver<crate::cluster::forward::Beat>,
+}
+
 /// What the cluster says next.
 pub(super) enum News {
     /// A message of the shared journal (or why it cannot be read).
@@ -250,11 +257,11 @@ pub(super) async fn news(cluster: &mut Option<Membership>) -> News {
     };
     let damaged = c.damaged;
     tokio::select! {
-        Some(t) = c.tail.recv(), if !damaged => News::Tailed(t),
+        Some(t) = c.inbox.tail.recv(), if !damaged => News::Tailed(t),
         Ok(()) = c.lease.changed() => News::Lease,
-        Some(seen) = c.heard.recv() => News::Heard(seen),
-        Some(p) = c.proposals.recv() => News::Proposed(p),
-        Some(b) = c.beats.recv() => News::Beat(b),
+        Some(seen) = c.inbox.heard.recv() => News::Heard(seen),
+        Some(p) = c.inbox.proposals.recv() => News::Proposed(p),
+        Some(b) = c.inbox.beats.recv() => News::Beat(b),
         else => std::future::pending().await,
     }
 }
@@ -302,10 +309,12 @@ pub(super) fn join_cluster(
             link,
             lease,
             lease_task: Some(lease_task),
-            tail,
-            heard,
-            proposals,
-            beats,
+            inbox: Inbox {
+                tail,
+                heard,
+                proposals,
+                beats,
+            },
             locations: Locations::default(),
             late: std::collections::BTreeSet::new(),
             last_message: opened.last_message,
