@@ -9,37 +9,26 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::cut::CutProxy;
-use common::nats::{NatsCluster, require_server};
+
 use common::nodes::*;
-use common::peers::{Received, WebhookPeer};
-use common::{Behaviour, Running, background_runtime, daemon_log, http_peer, switchable};
+use common::peers::Received;
+use common::{Behaviour, Running, daemon_log, switchable};
 
 #[test]
 fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    let failing = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let Some(stage) = Stage::new(Behaviour::FailFrom(failing.clone()), 3) else {
         return;
     };
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let failing = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let service = rt.block_on(http_peer(Behaviour::FailFrom(failing.clone())));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
-    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
-    with_operator(&config, &peer);
+    let (dir, peer, config) = (stage.dir.path(), &stage.peer, &stage.config);
+    with_operator(config, peer);
     let nodes: Vec<Running> = (0..3)
         .map(|i| {
             let from = source(i).to_string();
-            start_node_with(dir.path(), &config, i, &["--probe-from", &from])
+            start_node_with(dir, config, i, &["--probe-from", &from])
         })
         .collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "one node to lead",
-        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
-    );
+    wait_for_one_leader(dir);
     // Every location heard from before one fails.
     std::thread::sleep(Duration::from_secs(2));
 
@@ -73,9 +62,9 @@ fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() 
     // Frankfurt's own record of its failures does not lower the uptime customers read
     // (once its rollups are saved with them, at most 30 seconds later).
     let alerted = std::time::SystemTime::now();
-    let saved = state(dir.path(), 0).join("rollups/current.json");
+    let saved = state(dir, 0).join("rollups/current.json");
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(45),
         "Frankfurt's rollups saved with its failures",
         || {
@@ -84,13 +73,13 @@ fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() 
                 .is_ok_and(|t| t > alerted)
         },
     );
-    let built = dir.path().join("built");
+    let built = dir.join("built");
     let out = common::run_bounded(
         common::forewarn()
             .args(["--config"])
-            .arg(&config)
+            .arg(config)
             .args(["--state"])
-            .arg(state(dir.path(), 0))
+            .arg(state(dir, 0))
             .args(["build", "--out"])
             .arg(&built),
         Duration::from_secs(30),
@@ -138,50 +127,36 @@ fn one_location_failing_tells_operators_and_two_make_one_incident_naming_them() 
 
 #[test]
 fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let Some(stage) = Stage::new(behaviour, 3) else {
         return;
     };
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
-    let service = rt.block_on(http_peer(behaviour));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
-    let shared = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
+    let (dir, peer, shared) = (stage.dir.path(), &stage.peer, &stage.config);
     let proxies: Vec<CutProxy> = (0..3)
-        .map(|_| rt.block_on(CutProxy::start(nats.addrs())))
+        .map(|_| stage.rt.block_on(CutProxy::start(stage.nats.addrs())))
         .collect();
     let mut nodes: Vec<Option<Running>> = (0..3)
         .map(|i| {
-            let config = through(&shared, &nats, i, proxies[i].addr);
-            Some(start_node(dir.path(), &config, i))
+            let config = through(shared, &stage.nats, i, proxies[i].addr);
+            Some(start_node(dir, &config, i))
         })
         .collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "one node to lead",
-        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
-    );
-    let first = leaders(dir.path(), &[0, 1, 2])[0];
+    wait_for_one_leader(dir);
+    let first = leaders(dir, &[0, 1, 2])[0];
 
     // The leader's link to NATS is cut: it stops leading, another takes over, and the
     // outage that begins meanwhile is told once.
     proxies[first].cut();
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(20),
         "the cut-off leader to stop",
-        || daemon_log(&state(dir.path(), first)).contains("no longer leading"),
+        || daemon_log(&state(dir, first)).contains("no longer leading"),
     );
     let others: Vec<usize> = (0..3).filter(|&i| i != first).collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(20),
-        "another node to lead",
-        || leaders(dir.path(), &others).len() == 1,
-    );
+    wait_for(dir, Duration::from_secs(20), "another node to lead", || {
+        leaders(dir, &others).len() == 1
+    });
     *target.lock().unwrap() = Behaviour::Status(503);
     peer.wait_until(
         Duration::from_secs(30),
@@ -192,17 +167,17 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
 
     // The new leader is frozen (SIGSTOP) past its lease: the third leads; woken, the
     // frozen one appends nothing and follows.
-    let second = leaders(dir.path(), &others)[0];
+    let second = leaders(dir, &others)[0];
     let pid = nodes[second].as_ref().expect("running").pid();
     common::signal_pid(pid, libc::SIGSTOP);
     let third = (0..3)
         .find(|&i| i != second && i != first)
         .expect("a third");
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(20),
         "a node to lead while the leader is frozen",
-        || leaders(dir.path(), &[first, third]).len() == 1,
+        || leaders(dir, &[first, third]).len() == 1,
     );
     *target.lock().unwrap() = Behaviour::Ok("ok");
     peer.wait_until(
@@ -212,10 +187,10 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
     );
     common::signal_pid(pid, libc::SIGCONT);
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(20),
         "the woken node to follow",
-        || daemon_log(&state(dir.path(), second)).contains("no longer leading"),
+        || daemon_log(&state(dir, second)).contains("no longer leading"),
     );
     std::thread::sleep(Duration::from_secs(3));
 
@@ -228,7 +203,7 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
                 1,
                 "{path} got {of} under {} ids\n{}",
                 distinct.len(),
-                logs(dir.path())
+                logs(dir)
             );
         }
     }
@@ -245,7 +220,7 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
     let out = common::run_bounded(
         common::forewarn()
             .args(["--config"])
-            .arg(&shared)
+            .arg(shared)
             .args(["status", "--json"]),
         Duration::from_secs(30),
     );
@@ -262,29 +237,18 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
 
 #[test]
 fn a_quorum_no_failure_can_reach_declares_nothing_and_tells_operators_why() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let Some(stage) = Stage::new(behaviour, 2) else {
         return;
     };
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
-    let service = rt.block_on(http_peer(behaviour));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
-    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 2);
-    with_operator(&config, &peer);
+    let (dir, peer, config) = (stage.dir.path(), &stage.peer, &stage.config);
+    with_operator(config, peer);
     // Four locations must agree; three are running.
-    let mut text = std::fs::read_to_string(&config).expect("config");
+    let mut text = std::fs::read_to_string(config).expect("config");
     text.push_str("quorum = 4\n");
-    std::fs::write(&config, text).expect("write config");
-    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir.path(), &config, i)).collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "one node to lead",
-        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
-    );
+    std::fs::write(config, text).expect("write config");
+    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir, config, i)).collect();
+    wait_for_one_leader(dir);
     std::thread::sleep(Duration::from_secs(2));
 
     *target.lock().unwrap() = Behaviour::Status(503);
@@ -310,7 +274,7 @@ fn a_quorum_no_failure_can_reach_declares_nothing_and_tells_operators_why() {
         "an outage declared without the quorum"
     );
     assert!(
-        (0..3).all(|i| !site_page(dir.path(), i).contains("major outage")),
+        (0..3).all(|i| !site_page(dir, i).contains("major outage")),
         "a page shows an outage"
     );
     for n in nodes {
@@ -320,23 +284,14 @@ fn a_quorum_no_failure_can_reach_declares_nothing_and_tells_operators_why() {
 
 #[test]
 fn the_leader_records_only_a_subscribers_own_requests_passed_on_by_another_node() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    let Some(stage) = Stage::new(Behaviour::Ok("ok"), 1) else {
         return;
     };
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let service = rt.block_on(http_peer(Behaviour::Ok("ok")));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
-    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 1);
-    let node = start_node(dir.path(), &config, 0);
-    wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "the node to lead",
-        || leaders(dir.path(), &[0]).len() == 1,
-    );
+    let (dir, config, nats, rt) = (stage.dir.path(), &stage.config, &stage.nats, &stage.rt);
+    let node = start_node(dir, config, 0);
+    wait_for(dir, Duration::from_secs(30), "the node to lead", || {
+        leaders(dir, &[0]).len() == 1
+    });
     // What a node's front passes on, and what a node (or anyone else on NATS) must
     // not: a component's status.
     let ask = |event: serde_json::Value| -> serde_json::Value {
@@ -360,7 +315,7 @@ fn the_leader_records_only_a_subscribers_own_requests_passed_on_by_another_node(
         let out = common::run_bounded(
             common::forewarn()
                 .args(["--config"])
-                .arg(&config)
+                .arg(config)
                 .args(["cluster", "status", "--json"]),
             Duration::from_secs(30),
         );
@@ -370,16 +325,11 @@ fn the_leader_records_only_a_subscribers_own_requests_passed_on_by_another_node(
         status["records"].as_u64().expect("records")
     };
     let mut before = records();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(20),
-        "a quiet journal",
-        || {
-            std::thread::sleep(Duration::from_millis(500));
-            let now = records();
-            std::mem::replace(&mut before, now) == now
-        },
-    );
+    wait_for(dir, Duration::from_secs(20), "a quiet journal", || {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = records();
+        std::mem::replace(&mut before, now) == now
+    });
     let now = chrono::Utc::now().to_rfc3339();
     let refused = ask(serde_json::json!({
         "at": now, "type": "component.status_changed", "component": "api",

@@ -12,48 +12,37 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::nats::{NatsCluster, require_server};
 use common::nodes::*;
-use common::peers::{Reply, WebhookPeer};
-use common::{Behaviour, Running, background_runtime, daemon_log, http_peer, switchable};
+use common::peers::Reply;
+use common::{Behaviour, Running, daemon_log, switchable};
 
 #[test]
 fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let Some(stage) = Stage::new(behaviour, 3) else {
         return;
     };
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
-    let service = rt.block_on(http_peer(behaviour));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
-    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
+    let (dir, peer, config) = (stage.dir.path(), &stage.peer, &stage.config);
     let ports: Vec<u16> = (0..3).map(|_| common::peers::free_port()).collect();
     let nodes: Vec<Running> = (0..3)
         .map(|i| {
             let listen = format!("127.0.0.1:{}", ports[i]);
-            start_node_with(dir.path(), &config, i, &["--listen", &listen])
+            start_node_with(dir, config, i, &["--listen", &listen])
         })
         .collect();
 
+    wait_for_one_leader(dir);
+    let leader = leaders(dir, &[0, 1, 2])[0];
     wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "one node to lead",
-        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
-    );
-    let leader = leaders(dir.path(), &[0, 1, 2])[0];
-    wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(30),
         "every node to build its site",
-        || (0..3).all(|i| site_page(dir.path(), i).contains("Public API")),
+        || (0..3).all(|i| site_page(dir, i).contains("Public API")),
     );
     // Each node's /metrics says which it is and whether it leads.
     for (i, port) in ports.iter().enumerate() {
-        let scrape = rt
+        let scrape = stage
+            .rt
             .block_on(async {
                 reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
                     .await?
@@ -77,19 +66,23 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
     // `forewarn cluster status` lists the three, and the leader.
     let mut status = serde_json::Value::Null;
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(20),
-        "the status to list three nodes",
+        "the status to list three nodes, one leading",
         || {
             let out = common::run_bounded(
                 common::forewarn()
                     .args(["--config"])
-                    .arg(&config)
+                    .arg(config)
                     .args(["cluster", "status", "--json"]),
                 Duration::from_secs(30),
             );
             status = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            status["nodes"].as_array().is_some_and(|n| n.len() == 3)
+            // Each node says where it stands every few seconds, and at once when it
+            // begins or stops leading.
+            status["nodes"]
+                .as_array()
+                .is_some_and(|n| n.len() == 3 && n.iter().any(|n| n["leading"] == true))
         },
     );
     assert_eq!(status["leader"]["node"], LOCATIONS[leader].0, "{status}");
@@ -107,7 +100,8 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
     // counted.
     let follower = (0..3).find(|&i| i != leader).expect("a follower");
     let http = reqwest::Client::new();
-    let signed_up = rt
+    let signed_up = stage
+        .rt
         .block_on(
             http.post(format!("http://127.0.0.1:{}/subscribe", ports[follower]))
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -120,9 +114,9 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
         200,
         "the follower's front takes the sign-up"
     );
-    let mail = dir.path().join(LOCATIONS[leader].0).join("state/mail");
+    let mail = dir.join(LOCATIONS[leader].0).join("state/mail");
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(20),
         "the leader to send the confirmation",
         || {
@@ -137,9 +131,9 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
     let hb = common::run_bounded(
         common::forewarn()
             .args(["--config"])
-            .arg(&config)
+            .arg(config)
             .arg("--state")
-            .arg(state(dir.path(), follower))
+            .arg(state(dir, follower))
             .args(["heartbeat-url", "nightly"])
             .env("FOREWARN_SECRET", SIGNING_KEY),
         Duration::from_secs(20),
@@ -150,7 +144,8 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
         .next()
         .and_then(|l| l.find("/heartbeat/").map(|i| l[i..].trim().to_owned()))
         .unwrap_or_else(|| panic!("a heartbeat address: {url}"));
-    let beat = rt
+    let beat = stage
+        .rt
         .block_on(
             http.get(format!("http://127.0.0.1:{}{path}", ports[follower]))
                 .send(),
@@ -158,10 +153,10 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
         .expect("heartbeat answered");
     assert_eq!(beat.status(), 200);
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(20),
         "the leader to count the report",
-        || daemon_log(&state(dir.path(), leader)).contains("heartbeat component=nightly"),
+        || daemon_log(&state(dir, leader)).contains("heartbeat component=nightly"),
     );
 
     *target.lock().unwrap() = Behaviour::Status(503);
@@ -172,10 +167,10 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
     );
     assert!(got.iter().all(|r| r.verified), "every webhook is signed");
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(30),
         "every node's site to show the incident",
-        || (0..3).all(|i| site_page(dir.path(), i).contains("major outage")),
+        || (0..3).all(|i| site_page(dir, i).contains("major outage")),
     );
     // Time for a second leader or a second incident to show itself, if there were one.
     std::thread::sleep(Duration::from_secs(2));
@@ -188,7 +183,7 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
             ids.len()
         );
     }
-    assert_eq!(leaders(dir.path(), &[0, 1, 2]).len(), 1);
+    assert_eq!(leaders(dir, &[0, 1, 2]).len(), 1);
 
     *target.lock().unwrap() = Behaviour::Ok("ok");
     peer.wait_until(
@@ -222,17 +217,12 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
 
 #[test]
 fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    const HOOKS: usize = 200;
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let Some(stage) = Stage::new(behaviour, HOOKS) else {
         return;
     };
-    const HOOKS: usize = 200;
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
-    let service = rt.block_on(http_peer(behaviour));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+    let (dir, peer, config) = (stage.dir.path(), &stage.peer, &stage.config);
     // Slow receivers, so the fan-out is still under way when the leader dies.
     for i in 0..HOOKS {
         peer.script(
@@ -240,17 +230,10 @@ fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told
             vec![Reply::Delay(Duration::from_millis(300))],
         );
     }
-    let config = config(dir.path(), &nats, &service.url("/health"), &peer, HOOKS);
-    let mut nodes: Vec<Option<Running>> = (0..3)
-        .map(|i| Some(start_node(dir.path(), &config, i)))
-        .collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "one node to lead",
-        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
-    );
-    let first = leaders(dir.path(), &[0, 1, 2])[0];
+    let mut nodes: Vec<Option<Running>> =
+        (0..3).map(|i| Some(start_node(dir, config, i))).collect();
+    wait_for_one_leader(dir);
+    let first = leaders(dir, &[0, 1, 2])[0];
 
     *target.lock().unwrap() = Behaviour::Status(503);
     peer.wait_until(Duration::from_secs(30), "the fan-out to begin", |r| {
@@ -259,12 +242,9 @@ fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told
     let killed_at = std::time::Instant::now();
     nodes[first].take().expect("the leader").kill();
     let others: Vec<usize> = (0..3).filter(|&i| i != first).collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(15),
-        "another node to lead",
-        || leaders(dir.path(), &others).len() == 1,
-    );
+    wait_for(dir, Duration::from_secs(15), "another node to lead", || {
+        leaders(dir, &others).len() == 1
+    });
     let took_over = killed_at.elapsed();
     // Lease of 2 s, and a few seconds more.
     assert!(
@@ -300,26 +280,15 @@ fn the_leader_killed_during_a_fan_out_another_leads_and_every_subscriber_is_told
 
 #[test]
 fn one_nats_server_killed_everything_goes_on_and_it_catches_up_when_back() {
-    let _serial = serial();
-    let Some(binary) = require_server() else {
+    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
+    let Some(mut stage) = Stage::new(behaviour, 3) else {
         return;
     };
-    let rt = background_runtime();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
-    let (behaviour, target) = switchable(Behaviour::Ok("ok"));
-    let service = rt.block_on(http_peer(behaviour));
-    let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
-    let config = config(dir.path(), &nats, &service.url("/health"), &peer, 3);
-    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir.path(), &config, i)).collect();
-    wait_for(
-        dir.path(),
-        Duration::from_secs(30),
-        "one node to lead",
-        || leaders(dir.path(), &[0, 1, 2]).len() == 1,
-    );
+    let (dir, peer, config) = (stage.dir.path(), &stage.peer, &stage.config);
+    let nodes: Vec<Running> = (0..3).map(|i| start_node(dir, config, i)).collect();
+    wait_for_one_leader(dir);
 
-    nats.kill_server(0);
+    stage.nats.kill_server(0);
     *target.lock().unwrap() = Behaviour::Status(503);
     peer.wait_until(
         Duration::from_secs(45),
@@ -327,27 +296,27 @@ fn one_nats_server_killed_everything_goes_on_and_it_catches_up_when_back() {
         |r| told(r, "incident.opened").len() == 3,
     );
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(30),
         "every node's site to show it",
-        || (0..3).all(|i| site_page(dir.path(), i).contains("major outage")),
+        || (0..3).all(|i| site_page(dir, i).contains("major outage")),
     );
 
-    nats.start_server(0);
-    nats.wait_ready(0);
+    stage.nats.start_server(0);
+    stage.nats.wait_ready(0);
     *target.lock().unwrap() = Behaviour::Ok("ok");
     peer.wait_until(Duration::from_secs(45), "the recovery told", |r| {
         told(r, "incident.resolved").len() == 3
     });
     wait_for(
-        dir.path(),
+        dir,
         Duration::from_secs(45),
         "the returned server to catch up",
         || {
             let out = common::run_bounded(
                 common::forewarn()
                     .args(["--config"])
-                    .arg(&config)
+                    .arg(config)
                     .args(["cluster", "status", "--json"]),
                 Duration::from_secs(30),
             );

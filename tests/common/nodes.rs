@@ -6,9 +6,53 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::nats::NatsCluster;
+use super::nats::{NatsCluster, require_server};
 use super::peers::{Received, WebhookPeer};
-use super::{Running, daemon_command, daemon_log};
+use super::{Behaviour, Peer, Running, background_runtime, daemon_command, daemon_log, http_peer};
+
+/// What every cluster test stands on: one such test at a time, three NATS servers, the
+/// service the nodes check, a receiver for webhooks and the shared configuration
+/// folder with `hooks` webhook subscribers. Fields drop in order: the servers before
+/// the folder they keep their files in, the turn last.
+pub struct Stage {
+    pub nats: NatsCluster,
+    pub service: Peer,
+    pub peer: WebhookPeer,
+    pub rt: tokio::runtime::Runtime,
+    pub config: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub turn: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Stage {
+    /// None when no `nats-server` is to be had (and none is required).
+    pub fn new(service: Behaviour, hooks: usize) -> Option<Stage> {
+        let turn = serial();
+        let binary = require_server()?;
+        let rt = background_runtime();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nats = NatsCluster::start(&binary, &dir.path().join("nats"), 3);
+        let service = rt.block_on(http_peer(service));
+        let peer = rt.block_on(WebhookPeer::start(Some(SECRET)));
+        let config = config(dir.path(), &nats, &service.url("/health"), &peer, hooks);
+        Some(Stage {
+            nats,
+            service,
+            peer,
+            rt,
+            config,
+            dir,
+            turn,
+        })
+    }
+}
+
+/// Wait until one of the three nodes leads.
+pub fn wait_for_one_leader(dir: &Path) {
+    wait_for(dir, Duration::from_secs(30), "one node to lead", || {
+        leaders(dir, &[0, 1, 2]).len() == 1
+    });
+}
 
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const SECRET_VAR: &str = "TEST_CLUSTER_SECRET";

@@ -98,6 +98,7 @@ impl Daemon {
         self.reload_subscribers();
         self.reload_declared(now);
         self.run_clock(now);
+        self.tell_presence_now();
     }
 
     /// Stop leading: nothing more is appended or delivered from this node.
@@ -111,6 +112,15 @@ impl Daemon {
         }
         self.ledger.waiting.clear();
         self.ledger.unsaved.clear();
+        self.tell_presence_now();
+    }
+
+    /// Say at once where this node stands (its leading changed).
+    fn tell_presence_now(&mut self) {
+        if let Some(c) = &mut self.cluster {
+            c.presence_due = std::time::Instant::now();
+        }
+        self.tell_presence();
     }
 
     /// A message of the shared journal: fold what this node has not folded yet.
