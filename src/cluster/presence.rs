@@ -65,19 +65,17 @@ pub async fn tell(store: &kv::Store, presence: &Presence) {
     }
 }
 
-/// Every node that wrote its entry within the last minute, by name.
+/// Every node that wrote its entry within the last minute, by name (asked again while
+/// the servers do not answer, as the stream's state is).
 pub async fn list(store: &kv::Store) -> Result<Vec<Presence>, ClusterError> {
-    let failed = |e: String| ClusterError::Stream {
-        action: "cannot list the nodes",
-        problem: e,
-    };
-    let mut keys = match store.keys().await {
-        Ok(k) => k,
-        Err(e) => return Err(failed(e.to_string())),
-    };
+    super::patiently("cannot list the nodes", || list_once(store)).await
+}
+
+async fn list_once(store: &kv::Store) -> Result<Vec<Presence>, String> {
+    let mut keys = store.keys().await.map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     while let Some(key) = keys.next().await {
-        let key = key.map_err(|e| failed(e.to_string()))?;
+        let key = key.map_err(|e| e.to_string())?;
         if let Ok(Some(value)) = store.get(&key).await
             && let Ok(p) = serde_json::from_slice::<Presence>(&value)
         {
