@@ -96,6 +96,8 @@ fn batch_end_within(n: usize) -> usize {
 
 #[test]
 fn a_file_journal_is_imported_once_and_builds_the_same_site_byte_for_byte() {
+    // One cluster of NATS servers at a time on this machine.
+    let _turn = common::nodes::serial();
     let Some(binary) = require_server() else {
         return;
     };
@@ -232,6 +234,8 @@ fn a_file_journal_is_imported_once_and_builds_the_same_site_byte_for_byte() {
 
 #[test]
 fn the_journal_stays_readable_with_one_server_killed_and_the_server_catches_up() {
+    // One cluster of NATS servers at a time on this machine.
+    let _turn = common::nodes::serial();
     let Some(binary) = require_server() else {
         return;
     };
@@ -344,6 +348,8 @@ fn a_node_started_without_its_shared_key_or_its_location_is_told_how_to_give_the
 
 #[test]
 fn a_journal_stream_made_with_one_copy_gets_three_once_a_node_joins_asking_for_them() {
+    // One cluster of NATS servers at a time on this machine.
+    let _turn = common::nodes::serial();
     let Some(binary) = require_server() else {
         return;
     };

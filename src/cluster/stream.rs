@@ -386,11 +386,16 @@ impl StreamJournal {
     /// them, or fewer); when the servers refuse, it is used as it is, and the log says
     /// why. (A daemon joining does this; commands only read.)
     pub async fn follow_settings(&self, settings: &ClusterSettings) {
-        let Ok(Ok(stream)) =
-            tokio::time::timeout(super::SETUP_TIMEOUT, self.js.get_stream(&self.names.stream))
-                .await
-        else {
-            return; // asked again at the next start
+        let stream = match patiently("cannot read the journal stream's settings", || {
+            self.js.get_stream(&self.names.stream)
+        })
+        .await
+        {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "the journal stream's replicas and duplicate_window were not compared with the configuration; they are at the next start");
+                return;
+            }
         };
         update_settings(&self.js, &stream.cached_info().config, settings).await;
     }
@@ -404,7 +409,22 @@ async fn update_settings(js: &jetstream::Context, held: &Config, settings: &Clus
     let mut wanted = held.clone();
     wanted.num_replicas = settings.replicas;
     wanted.duplicate_window = settings.duplicate_window;
-    match tokio::time::timeout(super::SETUP_TIMEOUT, js.update_stream(wanted)).await {
+    // Asked again while unanswered (the same change twice is harmless); a refusal is
+    // final.
+    let updated = patiently("cannot change the journal stream's settings", || async {
+        match js.update_stream(wanted.clone()).await {
+            Err(e) if e.kind() == jetstream::context::CreateStreamErrorKind::TimedOut => Err(e),
+            answer => Ok(answer),
+        }
+    })
+    .await;
+    match updated {
+        Ok(Ok(_)) if settings.replicas < held.num_replicas => tracing::warn!(
+            stream = %held.name,
+            replicas = settings.replicas,
+            was = held.num_replicas,
+            "the journal stream now keeps fewer copies, as the configuration's replicas says"
+        ),
         Ok(Ok(_)) => tracing::info!(
             stream = %held.name,
             replicas = settings.replicas,
@@ -418,9 +438,10 @@ async fn update_settings(js: &jetstream::Context, held: &Config, settings: &Clus
             problem = %e,
             "the journal stream keeps its replicas and duplicate_window: the servers refused the configuration's"
         ),
-        Err(_) => tracing::warn!(
+        Err(e) => tracing::warn!(
             stream = %held.name,
-            "the journal stream keeps its replicas and duplicate_window for now: the servers did not answer; asked again at the next start"
+            error = %e,
+            "the servers did not answer the change of the journal stream's replicas and duplicate_window; it may not have been applied (compared again at the next start)"
         ),
     }
 }

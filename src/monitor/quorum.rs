@@ -39,12 +39,13 @@ pub fn fresh_within(interval: Option<std::time::Duration>) -> TimeDelta {
 }
 
 /// How long a new leader listens before it decides: long enough for every location
-/// still running to have sent a sample (two intervals and the timeout, at most
-/// [`SEEN_WITHIN`]), so that one location heard first is not taken for all of them.
+/// still running to have sent a sample (one interval, the timeout and
+/// [`FRESH_WITHIN`]; [`SEEN_WITHIN`] for a check with no regular interval), so that
+/// one location heard first is not taken for all of them.
 pub fn settling(interval: Option<std::time::Duration>, timeout: std::time::Duration) -> TimeDelta {
     interval
-        .and_then(|i| TimeDelta::from_std(i * 2 + timeout).ok())
-        .map_or(SEEN_WITHIN, |t| t.min(SEEN_WITHIN))
+        .and_then(|i| TimeDelta::from_std(i + timeout).ok())
+        .map_or(SEEN_WITHIN, |t| t + FRESH_WITHIN)
 }
 
 /// How one component's locations are weighed.
@@ -109,7 +110,8 @@ pub struct Verdict {
     /// A location confirmed a failure, but fewer locations are heard from than the
     /// configured quorum: (heard, quorum). Nothing changes until enough are back.
     pub too_few: Option<(usize, usize)>,
-    /// The sample ended this long ago: it was not weighed.
+    /// The sample ended this long ago (negative: this far ahead of this node's clock):
+    /// it was not weighed.
     pub stale: Option<TimeDelta>,
 }
 
@@ -121,6 +123,9 @@ struct Seat {
     /// A failure only this location (or too few) confirmed: its own samples still to
     /// come before operators are told (then 0; `None` once told, or with nothing to tell).
     alone: Option<u32>,
+    /// A failure this location confirmed that no verdict has weighed yet (it came
+    /// while the leader listened, or too few locations were heard to weigh it).
+    unweighed: bool,
 }
 
 /// Every location's tracker of every component.
@@ -154,7 +159,8 @@ impl Locations {
     ) -> Verdict {
         let ended = sample.at + TimeDelta::from_std(sample.latency).unwrap_or_default();
         let late = w.now - ended;
-        if late > w.fresh_within {
+        // Late, or from a clock running ahead: either way not this moment's view.
+        if late > w.fresh_within || -late > w.fresh_within {
             return Verdict {
                 stale: Some(late),
                 ..Verdict::default()
@@ -167,6 +173,7 @@ impl Locations {
             last_at: sample.at,
             reason: String::new(),
             alone: None,
+            unweighed: false,
         });
         if sample.at < seat.last_at {
             return Verdict::default(); // overtaken by a later sample of this location
@@ -181,6 +188,7 @@ impl Locations {
                 // see it working `fail_after` samples later: in a real outage they
                 // confirm it meanwhile.
                 seat.alone = (!t.to.is_operational()).then_some(thresholds.fail_after.max(1));
+                seat.unweighed = !t.to.is_operational();
             }
             None if !sample.outcome.is_unknown() => {
                 seat.alone = seat.alone.map(|k| k.saturating_sub(1));
@@ -201,10 +209,17 @@ impl Locations {
             return Verdict::default();
         }
         let q = w.quorum.unwrap_or(n / 2 + 1).max(1);
+        // A failure confirmed since the last verdict (this sample's, or one that came
+        // while listening) is weighed now, once.
+        let unweighed = seats
+            .values()
+            .any(|s| s.unweighed && !s.tracker.status().is_operational());
+        for s in seats.values_mut() {
+            s.unweighed = false;
+        }
         if q > n {
-            let failing = moved.as_ref().is_some_and(|t| !t.to.is_operational());
             return Verdict {
-                too_few: failing.then_some((n, q)),
+                too_few: unweighed.then_some((n, q)),
                 ..Verdict::default()
             };
         }

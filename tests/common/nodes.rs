@@ -47,11 +47,17 @@ impl Stage {
     }
 }
 
-/// Wait until one of the three nodes leads.
+/// Wait until the three nodes have joined and one of them leads.
 pub fn wait_for_one_leader(dir: &Path) {
-    wait_for(dir, Duration::from_secs(30), "one node to lead", || {
-        leaders(dir, &[0, 1, 2]).len() == 1
-    });
+    wait_for(
+        dir,
+        Duration::from_secs(45),
+        "the three nodes to join and one to lead",
+        || {
+            (0..3).all(|i| daemon_log(&state(dir, i)).contains("joined the cluster"))
+                && leaders(dir, &[0, 1, 2]).len() == 1
+        },
+    );
 }
 
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -23,8 +23,8 @@ pub(super) struct Membership {
     pub(super) inbox: Inbox,
     /// Every location's trackers, on the leader.
     pub(super) locations: Locations,
-    /// Locations whose samples arrive too late to be weighed (said once).
-    pub(super) late: std::collections::BTreeSet<String>,
+    /// Components and locations whose samples arrive too late to be weighed (said once).
+    pub(super) late: std::collections::BTreeSet<(String, String)>,
     /// The journal stream's last message read (by the tail or at start).
     pub(super) last_message: u64,
     /// Messages of the stream not read yet, as the tail last said.
@@ -88,6 +88,9 @@ impl Daemon {
         // to every location before they decide.
         if let Some(c) = &mut self.cluster {
             c.locations = Locations::listening(now);
+            c.late.clear();
+            // Samples heard while this node followed (or started) are old news now.
+            while c.inbox.heard.try_recv().is_ok() {}
         }
         self.probing.trackers.clear();
         self.sync_trackers();

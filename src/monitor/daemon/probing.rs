@@ -229,14 +229,19 @@ impl Daemon {
         let verdict = c
             .locations
             .observe(&component.id, location, sample, current, &weighing);
+        let seat = (component.id.clone(), location.to_owned());
         if let Some(late) = verdict.stale {
-            // Said once per location until its samples arrive on time again.
-            if c.late.insert(location.to_owned()) {
-                tracing::warn!(component = %component.id, location, late_s = late.num_seconds(), "samples from this location arrive late and are not weighed: it was cut off from NATS, its clock is wrong, or this node is too busy to keep up");
+            // Said once per component and location until its samples are on time again.
+            if c.late.insert(seat) {
+                if late < chrono::TimeDelta::zero() {
+                    tracing::warn!(component = %component.id, location, ahead_s = -late.num_seconds(), "samples from this location are dated ahead of this node's clock and are not weighed: one of the two clocks is wrong");
+                } else {
+                    tracing::warn!(component = %component.id, location, late_s = late.num_seconds(), "samples from this location arrive late and are not weighed: it was cut off from NATS, its clock is wrong, or this node is too busy to keep up");
+                }
             }
             return;
         }
-        c.late.remove(location);
+        c.late.remove(&seat);
         if let Some((heard, needed)) = verdict.too_few {
             tracing::warn!(component = %component.id, heard, needed, "a failure, but too few locations heard from to agree on it");
             self.alert(

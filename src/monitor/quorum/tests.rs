@@ -314,11 +314,73 @@ fn late_samples_and_listening_follow_the_check_interval() {
     );
     assert_eq!(
         settling(Some(Duration::from_secs(10)), Duration::from_secs(5)),
-        TimeDelta::seconds(25)
+        TimeDelta::seconds(20)
     );
+    // A check every ten minutes: every location has sent one sample within one
+    // interval, and not necessarily within two minutes.
     assert_eq!(
         settling(Some(Duration::from_secs(600)), Duration::from_secs(5)),
-        SEEN_WITHIN
+        TimeDelta::seconds(610)
     );
     assert_eq!(settling(None, Duration::from_secs(5)), SEEN_WITHIN);
+}
+
+#[test]
+fn a_sample_from_a_clock_running_ahead_is_not_weighed_and_does_not_freeze_its_location() {
+    let mut l = Locations::default();
+    let mut status = ComponentStatus::Operational;
+    run(&mut l, &[ALL_UP], None, &mut status, 100);
+    // Frankfurt's clock runs a minute ahead, then is put right.
+    let v = l.observe(
+        "api",
+        "Frankfurt",
+        &sample(true, 161),
+        status,
+        &weighing(None, SEEN_WITHIN, 101),
+    );
+    assert!(v.stale.is_some_and(|d| d < TimeDelta::zero()), "{v:?}");
+    // Its samples on time again are weighed: two failures confirm its own failure.
+    run(&mut l, &[TWO_DOWN, TWO_DOWN], None, &mut status, 102);
+    assert_eq!(status, ComponentStatus::MajorOutage);
+}
+
+#[test]
+fn a_probe_that_took_nearly_its_timeout_is_weighed() {
+    // Started 9 s ago, answered after 8 s: it ended a second ago.
+    let mut l = Locations::default();
+    let mut slow = sample(false, 91);
+    slow.latency = Duration::from_secs(8);
+    let v = l.observe(
+        "api",
+        "Frankfurt",
+        &slow,
+        ComponentStatus::Operational,
+        &weighing(None, SEEN_WITHIN, 100),
+    );
+    assert_eq!(v.stale, None);
+}
+
+#[test]
+fn a_failure_confirmed_while_listening_is_weighed_once_listening_ends() {
+    // Four must agree, three are heard: the failures the locations confirm while a new
+    // leader listens are told to operators once it has listened, once.
+    let mut l = Locations::listening(at(0));
+    let mut status = ComponentStatus::Operational;
+    let all_down: &[(&str, bool)] = &[
+        ("Frankfurt", false),
+        ("Virginia", false),
+        ("Singapore", false),
+    ];
+    let v = run(&mut l, &[all_down, all_down], Some(4), &mut status, 0);
+    assert!(v.is_empty(), "nothing while listening: {v:?}");
+    let v = run(
+        &mut l,
+        &[all_down, all_down, all_down],
+        Some(4),
+        &mut status,
+        5,
+    );
+    let told: Vec<_> = v.iter().filter_map(|v| v.too_few).collect();
+    assert_eq!(told, [(3, 4)], "{v:?}");
+    assert_eq!(status, ComponentStatus::Operational);
 }
