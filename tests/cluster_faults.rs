@@ -206,14 +206,7 @@ fn a_leader_cut_off_or_frozen_stops_and_nothing_is_told_twice_under_two_ids() {
             );
         }
     }
-    let incidents: BTreeSet<String> = received
-        .iter()
-        .filter_map(|r| {
-            r.json.as_ref()?["data"]["incident"]["reference"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let incidents = incident_references(&received);
     assert_eq!(incidents.len(), 1, "one incident: {incidents:?}");
     // One leader in the end, and the journal holds one opening and one resolution.
     let out = common::run_bounded(

@@ -200,15 +200,7 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
             ids.len()
         );
     }
-    let incidents: BTreeSet<String> = peer
-        .received()
-        .iter()
-        .filter_map(|r| {
-            r.json.as_ref()?["data"]["incident"]["reference"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let incidents = incident_references(&peer.received());
     assert_eq!(incidents.len(), 1, "one incident: {incidents:?}");
     for n in nodes {
         n.stop();

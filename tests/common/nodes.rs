@@ -259,3 +259,15 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// The incident references the webhooks received name.
+pub fn incident_references(received: &[Received]) -> std::collections::BTreeSet<String> {
+    received
+        .iter()
+        .filter_map(|r| {
+            r.json.as_ref()?["data"]["incident"]["reference"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
