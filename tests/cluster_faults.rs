@@ -304,17 +304,10 @@ fn the_leader_records_only_a_subscribers_own_requests_passed_on_by_another_node(
     };
     // The shared journal's records, once the new leader has recorded what it read.
     let records = || -> u64 {
-        let out = common::run_bounded(
-            common::forewarn()
-                .args(["--config"])
-                .arg(config)
-                .args(["cluster", "status", "--json"]),
-            Duration::from_secs(30),
-        );
-        assert!(out.status.success(), "{}", common::text(&out.stderr));
-        let status: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("cluster status json");
-        status["records"].as_u64().expect("records")
+        let status = cluster_status(config);
+        status["records"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no records in {status}"))
     };
     let mut before = records();
     wait_for(dir, Duration::from_secs(20), "a quiet journal", || {

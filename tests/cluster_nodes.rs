@@ -70,14 +70,7 @@ fn one_outage_is_one_incident_told_once_and_every_node_shows_it() {
         Duration::from_secs(20),
         "the status to list three nodes, one leading",
         || {
-            let out = common::run_bounded(
-                common::forewarn()
-                    .args(["--config"])
-                    .arg(config)
-                    .args(["cluster", "status", "--json"]),
-                Duration::from_secs(30),
-            );
-            status = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            status = cluster_status(config);
             // Each node says where it stands every few seconds, and at once when it
             // begins or stops leading.
             status["nodes"]
@@ -305,14 +298,7 @@ fn one_nats_server_killed_everything_goes_on_and_it_catches_up_when_back() {
         Duration::from_secs(45),
         "the returned server to catch up",
         || {
-            let out = common::run_bounded(
-                common::forewarn()
-                    .args(["--config"])
-                    .arg(config)
-                    .args(["cluster", "status", "--json"]),
-                Duration::from_secs(30),
-            );
-            let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let status = cluster_status(config);
             status["copies"].as_array().is_some_and(|c| {
                 c.len() == 2
                     && c.iter()

@@ -271,3 +271,16 @@ pub fn incident_references(received: &[Received]) -> std::collections::BTreeSet<
         })
         .collect()
 }
+
+/// `forewarn cluster status --json` with the shared configuration (Null when it
+/// printed nothing readable).
+pub fn cluster_status(config: &Path) -> serde_json::Value {
+    let out = super::run_bounded(
+        super::forewarn()
+            .args(["--config"])
+            .arg(config)
+            .args(["cluster", "status", "--json"]),
+        Duration::from_secs(30),
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
